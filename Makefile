@@ -1,0 +1,157 @@
+# glm — global live migration that keeps sessions.
+# Plain GNU make: PREFIX/DESTDIR, pkg-config for every library, quiet unless V=1.
+# Objects and binaries go to $(BUILD); `make check` uses a sanitizer build
+# in build/san so the normal build stays untouched.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+BUILD ?= build
+SAN ?=
+WERROR ?=
+
+PKG_CONFIG ?= pkg-config
+PKGS := libmnl libnftnl libsodium
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
+	-D_GNU_SOURCE -DGLM_VERSION='"$(VERSION)"' -Ilib -MMD -MP
+ifneq ($(WERROR),)
+CFLAGS += -Werror
+endif
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CFLAGS += $(PKG_CFLAGS)
+LDLIBS += $(PKG_LIBS)
+SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+ifeq ($(V),1)
+Q :=
+E := @true
+else
+Q := @
+E := @printf '  %-7s %s\n'
+endif
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+IMSD_SRCS := $(wildcard ims/*.c)
+MATD_SRCS := $(filter-out guest-agent/matctl.c,$(wildcard guest-agent/*.c))
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+BIN := $(BUILD)/bin
+PROGS := $(BIN)/imsd $(BIN)/matd $(BIN)/matctl
+TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
+UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
+
+.PHONY: all tools units check check-unit check-bats fuzz fuzz-run demo bench deps install uninstall clean
+all: $(PROGS) $(TOOLS)
+
+$(BUILD)/obj/%.o: %.c
+	$(E) CC $<
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/libglm.a: $(LIB_OBJS)
+	$(E) AR $@
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN)/imsd: $(IMSD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(LDLIBS)
+
+$(BIN)/matd: $(MATD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/matctl: $(BUILD)/obj/guest-agent/matctl.o $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+# Unit tests link the daemon objects they test (minus main) through the library;
+# a test that needs a daemon's file lists it with a '// link: path.c' line.
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell sed -n 's|^// link: ||p' $<) $(BUILD)/lib/libglm.a $(CMOCKA_LIBS) $(SQLITE_LIBS) $(LDLIBS)
+
+tools: $(TOOLS)
+units: $(UNITS)
+
+# make check: sanitizer build, unit tests, then the bats integration tests.
+check:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/san SAN=1 all units
+	$(Q)$(MAKE) --no-print-directory BUILD=build/san SAN=1 check-unit check-bats
+
+check-unit: $(UNITS)
+	$(Q)set -e; for t in $(UNITS); do echo "== $$t"; $$t; done
+
+check-bats: all
+	$(Q)GLM_BIN=$(abspath $(BIN)) bats --timing tests/bats
+
+# libFuzzer targets: one per parser. `make fuzz` builds them, `make fuzz-run
+# FUZZ_SECONDS=N` runs each for N seconds on its seed corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_BIN := build/fuzz
+FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BIN)/%)
+fuzz: $(FUZZERS)
+$(FUZZ_BIN)/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard lib/*.h)
+	$(E) FUZZ $@
+	@mkdir -p $(@D)
+	$(Q)clang -g -O1 -std=gnu11 -D_GNU_SOURCE -DGLM_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(shell sed -n 's|^// link: ||p' $<) $(LIB_SRCS) $(PKG_LIBS) $(SQLITE_LIBS)
+fuzz-run: fuzz
+	$(Q)set -e; for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p build/corpus/$$n; \
+		echo "== $$n ($(FUZZ_SECONDS)s)"; $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		build/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 12; done
+
+demo: all
+	$(Q)GLM_BIN=$(abspath $(BIN)) tests/demo.sh
+
+bench: all
+	$(Q)GLM_BIN=$(abspath $(BIN)) bench/handover
+
+# Debian packages for the build, the tests and the demo. Idempotent.
+DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
+	libsqlite3-dev sqlite3 libcmocka-dev bats iproute2 nftables radvd ndisc6 \
+	procps psmisc iputils-ping
+deps:
+	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all installed"; fi
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 $(BIN)/imsd $(BIN)/matd $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BIN)/matctl $(DESTDIR)$(BINDIR)/
+	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/imsd $(DESTDIR)$(SBINDIR)/matd $(DESTDIR)$(BINDIR)/matctl
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

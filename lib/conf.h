@@ -1,0 +1,38 @@
+/* Line-oriented configuration and control-request parsing. One tokenizer
+ * for every config file and for matctl's requests: '#' starts a comment,
+ * words are separated by blanks, at most GLM_CONF_MAXARGS words a line.
+ * Errors are reported as "FILE:LINE: message". */
+#ifndef GLM_CONF_H
+#define GLM_CONF_H
+#include <stddef.h>
+
+#define GLM_CONF_MAXARGS 16
+#define GLM_CONF_MAXLINE 1024
+
+struct conf_pos {
+	const char *file;
+	unsigned line;
+};
+
+/* Called once per non-empty line; return 0 to go on, <0 to stop. */
+typedef int (*conf_line_fn)(void *ctx, const struct conf_pos *pos, int argc, char **argv);
+
+/* Split a NUL-terminated line in place. Returns argc, or -E2BIG. */
+int conf_split(char *line, char **argv, int max);
+/* Parse a whole file; returns 0, or -errno / the callback's error. */
+int conf_parse_file(const char *path, conf_line_fn fn, void *ctx);
+/* Parse a buffer (for tests and fuzzing): same rules as a file. */
+int conf_parse_buf(const char *name, const char *buf, size_t len, conf_line_fn fn, void *ctx);
+/* Print "FILE:LINE: message" through the log, return -EINVAL. */
+int conf_err(const struct conf_pos *pos, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Value parsers shared by config files and CLIs. Return 0 or -EINVAL. */
+#include <netinet/in.h>
+#include <stdint.h>
+int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+int parse_in6(const char *s, struct in6_addr *out);
+int parse_prefix6(const char *s, struct in6_addr *addr, uint8_t *len);
+/* "[addr]:port", "addr" (port = defport), or "addr%ifname" link-local. */
+int parse_sockaddr6(const char *s, uint16_t defport, struct sockaddr_in6 *out);
+int parse_hex(const char *s, uint8_t *out, size_t len);
+#endif

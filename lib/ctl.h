@@ -1,0 +1,19 @@
+/* Control sockets: a daemon's unix stream socket and its CLI's client.
+ * One request line (words split by conf_split), one reply:
+ *   "ok\n" BODY        or        "error: MESSAGE\n"
+ * The handler writes the body (or the error message) to out. */
+#ifndef GLM_CTL_H
+#define GLM_CTL_H
+#include <stdio.h>
+
+#define GLM_CTL_MAXREQ 4096
+
+typedef int (*ctl_fn)(void *ctx, int argc, char **argv, FILE *out);
+
+int ctl_listen(const char *path);
+/* Accept one pending connection and serve its request. */
+int ctl_serve(int lfd, ctl_fn fn, void *ctx);
+/* Send req, wait up to timeout_ms; *reply is malloc'ed (body or message).
+ * Returns 0 for "ok", 1 for "error", -errno if the daemon could not be asked. */
+int ctl_request(const char *path, const char *req, char **reply, int timeout_ms);
+#endif

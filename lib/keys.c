@@ -1,0 +1,105 @@
+/* Keyring file parsing (see keys.h) and the shared authenticate step. */
+#include "keys.h"
+#include "conf.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+static int key_line(void *ctx, const struct conf_pos *pos, int argc, char **argv)
+{
+	struct glm_keyring *kr = ctx;
+	struct glm_key k = { 0 };
+
+	if (strcmp(argv[0], "key"))
+		return conf_err(pos, "unknown keyword '%s' (expected 'key')", argv[0]);
+	if (argc < 3)
+		return conf_err(pos, "usage: key ID HEX64 [home ADDR]...");
+	if (parse_u32(argv[1], 1, UINT32_MAX, &k.id))
+		return conf_err(pos, "bad key id '%s'", argv[1]);
+	if (parse_hex(argv[2], k.secret, GLM_KEY_LEN))
+		return conf_err(pos, "key %u: secret must be 64 hex digits", k.id);
+	for (int i = 3; i < argc; i += 2) {
+		if (strcmp(argv[i], "home") || i + 1 >= argc)
+			return conf_err(pos, "key %u: expected 'home ADDR', got '%s'", k.id, argv[i]);
+		if (k.nhomes == GLM_KEY_MAX_HOMES)
+			return conf_err(pos, "key %u: more than %d home addresses", k.id, GLM_KEY_MAX_HOMES);
+		if (parse_in6(argv[i + 1], &k.homes[k.nhomes]))
+			return conf_err(pos, "key %u: bad home address '%s'", k.id, argv[i + 1]);
+		k.nhomes++;
+	}
+	if (keyring_find(kr, k.id))
+		return conf_err(pos, "key %u defined twice", k.id);
+	if (kr->n == kr->cap) {
+		unsigned nc = kr->cap ? kr->cap * 2 : 16;
+		struct glm_key *nk = realloc(kr->keys, nc * sizeof(*nk));
+		if (!nk)
+			return -ENOMEM;
+		kr->keys = nk;
+		kr->cap = nc;
+	}
+	kr->keys[kr->n++] = k;
+	sodium_memzero(&k, sizeof(k));
+	return 0;
+}
+
+static int keyring_done(struct glm_keyring *kr, int r)
+{
+	if (r < 0)
+		keyring_free(kr);
+	return r;
+}
+
+int keyring_load(const char *path, struct glm_keyring *kr)
+{
+	memset(kr, 0, sizeof(*kr));
+	return keyring_done(kr, conf_parse_file(path, key_line, kr));
+}
+
+int keyring_load_buf(const char *name, const char *buf, size_t len, struct glm_keyring *kr)
+{
+	memset(kr, 0, sizeof(*kr));
+	return keyring_done(kr, conf_parse_buf(name, buf, len, key_line, kr));
+}
+
+void keyring_free(struct glm_keyring *kr)
+{
+	if (kr->keys)
+		sodium_memzero(kr->keys, kr->cap * sizeof(*kr->keys));
+	free(kr->keys);
+	memset(kr, 0, sizeof(*kr));
+}
+
+const struct glm_key *keyring_find(const struct glm_keyring *kr, uint32_t id)
+{
+	for (unsigned i = 0; i < kr->n; i++)
+		if (kr->keys[i].id == id)
+			return &kr->keys[i];
+	return NULL;
+}
+
+bool key_owns_home(const struct glm_key *k, const struct in6_addr *ha)
+{
+	for (unsigned i = 0; i < k->nhomes; i++)
+		if (!memcmp(&k->homes[i], ha, sizeof(*ha)))
+			return true;
+	return false;
+}
+
+enum glm_parse_err glm_msg_accept(const struct glm_keyring *kr, const uint8_t *buf, size_t len,
+				  struct glm_msg *m, const struct glm_key **key)
+{
+	enum glm_parse_err e = glm_msg_parse(buf, len, m);
+	const struct glm_key *k;
+
+	*key = NULL;
+	if (e != GLM_PE_OK)
+		return e;
+	k = keyring_find(kr, m->key_id);
+	if (!k)
+		return GLM_PE_MAC;
+	e = glm_msg_verify(buf, len, k->secret);
+	if (e == GLM_PE_OK)
+		*key = k;
+	return e;
+}

@@ -1,0 +1,38 @@
+/* Keyrings: the per-node HMAC keys, one file format for imsd and matd.
+ *
+ *   key ID HEX64 [home ADDR]...
+ *
+ * ID is a decimal key id (1..2^32-1), HEX64 a 32-byte secret in hex; each
+ * "home ADDR" binds the key to a home address it may update (without it,
+ * the key may not send UPDATE or BINDING_UPDATE at all). */
+#ifndef GLM_KEYS_H
+#define GLM_KEYS_H
+#include "wire.h"
+#include <stdbool.h>
+
+#define GLM_KEY_MAX_HOMES 8
+
+struct glm_key {
+	uint32_t id;
+	uint8_t secret[GLM_KEY_LEN];
+	unsigned nhomes;
+	struct in6_addr homes[GLM_KEY_MAX_HOMES];
+};
+
+struct glm_keyring {
+	unsigned n, cap;
+	struct glm_key *keys;
+};
+
+int keyring_load(const char *path, struct glm_keyring *kr);
+int keyring_load_buf(const char *name, const char *buf, size_t len, struct glm_keyring *kr);
+void keyring_free(struct glm_keyring *kr);
+const struct glm_key *keyring_find(const struct glm_keyring *kr, uint32_t id);
+bool key_owns_home(const struct glm_key *k, const struct in6_addr *ha);
+
+/* Receive path shared by every daemon: parse, find the key, verify.
+ * On success *key is the sender's key. Counters are indexed by
+ * enum glm_parse_err; an unknown key id counts as GLM_PE_MAC. */
+enum glm_parse_err glm_msg_accept(const struct glm_keyring *kr, const uint8_t *buf, size_t len,
+				  struct glm_msg *m, const struct glm_key **key);
+#endif

@@ -1,0 +1,78 @@
+/* One logging wrapper: syslog always, stderr as well in the foreground. */
+#include "log.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+int log_verbose;
+static bool log_fg = true;
+static const char *log_ident = "glm";
+
+void log_init(const char *ident, bool foreground, int verbose)
+{
+	log_ident = ident;
+	log_fg = foreground;
+	log_verbose = verbose;
+	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_set_foreground(bool foreground) { log_fg = foreground; }
+
+static void vlog(int pri, const char *fmt, va_list ap, const char *suffix)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_fg) {
+		if (suffix)
+			fprintf(stderr, "%s: %s: %s\n", log_ident, msg, suffix);
+		else
+			fprintf(stderr, "%s: %s\n", log_ident, msg);
+		fflush(stderr);
+	}
+	if (suffix)
+		syslog(pri, "%s: %s", msg, suffix);
+	else
+		syslog(pri, "%s", msg);
+}
+
+#define LOGFN(name, pri, witherr, cond)                                       \
+	void name(const char *fmt, ...)                                       \
+	{                                                                     \
+		int saved = errno;                                            \
+		va_list ap;                                                   \
+		if (!(cond))                                                  \
+			return;                                               \
+		va_start(ap, fmt);                                            \
+		vlog(pri, fmt, ap, witherr ? strerror(saved) : NULL);         \
+		va_end(ap);                                                   \
+		errno = saved;                                                \
+	}
+LOGFN(log_info, LOG_INFO, 0, 1)
+LOGFN(log_debug, LOG_DEBUG, 0, log_verbose > 0)
+LOGFN(log_warn, LOG_WARNING, 1, 1)
+LOGFN(log_warnx, LOG_WARNING, 0, 1)
+
+void fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, strerror(saved));
+	va_end(ap);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,41 @@
+/* nftables through libnftnl + libmnl: the one table glm owns ("ip6 mat"),
+ * its four address maps and the chains that rewrite with them. Every
+ * change is an atomic batch; the table is removed whole on shutdown.
+ *
+ *   table ip6 mat {
+ *     map self_ha2ma { type ipv6_addr : ipv6_addr }  # mobile node: HA -> current MA
+ *     map self_ma2ha { type ipv6_addr : ipv6_addr }  # mobile node: every own MA -> HA
+ *     map peer_ha2ma { type ipv6_addr : ipv6_addr }  # correspondent: peer HA -> peer MA
+ *     map peer_ma2ha { type ipv6_addr : ipv6_addr }  # correspondent: peer MA(s) -> peer HA
+ *     chain out { type route hook output priority raw;
+ *       ip6 saddr set ip6 saddr map @self_ha2ma notrack
+ *       ip6 daddr set ip6 daddr map @peer_ha2ma notrack }
+ *     chain in { type filter hook prerouting priority raw;
+ *       ip6 daddr set ip6 daddr map @self_ma2ha notrack
+ *       ip6 saddr set ip6 saddr map @peer_ma2ha notrack }
+ *   }
+ * Address writes carry the L4 pseudo-header checksum fix-up flag, so TCP
+ * and UDP checksums stay valid. */
+#ifndef GLM_NFT_H
+#define GLM_NFT_H
+#include <netinet/in.h>
+
+enum mat_map { MAT_SELF_HA2MA, MAT_SELF_MA2HA, MAT_PEER_HA2MA, MAT_PEER_MA2HA, MAT_MAP_COUNT };
+
+struct mat_nft;
+
+/* Open a netfilter socket; table is the table name ("mat" by default). */
+int mat_nft_open(struct mat_nft **n, const char *table);
+/* One batch: delete the table if present, create it with maps and chains. */
+int mat_nft_setup(struct mat_nft *n);
+/* Queue element changes, then commit them in one atomic batch.
+ * Commit returns 0 or -errno; the kernel's error text is logged. */
+void mat_nft_flush(struct mat_nft *n, enum mat_map map);
+void mat_nft_add(struct mat_nft *n, enum mat_map map, const struct in6_addr *key, const struct in6_addr *val);
+void mat_nft_del(struct mat_nft *n, enum mat_map map, const struct in6_addr *key);
+int mat_nft_commit(struct mat_nft *n);
+/* Delete the table (shutdown). */
+int mat_nft_teardown(struct mat_nft *n);
+void mat_nft_close(struct mat_nft *n);
+const char *mat_map_name(enum mat_map map);
+#endif

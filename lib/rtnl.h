@@ -1,0 +1,69 @@
+/* rtnetlink through libmnl: the address, route and link operations glm's
+ * daemons need, and a decoder for the events they watch. Every request
+ * asks for an ack with NETLINK_EXT_ACK on; failures return -errno and the
+ * kernel's own error text is logged with the object that failed. */
+#ifndef GLM_RTNL_H
+#define GLM_RTNL_H
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rtnl;
+
+/* groups: RTMGRP_* bits to subscribe for events (0 for a request-only socket). */
+int rtnl_open(struct rtnl **r, unsigned groups);
+void rtnl_close(struct rtnl *r);
+int rtnl_fd(const struct rtnl *r); /* the event socket, for epoll */
+
+struct rtnl_link_info {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	uint8_t mac[6];
+	unsigned flags;    /* IFF_* */
+	uint8_t operstate; /* IF_OPER_* */
+	bool carrier;
+};
+int rtnl_link_get(struct rtnl *r, const char *name, int ifindex, struct rtnl_link_info *out);
+
+/* Add (or replace) an IPv6 address. ifa_flags: IFA_F_NODAD, IFA_F_OPTIMISTIC,
+ * IFA_F_NOPREFIXROUTE. Lifetimes in seconds, 0xffffffff = forever. */
+int rtnl_addr_add(struct rtnl *r, int ifindex, const struct in6_addr *a, uint8_t plen,
+		  uint32_t ifa_flags, uint32_t valid_lft, uint32_t pref_lft);
+int rtnl_addr_del(struct rtnl *r, int ifindex, const struct in6_addr *a, uint8_t plen);
+/* Dump the IPv6 addresses of ifindex (0 = all). */
+typedef void (*rtnl_addr_fn)(void *ctx, int ifindex, const struct in6_addr *a, uint8_t plen,
+			     uint8_t scope, uint32_t ifa_flags);
+int rtnl_addr_dump(struct rtnl *r, int ifindex, rtnl_addr_fn fn, void *ctx);
+
+/* Replace (create or change) an IPv6 unicast route in the main table.
+ * gw and prefsrc may be NULL. */
+int rtnl_route_replace(struct rtnl *r, const struct in6_addr *dst, uint8_t dst_len,
+		       const struct in6_addr *gw, int oif, const struct in6_addr *prefsrc,
+		       uint32_t metric);
+int rtnl_route_del(struct rtnl *r, const struct in6_addr *dst, uint8_t dst_len,
+		   const struct in6_addr *gw, int oif, uint32_t metric);
+
+enum rtnl_event_kind { RTNL_EV_LINK, RTNL_EV_LINK_DEL, RTNL_EV_ADDR_NEW, RTNL_EV_ADDR_DEL };
+struct rtnl_event {
+	enum rtnl_event_kind kind;
+	int ifindex;
+	char ifname[IF_NAMESIZE]; /* links only; "" if absent */
+	unsigned flags;           /* links: IFF_* (IFF_LOWER_UP = carrier) */
+	uint8_t operstate;
+	uint32_t link_event;      /* IFLA_EVENT value (IFLA_EVENT_NOTIFY_PEERS...), 0 = none */
+	struct in6_addr addr;     /* addresses only */
+	uint8_t plen, scope;
+	uint32_t ifa_flags;
+};
+typedef void (*rtnl_event_fn)(void *ctx, const struct rtnl_event *ev);
+/* Read and decode every pending event on the event socket (non-blocking). */
+int rtnl_events_read(struct rtnl *r, rtnl_event_fn fn, void *ctx);
+/* Decode a buffer of netlink messages: the one parser, fuzzed. Returns the
+ * number of events delivered or -EBADMSG; malformed messages are skipped. */
+int rtnl_events_decode(const void *buf, size_t len, rtnl_event_fn fn, void *ctx);
+
+/* Write /proc/sys/net/ipv6/conf/IFNAME/KEY. */
+int sysctl_ipv6_set(const char *ifname, const char *key, const char *value);
+#endif

@@ -1,0 +1,110 @@
+/* Clocks, sequence numbers, sockets and address formatting shared by all. */
+#include "util.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t seq_next(void)
+{
+	static uint64_t last;
+	struct timespec ts;
+	uint64_t v;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	v = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (v <= last)
+		v = last + 1;
+	last = v;
+	return v;
+}
+
+int udp6_socket(const struct sockaddr_in6 *bind_to)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind_to) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (const struct sockaddr *)bind_to, sizeof(*bind_to)) < 0) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+	}
+	return fd;
+}
+
+const char *a6(const struct in6_addr *a)
+{
+	static char buf[8][INET6_ADDRSTRLEN];
+	static unsigned i;
+	char *b = buf[i++ % 8];
+
+	return inet_ntop(AF_INET6, a, b, INET6_ADDRSTRLEN);
+}
+
+const char *sa6(const struct sockaddr_in6 *sa)
+{
+	static char buf[4][INET6_ADDRSTRLEN + 16];
+	static unsigned i;
+	char *b = buf[i++ % 4];
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, &sa->sin6_addr, a, sizeof(a));
+	snprintf(b, INET6_ADDRSTRLEN + 16, "[%s]:%u", a, ntohs(sa->sin6_port));
+	return b;
+}
+
+bool in6_prefix_match(const struct in6_addr *a, const struct in6_addr *p, unsigned len)
+{
+	struct in6_addr x = *a;
+
+	in6_prefix_apply(&x, len);
+	return !memcmp(&x, p, sizeof(x));
+}
+
+void in6_prefix_apply(struct in6_addr *a, unsigned len)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		if (len >= 8 * (i + 1))
+			continue;
+		if (len <= 8 * i)
+			a->s6_addr[i] = 0;
+		else
+			a->s6_addr[i] &= (uint8_t)(0xff << (8 - (len - 8 * i)));
+	}
+}
+
+int write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int n;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	close(fd);
+	return 0;
+}

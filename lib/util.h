@@ -1,0 +1,25 @@
+/* Small shared helpers: clocks, sequence numbers, UDP sockets, address text. */
+#ifndef GLM_UTIL_H
+#define GLM_UTIL_H
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+uint64_t now_ns(void);            /* CLOCK_MONOTONIC */
+static inline double ns_to_ms(uint64_t ns) { return (double)ns / 1e6; }
+/* Strictly increasing across calls and across restarts: wall-clock based. */
+uint64_t seq_next(void);
+
+/* A non-blocking UDP socket bound to addr (may be NULL for any, port 0). */
+int udp6_socket(const struct sockaddr_in6 *bind_to);
+
+/* inet_ntop into a static rotating buffer: for log lines only. */
+const char *a6(const struct in6_addr *a);
+const char *sa6(const struct sockaddr_in6 *sa);
+bool in6_prefix_match(const struct in6_addr *a, const struct in6_addr *p, unsigned len);
+void in6_prefix_apply(struct in6_addr *a, unsigned len);
+
+int write_pidfile(const char *path);
+#endif

@@ -1,0 +1,202 @@
+/* The one parser and encoder of the glm wire format (see wire.h). */
+#include "wire.h"
+#include <endian.h>
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+static const uint16_t tlv_len[GLM_TLV_MAX + 1] = {
+	[GLM_TLV_HA] = 16, [GLM_TLV_MA] = 16, [GLM_TLV_LIFETIME] = 4,
+	[GLM_TLV_STATUS] = 2, [GLM_TLV_PREFIX] = 17, [GLM_TLV_ROUTER] = 16,
+	[GLM_TLV_GROUP] = 16, [GLM_TLV_SOURCE] = 16, [GLM_TLV_PORT] = 2,
+	[GLM_TLV_UPDATE_SEQ] = 8, [GLM_TLV_PACKET] = 0 /* variable */,
+};
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return be32toh(v); }
+static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return be64toh(v); }
+
+enum glm_parse_err glm_msg_parse(const uint8_t *buf, size_t len, struct glm_msg *m)
+{
+	size_t off, end;
+
+	memset(m, 0, sizeof(*m));
+	if (len < GLM_MSG_MIN)
+		return GLM_PE_SHORT;
+	if (buf[0] != GLM_WIRE_VERSION)
+		return GLM_PE_VERSION;
+	if (buf[1] == 0 || buf[1] > GLM_MSG_TYPE_MAX)
+		return GLM_PE_TYPE;
+	if (get16(buf + 2) != len)
+		return GLM_PE_LENGTH;
+	m->type = buf[1];
+	m->key_id = get32(buf + 4);
+	m->seq = get64(buf + 8);
+
+	end = len - GLM_MAC_LEN;
+	for (off = GLM_HDR_LEN; off < end;) {
+		uint16_t t, l;
+		const uint8_t *v;
+
+		if (end - off < 4)
+			return GLM_PE_TLV_TRUNC;
+		t = get16(buf + off);
+		l = get16(buf + off + 2);
+		off += 4;
+		if (l > end - off)
+			return GLM_PE_TLV_TRUNC;
+		if (t == 0 || t > GLM_TLV_MAX)
+			return GLM_PE_TLV_UNKNOWN;
+		if (tlv_len[t] ? l != tlv_len[t] : l == 0)
+			return GLM_PE_TLV_LEN;
+		if (GLM_HAS(m, t))
+			return GLM_PE_TLV_DUP;
+		v = buf + off;
+		off += l;
+		m->present |= 1u << t;
+		switch (t) {
+		case GLM_TLV_HA: memcpy(&m->ha, v, 16); break;
+		case GLM_TLV_MA: memcpy(&m->ma, v, 16); break;
+		case GLM_TLV_ROUTER: memcpy(&m->router, v, 16); break;
+		case GLM_TLV_GROUP: memcpy(&m->group, v, 16); break;
+		case GLM_TLV_SOURCE: memcpy(&m->source, v, 16); break;
+		case GLM_TLV_LIFETIME: m->lifetime = get32(v); break;
+		case GLM_TLV_STATUS: m->status = get16(v); break;
+		case GLM_TLV_PORT: m->port = get16(v); break;
+		case GLM_TLV_UPDATE_SEQ: m->update_seq = get64(v); break;
+		case GLM_TLV_PREFIX:
+			if (v[16] > 128)
+				return GLM_PE_TLV_LEN;
+			memcpy(&m->prefix, v, 16);
+			m->prefix_len = v[16];
+			break;
+		case GLM_TLV_PACKET:
+			m->packet = v;
+			m->packet_len = l;
+			break;
+		}
+	}
+	return GLM_PE_OK;
+}
+
+enum glm_parse_err glm_msg_verify(const uint8_t *buf, size_t len, const uint8_t key[GLM_KEY_LEN])
+{
+	if (len < GLM_MSG_MIN)
+		return GLM_PE_SHORT;
+	if (crypto_auth_hmacsha256_verify(buf + len - GLM_MAC_LEN, buf, len - GLM_MAC_LEN, key) != 0)
+		return GLM_PE_MAC;
+	return GLM_PE_OK;
+}
+
+struct wbuf {
+	uint8_t *p;
+	size_t cap, len;
+	int err;
+};
+
+static void put(struct wbuf *w, const void *v, size_t n)
+{
+	if (w->err)
+		return;
+	if (n > w->cap - w->len) {
+		w->err = -EMSGSIZE;
+		return;
+	}
+	memcpy(w->p + w->len, v, n);
+	w->len += n;
+}
+
+static void put_tlv(struct wbuf *w, uint16_t t, const void *v, size_t n)
+{
+	uint8_t h[4] = { (uint8_t)(t >> 8), (uint8_t)t, (uint8_t)(n >> 8), (uint8_t)n };
+
+	if (n > 0xffff) {
+		w->err = -EMSGSIZE;
+		return;
+	}
+	put(w, h, 4);
+	put(w, v, n);
+}
+
+ssize_t glm_msg_encode(const struct glm_msg *m, const uint8_t key[GLM_KEY_LEN], uint8_t *out, size_t cap)
+{
+	struct wbuf w = { .p = out, .cap = cap < GLM_MSG_MAX ? cap : GLM_MSG_MAX };
+	uint8_t hdr[GLM_HDR_LEN] = { GLM_WIRE_VERSION, m->type };
+	uint32_t k = htobe32(m->key_id);
+	uint64_t s = htobe64(m->seq);
+
+	if (m->type == 0 || m->type > GLM_MSG_TYPE_MAX)
+		return -EINVAL;
+	memcpy(hdr + 4, &k, 4);
+	memcpy(hdr + 8, &s, 8);
+	put(&w, hdr, sizeof(hdr));
+	for (unsigned t = 1; t <= GLM_TLV_MAX; t++) {
+		uint8_t b[17];
+		if (!GLM_HAS(m, t))
+			continue;
+		switch (t) {
+		case GLM_TLV_HA: put_tlv(&w, t, &m->ha, 16); break;
+		case GLM_TLV_MA: put_tlv(&w, t, &m->ma, 16); break;
+		case GLM_TLV_ROUTER: put_tlv(&w, t, &m->router, 16); break;
+		case GLM_TLV_GROUP: put_tlv(&w, t, &m->group, 16); break;
+		case GLM_TLV_SOURCE: put_tlv(&w, t, &m->source, 16); break;
+		case GLM_TLV_LIFETIME: { uint32_t v = htobe32(m->lifetime); put_tlv(&w, t, &v, 4); break; }
+		case GLM_TLV_STATUS: { uint16_t v = htobe16(m->status); put_tlv(&w, t, &v, 2); break; }
+		case GLM_TLV_PORT: { uint16_t v = htobe16(m->port); put_tlv(&w, t, &v, 2); break; }
+		case GLM_TLV_UPDATE_SEQ: { uint64_t v = htobe64(m->update_seq); put_tlv(&w, t, &v, 8); break; }
+		case GLM_TLV_PREFIX:
+			if (m->prefix_len > 128)
+				return -EINVAL;
+			memcpy(b, &m->prefix, 16);
+			b[16] = m->prefix_len;
+			put_tlv(&w, t, b, 17);
+			break;
+		case GLM_TLV_PACKET:
+			if (!m->packet_len)
+				return -EINVAL;
+			put_tlv(&w, t, m->packet, m->packet_len);
+			break;
+		}
+	}
+	if (w.err == 0 && w.cap - w.len < GLM_MAC_LEN)
+		w.err = -EMSGSIZE;
+	if (w.err)
+		return w.err;
+	out[2] = (uint8_t)((w.len + GLM_MAC_LEN) >> 8);
+	out[3] = (uint8_t)(w.len + GLM_MAC_LEN);
+	crypto_auth_hmacsha256(out + w.len, out, w.len, key);
+	return (ssize_t)(w.len + GLM_MAC_LEN);
+}
+
+static const char *const type_names[] = {
+	[GLM_PREPARE] = "PREPARE", [GLM_PREPARE_ACK] = "PREPARE_ACK",
+	[GLM_RELAY_REQUEST] = "RELAY_REQUEST", [GLM_RELAY_RESPONSE] = "RELAY_RESPONSE",
+	[GLM_RELAY_STOP] = "RELAY_STOP", [GLM_RELAYED_PACKET] = "RELAYED_PACKET",
+	[GLM_IMS_UPDATE] = "UPDATE", [GLM_IMS_ACK] = "ACK", [GLM_QUERY] = "QUERY",
+	[GLM_REPLY] = "REPLY", [GLM_SUBSCRIBE] = "SUBSCRIBE", [GLM_NOTIFY] = "NOTIFY",
+	[GLM_BINDING_UPDATE] = "BINDING_UPDATE", [GLM_BINDING_ACK] = "BINDING_ACK",
+};
+
+const char *glm_msg_type_name(unsigned type)
+{
+	return type <= GLM_MSG_TYPE_MAX && type_names[type] ? type_names[type] : "unknown";
+}
+
+static const char *const pe_names[GLM_PE_MAX] = {
+	[GLM_PE_OK] = "ok", [GLM_PE_SHORT] = "short", [GLM_PE_VERSION] = "bad version",
+	[GLM_PE_TYPE] = "bad type", [GLM_PE_LENGTH] = "length mismatch",
+	[GLM_PE_TLV_TRUNC] = "truncated TLV", [GLM_PE_TLV_UNKNOWN] = "unknown TLV",
+	[GLM_PE_TLV_LEN] = "bad TLV length", [GLM_PE_TLV_DUP] = "duplicate TLV",
+	[GLM_PE_MAC] = "bad MAC",
+};
+
+const char *glm_parse_err_name(enum glm_parse_err e)
+{
+	return (unsigned)e < GLM_PE_MAX ? pe_names[e] : "unknown";
+}
+
+const char *glm_status_name(unsigned st)
+{
+	static const char *const n[] = { "ok", "stale", "denied", "not found", "bad request", "internal error" };
+	return st < sizeof(n) / sizeof(n[0]) ? n[st] : "unknown";
+}

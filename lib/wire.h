@@ -1,0 +1,119 @@
+/* The glm wire format: every UDP message of every glm program.
+ *
+ *   0      1      2      4            8                   16
+ *   +------+------+------+------------+-------------------+
+ *   | ver  | type | len  |   key id   |     sequence      |   header, big endian
+ *   +------+------+------+------------+-------------------+
+ *   | TLV: type(2) length(2) value ... (no padding)       |   body
+ *   +-----------------------------------------------------+
+ *   | HMAC-SHA256 over header and body (32 bytes)         |   trailer
+ *   +-----------------------------------------------------+
+ *
+ * len is the whole message, trailer included. Each TLV type appears at most
+ * once and has a fixed length, except PACKET. Unknown TLV types are an
+ * error (a node never half-understands a message). glm_msg_parse() is the
+ * one parser; it checks structure only. glm_msg_verify() checks the HMAC
+ * with the key named by the header's key id. */
+#ifndef GLM_WIRE_H
+#define GLM_WIRE_H
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define GLM_WIRE_VERSION 1
+#define GLM_HDR_LEN 16
+#define GLM_MAC_LEN 32
+#define GLM_KEY_LEN 32
+#define GLM_MSG_MAX 65535
+#define GLM_MSG_MIN (GLM_HDR_LEN + GLM_MAC_LEN)
+
+enum glm_msg_type {
+	GLM_PREPARE = 1,
+	GLM_PREPARE_ACK,
+	GLM_RELAY_REQUEST,
+	GLM_RELAY_RESPONSE,
+	GLM_RELAY_STOP,
+	GLM_RELAYED_PACKET,
+	GLM_IMS_UPDATE,
+	GLM_IMS_ACK,
+	GLM_QUERY,
+	GLM_REPLY,
+	GLM_SUBSCRIBE,
+	GLM_NOTIFY,
+	GLM_BINDING_UPDATE,
+	GLM_BINDING_ACK,
+	GLM_MSG_TYPE_MAX = GLM_BINDING_ACK,
+};
+
+enum glm_tlv_type {
+	GLM_TLV_HA = 1,       /* in6_addr: home address */
+	GLM_TLV_MA,           /* in6_addr: mobile address */
+	GLM_TLV_LIFETIME,     /* u32 seconds; 0 = withdraw */
+	GLM_TLV_STATUS,       /* u16, enum glm_status */
+	GLM_TLV_PREFIX,       /* in6_addr + u8 length */
+	GLM_TLV_ROUTER,       /* in6_addr: link-local of the default router */
+	GLM_TLV_GROUP,        /* in6_addr: multicast group */
+	GLM_TLV_SOURCE,       /* in6_addr: multicast source (:: = any) */
+	GLM_TLV_PORT,         /* u16 */
+	GLM_TLV_UPDATE_SEQ,   /* u64: sequence of the update a NOTIFY/REPLY reports */
+	GLM_TLV_PACKET,       /* variable: an IPv6 packet */
+	GLM_TLV_MAX = GLM_TLV_PACKET,
+};
+
+enum glm_status {
+	GLM_ST_OK = 0,
+	GLM_ST_STALE = 1,     /* sequence not greater than the stored one */
+	GLM_ST_DENIED = 2,    /* key not allowed for this home address */
+	GLM_ST_NOTFOUND = 3,
+	GLM_ST_BADREQ = 4,    /* well formed, authentic, but missing a field */
+	GLM_ST_INTERNAL = 5,  /* e.g. the store failed: nothing was changed */
+};
+
+/* Why a message was refused; counted by the receivers. */
+enum glm_parse_err {
+	GLM_PE_OK = 0,
+	GLM_PE_SHORT,
+	GLM_PE_VERSION,
+	GLM_PE_TYPE,
+	GLM_PE_LENGTH,
+	GLM_PE_TLV_TRUNC,
+	GLM_PE_TLV_UNKNOWN,
+	GLM_PE_TLV_LEN,
+	GLM_PE_TLV_DUP,
+	GLM_PE_MAC,
+	GLM_PE_MAX,
+};
+
+#define GLM_HAS(m, t) (((m)->present >> (t)) & 1u)
+
+struct glm_msg {
+	uint8_t type;
+	uint32_t key_id;
+	uint64_t seq;
+	uint32_t present; /* bit n set: TLV n present */
+	struct in6_addr ha, ma, router, group, source, prefix;
+	uint8_t prefix_len;
+	uint32_t lifetime;
+	uint16_t status;
+	uint16_t port;
+	uint64_t update_seq;
+	const uint8_t *packet; /* points into the parsed buffer */
+	uint16_t packet_len;
+};
+
+/* Structural parse; returns GLM_PE_OK or the reason. Never reads past len. */
+enum glm_parse_err glm_msg_parse(const uint8_t *buf, size_t len, struct glm_msg *m);
+/* Constant-time HMAC check of a buffer glm_msg_parse() accepted. */
+enum glm_parse_err glm_msg_verify(const uint8_t *buf, size_t len, const uint8_t key[GLM_KEY_LEN]);
+/* Encode m (TLVs named by m->present) and seal it with key.
+ * Returns the length written, or -EMSGSIZE / -EINVAL. */
+ssize_t glm_msg_encode(const struct glm_msg *m, const uint8_t key[GLM_KEY_LEN], uint8_t *out, size_t cap);
+
+const char *glm_msg_type_name(unsigned type);
+const char *glm_parse_err_name(enum glm_parse_err e);
+const char *glm_status_name(unsigned st);
+
+/* Set a TLV and mark it present. */
+#define GLM_SET(m, field, tlv, val) do { (m)->field = (val); (m)->present |= 1u << (tlv); } while (0)
+#endif
