@@ -1,0 +1,241 @@
+/* The correspondent half of matd: translation for mobile peers.
+ *
+ * For each mobile peer it holds HA -> current MA (peer_ha2ma: the
+ * destination of what we send is rewritten) and the peer's current and
+ * previous MA -> HA (peer_ma2ha: the source of what we receive is
+ * rewritten back, so our sockets only ever see the HA). Mappings come from
+ * three places, ordered by the mobile node's update sequence number so an
+ * old one never overwrites a newer one: BINDING_UPDATEs from the peer, IMS
+ * pushes for subscribed home prefixes, and IMS query replies. */
+#include "matd.h"
+#include "log.h"
+#include "util.h"
+#include <errno.h>
+#include <string.h>
+
+#define SUBSCRIBE_LIFETIME 600
+#define SUBSCRIBE_RETRY_NS (2000 * 1000000ull)
+
+static struct peer *peer_find(struct matd *d, const struct in6_addr *ha)
+{
+	for (unsigned i = 0; i < d->npeers; i++)
+		if (!memcmp(&d->peers[i].ha, ha, sizeof(*ha)))
+			return &d->peers[i];
+	return NULL;
+}
+
+static bool same(const struct in6_addr *a, const struct in6_addr *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+static void peer_remove_rules(struct matd *d, const struct peer *p)
+{
+	mat_nft_del(d->nft, MAT_PEER_HA2MA, &p->ha);
+	mat_nft_del(d->nft, MAT_PEER_MA2HA, &p->ma);
+	if (p->has_prev)
+		mat_nft_del(d->nft, MAT_PEER_MA2HA, &p->prev_ma);
+}
+
+/* Apply one mapping; returns a glm_status. Memory changes only once the
+ * kernel has taken the batch. */
+static int apply(struct matd *d, const struct in6_addr *ha, const struct in6_addr *ma, uint64_t seq,
+		 uint32_t lifetime, const char *via)
+{
+	struct peer *p = peer_find(d, ha), n;
+	int r;
+
+	if (p && seq <= p->seq) {
+		d->stale++;
+		log_debug("%s for %s: seq %llu not newer than %llu, ignored", via, a6(ha),
+			  (unsigned long long)seq, (unsigned long long)p->seq);
+		return GLM_ST_STALE;
+	}
+	if (lifetime == 0) {
+		if (!p)
+			return GLM_ST_OK;
+		peer_remove_rules(d, p);
+		if ((r = mat_nft_commit(d->nft)) < 0)
+			return GLM_ST_INTERNAL;
+		log_info("peer %s withdrawn (%s)", a6(ha), via);
+		*p = d->peers[--d->npeers];
+		return GLM_ST_OK;
+	}
+	if (!p && d->npeers == MATD_MAX_PEERS) {
+		log_warnx("peer table full (%d): %s -> %s not installed", MATD_MAX_PEERS, a6(ha), a6(ma));
+		return GLM_ST_INTERNAL;
+	}
+	memset(&n, 0, sizeof(n));
+	n.ha = *ha;
+	n.ma = *ma;
+	n.seq = seq;
+	n.expires_ns = now_ns() + (uint64_t)lifetime * 1000000000ull;
+	if (p && same(&p->ma, ma)) {
+		n.prev_ma = p->prev_ma;
+		n.has_prev = p->has_prev;
+		*p = n;
+		return GLM_ST_OK;
+	}
+	if (p) {
+		/* Keep the old MA as a receive alias: packets already on
+		 * their way from it still reach the right socket. */
+		n.prev_ma = p->ma;
+		n.has_prev = true;
+		mat_nft_del(d->nft, MAT_PEER_HA2MA, &p->ha);
+		if (p->has_prev && !same(&p->prev_ma, ma))
+			mat_nft_del(d->nft, MAT_PEER_MA2HA, &p->prev_ma);
+	}
+	mat_nft_add(d->nft, MAT_PEER_HA2MA, ha, ma);
+	if (!(p && p->has_prev && same(&p->prev_ma, ma)))
+		mat_nft_add(d->nft, MAT_PEER_MA2HA, ma, ha);
+	if ((r = mat_nft_commit(d->nft)) < 0) {
+		log_warnx("peer %s -> %s (%s): nftables: %s", a6(ha), a6(ma), via, strerror(-r));
+		return GLM_ST_INTERNAL;
+	}
+	if (!p)
+		p = &d->peers[d->npeers++];
+	*p = n;
+	log_info("peer %s now at %s (%s, seq %llu)", a6(ha), a6(ma), via, (unsigned long long)seq);
+	return GLM_ST_OK;
+}
+
+static void subscribe(struct matd *d)
+{
+	for (unsigned i = 0; i < d->conf.nhome; i++) {
+		struct glm_msg m = { .type = GLM_SUBSCRIBE, .seq = seq_next() };
+
+		GLM_SET(&m, prefix, GLM_TLV_PREFIX, d->conf.home[i]);
+		m.prefix_len = d->conf.home_len[i];
+		GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, SUBSCRIBE_LIFETIME);
+		matd_send(d, &d->conf.ims, NULL, &m, NULL);
+	}
+	/* Until the IMS acknowledges, try again soon. */
+	d->subscribe_ns = now_ns() + SUBSCRIBE_RETRY_NS;
+}
+
+int corr_start(struct matd *d)
+{
+	if (d->conf.nhome)
+		subscribe(d);
+	return 0;
+}
+
+int corr_query(struct matd *d, const struct in6_addr *ha)
+{
+	struct glm_msg m = { .type = GLM_QUERY, .seq = seq_next() };
+
+	if (!d->conf.have_ims)
+		return -ENOENT;
+	GLM_SET(&m, ha, GLM_TLV_HA, *ha);
+	d->query_seq = m.seq;
+	return matd_send(d, &d->conf.ims, NULL, &m, NULL);
+}
+
+static bool from_ims(const struct matd *d, const struct sockaddr_in6 *from)
+{
+	return d->conf.have_ims && same(&from->sin6_addr, &d->conf.ims.sin6_addr) &&
+	       from->sin6_port == d->conf.ims.sin6_port;
+}
+
+void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key,
+	      const struct sockaddr_in6 *from)
+{
+	if (m->type == GLM_BINDING_UPDATE) {
+		struct glm_msg a = { .type = GLM_BINDING_ACK, .seq = m->seq };
+		int st;
+
+		d->bu_rx++;
+		if (!GLM_HAS(m, GLM_TLV_HA) || !GLM_HAS(m, GLM_TLV_MA) || !GLM_HAS(m, GLM_TLV_LIFETIME)) {
+			st = GLM_ST_BADREQ;
+		} else if (!key_owns_home(key, &m->ha)) {
+			d->refused++;
+			log_warnx("binding update for %s from %s refused: key %u does not own it", a6(&m->ha),
+				  sa6(from), key->id);
+			st = GLM_ST_DENIED;
+		} else {
+			st = apply(d, &m->ha, &m->ma, m->seq, m->lifetime, "binding update");
+		}
+		GLM_SET(&a, status, GLM_TLV_STATUS, (uint16_t)st);
+		if (GLM_HAS(m, GLM_TLV_HA))
+			GLM_SET(&a, ha, GLM_TLV_HA, m->ha);
+		matd_send(d, from, NULL, &a, key);
+		return;
+	}
+	/* NOTIFY and REPLY come from the IMS, sealed with our own key. */
+	if (key != d->key || !from_ims(d, from)) {
+		d->refused++;
+		log_debug("%s from %s ignored: not our IMS", glm_msg_type_name(m->type), sa6(from));
+		return;
+	}
+	if (m->type == GLM_NOTIFY) {
+		d->notify_rx++;
+		if (!GLM_HAS(m, GLM_TLV_HA)) { /* the subscription's ack */
+			if (m->status == GLM_ST_OK)
+				d->subscribe_ns = now_ns() + (uint64_t)SUBSCRIBE_LIFETIME * 500000000ull;
+			else
+				log_warnx("IMS refused our subscription: %s", glm_status_name(m->status));
+			return;
+		}
+		if (GLM_HAS(m, GLM_TLV_MA) && GLM_HAS(m, GLM_TLV_UPDATE_SEQ) && GLM_HAS(m, GLM_TLV_LIFETIME))
+			apply(d, &m->ha, &m->ma, m->update_seq, m->lifetime, "IMS push");
+	} else if (m->type == GLM_REPLY) {
+		if (m->status == GLM_ST_NOTFOUND)
+			log_info("IMS: no mapping for %s", GLM_HAS(m, GLM_TLV_HA) ? a6(&m->ha) : "?");
+		else if (m->status == GLM_ST_OK && GLM_HAS(m, GLM_TLV_HA) && GLM_HAS(m, GLM_TLV_MA) &&
+			 GLM_HAS(m, GLM_TLV_UPDATE_SEQ) && GLM_HAS(m, GLM_TLV_LIFETIME))
+			apply(d, &m->ha, &m->ma, m->update_seq, m->lifetime, "IMS query");
+	}
+}
+
+void corr_timer(struct matd *d, uint64_t now)
+{
+	if (d->conf.nhome && now >= d->subscribe_ns)
+		subscribe(d);
+	for (unsigned i = 0; i < d->npeers;) {
+		struct peer *p = &d->peers[i];
+
+		if (now < p->expires_ns) {
+			i++;
+			continue;
+		}
+		peer_remove_rules(d, p);
+		if (mat_nft_commit(d->nft) < 0)
+			break; /* logged; try again next time */
+		log_info("peer %s: mapping to %s expired", a6(&p->ha), a6(&p->ma));
+		*p = d->peers[--d->npeers];
+	}
+}
+
+uint64_t corr_next_deadline(const struct matd *d)
+{
+	uint64_t t = d->conf.nhome ? d->subscribe_ns : UINT64_MAX;
+
+	for (unsigned i = 0; i < d->npeers; i++)
+		if (d->peers[i].expires_ns < t)
+			t = d->peers[i].expires_ns;
+	return t;
+}
+
+void corr_status(struct matd *d, FILE *out, bool json)
+{
+	uint64_t now = now_ns();
+
+	if (!json) {
+		fprintf(out, "peers: %u\n", d->npeers);
+		for (unsigned i = 0; i < d->npeers; i++) {
+			const struct peer *p = &d->peers[i];
+			fprintf(out, "peer: %s -> %s (seq %llu, expires in %llu s)\n", a6(&p->ha), a6(&p->ma),
+				(unsigned long long)p->seq,
+				(unsigned long long)(p->expires_ns > now ? (p->expires_ns - now) / 1000000000ull : 0));
+		}
+		return;
+	}
+	fprintf(out, "\"peers\":[");
+	for (unsigned i = 0; i < d->npeers; i++) {
+		const struct peer *p = &d->peers[i];
+		fprintf(out, "%s{\"ha\":\"%s\",\"ma\":\"%s\",\"seq\":%llu,\"expires_in_s\":%llu}", i ? "," : "",
+			a6(&p->ha), a6(&p->ma), (unsigned long long)p->seq,
+			(unsigned long long)(p->expires_ns > now ? (p->expires_ns - now) / 1000000000ull : 0));
+	}
+	fprintf(out, "]");
+}

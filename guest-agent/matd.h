@@ -1,0 +1,168 @@
+/* matd: the MAT node. One daemon for both roles: the mobile node (a home
+ * address kept for applications, stateless HA<->MA translation, move
+ * detection, IMS update, correspondent notification) and the
+ * correspondent (translation of mobile peers' HA<->MA, filled by binding
+ * updates and the IMS). This header is the state both halves share. */
+#ifndef GLM_MATD_H
+#define GLM_MATD_H
+#include "keys.h"
+#include "nft.h"
+#include "ndisc.h"
+#include "rtnl.h"
+#include "wire.h"
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MATD_MAX_NICS 2
+#define MATD_MAX_CNS 16
+#define MATD_MAX_PEERS 256
+#define MATD_MAX_HOME_PREFIXES 8
+#define MATD_DEFAULT_PORT 5301
+#define MATD_IMS_PORT 5300
+#define MATD_ROUTE_METRIC 16
+
+struct matd_conf {
+	bool mobile;                 /* home-address given */
+	struct in6_addr ha;
+	unsigned nnics;
+	char nics[MATD_MAX_NICS][IF_NAMESIZE];
+	struct sockaddr_in6 ims;
+	bool have_ims;
+	uint32_t key_id;
+	char keyring[256];
+	struct sockaddr_in6 listen;
+	unsigned ncns;
+	struct sockaddr_in6 cns[MATD_MAX_CNS];
+	unsigned nhome;
+	struct in6_addr home[MATD_MAX_HOME_PREFIXES];
+	uint8_t home_len[MATD_MAX_HOME_PREFIXES];
+	uint32_t lifetime;
+	char table[32];
+	unsigned debounce_ms;        /* NOTIFY_PEERS repeats ignored this long after a handover */
+};
+
+struct nic {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	uint8_t mac[6];
+	int ndfd;
+	bool carrier;
+};
+
+/* The phases of DESIGN.md "What is measured", for one handover. */
+struct handover_record {
+	unsigned id;
+	bool prepared, ok;
+	char nic[IF_NAMESIZE];
+	char trigger[24];
+	struct in6_addr from_ma, to_ma;
+	double detect_to_usable_ms, usable_to_ims_ms, ims_rtt_ms, cn_rtt_ms, total_ms;
+	unsigned cns_acked, cns;
+	uint64_t finished_ns;
+};
+
+enum ho_state { HO_IDLE, HO_PROBE, HO_SOLICIT, HO_IMS, HO_NOTIFY };
+
+struct cn_state {
+	uint64_t bu_seq;
+	uint64_t sent_ns, next_ns;
+	unsigned tries;
+	bool acked;
+	double rtt_ms;
+};
+
+struct prepared {
+	bool valid;
+	int nic;                     /* index in matd.nic[] */
+	struct in6_addr prefix, router, ma;
+	uint8_t plen;
+};
+
+struct peer {                        /* correspondent role: a mobile peer */
+	struct in6_addr ha, ma, prev_ma;
+	bool has_prev;
+	uint64_t seq;
+	uint64_t expires_ns;
+};
+
+struct matd {
+	struct matd_conf conf;
+	struct glm_keyring keys;
+	const struct glm_key *key;
+	struct rtnl *rtnl;
+	struct mat_nft *nft;
+	int udp, ctl, epfd;
+	bool stop;
+
+	/* mobile node */
+	unsigned nnics;
+	struct nic nic[MATD_MAX_NICS];
+	int active;                  /* nic index currently carrying traffic */
+	bool have_ma;
+	struct in6_addr ma, prev_ma, router;
+	bool have_prev_ma;
+	uint8_t ma_plen;
+	struct prepared prep;
+	struct {
+		enum ho_state state;
+		bool prepared;
+		int nic;
+		char trigger[24];
+		struct in6_addr new_ma, router;
+		uint8_t plen;
+		uint64_t t_event, t_usable, t_ims_sent, t_ims_ack, t_done;
+		uint64_t ims_seq, next_ns, deadline_ns;
+		unsigned tries;
+		uint16_t echo_id;
+		struct cn_state cn[MATD_MAX_CNS];
+	} ho;
+	struct handover_record last;
+	unsigned handovers;
+	uint64_t refresh_ns;         /* next IMS lifetime refresh */
+	uint64_t ims_refresh_seq;
+
+	/* correspondent */
+	unsigned npeers;
+	struct peer peers[MATD_MAX_PEERS];
+	uint64_t subscribe_ns;
+	uint64_t query_seq;
+
+	/* counters */
+	uint64_t rx, drops[GLM_PE_MAX], stale, refused, bu_rx, notify_rx, ra_bad;
+};
+
+/* config.c */
+int matd_conf_load(const char *path, struct matd_conf *c);
+int matd_conf_load_buf(const char *name, const char *buf, size_t len, struct matd_conf *c);
+
+/* matd.c */
+int matd_send(struct matd *d, const struct sockaddr_in6 *to, const struct in6_addr *src,
+	      struct glm_msg *m, const struct glm_key *key);
+const char *matd_json_addr(const struct in6_addr *a);
+
+/* mobile.c */
+int mobile_start(struct matd *d);
+void mobile_stop(struct matd *d);
+void mobile_link_event(struct matd *d, const struct rtnl_event *ev);
+void mobile_ndisc(struct matd *d, int nic);
+void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key,
+		const struct sockaddr_in6 *from);
+void mobile_timer(struct matd *d, uint64_t now);
+uint64_t mobile_next_deadline(const struct matd *d);
+int mobile_prepare(struct matd *d, const char *ifname, const struct in6_addr *prefix, uint8_t plen,
+		   const struct in6_addr *router, const struct in6_addr *ma, FILE *err);
+void mobile_unprepare(struct matd *d);
+int mobile_check_link(struct matd *d, const char *trigger);
+void mobile_status(struct matd *d, FILE *out, bool json);
+
+/* correspondent.c */
+int corr_start(struct matd *d);
+void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key,
+	      const struct sockaddr_in6 *from);
+void corr_timer(struct matd *d, uint64_t now);
+uint64_t corr_next_deadline(const struct matd *d);
+int corr_query(struct matd *d, const struct in6_addr *ha);
+void corr_status(struct matd *d, FILE *out, bool json);
+#endif

@@ -1,0 +1,688 @@
+/* The mobile-node half of matd.
+ *
+ * Applications use the home address (HA), kept on lo. Output packets from
+ * the HA are rewritten to the current mobile address (MA) and input to any
+ * of our MAs is rewritten back to the HA, statelessly, by the nftables maps
+ * self_ha2ma / self_ma2ha (lib/nft.h). A move is noticed from rtnetlink
+ * alone (carrier back, or IFLA_EVENT_NOTIFY_PEERS after a live migration),
+ * then:
+ *   prepared:   echo the prepared router from the prepared MA. Only the new
+ *               link can answer (the reply goes to the MA's subnet), so a
+ *               move that did not happen changes nothing; then switch.
+ *   unprepared: RS with our link-layer address, take the solicited RA,
+ *               SLAAC with optimistic DAD (DAD still runs; the address is
+ *               usable meanwhile), switch. An RA for the prefix we are
+ *               already in means no move: nothing changes.
+ * The switch: default route via the new router with src HA, the new MA
+ * accepted on input, IMS UPDATE; after the IMS ack, BINDING_UPDATE to the
+ * correspondents; once they have acked, the output map moves to the new MA
+ * (the peer must accept the new MA before we send from it, LAB.md). */
+#include "matd.h"
+#include "log.h"
+#include "util.h"
+#include <errno.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000 /* linux/if.h; glibc net/if.h lacks it */
+#endif
+#include <string.h>
+#include <unistd.h>
+
+#define PROBE_RETX_NS (20 * 1000000ull)
+#define PROBE_GIVEUP_NS (100 * 1000000ull)
+#define RS_FIRST_RETX_NS (10 * 1000000ull)
+#define RS_GIVEUP_NS (3000 * 1000000ull)
+#define MSG_FIRST_RETX_NS (50 * 1000000ull)
+#define MSG_MAX_TRIES 5
+#define FOREVER 0xffffffffu
+
+static const struct in6_addr in6_any;
+
+static void ho_reset(struct matd *d)
+{
+	memset(&d->ho, 0, sizeof(d->ho));
+	d->ho.state = HO_IDLE;
+}
+
+/* Program both self maps in one batch: HA -> out_ma, and every MA we may
+ * still receive on -> HA. */
+static int program_self(struct matd *d, const struct in6_addr *out_ma, const struct in6_addr *extra)
+{
+	const struct in6_addr *in[3] = { d->have_ma ? &d->ma : NULL, d->have_prev_ma ? &d->prev_ma : NULL, extra };
+	int r;
+
+	mat_nft_flush(d->nft, MAT_SELF_HA2MA);
+	mat_nft_flush(d->nft, MAT_SELF_MA2HA);
+	if (out_ma)
+		mat_nft_add(d->nft, MAT_SELF_HA2MA, &d->conf.ha, out_ma);
+	for (int i = 0; i < 3; i++) {
+		bool dup = false;
+		if (!in[i])
+			continue;
+		for (int j = 0; j < i; j++)
+			dup |= in[j] && !memcmp(in[i], in[j], sizeof(*in[i]));
+		if (!dup)
+			mat_nft_add(d->nft, MAT_SELF_MA2HA, in[i], &d->conf.ha);
+	}
+	r = mat_nft_commit(d->nft);
+	if (r < 0)
+		log_warnx("nftables: update of self maps failed: %s", strerror(-r));
+	return r;
+}
+
+static int nic_by_name(const struct matd *d, const char *name)
+{
+	for (unsigned i = 0; i < d->nnics; i++)
+		if (!strcmp(d->nic[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static int nic_by_ifindex(const struct matd *d, int ifindex)
+{
+	for (unsigned i = 0; i < d->nnics; i++)
+		if (d->nic[i].ifindex == ifindex)
+			return (int)i;
+	return -1;
+}
+
+static void send_ims_update(struct matd *d, const struct in6_addr *ma, uint64_t seq)
+{
+	struct glm_msg m = { .type = GLM_IMS_UPDATE, .seq = seq };
+
+	GLM_SET(&m, ha, GLM_TLV_HA, d->conf.ha);
+	GLM_SET(&m, ma, GLM_TLV_MA, *ma);
+	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, d->conf.lifetime);
+	matd_send(d, &d->conf.ims, ma, &m, NULL);
+}
+
+static void send_bu(struct matd *d, unsigned i)
+{
+	struct glm_msg m = { .type = GLM_BINDING_UPDATE, .seq = d->ho.ims_seq };
+	struct cn_state *c = &d->ho.cn[i];
+
+	GLM_SET(&m, ha, GLM_TLV_HA, d->conf.ha);
+	GLM_SET(&m, ma, GLM_TLV_MA, d->ho.new_ma);
+	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, d->conf.lifetime);
+	c->sent_ns = now_ns();
+	if (!c->tries)
+		c->next_ns = c->sent_ns + MSG_FIRST_RETX_NS;
+	else
+		c->next_ns = c->sent_ns + (MSG_FIRST_RETX_NS << c->tries);
+	c->tries++;
+	matd_send(d, &d->conf.cns[i], &d->ho.new_ma, &m, NULL);
+}
+
+static void finish(struct matd *d, bool ok)
+{
+	struct handover_record *h = &d->last;
+	uint64_t now = now_ns();
+	struct in6_addr old = d->ma;
+	bool had = d->have_ma, moved = !had || memcmp(&old, &d->ho.new_ma, sizeof(old)) || d->active != d->ho.nic;
+	int old_nic = d->active;
+	unsigned acked = 0;
+	double cn_rtt = 0;
+
+	for (unsigned i = 0; i < d->conf.ncns; i++)
+		if (d->ho.cn[i].acked) {
+			acked++;
+			if (d->ho.cn[i].rtt_ms > cn_rtt)
+				cn_rtt = d->ho.cn[i].rtt_ms;
+		}
+	/* Now that the correspondents accept the new MA, send from it. */
+	if (had && memcmp(&old, &d->ho.new_ma, sizeof(old))) {
+		d->prev_ma = old;
+		d->have_prev_ma = true;
+	}
+	d->ma = d->ho.new_ma;
+	d->have_ma = true;
+	d->router = d->ho.router;
+	d->ma_plen = d->ho.plen;
+	d->active = d->ho.nic;
+	program_self(d, &d->ma, NULL);
+	if (had && moved && (memcmp(&old, &d->ma, sizeof(old)) || old_nic != d->active)) {
+		int r = rtnl_addr_del(d->rtnl, d->nic[old_nic].ifindex, &old, 64);
+		if (r < 0 && r != -EADDRNOTAVAIL)
+			log_warnx("remove old address %s from %s: %s", a6(&old), d->nic[old_nic].name, strerror(-r));
+	}
+	if (d->ho.prepared)
+		d->prep.valid = false;
+
+	memset(h, 0, sizeof(*h));
+	h->id = ++d->handovers;
+	h->prepared = d->ho.prepared;
+	h->ok = ok;
+	strcpy(h->nic, d->nic[d->ho.nic].name);
+	strcpy(h->trigger, d->ho.trigger);
+	h->from_ma = had ? old : in6_any;
+	h->to_ma = d->ma;
+	h->detect_to_usable_ms = ns_to_ms(d->ho.t_usable - d->ho.t_event);
+	h->usable_to_ims_ms = ns_to_ms(d->ho.t_ims_sent - d->ho.t_usable);
+	h->ims_rtt_ms = d->ho.t_ims_ack ? ns_to_ms(d->ho.t_ims_ack - d->ho.t_ims_sent) : -1;
+	h->cn_rtt_ms = d->conf.ncns ? (acked ? cn_rtt : -1) : 0;
+	h->cns = d->conf.ncns;
+	h->cns_acked = acked;
+	h->total_ms = ns_to_ms(now - d->ho.t_event);
+	h->finished_ns = now;
+	log_info("handover #%u %s %s (%s): %s -> %s: detect->usable %.3f ms, usable->ims %.3f ms, "
+		 "ims rtt %.3f ms, cn notify rtt %.3f ms (%u/%u acked), total %.3f ms%s",
+		 h->id, h->prepared ? "prepared" : "unprepared", h->nic, h->trigger,
+		 had ? a6(&h->from_ma) : "none", a6(&h->to_ma), h->detect_to_usable_ms, h->usable_to_ims_ms,
+		 h->ims_rtt_ms, h->cn_rtt_ms, acked, d->conf.ncns, h->total_ms, ok ? "" : " (incomplete)");
+	d->refresh_ns = now + (uint64_t)d->conf.lifetime * 500000000ull;
+	ho_reset(d);
+}
+
+/* The new link is confirmed: make the new MA usable, then tell the IMS. */
+static void commit(struct matd *d)
+{
+	struct nic *n = &d->nic[d->ho.nic];
+	static const struct in6_addr dflt;
+	int r;
+
+	if (d->ho.prepared) {
+		/* Installed at prepare time without its prefix route (it was
+		 * not on-link then); dropping NOPREFIXROUTE adds the route. */
+		r = rtnl_addr_add(d->rtnl, n->ifindex, &d->ho.new_ma, 64, IFA_F_NODAD, FOREVER, FOREVER);
+	} else {
+		r = rtnl_addr_add(d->rtnl, n->ifindex, &d->ho.new_ma, 64, IFA_F_OPTIMISTIC, FOREVER, FOREVER);
+	}
+	if (r < 0) {
+		log_warnx("handover: add %s/64 on %s: %s; staying with %s", a6(&d->ho.new_ma), n->name,
+			  strerror(-r), d->have_ma ? a6(&d->ma) : "no address");
+		ho_reset(d);
+		return;
+	}
+	r = rtnl_route_replace(d->rtnl, &dflt, 0, &d->ho.router, n->ifindex, &d->conf.ha, MATD_ROUTE_METRIC);
+	if (r < 0)
+		log_warnx("handover: default route via %s dev %s src %s: %s", a6(&d->ho.router), n->name,
+			  a6(&d->conf.ha), strerror(-r));
+	/* Accept the new MA at once; keep sending from the old one until the
+	 * correspondents know the new one (first handover: nothing to wait for). */
+	program_self(d, d->have_ma ? &d->ma : &d->ho.new_ma, &d->ho.new_ma);
+	d->ho.t_usable = now_ns();
+	d->ho.state = HO_IMS;
+	d->ho.ims_seq = seq_next();
+	d->ho.tries = 1;
+	d->ho.t_ims_sent = now_ns();
+	d->ho.next_ns = d->ho.t_ims_sent + MSG_FIRST_RETX_NS;
+	send_ims_update(d, &d->ho.new_ma, d->ho.ims_seq);
+}
+
+static void start_notify(struct matd *d)
+{
+	d->ho.state = HO_NOTIFY;
+	if (!d->conf.ncns) {
+		finish(d, true);
+		return;
+	}
+	for (unsigned i = 0; i < d->conf.ncns; i++)
+		send_bu(d, i);
+}
+
+static void start_solicit(struct matd *d, int nic)
+{
+	struct nic *n = &d->nic[nic];
+	int r;
+
+	d->ho.state = HO_SOLICIT;
+	d->ho.nic = nic;
+	d->ho.tries = 1;
+	d->ho.next_ns = now_ns() + RS_FIRST_RETX_NS;
+	d->ho.deadline_ns = d->ho.t_event + RS_GIVEUP_NS;
+	r = ndisc_send_rs(n->ndfd, n->ifindex, n->mac);
+	if (r < 0)
+		log_debug("RS on %s: %s", n->name, strerror(-r));
+}
+
+static void send_probe(struct matd *d)
+{
+	struct nic *n = &d->nic[d->prep.nic];
+	int r = ndisc_send_echo(n->ndfd, n->ifindex, &d->prep.ma, &d->prep.router, d->ho.echo_id,
+				(uint16_t)d->ho.tries);
+
+	if (r < 0)
+		log_debug("probe %s on %s: %s", a6(&d->prep.router), n->name, strerror(-r));
+}
+
+int mobile_check_link(struct matd *d, const char *trigger)
+{
+	if (d->ho.state == HO_IMS || d->ho.state == HO_NOTIFY)
+		finish(d, false); /* a new move during the last one: close that one first */
+	else if (d->ho.state != HO_IDLE && strcmp(trigger, "carrier"))
+		return -EBUSY;
+	ho_reset(d);
+	d->ho.t_event = now_ns();
+	snprintf(d->ho.trigger, sizeof(d->ho.trigger), "%s", trigger);
+	if (d->prep.valid) {
+		d->ho.state = HO_PROBE;
+		d->ho.nic = d->prep.nic;
+		d->ho.echo_id = (uint16_t)(getpid() ^ d->handovers);
+		d->ho.tries = 1;
+		d->ho.next_ns = d->ho.t_event + PROBE_RETX_NS;
+		d->ho.deadline_ns = d->ho.t_event + PROBE_GIVEUP_NS;
+		send_probe(d);
+	} else {
+		start_solicit(d, d->active);
+	}
+	return 0;
+}
+
+void mobile_link_event(struct matd *d, const struct rtnl_event *ev)
+{
+	int i = nic_by_ifindex(d, ev->ifindex);
+	bool carrier;
+
+	if (i < 0 || ev->kind != RTNL_EV_LINK)
+		return;
+	carrier = (ev->flags & IFF_LOWER_UP) && (ev->flags & IFF_UP);
+	if (carrier != d->nic[i].carrier) {
+		d->nic[i].carrier = carrier;
+		log_info("%s: carrier %s", d->nic[i].name, carrier ? "up" : "down");
+		if (carrier)
+			mobile_check_link(d, "carrier");
+		return;
+	}
+	if (ev->link_event == IFLA_EVENT_NOTIFY_PEERS) {
+		uint64_t now = now_ns();
+
+		/* QEMU announces five times in ~0.85 s after a migration. */
+		if (d->ho.state != HO_IDLE ||
+		    (d->last.finished_ns && now - d->last.finished_ns < (uint64_t)d->conf.debounce_ms * 1000000ull)) {
+			log_debug("%s: peer notification ignored (debounce)", d->nic[i].name);
+			return;
+		}
+		log_info("%s: peer notification (resumed after migration?)", d->nic[i].name);
+		mobile_check_link(d, "announce");
+	}
+}
+
+static const struct ra_prefix *ra_slaac_prefix(const struct ra_info *ra)
+{
+	for (unsigned i = 0; i < ra->nprefixes; i++)
+		if (ra->prefixes[i].autonomous && ra->prefixes[i].len == 64 && ra->prefixes[i].valid)
+			return &ra->prefixes[i];
+	return NULL;
+}
+
+void mobile_ndisc(struct matd *d, int nic)
+{
+	struct ndisc_msg m;
+	unsigned bad = 0;
+	int r;
+
+	while ((r = ndisc_recv(d->nic[nic].ndfd, &m, &bad)) >= 0) {
+		if (r == 0)
+			continue;
+		if (m.kind == NDISC_ECHO_REPLY && d->ho.state == HO_PROBE && nic == d->prep.nic &&
+		    m.id == d->ho.echo_id && !memcmp(&m.from, &d->prep.router, sizeof(m.from))) {
+			d->ho.prepared = true;
+			d->ho.new_ma = d->prep.ma;
+			d->ho.router = d->prep.router;
+			d->ho.plen = d->prep.plen;
+			commit(d);
+		} else if (m.kind == NDISC_RA && d->ho.state == HO_SOLICIT && nic == d->ho.nic) {
+			const struct ra_prefix *p = ra_slaac_prefix(&m.ra);
+			struct in6_addr ma;
+
+			if (!p) {
+				log_debug("RA from %s on %s has no SLAAC /64 prefix", a6(&m.from), d->nic[nic].name);
+				continue;
+			}
+			if (d->have_ma && nic == d->active && in6_prefix_match(&d->ma, &p->prefix, 64)) {
+				log_info("%s: still in %s/64 (router %s): no move", d->nic[nic].name, a6(&p->prefix),
+					 a6(&m.from));
+				ho_reset(d);
+				continue;
+			}
+			if (d->prep.valid && in6_prefix_match(&d->prep.ma, &p->prefix, 64) && d->prep.nic == nic) {
+				ma = d->prep.ma;
+				d->ho.prepared = true;
+			} else {
+				ma = p->prefix;
+				eui64_iid(&ma, d->nic[nic].mac);
+			}
+			d->ho.new_ma = ma;
+			d->ho.router = m.from;
+			d->ho.plen = 64;
+			commit(d);
+		}
+	}
+	d->ra_bad += bad;
+}
+
+void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key,
+		const struct sockaddr_in6 *from)
+{
+	if (!d->conf.mobile || key != d->key) {
+		d->refused++;
+		return;
+	}
+	if (m->type == GLM_IMS_ACK) {
+		if (d->ho.state == HO_IDLE && m->seq == d->ims_refresh_seq && d->ims_refresh_seq) {
+			d->ims_refresh_seq = 0;
+			if (m->status != GLM_ST_OK)
+				log_warnx("IMS refused the lifetime refresh of %s: %s", a6(&d->conf.ha),
+					  glm_status_name(m->status));
+			return;
+		}
+		if (d->ho.state != HO_IMS || m->seq != d->ho.ims_seq)
+			return;
+		d->ho.t_ims_ack = now_ns();
+		if (m->status == GLM_ST_STALE && d->ho.tries > 1) {
+			/* our retransmission of an update the IMS already stored */
+		} else if (m->status != GLM_ST_OK) {
+			log_warnx("IMS refused %s -> %s: %s", a6(&d->conf.ha), a6(&d->ho.new_ma),
+				  glm_status_name(m->status));
+		}
+		start_notify(d);
+	} else if (m->type == GLM_BINDING_ACK) {
+		if (d->ho.state != HO_NOTIFY || m->seq != d->ho.ims_seq)
+			return;
+		bool all = true;
+		for (unsigned i = 0; i < d->conf.ncns; i++) {
+			struct cn_state *c = &d->ho.cn[i];
+			if (!c->acked && !memcmp(&d->conf.cns[i].sin6_addr, &from->sin6_addr, 16)) {
+				c->acked = true;
+				c->rtt_ms = ns_to_ms(now_ns() - c->sent_ns);
+				if (m->status != GLM_ST_OK)
+					log_warnx("correspondent %s: binding update %s", sa6(from), glm_status_name(m->status));
+			}
+			all &= c->acked;
+		}
+		if (all)
+			finish(d, true);
+	} else if (m->type == GLM_PREPARE) {
+		struct glm_msg a = { .type = GLM_PREPARE_ACK, .seq = m->seq };
+		int r = -EINVAL;
+
+		if (GLM_HAS(m, GLM_TLV_PREFIX) && GLM_HAS(m, GLM_TLV_ROUTER) && m->prefix_len == 64)
+			r = mobile_prepare(d, NULL, &m->prefix, 64, &m->router,
+					   GLM_HAS(m, GLM_TLV_MA) ? &m->ma : NULL, NULL);
+		GLM_SET(&a, status, GLM_TLV_STATUS, r < 0 ? GLM_ST_BADREQ : GLM_ST_OK);
+		if (r == 0)
+			GLM_SET(&a, ma, GLM_TLV_MA, d->prep.ma);
+		matd_send(d, from, NULL, &a, key);
+	}
+}
+
+void mobile_timer(struct matd *d, uint64_t now)
+{
+	if (!d->conf.mobile)
+		return;
+	switch (d->ho.state) {
+	case HO_IDLE:
+		if (d->have_ma && d->refresh_ns && now >= d->refresh_ns) {
+			d->ims_refresh_seq = seq_next();
+			send_ims_update(d, &d->ma, d->ims_refresh_seq);
+			d->refresh_ns = now + (uint64_t)d->conf.lifetime * 500000000ull;
+		}
+		break;
+	case HO_PROBE:
+		if (now >= d->ho.deadline_ns) {
+			log_info("%s: prepared router %s did not answer from %s: asking for a router",
+				 d->nic[d->prep.nic].name, a6(&d->prep.router), a6(&d->prep.ma));
+			start_solicit(d, d->prep.nic);
+		} else if (now >= d->ho.next_ns) {
+			d->ho.tries++;
+			d->ho.next_ns = now + PROBE_RETX_NS;
+			send_probe(d);
+		}
+		break;
+	case HO_SOLICIT:
+		if (now >= d->ho.deadline_ns) {
+			log_warnx("%s: no router advertisement after %u solicitations: staying with %s",
+				  d->nic[d->ho.nic].name, d->ho.tries, d->have_ma ? a6(&d->ma) : "no address");
+			ho_reset(d);
+		} else if (now >= d->ho.next_ns) {
+			struct nic *n = &d->nic[d->ho.nic];
+			d->ho.next_ns = now + (RS_FIRST_RETX_NS << (d->ho.tries < 6 ? d->ho.tries : 6));
+			d->ho.tries++;
+			ndisc_send_rs(n->ndfd, n->ifindex, n->mac);
+		}
+		break;
+	case HO_IMS:
+		if (now >= d->ho.next_ns) {
+			if (d->ho.tries >= MSG_MAX_TRIES) {
+				log_warnx("IMS %s did not acknowledge %s -> %s after %u tries: notifying correspondents anyway",
+					  sa6(&d->conf.ims), a6(&d->conf.ha), a6(&d->ho.new_ma), d->ho.tries);
+				start_notify(d);
+				break;
+			}
+			d->ho.next_ns = now + (MSG_FIRST_RETX_NS << d->ho.tries);
+			d->ho.tries++;
+			send_ims_update(d, &d->ho.new_ma, d->ho.ims_seq);
+		}
+		break;
+	case HO_NOTIFY: {
+		bool pending = false;
+		for (unsigned i = 0; i < d->conf.ncns; i++) {
+			struct cn_state *c = &d->ho.cn[i];
+			if (c->acked)
+				continue;
+			if (c->tries >= MSG_MAX_TRIES) {
+				if (now >= c->next_ns)
+					continue;
+			} else if (now >= c->next_ns) {
+				send_bu(d, i);
+			}
+			pending = true;
+		}
+		if (!pending) {
+			log_warnx("handover: not every correspondent acknowledged the binding update");
+			finish(d, false);
+		}
+		break;
+	}
+	}
+}
+
+uint64_t mobile_next_deadline(const struct matd *d)
+{
+	uint64_t t = UINT64_MAX;
+
+	if (!d->conf.mobile)
+		return t;
+	switch (d->ho.state) {
+	case HO_IDLE:
+		if (d->refresh_ns)
+			t = d->refresh_ns;
+		break;
+	case HO_PROBE:
+	case HO_SOLICIT:
+		t = d->ho.next_ns < d->ho.deadline_ns ? d->ho.next_ns : d->ho.deadline_ns;
+		break;
+	case HO_IMS:
+		t = d->ho.next_ns;
+		break;
+	case HO_NOTIFY:
+		for (unsigned i = 0; i < d->conf.ncns; i++)
+			if (!d->ho.cn[i].acked && d->ho.cn[i].next_ns < t)
+				t = d->ho.cn[i].next_ns;
+		break;
+	}
+	return t;
+}
+
+int mobile_prepare(struct matd *d, const char *ifname, const struct in6_addr *prefix, uint8_t plen,
+		   const struct in6_addr *router, const struct in6_addr *ma, FILE *err)
+{
+	int nic = ifname ? nic_by_name(d, ifname) : -1;
+	struct in6_addr a;
+	int r;
+
+	if (!d->conf.mobile) {
+		if (err)
+			fprintf(err, "not a mobile node (no home-address configured)");
+		return -EINVAL;
+	}
+	if (ifname && nic < 0) {
+		if (err)
+			fprintf(err, "%s is not a managed interface", ifname);
+		return -ENODEV;
+	}
+	if (nic < 0) /* two NICs: prepare the idle one; one NIC: itself */
+		nic = d->nnics > 1 ? !d->active : d->active;
+	if (d->prep.valid)
+		mobile_unprepare(d);
+	if (ma) {
+		a = *ma;
+	} else {
+		a = *prefix;
+		eui64_iid(&a, d->nic[nic].mac);
+	}
+	/* nodad: the destination's agent checked it is unused; no prefix
+	 * route: the prefix is not on this link yet. */
+	r = rtnl_addr_add(d->rtnl, d->nic[nic].ifindex, &a, 64, IFA_F_NODAD | IFA_F_NOPREFIXROUTE, FOREVER, FOREVER);
+	if (r < 0) {
+		if (err)
+			fprintf(err, "add %s/64 on %s: %s", a6(&a), d->nic[nic].name, strerror(-r));
+		return r;
+	}
+	d->prep.valid = true;
+	d->prep.nic = nic;
+	d->prep.prefix = *prefix;
+	d->prep.plen = plen;
+	d->prep.router = *router;
+	d->prep.ma = a;
+	log_info("prepared %s on %s for %s/%u via %s", a6(&a), d->nic[nic].name, a6(prefix), plen, a6(router));
+	return 0;
+}
+
+void mobile_unprepare(struct matd *d)
+{
+	if (!d->prep.valid)
+		return;
+	if (!(d->have_ma && !memcmp(&d->ma, &d->prep.ma, sizeof(d->ma))))
+		rtnl_addr_del(d->rtnl, d->nic[d->prep.nic].ifindex, &d->prep.ma, 64);
+	log_info("dropped preparation of %s", a6(&d->prep.ma));
+	d->prep.valid = false;
+}
+
+int mobile_start(struct matd *d)
+{
+	static const char *const sysctls[][2] = {
+		{ "accept_ra", "0" }, { "autoconf", "0" }, { "optimistic_dad", "1" }, { "use_optimistic", "1" },
+	};
+	int r;
+
+	for (unsigned i = 0; i < d->conf.nnics; i++) {
+		struct rtnl_link_info li;
+		struct nic *n = &d->nic[i];
+
+		r = rtnl_link_get(d->rtnl, d->conf.nics[i], 0, &li);
+		if (r < 0) {
+			log_warnx("interface %s: %s", d->conf.nics[i], strerror(-r));
+			return r;
+		}
+		strcpy(n->name, li.name);
+		n->ifindex = li.ifindex;
+		memcpy(n->mac, li.mac, 6);
+		n->carrier = li.carrier && (li.flags & IFF_UP);
+		/* matd owns addressing on its interfaces: the kernel's own
+		 * SLAAC would re-add addresses behind our back. */
+		for (unsigned k = 0; k < sizeof(sysctls) / sizeof(sysctls[0]); k++)
+			if ((r = sysctl_ipv6_set(n->name, sysctls[k][0], sysctls[k][1])) < 0)
+				log_warnx("sysctl net.ipv6.conf.%s.%s: %s", n->name, sysctls[k][0], strerror(-r));
+		n->ndfd = ndisc_socket(n->name, n->ifindex);
+		if (n->ndfd < 0) {
+			log_warnx("raw ICMPv6 socket on %s: %s", n->name, strerror(-n->ndfd));
+			return n->ndfd;
+		}
+		d->nnics++;
+	}
+	r = rtnl_addr_add(d->rtnl, 1, &d->conf.ha, 128, IFA_F_NODAD, FOREVER, FOREVER);
+	if (r < 0) {
+		log_warnx("home address %s on lo: %s", a6(&d->conf.ha), strerror(-r));
+		return r;
+	}
+	ho_reset(d);
+	d->active = 0;
+	mobile_check_link(d, "start");
+	return 0;
+}
+
+void mobile_stop(struct matd *d)
+{
+	static const struct in6_addr dflt;
+
+	if (d->have_ma)
+		rtnl_route_del(d->rtnl, &dflt, 0, &d->router, d->nic[d->active].ifindex, MATD_ROUTE_METRIC);
+	mobile_unprepare(d);
+	rtnl_addr_del(d->rtnl, 1, &d->conf.ha, 128);
+	for (unsigned i = 0; i < d->nnics; i++)
+		if (d->nic[i].ndfd >= 0)
+			close(d->nic[i].ndfd);
+}
+
+static const char *phase(double ms, char *buf, size_t len)
+{
+	if (ms < 0)
+		return "null";
+	snprintf(buf, len, "%.3f", ms);
+	return buf;
+}
+
+void mobile_status(struct matd *d, FILE *out, bool json)
+{
+	const struct handover_record *h = &d->last;
+	char b[5][32];
+
+	if (!json) {
+		if (!d->conf.mobile) {
+			fprintf(out, "mobile node: no (correspondent only)\n");
+			return;
+		}
+		fprintf(out, "home address: %s\n", a6(&d->conf.ha));
+		fprintf(out, "interface: %s (carrier %s)\n", d->nic[d->active].name,
+			d->nic[d->active].carrier ? "up" : "down");
+		fprintf(out, "mobile address: %s\n", d->have_ma ? a6(&d->ma) : "none");
+		fprintf(out, "router: %s\n", d->have_ma ? a6(&d->router) : "none");
+		if (d->prep.valid)
+			fprintf(out, "prepared: %s on %s for %s/%u via %s\n", a6(&d->prep.ma), d->nic[d->prep.nic].name,
+				a6(&d->prep.prefix), d->prep.plen, a6(&d->prep.router));
+		else
+			fprintf(out, "prepared: no\n");
+		for (unsigned i = 0; i < d->conf.ncns; i++)
+			fprintf(out, "correspondent: %s\n", sa6(&d->conf.cns[i]));
+		fprintf(out, "handovers: %u%s\n", d->handovers, d->ho.state != HO_IDLE ? " (one in progress)" : "");
+		if (h->id)
+			fprintf(out, "last handover: #%u %s on %s (%s) %s -> %s: detect->usable %s ms, "
+				"usable->ims %s ms, ims rtt %s ms, cn notify rtt %s ms (%u/%u acked), total %.3f ms\n",
+				h->id, h->prepared ? "prepared" : "unprepared", h->nic, h->trigger, a6(&h->from_ma),
+				a6(&h->to_ma), phase(h->detect_to_usable_ms, b[0], 32), phase(h->usable_to_ims_ms, b[1], 32),
+				phase(h->ims_rtt_ms, b[2], 32), phase(h->cn_rtt_ms, b[3], 32), h->cns_acked, h->cns,
+				h->total_ms);
+		return;
+	}
+	if (!d->conf.mobile) {
+		fprintf(out, "\"mobile\":null");
+		return;
+	}
+	fprintf(out, "\"mobile\":{\"ha\":\"%s\",\"ma\":%s%s%s,\"interface\":\"%s\",\"carrier\":%s,\"router\":%s%s%s,",
+		a6(&d->conf.ha), d->have_ma ? "\"" : "", d->have_ma ? a6(&d->ma) : "null", d->have_ma ? "\"" : "",
+		d->nic[d->active].name, d->nic[d->active].carrier ? "true" : "false", d->have_ma ? "\"" : "",
+		d->have_ma ? a6(&d->router) : "null", d->have_ma ? "\"" : "");
+	if (d->prep.valid)
+		fprintf(out, "\"prepared\":{\"ma\":\"%s\",\"interface\":\"%s\",\"prefix\":\"%s/%u\",\"router\":\"%s\"},",
+			a6(&d->prep.ma), d->nic[d->prep.nic].name, a6(&d->prep.prefix), d->prep.plen, a6(&d->prep.router));
+	else
+		fprintf(out, "\"prepared\":null,");
+	fprintf(out, "\"correspondents\":[");
+	for (unsigned i = 0; i < d->conf.ncns; i++)
+		fprintf(out, "%s\"%s\"", i ? "," : "", sa6(&d->conf.cns[i]));
+	fprintf(out, "],\"handovers\":%u,\"in_progress\":%s,\"last_handover\":", d->handovers,
+		d->ho.state != HO_IDLE ? "true" : "false");
+	if (!h->id) {
+		fprintf(out, "null}");
+		return;
+	}
+	fprintf(out, "{\"id\":%u,\"prepared\":%s,\"complete\":%s,\"interface\":\"%s\",\"trigger\":\"%s\","
+		"\"from\":\"%s\",\"to\":\"%s\",\"detect_to_usable_ms\":%s,\"usable_to_ims_ms\":%s,"
+		"\"ims_rtt_ms\":%s,\"cn_rtt_ms\":%s,\"cns_acked\":%u,\"cns\":%u,\"total_ms\":%.3f}}",
+		h->id, h->prepared ? "true" : "false", h->ok ? "true" : "false", h->nic, h->trigger,
+		a6(&h->from_ma), a6(&h->to_ma), phase(h->detect_to_usable_ms, b[0], 32),
+		phase(h->usable_to_ims_ms, b[1], 32), phase(h->ims_rtt_ms, b[2], 32), phase(h->cn_rtt_ms, b[3], 32),
+		h->cns_acked, h->cns, h->total_ms);
+}

@@ -1,0 +1,141 @@
+/* Unit tests of the wire format: round trips, every refusal reason, and
+ * the HMAC (a flipped bit anywhere is caught). */
+#include "keys.h"
+#include "wire.h"
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+static const uint8_t key[GLM_KEY_LEN] = { 0x42 };
+
+static ssize_t sample(uint8_t *buf, size_t cap)
+{
+	struct glm_msg m = { .type = GLM_IMS_UPDATE, .key_id = 7, .seq = 0x0102030405060708ull };
+
+	GLM_SET(&m, ha, GLM_TLV_HA, ((struct in6_addr){ .s6_addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } }));
+	GLM_SET(&m, ma, GLM_TLV_MA, ((struct in6_addr){ .s6_addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 } }));
+	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, 600);
+	return glm_msg_encode(&m, key, buf, cap);
+}
+
+static void test_roundtrip(void **state)
+{
+	uint8_t buf[256];
+	struct glm_msg m;
+	ssize_t n = sample(buf, sizeof(buf));
+
+	(void)state;
+	assert_int_equal(n, GLM_HDR_LEN + 20 + 20 + 8 + GLM_MAC_LEN);
+	assert_int_equal(glm_msg_parse(buf, (size_t)n, &m), GLM_PE_OK);
+	assert_int_equal(glm_msg_verify(buf, (size_t)n, key), GLM_PE_OK);
+	assert_int_equal(m.type, GLM_IMS_UPDATE);
+	assert_int_equal(m.key_id, 7);
+	assert_true(m.seq == 0x0102030405060708ull);
+	assert_int_equal(m.lifetime, 600);
+	assert_int_equal(m.ha.s6_addr[15], 1);
+	assert_int_equal(m.ma.s6_addr[15], 2);
+	assert_true(GLM_HAS(&m, GLM_TLV_HA) && !GLM_HAS(&m, GLM_TLV_ROUTER));
+}
+
+static void test_every_bit_flip_caught(void **state)
+{
+	uint8_t buf[256];
+	struct glm_msg m;
+	ssize_t n = sample(buf, sizeof(buf));
+
+	(void)state;
+	for (ssize_t i = 0; i < n; i++) {
+		for (int b = 0; b < 8; b++) {
+			buf[i] ^= (uint8_t)(1 << b);
+			assert_true(glm_msg_parse(buf, (size_t)n, &m) != GLM_PE_OK ||
+				    glm_msg_verify(buf, (size_t)n, key) == GLM_PE_MAC);
+			buf[i] ^= (uint8_t)(1 << b);
+		}
+	}
+}
+
+static void test_refusals(void **state)
+{
+	uint8_t buf[256], bad[256];
+	struct glm_msg m;
+	ssize_t n = sample(buf, sizeof(buf));
+	static const uint8_t other[GLM_KEY_LEN] = { 0x43 };
+
+	(void)state;
+	for (ssize_t l = 0; l < n; l++) /* every truncation is refused */
+		assert_int_not_equal(glm_msg_parse(buf, (size_t)l, &m), GLM_PE_OK);
+	memcpy(bad, buf, (size_t)n);
+	bad[0] = 2;
+	assert_int_equal(glm_msg_parse(bad, (size_t)n, &m), GLM_PE_VERSION);
+	memcpy(bad, buf, (size_t)n);
+	bad[1] = 0;
+	assert_int_equal(glm_msg_parse(bad, (size_t)n, &m), GLM_PE_TYPE);
+	bad[1] = GLM_MSG_TYPE_MAX + 1;
+	assert_int_equal(glm_msg_parse(bad, (size_t)n, &m), GLM_PE_TYPE);
+	memcpy(bad, buf, (size_t)n);
+	bad[GLM_HDR_LEN + 1] = 99; /* first TLV type */
+	assert_int_equal(glm_msg_parse(bad, (size_t)n, &m), GLM_PE_TLV_UNKNOWN);
+	memcpy(bad, buf, (size_t)n);
+	bad[GLM_HDR_LEN + 3] = 15; /* HA length 15 */
+	assert_int_not_equal(glm_msg_parse(bad, (size_t)n, &m), GLM_PE_OK);
+	memcpy(bad, buf, (size_t)n);
+	bad[GLM_HDR_LEN + 21] = GLM_TLV_HA; /* MA TLV renamed HA: duplicate */
+	assert_int_equal(glm_msg_parse(bad, (size_t)n, &m), GLM_PE_TLV_DUP);
+	assert_int_equal(glm_msg_verify(buf, (size_t)n, other), GLM_PE_MAC);
+}
+
+static void test_encode_limits(void **state)
+{
+	uint8_t buf[GLM_MSG_MAX], pkt[1500] = { 0x60 };
+	struct glm_msg m = { .type = GLM_RELAYED_PACKET }, p;
+	ssize_t n;
+
+	(void)state;
+	m.present |= 1u << GLM_TLV_PACKET;
+	m.packet = pkt;
+	m.packet_len = sizeof(pkt);
+	assert_int_equal(glm_msg_encode(&m, key, buf, 100), -EMSGSIZE);
+	n = glm_msg_encode(&m, key, buf, sizeof(buf));
+	assert_true(n > 1500);
+	assert_int_equal(glm_msg_parse(buf, (size_t)n, &p), GLM_PE_OK);
+	assert_int_equal(p.packet_len, 1500);
+	m.type = 0;
+	assert_int_equal(glm_msg_encode(&m, key, buf, sizeof(buf)), -EINVAL);
+}
+
+static void test_keyring(void **state)
+{
+	struct glm_keyring kr;
+	struct in6_addr ha = { .s6_addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x10 } };
+	const char good[] = "# keys\nkey 10 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f home 2001:db8::10\n"
+			    "key 11 ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+	const char *bad[] = { "key 0 00\n", "key 10 zz\n", "kee 1 2\n",
+			      "key 10 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f home nope\n",
+			      "key 10 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
+			      "key 10 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n" };
+
+	(void)state;
+	assert_int_equal(keyring_load_buf("t", good, sizeof(good) - 1, &kr), 0);
+	assert_int_equal(kr.n, 2);
+	assert_non_null(keyring_find(&kr, 10));
+	assert_null(keyring_find(&kr, 12));
+	assert_true(key_owns_home(keyring_find(&kr, 10), &ha));
+	assert_false(key_owns_home(keyring_find(&kr, 11), &ha));
+	keyring_free(&kr);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_true(keyring_load_buf("t", bad[i], strlen(bad[i]), &kr) < 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_every_bit_flip_caught),
+		cmocka_unit_test(test_refusals), cmocka_unit_test(test_encode_limits),
+		cmocka_unit_test(test_keyring),
+	};
+	return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
+}
