@@ -12,7 +12,7 @@ SYSCONFDIR ?= /etc
 DESTDIR ?=
 BUILD ?= build
 SAN ?=
-WERROR ?=
+WERROR ?= $(CI)
 
 PKG_CONFIG ?= pkg-config
 PKGS := libmnl libnftnl libsodium
