@@ -386,7 +386,8 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 			if (!c->acked && !memcmp(&d->conf.cns[i].sin6_addr, &from->sin6_addr, 16)) {
 				c->acked = true;
 				c->rtt_ms = ns_to_ms(now_ns() - c->sent_ns);
-				if (m->status != GLM_ST_OK)
+				/* stale: the IMS push got there first, nothing to do */
+				if (m->status != GLM_ST_OK && m->status != GLM_ST_STALE)
 					log_warnx("correspondent %s: binding update %s", sa6(from), glm_status_name(m->status));
 			}
 			all &= c->acked;

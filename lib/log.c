@@ -6,17 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 int log_verbose;
 static bool log_fg = true;
 static const char *log_ident = "glm";
+static bool log_syslog = true;
 
 void log_init(const char *ident, bool foreground, int verbose)
 {
 	log_ident = ident;
 	log_fg = foreground;
 	log_verbose = verbose;
-	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	/* Without a syslog daemon (a bare namespace, an initramfs) glibc would
+	 * try to connect again on every message: a system call storm in the
+	 * middle of a handover. Then stderr is all there is. */
+	log_syslog = access("/dev/log", W_OK) == 0 || !foreground;
+	if (log_syslog)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
 void log_set_foreground(bool foreground) { log_fg = foreground; }
@@ -33,6 +40,8 @@ static void vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 			fprintf(stderr, "%s: %s\n", log_ident, msg);
 		fflush(stderr);
 	}
+	if (!log_syslog)
+		return;
 	if (suffix)
 		syslog(pri, "%s: %s", msg, suffix);
 	else
