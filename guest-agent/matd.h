@@ -49,6 +49,7 @@ struct nic {
 	uint8_t mac[6];
 	int ndfd;
 	bool carrier;
+	uint32_t down_count;
 };
 
 /* The phases of DESIGN.md "What is measured", for one handover. */

@@ -277,9 +277,15 @@ void mobile_link_event(struct matd *d, const struct rtnl_event *ev)
 	if (i < 0 || ev->kind != RTNL_EV_LINK)
 		return;
 	carrier = (ev->flags & IFF_LOWER_UP) && (ev->flags & IFF_UP);
-	if (carrier != d->nic[i].carrier) {
+	log_debug("link event %s: flags 0x%x operstate %u event %u", d->nic[i].name, ev->flags, ev->operstate,
+		  ev->link_event);
+	/* A loss folded into this event by linkwatch counts as a flap. */
+	bool flapped = ev->has_down_count && ev->carrier_down_count != d->nic[i].down_count;
+	if (ev->has_down_count)
+		d->nic[i].down_count = ev->carrier_down_count;
+	if (carrier != d->nic[i].carrier || (carrier && flapped)) {
 		d->nic[i].carrier = carrier;
-		log_info("%s: carrier %s", d->nic[i].name, carrier ? "up" : "down");
+		log_info("%s: carrier %s", d->nic[i].name, carrier ? (flapped ? "lost and back" : "up") : "down");
 		if (carrier)
 			mobile_check_link(d, "carrier");
 		return;
@@ -581,6 +587,7 @@ int mobile_start(struct matd *d)
 		n->ifindex = li.ifindex;
 		memcpy(n->mac, li.mac, 6);
 		n->carrier = li.carrier && (li.flags & IFF_UP);
+		n->down_count = li.carrier_down_count;
 		/* matd owns addressing on its interfaces: the kernel's own
 		 * SLAAC would re-add addresses behind our back. */
 		for (unsigned k = 0; k < sizeof(sysctls) / sizeof(sysctls[0]); k++)

@@ -219,6 +219,8 @@ struct link_attrs {
 	bool has_mac;
 	uint8_t operstate;
 	uint32_t event;
+	uint32_t carrier_down_count;
+	bool has_down_count;
 };
 
 static int link_attr_cb(const struct nlattr *attr, void *data)
@@ -254,6 +256,12 @@ static int link_attr_cb(const struct nlattr *attr, void *data)
 			return MNL_CB_ERROR;
 		la->event = mnl_attr_get_u32(attr);
 		break;
+	case IFLA_CARRIER_DOWN_COUNT:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		la->carrier_down_count = mnl_attr_get_u32(attr);
+		la->has_down_count = true;
+		break;
 	}
 	return MNL_CB_OK;
 }
@@ -287,6 +295,7 @@ static int link_get_cb(const struct nlmsghdr *nlh, void *ctx)
 	out->flags = ifi->ifi_flags;
 	out->operstate = la.operstate;
 	out->carrier = ifi->ifi_flags & IFF_LOWER_UP;
+	out->carrier_down_count = la.carrier_down_count;
 	return 0;
 }
 
@@ -568,6 +577,8 @@ static int link_event(const struct nlmsghdr *nlh, struct rtnl_event *ev)
 	ev->flags = ifi->ifi_flags;
 	ev->operstate = la.operstate;
 	ev->link_event = la.event;
+	ev->carrier_down_count = la.carrier_down_count;
+	ev->has_down_count = la.has_down_count;
 	return 0;
 }
 

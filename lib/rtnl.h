@@ -24,6 +24,7 @@ struct rtnl_link_info {
 	unsigned flags;    /* IFF_* */
 	uint8_t operstate; /* IF_OPER_* */
 	bool carrier;
+	uint32_t carrier_down_count;
 };
 int rtnl_link_get(struct rtnl *r, const char *name, int ifindex, struct rtnl_link_info *out);
 
@@ -53,6 +54,10 @@ struct rtnl_event {
 	unsigned flags;           /* links: IFF_* (IFF_LOWER_UP = carrier) */
 	uint8_t operstate;
 	uint32_t link_event;      /* IFLA_EVENT value (IFLA_EVENT_NOTIFY_PEERS...), 0 = none */
+	/* IFLA_CARRIER_DOWN_COUNT: linkwatch folds a quick down+up into one
+	 * "up" event, the counter still shows the loss. */
+	uint32_t carrier_down_count;
+	bool has_down_count;
 	struct in6_addr addr;     /* addresses only */
 	uint8_t plen, scope;
 	uint32_t ifa_flags;
@@ -61,8 +66,18 @@ typedef void (*rtnl_event_fn)(void *ctx, const struct rtnl_event *ev);
 /* Read and decode every pending event on the event socket (non-blocking). */
 int rtnl_events_read(struct rtnl *r, rtnl_event_fn fn, void *ctx);
 /* Decode a buffer of netlink messages: the one parser, fuzzed. Returns the
- * number of events delivered or -EBADMSG; malformed messages are skipped. */
+ * number of events delivered or -EBADMSG; malformed messages are skipped.
+ * buf must be 4-byte aligned, as a netlink receive buffer is. Only
+ * AF_UNSPEC link messages and AF_INET6 address messages are delivered.
+ * rtnl_events_read returns -ENOBUFS when the kernel dropped events (the
+ * socket overran): the caller should re-read the state it tracks. */
 int rtnl_events_decode(const void *buf, size_t len, rtnl_event_fn fn, void *ctx);
+
+/* An NLMSG_ERROR message: returns its error (0 for an ack, else -errno,
+ * -EBADMSG if truncated) and points *msg at the kernel's extended-ack
+ * text, or NULL. Shared with nft.c. */
+struct nlmsghdr;
+int nl_ack_parse(const struct nlmsghdr *nlh, const char **msg);
 
 /* Write /proc/sys/net/ipv6/conf/IFNAME/KEY. */
 int sysctl_ipv6_set(const char *ifname, const char *key, const char *value);

@@ -1,0 +1,258 @@
+#!/usr/bin/env bats
+# Unicast session mobility end to end, on the namespace testbed drawn at the
+# top of lib/testbed.bash: imsd on link C, matd in cn (correspondent for
+# 2001:db8:100::/64) and in vm (mobile node, HA 2001:db8:100::10), the vm's
+# NIC moved between hA (link A, 2001:db8:a::/64) and hB (link B,
+# 2001:db8:b::/64) mid-stream. Streams count sequence numbers; a TCP stream
+# must arrive complete, in order and without a reset.
+
+load lib/testbed
+load lib/glm
+
+setup() {
+	GLM_VM_CONF=()
+}
+
+teardown() {
+	tb_teardown
+}
+
+# Read a field of a seqstream JSON summary.
+jf() { python3 -c "import json,sys; print(json.load(open('$1'))$2)"; }
+
+# Start a stream. $1 = tcp|udp, $2 = receiver node (vm|cn), $3 = who
+# connects (vm|cn). The vm always uses its HA; cn its own address.
+start_stream() {
+	local proto=$1 recv=$2 client=$3 dur=${4:-4} server addr
+	[ "$client" = vm ] && server=cn || server=vm
+	[ "$server" = vm ] && addr=$GLM_HA || addr=$TB_CN_ADDR
+	local srole=--recv crole=--send
+	[ "$recv" = "$client" ] && srole=--send crole=--recv
+	tb_spawn "$server" "$GLM_BIN/seqstream" server --$proto --listen "[$addr]:7000" $srole \
+		--json --duration $((dur + 15)) >"$TB_DIR/server.json" 2>"$TB_DIR/server.err"
+	SERVER_PID=$TB_PID
+	sleep 0.2
+	local bind=()
+	[ "$client" = vm ] && bind=(--bind "$GLM_HA")
+	tb_spawn "$client" "$GLM_BIN/seqstream" client --$proto --connect "[$addr]:7000" "${bind[@]}" $crole \
+		--rate 1000 --duration "$dur" --json >"$TB_DIR/client.json" 2>"$TB_DIR/client.err"
+	CLIENT_PID=$TB_PID
+	if [ "$recv" = "$client" ]; then
+		RECV_JSON=$TB_DIR/client.json SEND_JSON=$TB_DIR/server.json
+	else
+		RECV_JSON=$TB_DIR/server.json SEND_JSON=$TB_DIR/client.json
+	fi
+	sleep 0.3
+}
+
+finish_stream() {
+	tb_wait_pid "$CLIENT_PID" 30 || { cat "$TB_DIR/client.err" >&2; return 1; }
+	tb_wait_pid "$SERVER_PID" 30 || { cat "$TB_DIR/server.err" >&2; return 1; }
+	echo "receiver: $(cat "$RECV_JSON")" >&2
+}
+
+# migrate DEST N: move the vm and wait for matd's Nth handover.
+migrate() {
+	tb_migrate "$1"
+	glm_wait_handovers vm "$2" 5
+	sleep 0.5
+}
+
+assert_tcp_intact() {
+	[ "$(jf "$RECV_JSON" "['error']")" = None ]
+	[ "$(jf "$SEND_JSON" "['error']")" = None ]
+	[ "$(jf "$RECV_JSON" "['lost']")" = 0 ]
+	[ "$(jf "$RECV_JSON" "['reordered']")" = 0 ]
+	[ "$(jf "$RECV_JSON" "['dup']")" = 0 ]
+	[ "$(jf "$RECV_JSON" "['received']")" -gt 1000 ]
+	# every record the sender wrote arrived
+	[ "$(jf "$RECV_JSON" "['received']")" -eq "$(jf "$SEND_JSON" "['sent']")" ]
+}
+
+@test "TCP from cn to the vm's HA survives A->B->A->B (unprepared)" {
+	glm_setup
+	start_stream tcp vm cn 5
+	migrate hB 2
+	[ "$(glm_vm_ma)" != "${TB_VM_ADDR}" ]
+	[[ "$(glm_vm_ma)" == 2001:db8:b:* ]]
+	migrate hA 3
+	[[ "$(glm_vm_ma)" == 2001:db8:a:* ]]
+	migrate hB 4
+	finish_stream
+	assert_tcp_intact
+	# every handover logged with its phases
+	[ "$(grep -c 'handover #[0-9]* unprepared eth0 (carrier).*detect->usable.*ims rtt.*cn notify rtt' "$TB_DIR/matd-vm.log")" -eq 3 ]
+	# the HA never appears on the wire: cn's peer table holds the MA
+	glm_wait_peer cn "$GLM_HA" "$(glm_vm_ma)" 2
+}
+
+@test "TCP started by the vm, data from cn, survives A->B->A->B" {
+	glm_setup
+	start_stream tcp vm vm 5
+	migrate hB 2
+	migrate hA 3
+	migrate hB 4
+	finish_stream
+	assert_tcp_intact
+}
+
+@test "TCP started by the vm, data from the vm, survives A->B->A->B" {
+	glm_setup
+	start_stream tcp cn vm 5
+	migrate hB 2
+	migrate hA 3
+	migrate hB 4
+	finish_stream
+	assert_tcp_intact
+}
+
+@test "UDP from cn to the vm continues across A->B->A->B, in order" {
+	glm_setup
+	start_stream udp vm cn 5
+	migrate hB 2
+	migrate hA 3
+	migrate hB 4
+	finish_stream
+	[ "$(jf "$RECV_JSON" "['reordered']")" = 0 ]
+	[ "$(jf "$RECV_JSON" "['dup']")" = 0 ]
+	local sent recv lost
+	sent=$(jf "$SEND_JSON" "['sent']")
+	recv=$(jf "$RECV_JSON" "['received']")
+	lost=$(jf "$RECV_JSON" "['lost']")
+	echo "udp: sent $sent received $recv lost $lost" >&2
+	# Only what was in flight during the three moves is lost: well under 10%.
+	[ "$recv" -gt $((sent * 9 / 10)) ]
+	# and the stream ran to its end after the last move
+	[ $((recv + lost)) -ge $((sent - 2)) ]
+}
+
+@test "prepared move: MA installed before, only the switch after" {
+	glm_setup
+	start_stream tcp vm cn 3
+	run glm_matctl vm prepare --prefix 2001:db8:b::/64 --router fe80::1
+	[ "$status" -eq 0 ]
+	prep=$(glm_status_field vm "d['mobile']['prepared']['ma']")
+	[[ "$prep" == 2001:db8:b:* ]]
+	# installed without DAD, without a prefix route while still on A
+	tb_exec vm ip -6 addr show dev eth0 | grep -q "$prep/64.*nodad"
+	! tb_exec vm ip -6 route show 2001:db8:b::/64 | grep -q eth0
+	migrate hB 2
+	[ "$(glm_vm_ma)" = "$prep" ]
+	[ "$(glm_status_field vm "d['mobile']['last_handover']['prepared']")" = True ]
+	[ "$(glm_status_field vm "d['mobile']['prepared']")" = None ]
+	tb_exec vm ip -6 route show 2001:db8:b::/64 | grep -q eth0
+	finish_stream
+	assert_tcp_intact
+	grep -q 'handover #2 prepared eth0' "$TB_DIR/matd-vm.log"
+}
+
+@test "two NICs: prepare the idle eth1, swap after the move" {
+	GLM_VM_CONF=("interface eth1")
+	glm_setup --two-nics
+	start_stream tcp vm cn 3
+	glm_matctl vm prepare --prefix 2001:db8:b::/64 --router fe80::1
+	[ "$(glm_status_field vm "d['mobile']['prepared']['interface']")" = eth1 ]
+	migrate hB 2
+	[ "$(glm_status_field vm "d['mobile']['interface']")" = eth1 ]
+	[ "$(glm_status_field vm "d['mobile']['last_handover']['prepared']")" = True ]
+	tb_exec vm ip -6 route show default | grep -q 'dev eth1'
+	# the old MA left eth0
+	! tb_exec vm ip -6 addr show dev eth0 scope global | grep -q 2001:db8:a:
+	finish_stream
+	assert_tcp_intact
+}
+
+@test "a link flap that is not a move changes nothing, prepared or not" {
+	glm_setup
+	ma=$(glm_vm_ma)
+	n=$(glm_status_field vm "d['mobile']['handovers']")
+	# unprepared: RS, RA for the prefix we are in -> no move
+	tb_exec hA ip link set vnet0 down
+	tb_exec hA ip link set vnet0 up
+	sleep 0.5
+	[ "$(glm_vm_ma)" = "$ma" ]
+	[ "$(glm_status_field vm "d['mobile']['handovers']")" = "$n" ]
+	grep -q 'no move' "$TB_DIR/matd-vm.log"
+	# prepared for B but still on A: the probe from the B address gets no
+	# answer on A, the RS finds A again; the preparation stays
+	glm_matctl vm prepare --prefix 2001:db8:b::/64 --router fe80::1
+	tb_exec hA ip link set vnet0 down
+	tb_exec hA ip link set vnet0 up
+	sleep 0.8
+	[ "$(glm_vm_ma)" = "$ma" ]
+	[ "$(glm_status_field vm "d['mobile']['handovers']")" = "$n" ]
+	[[ "$(glm_status_field vm "d['mobile']['prepared']['ma']")" == 2001:db8:b:* ]]
+	tb_exec cn ping -c 2 -W 1 "$GLM_HA"
+}
+
+@test "binding updates: forged, replayed and foreign-key ones refused, mapping unchanged" {
+	glm_setup
+	ma=$(glm_vm_ma)
+	send() { tb_exec vm "$GLM_BIN/glmsend" -s "[$TB_CN_ADDR]:5301" -k "$TB_DIR/keys" "$@"; }
+	# forged MAC: no answer at all, counted
+	run send -i 10 --forge BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	[ "$status" -eq 2 ]
+	# a key that does not own the HA: refused
+	run send -i 66 BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"status=denied"* ]]
+	# an old sequence number (a replay): stale
+	run send -i 10 --seq 5 BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"status=stale"* ]]
+	glm_wait_peer cn "$GLM_HA" "$ma" 1
+	[ "$(glm_matctl cn stats | sed -n 's/^drop_bad_MAC=//p')" -ge 1 ]
+	tb_exec cn ping -c 2 -W 1 "$GLM_HA"
+}
+
+@test "malformed datagrams to matd are counted and dropped, matd keeps working" {
+	glm_setup
+	ma=$(glm_vm_ma)
+	for hex in 00 0107 01070030000000000000000000000001 \
+		$(od -An -tx1 -N80 /dev/urandom | tr -d ' \n'); do
+		tb_exec cn "$GLM_BIN/imsclient" -s "[$ma]:5301" --raw "$hex" -t 100 || true
+	done
+	drops=$(glm_matctl vm stats --json | python3 -c "import json,sys; print(sum(json.load(sys.stdin)['drops'].values()))")
+	[ "$drops" -ge 4 ]
+	migrate hB 2
+	tb_exec cn ping -c 2 -W 1 "$GLM_HA"
+}
+
+@test "IMS restart keeps the mapping; a correspondent's query finds it" {
+	glm_setup
+	ma=$(glm_vm_ma)
+	kill "$GLM_IMSD_PID"
+	tb_wait_pid "$GLM_IMSD_PID" 5 || true
+	glm_start_imsd
+	# a second correspondent role asks the restarted IMS
+	tb_exec cn "$GLM_BIN/imsclient" -s "[$TB_IMS_ADDR]:5300" -k "$TB_DIR/keys" -i 20 query "$GLM_HA" | grep -q "ma=$ma"
+	migrate hB 2
+	tb_exec cn "$GLM_BIN/imsclient" -s "[$TB_IMS_ADDR]:5300" -k "$TB_DIR/keys" -i 20 query "$GLM_HA" | grep -q "ma=$(glm_vm_ma)"
+}
+
+@test "matd and matctl: config errors name FILE:LINE, clean exit codes, no tty needed" {
+	tb_setup --no-wait
+	glm_keys
+	printf 'home-address 2001:db8:100::10\ninterface eth0\nbogus-word 1\n' >"$TB_DIR/bad.conf"
+	run "$GLM_BIN/matd" -n -f "$TB_DIR/bad.conf"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"bad.conf:3: unknown keyword 'bogus-word'"* ]]
+	printf 'key-id 20\nkeyring %s\nims [2001:db8:c::5]:5300\nhome-prefix 2001:db8:100::1/64\n' "$TB_DIR/keys" >"$TB_DIR/bad2.conf"
+	run "$GLM_BIN/matd" -n -f "$TB_DIR/bad2.conf"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"bad2.conf:4:"* ]]
+	run "$GLM_BIN/matd" --help
+	[ "$status" -eq 0 ]
+	run "$GLM_BIN/matctl" -s "$TB_DIR/none.sock" status
+	[ "$status" -eq 69 ]
+	run "$GLM_BIN/matctl" -s "$TB_DIR/none.sock" prepare --prefix 2001:db8:b::1/64 --router fe80::1
+	[ "$status" -eq 64 ]
+	glm_start_imsd
+	glm_start_matd vm
+	glm_wait_handovers vm 1 5
+	# as qemu-guest-agent's guest-exec runs it: no tty, stdin closed, JSON out
+	out=$(setsid tb_exec vm "$GLM_BIN/matctl" -s "$TB_DIR/matd-vm.sock" status --json </dev/null)
+	echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['mobile']['ha']=='2001:db8:100::10'"
+	run glm_matctl vm bogus
+	[ "$status" -eq 64 ]
+}

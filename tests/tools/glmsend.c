@@ -1,0 +1,143 @@
+/* glmsend: send one glm message of any type and print the answer. For
+ * tests of every daemon's receive path: authentic, forged (--forge flips a
+ * MAC byte), replayed (--seq N twice) or from a key the receiver must not
+ * trust.
+ *   glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [-t MS]
+ *           TYPE [ha=A] [ma=A] [router=A] [group=A] [source=A]
+ *           [prefix=P/L] [lifetime=N] [status=N] [port=N]
+ * TYPE is a message name as glm_msg_type_name() prints it (UPDATE,
+ * BINDING_UPDATE, PREPARE, ...). Prints "TYPE status=... seq=..." for the
+ * answer; exit 0 answered with status ok, 1 answered otherwise, 2 no
+ * answer, 64 usage. */
+#include "conf.h"
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int set_tlv(struct glm_msg *m, const char *kv)
+{
+	const char *v = strchr(kv, '=');
+	uint32_t n;
+
+	if (!v)
+		return -1;
+	v++;
+#define ADDR(name, field, tlv) \
+	if (!strncmp(kv, name "=", strlen(name) + 1)) { \
+		if (parse_in6(v, &m->field)) return -1; \
+		m->present |= 1u << tlv; return 0; }
+	ADDR("ha", ha, GLM_TLV_HA)
+	ADDR("ma", ma, GLM_TLV_MA)
+	ADDR("router", router, GLM_TLV_ROUTER)
+	ADDR("group", group, GLM_TLV_GROUP)
+	ADDR("source", source, GLM_TLV_SOURCE)
+#undef ADDR
+	if (!strncmp(kv, "prefix=", 7)) {
+		if (parse_prefix6(v, &m->prefix, &m->prefix_len))
+			return -1;
+		m->present |= 1u << GLM_TLV_PREFIX;
+		return 0;
+	}
+	if (parse_u32(v, 0, UINT32_MAX, &n))
+		return -1;
+	if (!strncmp(kv, "lifetime=", 9))
+		GLM_SET(m, lifetime, GLM_TLV_LIFETIME, n);
+	else if (!strncmp(kv, "status=", 7) && n <= 0xffff)
+		GLM_SET(m, status, GLM_TLV_STATUS, (uint16_t)n);
+	else if (!strncmp(kv, "port=", 5) && n <= 0xffff)
+		GLM_SET(m, port, GLM_TLV_PORT, (uint16_t)n);
+	else
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option o[] = { { "seq", required_argument, 0, 'q' }, { "forge", no_argument, 0, 'F' },
+					   { "help", no_argument, 0, 'h' }, { 0 } };
+	const char *server = NULL, *keyring = NULL;
+	uint32_t key_id = 0, timeout = 1000;
+	unsigned long long seq = 0;
+	bool forge = false;
+	struct sockaddr_in6 to;
+	struct glm_keyring kr;
+	const struct glm_key *key;
+	struct glm_msg m = { 0 };
+	uint8_t buf[GLM_MSG_MAX];
+	ssize_t n;
+	int c, fd, t;
+
+	log_init("glmsend", true, 0);
+	while ((c = getopt_long(argc, argv, "s:k:i:t:h", o, NULL)) != -1) {
+		switch (c) {
+		case 's': server = optarg; break;
+		case 'k': keyring = optarg; break;
+		case 'i': if (parse_u32(optarg, 1, UINT32_MAX, &key_id)) return 64; break;
+		case 't': if (parse_u32(optarg, 1, 60000, &timeout)) return 64; break;
+		case 'q': seq = strtoull(optarg, NULL, 10); break;
+		case 'F': forge = true; break;
+		default:
+			fprintf(stderr, "usage: glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [-t MS] TYPE [tlv=value]...\n");
+			return c == 'h' ? 0 : 64;
+		}
+	}
+	if (!server || !keyring || !key_id || optind >= argc || parse_sockaddr6(server, 0, &to) || !to.sin6_port) {
+		fprintf(stderr, "glmsend: need -s [ADDR]:PORT -k KEYRING -i KEYID TYPE\n");
+		return 64;
+	}
+	for (t = 1; t <= GLM_MSG_TYPE_MAX; t++)
+		if (!strcasecmp(argv[optind], glm_msg_type_name((unsigned)t)))
+			break;
+	if (t > GLM_MSG_TYPE_MAX) {
+		fprintf(stderr, "glmsend: unknown message type '%s'\n", argv[optind]);
+		return 64;
+	}
+	m.type = (uint8_t)t;
+	for (int i = optind + 1; i < argc; i++)
+		if (set_tlv(&m, argv[i])) {
+			fprintf(stderr, "glmsend: bad field '%s'\n", argv[i]);
+			return 64;
+		}
+	if (keyring_load(keyring, &kr) < 0)
+		return 64;
+	key = keyring_find(&kr, key_id);
+	if (!key) {
+		fprintf(stderr, "glmsend: no key %u in %s\n", key_id, keyring);
+		return 64;
+	}
+	m.key_id = key_id;
+	m.seq = seq ? seq : seq_next();
+	n = glm_msg_encode(&m, key->secret, buf, sizeof(buf));
+	if (n < 0)
+		return 64;
+	if (forge)
+		buf[n - 1] ^= 0x01;
+	fd = udp6_socket(NULL);
+	if (fd < 0 || sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)) != n) {
+		perror("glmsend: send");
+		return 2;
+	}
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	if (poll(&p, 1, (int)timeout) <= 0) {
+		printf("no answer\n");
+		return 2;
+	}
+	n = recv(fd, buf, sizeof(buf), 0);
+	struct glm_msg r;
+	const struct glm_key *rk;
+	enum glm_parse_err e = n > 0 ? glm_msg_accept(&kr, buf, (size_t)n, &r, &rk) : GLM_PE_SHORT;
+	if (e != GLM_PE_OK) {
+		printf("bad answer: %s\n", glm_parse_err_name(e));
+		return 1;
+	}
+	printf("%s status=%s seq=%llu\n", glm_msg_type_name(r.type),
+	       GLM_HAS(&r, GLM_TLV_STATUS) ? glm_status_name(r.status) : "none", (unsigned long long)r.seq);
+	return GLM_HAS(&r, GLM_TLV_STATUS) && r.status != GLM_ST_OK ? 1 : 0;
+}
