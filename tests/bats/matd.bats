@@ -26,16 +26,18 @@ start_stream() {
 	local proto=$1 recv=$2 client=$3 dur=${4:-4} server addr
 	[ "$client" = vm ] && server=cn || server=vm
 	[ "$server" = vm ] && addr=$GLM_HA || addr=$TB_CN_ADDR
-	local srole=--recv crole=--send
-	[ "$recv" = "$client" ] && srole=--send crole=--recv
-	tb_spawn "$server" "$GLM_BIN/seqstream" server --$proto --listen "[$addr]:7000" $srole \
-		--json --duration $((dur + 15)) >"$TB_DIR/server.json" 2>"$TB_DIR/server.err"
+	# the sender sends for $dur seconds; the receiver runs until the end of
+	# the stream (TCP: FIN, UDP: the sender's FIN records or 2 s idle)
+	local srole=(--recv --duration 0) crole=(--send --duration "$dur")
+	[ "$recv" = "$client" ] && srole=(--send --duration "$dur") crole=(--recv --duration 0)
+	tb_spawn "$server" "$GLM_BIN/seqstream" server --$proto --listen "[$addr]:7000" "${srole[@]}" \
+		--json >"$TB_DIR/server.json" 2>"$TB_DIR/server.err"
 	SERVER_PID=$TB_PID
 	sleep 0.2
 	local bind=()
 	[ "$client" = vm ] && bind=(--bind "$GLM_HA")
-	tb_spawn "$client" "$GLM_BIN/seqstream" client --$proto --connect "[$addr]:7000" "${bind[@]}" $crole \
-		--rate 1000 --duration "$dur" --json >"$TB_DIR/client.json" 2>"$TB_DIR/client.err"
+	tb_spawn "$client" "$GLM_BIN/seqstream" client --$proto --connect "[$addr]:7000" "${bind[@]}" "${crole[@]}" \
+		--rate 1000 --json >"$TB_DIR/client.json" 2>"$TB_DIR/client.err"
 	CLIENT_PID=$TB_PID
 	if [ "$recv" = "$client" ]; then
 		RECV_JSON=$TB_DIR/client.json SEND_JSON=$TB_DIR/server.json
@@ -49,6 +51,7 @@ finish_stream() {
 	tb_wait_pid "$CLIENT_PID" 30 || { cat "$TB_DIR/client.err" >&2; return 1; }
 	tb_wait_pid "$SERVER_PID" 30 || { cat "$TB_DIR/server.err" >&2; return 1; }
 	echo "receiver: $(cat "$RECV_JSON")" >&2
+	echo "sender: $(cat "$SEND_JSON")" >&2
 }
 
 # migrate DEST N: move the vm and wait for matd's Nth handover.
@@ -251,7 +254,7 @@ assert_tcp_intact() {
 	glm_start_matd vm
 	glm_wait_handovers vm 1 5
 	# as qemu-guest-agent's guest-exec runs it: no tty, stdin closed, JSON out
-	out=$(setsid tb_exec vm "$GLM_BIN/matctl" -s "$TB_DIR/matd-vm.sock" status --json </dev/null)
+	out=$(setsid ip netns exec "$TB_VM_NS" "$GLM_BIN/matctl" -s "$TB_DIR/matd-vm.sock" status --json </dev/null)
 	echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['mobile']['ha']=='2001:db8:100::10'"
 	run glm_matctl vm bogus
 	[ "$status" -eq 64 ]

@@ -1,0 +1,257 @@
+#!/usr/bin/env bats
+# imsd, the IP address Mapping Server, end to end: a real imsd and the
+# imsclient test tool in a network namespace of their own per test.
+#
+#   netns glm-ims-$$-N (one per test, only lo, up)
+#   +-------------------------------------------------------------+
+#   |  imsclient --UDP--> [::1]:PORT imsd --> $T/ims.db (SQLite)  |
+#   |                                  |                          |
+#   |  socat --unix--> $T/ctl ---------+  (stats, dump)           |
+#   +-------------------------------------------------------------+
+#
+# Key 7 owns 2001:db8:100::10 and ::11, key 8 owns nothing (it may query
+# and subscribe, not update). Everything lives in a mktemp -d directory.
+
+KEY7=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+KEY8=1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100
+HA=2001:db8:100::10
+HA2=2001:db8:100::11
+
+setup() {
+	GLM_BIN=${GLM_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
+	[[ -x $GLM_BIN/imsd && -x $GLM_BIN/imsclient ]] || skip "imsd or imsclient not built in $GLM_BIN"
+	[[ $EUID -eq 0 ]] || skip "network namespaces need root"
+	command -v socat >/dev/null || skip "socat is not installed"
+	NS=glm-ims-$$-$BATS_TEST_NUMBER
+	PORT=5300
+	PID=
+	T=$(mktemp -d /tmp/glm-ims.XXXXXX)
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	cat >"$T/keys" <<-EOK
+	# test keyring
+	key 7 $KEY7 home $HA home $HA2
+	key 8 $KEY8
+	EOK
+	cat >"$T/imsd.conf" <<-EOC
+	listen [::1]:$PORT
+	database $T/ims.db
+	keyring $T/keys
+	control $T/ctl
+	max-lifetime 3600
+	EOC
+}
+
+teardown() {
+	local rc=0
+
+	stop_imsd || rc=1
+	[[ -n ${NS:-} ]] && ip netns del "$NS" 2>/dev/null
+	[[ -n ${T:-} && -d $T ]] && rm -rf "$T"
+	return $rc
+}
+
+start_imsd() {
+	rm -f "$T/pid"
+	ip netns exec "$NS" "$GLM_BIN/imsd" -d -v -f "$T/imsd.conf" -p "$T/pid" "$@" 2>>"$T/imsd.log" &
+	PID=$!
+	for _ in $(seq 50); do
+		[[ -s $T/pid ]] && return 0
+		kill -0 "$PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$T/imsd.log" >&2
+	false
+}
+
+stop_imsd() {
+	[[ -n ${PID:-} ]] || return 0
+	kill "$PID" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	PID=
+	# Under SAN=1 a sanitizer report is a failure even if the test passed.
+	! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/imsd.log" >&2
+}
+
+ims() {
+	ip netns exec "$NS" "$GLM_BIN/imsclient" -s "[::1]:$PORT" -k "$T/keys" "$@"
+}
+
+ctl() {
+	socat - "UNIX-CONNECT:$T/ctl" <<<"$*"
+}
+
+stat_of() {
+	ctl stats | sed -n "s/^$1=//p"
+}
+
+@test "update then query returns the MA" {
+	start_imsd
+	run ims -i 7 update $HA 2001:db8:2::10 60
+	[[ $status -eq 0 ]]
+	[[ $output == "ACK status=ok ha=$HA ma=2001:db8:2::10 lifetime=60 seq="* ]]
+	run ims -i 8 query $HA
+	[[ $status -eq 0 ]]
+	[[ $output == "REPLY status=ok ha=$HA ma=2001:db8:2::10 lifetime="* ]]
+	run ims -i 8 query $HA2
+	[[ $status -eq 1 ]]
+	[[ $output == "REPLY status=not_found ha=$HA2 "* ]]
+	[[ $(stat_of updates_ok) -eq 1 && $(stat_of queries) -eq 2 && $(stat_of mappings) -eq 1 ]]
+	run ctl dump
+	[[ ${lines[0]} == ok && ${lines[1]} == "$HA 2001:db8:2::10 "* ]]
+}
+
+@test "forged MAC is refused, unanswered and counted; mapping unchanged" {
+	start_imsd
+	ims -i 7 update $HA 2001:db8:2::10 60
+	run ims -t 300 -i 7 --forge update $HA 2001:db8:666::1 60
+	[[ $status -eq 2 && $output == *"no answer"* ]]
+	run ims -i 8 query $HA
+	[[ $output == *"ma=2001:db8:2::10 "* ]]
+	[[ $(stat_of drop_bad_MAC) -eq 1 && $(stat_of updates_ok) -eq 1 ]]
+}
+
+@test "replayed update is refused as stale; mapping unchanged" {
+	start_imsd
+	# The same sealed bytes twice: the second is stale.
+	run ims -i 7 --replay update $HA 2001:db8:2::10 60
+	[[ $status -eq 1 ]]
+	[[ ${lines[0]} == "ACK status=ok "* && ${lines[1]} == "ACK status=stale "* ]]
+	# A captured old update replayed after a newer one must not win.
+	ims -i 7 --save "$T/old.hex" update $HA 2001:db8:2::20 60
+	ims -i 7 update $HA 2001:db8:2::30 60
+	run ims -t 300 --raw "$(cat "$T/old.hex")"
+	[[ $output == "ACK status=stale ha=$HA "* ]]
+	run ims -i 8 query $HA
+	[[ $output == *"ma=2001:db8:2::30 "* ]]
+	# Queries have no durable seq: a replayed one is dropped, not answered.
+	run ims -t 300 -i 8 --replay query $HA
+	[[ $status -eq 2 && ${#lines[@]} -ge 2 ]]
+	[[ $(stat_of updates_stale) -eq 2 && $(stat_of drop_replay) -eq 1 ]]
+	grep -q "update $HA from key 7 refused: stale seq" "$T/imsd.log"
+}
+
+@test "update with a stale seq is refused" {
+	start_imsd
+	ims -i 7 --seq 1000 update $HA 2001:db8:2::10 60
+	run ims -i 7 --seq 999 update $HA 2001:db8:2::99 60
+	[[ $status -eq 1 && $output == "ACK status=stale ha=$HA seq=999" ]]
+	run ims -i 7 --seq 1000 update $HA 2001:db8:2::99 60
+	[[ $status -eq 1 && $output == "ACK status=stale "* ]]
+	run ims -i 8 query $HA
+	[[ $output == *"ma=2001:db8:2::10 "*"seq=1000" ]]
+	grep -q "update $HA from key 7 refused: stale seq 999 <= 1000" "$T/imsd.log"
+}
+
+@test "a key that does not own the HA is denied" {
+	start_imsd
+	run ims -i 8 update $HA 2001:db8:666::1 60
+	[[ $status -eq 1 && $output == "ACK status=denied ha=$HA "* ]]
+	run ims -i 7 query $HA
+	[[ $status -eq 1 && $output == *"status=not_found"* ]]
+	[[ $(stat_of updates_denied) -eq 1 && $(stat_of mappings) -eq 0 ]]
+	grep -q "update $HA from key 8 refused: key does not own" "$T/imsd.log"
+}
+
+@test "mappings and their seqs survive a restart of imsd" {
+	start_imsd
+	ims -i 7 --seq 5000 update $HA 2001:db8:2::10 600
+	stop_imsd
+	[[ ! -e $T/pid && ! -e $T/ctl ]]   # a clean exit removes its files
+	start_imsd
+	run ims -i 8 query $HA
+	[[ $status -eq 0 && $output == *"ma=2001:db8:2::10 "*"seq=5000" ]]
+	run ims -i 7 --seq 4999 update $HA 2001:db8:2::99 600
+	[[ $status -eq 1 && $output == *"status=stale"* ]]
+}
+
+@test "malformed datagrams are counted and dropped; imsd still answers" {
+	start_imsd
+	run ims -t 300 --raw 0102
+	[[ $status -eq 2 ]]
+	# A valid update with another version byte.
+	ims -t 100 -i 7 --save "$T/good.hex" --forge update $HA 2001:db8:2::10 60 || true
+	run ims -t 300 --raw "02$(cut -c3- "$T/good.hex")"
+	[[ $status -eq 2 ]]
+	# Header says 56 bytes; the HA TLV claims 16 bytes but 4 remain before the MAC.
+	run ims -t 300 --raw "0107003800000007000000000000000100010010aabbccdd$(printf '00%.0s' $(seq 32))"
+	[[ $status -eq 2 ]]
+	run ims -t 300 --raw "$(head -c 200 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	[[ $status -eq 2 ]]
+	[[ $(stat_of drop_short) -eq 1 && $(stat_of drop_bad_version) -ge 1 ]]
+	[[ $(stat_of drop_truncated_TLV) -eq 1 && $(stat_of drop_bad_MAC) -eq 1 ]]
+	drops=$(ctl stats | sed -n 's/^drop_[^=]*=//p' | paste -sd+ | bc)
+	[[ $drops -eq 5 && $(stat_of rx) -eq 5 ]]
+	run ims -i 7 update $HA 2001:db8:2::10 60
+	[[ $status -eq 0 ]]
+	kill -0 "$PID"
+}
+
+@test "a mapping whose lifetime ran out is removed" {
+	start_imsd
+	ims -i 7 update $HA 2001:db8:2::10 1
+	ims -i 7 update $HA2 2001:db8:2::11 600
+	run ims -i 8 query $HA
+	[[ $status -eq 0 ]]
+	sleep 2.5
+	run ims -i 8 query $HA
+	[[ $status -eq 1 && $output == *"status=not_found"* ]]
+	[[ $(stat_of mappings) -eq 1 ]]
+	run ctl dump
+	[[ ${#lines[@]} -eq 2 && ${lines[1]} == "$HA2 "* ]]
+	grep -q "mapping $HA -> 2001:db8:2::10 expired" "$T/imsd.log"
+}
+
+@test "subscribe gets the current mappings, then a push on every change" {
+	start_imsd
+	ims -i 7 update $HA 2001:db8:2::10 600
+	ims -i 8 subscribe 2001:db8:100::/64 60 3 >"$T/sub.out" &
+	sub=$!
+	for _ in $(seq 30); do grep -q "ha=$HA" "$T/sub.out" && break; sleep 0.1; done
+	ims -i 7 update $HA2 2001:db8:2::11 600      # new
+	ims -i 7 update $HA 2001:db8:3::10 600       # moved
+	ims -i 7 update $HA 2001:db8:3::10 0         # withdrawn
+	wait "$sub"
+	cat "$T/sub.out"
+	run cat "$T/sub.out"
+	[[ ${lines[0]} == "NOTIFY status=ok prefix=2001:db8:100::/64 lifetime=60 "* ]]
+	[[ ${lines[1]} == "NOTIFY status=ok ha=$HA ma=2001:db8:2::10 lifetime="* ]]
+	[[ ${lines[2]} == "NOTIFY status=ok ha=$HA2 ma=2001:db8:2::11 lifetime=600 "* ]]
+	[[ ${lines[3]} == "NOTIFY status=ok ha=$HA ma=2001:db8:3::10 lifetime=600 "* ]]
+	[[ ${lines[4]} == "NOTIFY status=ok ha=$HA ma=2001:db8:3::10 lifetime=0 "* ]]
+	[[ ${#lines[@]} -eq 5 ]]
+	[[ $(stat_of notifies_sent) -eq 4 && $(stat_of subscribers) -eq 1 ]]
+}
+
+@test "imsd -n reports a bad config line as FILE:LINE and fails" {
+	run "$GLM_BIN/imsd" -n -f "$T/imsd.conf"
+	[[ $status -eq 0 && $output == *"configuration OK"* ]]
+	echo "subscription-lifetime forever" >>"$T/imsd.conf"
+	run "$GLM_BIN/imsd" -n -f "$T/imsd.conf"
+	[[ $status -eq 78 ]]   # EX_CONFIG
+	[[ $output == *"$T/imsd.conf:6: bad subscription-lifetime 'forever'"* ]]
+	echo "key 9 nothex" >>"$T/keys"
+	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
+	[[ $status -eq 78 && $output == *"$T/keys:4: key 9: secret must be 64 hex digits"* ]]
+}
+
+@test "SIGHUP reloads the keyring; a broken keyring keeps the old keys" {
+	start_imsd
+	run ims -i 9 query $HA
+	[[ $status -ne 0 ]]
+	echo "key 9 $KEY7" >>"$T/keys"
+	kill -HUP "$PID"
+	sleep 0.3
+	run ims -i 9 query $HA
+	[[ $status -eq 1 && $output == *"status=not_found"* ]]
+	cp "$T/keys" "$T/client-keys"   # imsclient reads its key from an intact copy
+	echo "garbage" >>"$T/keys"
+	kill -HUP "$PID"
+	sleep 0.3
+	run ip netns exec "$NS" "$GLM_BIN/imsclient" -s "[::1]:$PORT" -k "$T/client-keys" -i 9 query $HA
+	[[ $status -eq 1 && $output == *"status=not_found"* ]]
+	grep -q "keeping the 3 keys in use" "$T/imsd.log"
+}

@@ -1,0 +1,506 @@
+# shellcheck shell=bash
+# testbed.bash: the network-namespace testbed that glm's integration tests,
+# the demo and the benchmark all run on. It builds three IPv6 links joined
+# by a router with radvd, two hypervisor hosts on different links (plus a
+# second host on the first link for the same-subnet baseline), a
+# correspondent, the IMS, and a "vm" namespace whose NIC is a veth whose
+# host-side end can be moved from one host's bridge to another's: the VM's
+# link drops and returns as a migrated guest's does. It is plain bash (no
+# bats constructs) so scripts can source it, and every function works under
+# `set -e` and `set -u`.
+#
+# Every box below is a netns named "$TB-<node>", TB=glm-<name>-<pid>.
+#
+#                     rt   forwarding=1, one radvd (fast RAs on all three)
+#     +---------------------+----------------------+---------------------+
+#     | brA fe80::1         | brB fe80::1          | brC fe80::1         |
+#     |  2001:db8:a::1/64   |  2001:db8:b::1/64    |  2001:db8:c::1/64   |
+#     +--pA-hA---pA-hA2-----+--pB-hB---------------+--pC-cn----pC-ims----+
+#          |        |          |                      |          |
+#         up0      up0        up0                    eth0       eth0
+#     hA br0    hA2 br0      hB br0               cn c::10    ims c::5
+#     a::2      a::3         b::2                 (static, default via fe80::1)
+#       |
+#     vnet0 (vnet1)  <- host-side ends; tb_migrate moves them to hA2 or hB
+#       |
+#     vm eth0 (eth1) SLAAC from whichever link it is on, optimistic DAD
+#
+# Bridges are created with mcast_snooping 0 and STP off. The host bridges
+# sit between the VM and the router on purpose: a plain veth to the router
+# would take the router's port down and up with the VM's link, and radvd
+# would answer at once, which a real network does not do.
+#
+# API (all return non-zero with a message on stderr on failure):
+#   tb_setup [--two-nics] [--name NAME] [--ra-solicited] [--no-wait]
+#   tb_teardown
+#   tb_ns NODE                      print the netns name of NODE
+#   tb_exec NODE CMD...             run CMD in NODE's netns
+#   tb_spawn NODE CMD... [>out]     run CMD in the background in NODE,
+#                                   recorded for teardown; pid in TB_PID
+#   tb_wait_pid PID TIMEOUT         wait for a tb_spawn'ed child, return its status
+#   tb_wait_addr [--final] NODE IF PREFIX TIMEOUT
+#                                   print the first global address in PREFIX
+#                                   once it is usable (optimistic or DAD done)
+#   tb_migrate [--no-announce] [--down MS] DEST   DEST: hA | hA2 | hB
+#   tb_vm_host                      print the vm's current host
+#   tb_var [NAME]                   print one variable, or all as exports
+#                                   (eval "$(tb_var)" in a child script)
+#   tb_json FILE KEY                print a top-level field of a JSON report
+# Nodes: rt hA hA2 hB cn ims vm. Addresses and names: see tb_var.
+
+TB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${GLM_BIN:=$(cd "$TB_LIB_DIR/../../.." && pwd)/build/bin}"
+
+TB_NODES="rt hA hA2 hB cn ims vm"
+TB_ROUTER_LL=fe80::1
+TB_PREFIX_A=2001:db8:a::/64
+TB_PREFIX_B=2001:db8:b::/64
+TB_PREFIX_C=2001:db8:c::/64
+TB_CN_ADDR=2001:db8:c::10
+TB_IMS_ADDR=2001:db8:c::5
+TB_HA_ADDR=2001:db8:a::2
+TB_HA2_ADDR=2001:db8:a::3
+TB_HB_ADDR=2001:db8:b::2
+TB_VM_MAC0=52:54:00:12:34:56
+TB_VM_MAC1=52:54:00:12:34:57
+
+tb__err() { echo "testbed: $*" >&2; }
+
+# Seconds since the epoch with microseconds, without a fork.
+tb__now() { echo "${EPOCHREALTIME/,/.}"; }
+
+tb__node_ok() {
+	case " $TB_NODES " in
+	*" $1 "*) return 0 ;;
+	esac
+	tb__err "unknown node '$1' (nodes: $TB_NODES)"
+	return 1
+}
+
+tb_ns() {
+	[ -n "${TB:-}" ] || { tb__err "no testbed (tb_setup not run)"; return 1; }
+	tb__node_ok "$1" || return 1
+	echo "$TB-$1"
+}
+
+tb_exec() {
+	local ns
+	ns=$(tb_ns "$1") || return 1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# Record a pid with its start time so teardown never kills a recycled pid.
+tb__record_pid() {
+	local pid=$1 file=${2:-$TB_DIR/pids} stat start
+	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || stat=""
+	stat=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- $stat
+	start=${20:-0}
+	echo "$pid $start" >>"$file"
+}
+
+# True if pid is alive (not a zombie) and still the process we started.
+tb__alive() {
+	local pid=$1 start=$2 stat
+	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- $stat
+	[ "$1" != Z ] && [ "$1" != X ] && [ "${20:-}" = "$start" ]
+}
+
+# Background CMD in NODE's netns; the caller's redirections apply to it.
+# fd 3 is closed in the child so bats does not wait for it. Call it in
+# the current shell (not in $(...)) so TB_PID reaches the caller.
+tb_spawn() {
+	local ns
+	ns=$(tb_ns "$1") || return 1
+	shift
+	ip netns exec "$ns" "$@" 3>&- &
+	TB_PID=$!
+	tb__record_pid "$TB_PID"
+}
+
+# Wait up to TIMEOUT seconds for a child started by tb_spawn, return its
+# exit status (124 on timeout, the process is left running).
+tb_wait_pid() {
+	local pid=$1 timeout=$2 deadline rc=0
+	deadline=$(awk -v n="$(tb__now)" -v t="$timeout" 'BEGIN{printf "%.6f", n+t}')
+	while kill -0 "$pid" 2>/dev/null; do
+		if awk -v n="$(tb__now)" -v d="$deadline" 'BEGIN{exit !(n>=d)}'; then
+			# A zombie still answers kill -0; only wait can tell.
+			[ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] && return 124
+			break
+		fi
+		sleep 0.02
+	done
+	wait "$pid" || rc=$?
+	return "$rc"
+}
+
+tb__ns_add() {
+	local ns="$TB-$1"
+	ip netns add "$ns" || { tb__err "ip netns add $ns failed"; return 1; }
+	echo "$ns" >>"$TB_DIR/netns"
+}
+
+tb__radvd_conf() {
+	local solicited=$1 l
+	for l in A B C; do
+		cat <<EOF
+interface br$l {
+	AdvSendAdvert on;
+	MinRtrAdvInterval 0.03;
+	MaxRtrAdvInterval 0.07;
+	# Sub-second intervals need a Mobile IPv6 option, or radvd sends nothing.
+	AdvIntervalOpt on;
+	# The default (3 x MaxRtrAdvInterval) rounds to 0: not a default router.
+	AdvDefaultLifetime 1800;
+	$( [ "$solicited" = 1 ] && echo "UnicastOnly on;" )
+	prefix 2001:db8:$(echo $l | tr ABC abc)::/64 {
+		AdvOnLink on;
+		AdvAutonomous on;
+	};
+};
+EOF
+	done
+}
+
+tb_setup() {
+	local two_nics=0 name="" solicited=0 wait=1 l n
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--two-nics) two_nics=1 ;;
+		--ra-solicited) solicited=1 ;;
+		--no-wait) wait=0 ;;
+		--name) name=$2; shift ;;
+		*) tb__err "tb_setup: unknown option $1"; return 1 ;;
+		esac
+		shift
+	done
+	if [ -n "${TB_DIR:-}" ] && [ -d "$TB_DIR" ]; then
+		tb__err "tb_setup: testbed $TB already set up"
+		return 1
+	fi
+	if [ -z "$name" ]; then
+		name=${BATS_TEST_NAME:-$(basename "${0:-tb}" .sh)}
+		[ -n "${BATS_TEST_NUMBER:-}" ] && name="t$BATS_TEST_NUMBER"
+	fi
+	name=$(echo "$name" | tr -c 'A-Za-z0-9\n' '-' | cut -c1-16)
+	TB="glm-$name-$$"
+	TB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$TB.XXXXXX") || { tb__err "mktemp failed"; return 1; }
+	: >"$TB_DIR/pids"
+	: >"$TB_DIR/netns"
+	: >"$TB_DIR/migrations"
+	echo "$two_nics" >"$TB_DIR/two_nics"
+	TB_T_SETUP0=$(tb__now)
+
+	for n in $TB_NODES; do tb__ns_add "$n" || return 1; done
+	local rt="$TB-rt"
+
+	# Router: three bridges with the same explicit link-local on each
+	# (addrgenmode none, so radvd's RAs come from fe80::1).
+	ip -n "$rt" -b - <<EOF || { tb__err "router links failed"; return 1; }
+link set lo up
+link add brA address 02:00:00:00:0a:01 type bridge mcast_snooping 0 stp_state 0
+link add brB address 02:00:00:00:0b:01 type bridge mcast_snooping 0 stp_state 0
+link add brC address 02:00:00:00:0c:01 type bridge mcast_snooping 0 stp_state 0
+link set brA addrgenmode none
+link set brB addrgenmode none
+link set brC addrgenmode none
+EOF
+	# Ports (veths) carry no IPv6 of their own: created after default.disable_ipv6=1.
+	ip netns exec "$rt" sysctl -q -w net.ipv6.conf.all.forwarding=1 \
+		net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.brA.accept_dad=0 net.ipv6.conf.brB.accept_dad=0 \
+		net.ipv6.conf.brC.accept_dad=0 >/dev/null ||
+		{ tb__err "router sysctls failed"; return 1; }
+
+	# Hosts: br0 with a static address, uplink up0 to the router's bridge.
+	local h link addr mac
+	for h in hA hA2 hB; do
+		case $h in
+		hA) link=A addr=$TB_HA_ADDR mac=02:00:00:00:0a:02 ;;
+		hA2) link=A addr=$TB_HA2_ADDR mac=02:00:00:00:0a:03 ;;
+		hB) link=B addr=$TB_HB_ADDR mac=02:00:00:00:0b:02 ;;
+		esac
+		ip -n "$TB-$h" link add br0 address $mac type bridge mcast_snooping 0 stp_state 0 ||
+			{ tb__err "$h: br0 failed"; return 1; }
+		ip netns exec "$TB-$h" sysctl -q -w net.ipv6.conf.default.disable_ipv6=1 \
+			net.ipv6.conf.br0.accept_ra=0 net.ipv6.conf.br0.accept_dad=0 >/dev/null ||
+			{ tb__err "$h: sysctls failed"; return 1; }
+		ip -n "$rt" link add "p$link-$h" type veth peer name up0 netns "$TB-$h" ||
+			{ tb__err "$h: uplink failed"; return 1; }
+		ip -n "$rt" link set "p$link-$h" master "br$link" up || return 1
+		ip -n "$TB-$h" -b - <<EOF || { tb__err "$h: links failed"; return 1; }
+link set lo up
+link set up0 master br0 up
+link set br0 up
+addr add $addr/64 dev br0 nodad
+route add default via $TB_ROUTER_LL dev br0
+EOF
+	done
+
+	# Correspondent and IMS on link C: static addresses, no SLAAC.
+	for h in cn ims; do
+		case $h in
+		cn) addr=$TB_CN_ADDR mac=02:00:00:00:0c:10 ;;
+		ims) addr=$TB_IMS_ADDR mac=02:00:00:00:0c:05 ;;
+		esac
+		ip netns exec "$TB-$h" sysctl -q -w net.ipv6.conf.default.accept_ra=0 \
+			net.ipv6.conf.default.accept_dad=0 >/dev/null || return 1
+		ip -n "$rt" link add "pC-$h" type veth peer name eth0 netns "$TB-$h" ||
+			{ tb__err "$h: link failed"; return 1; }
+		ip -n "$rt" link set "pC-$h" master brC up || return 1
+		ip -n "$TB-$h" -b - <<EOF || { tb__err "$h: links failed"; return 1; }
+link set lo up
+link set eth0 address $mac up
+addr add $addr/64 dev eth0 nodad
+route add default via $TB_ROUTER_LL dev eth0
+EOF
+	done
+
+	ip -n "$rt" -b - <<EOF || { tb__err "router addresses failed"; return 1; }
+link set brA up
+link set brB up
+link set brC up
+addr add $TB_ROUTER_LL/64 dev brA nodad
+addr add $TB_ROUTER_LL/64 dev brB nodad
+addr add $TB_ROUTER_LL/64 dev brC nodad
+addr add 2001:db8:a::1/64 dev brA nodad
+addr add 2001:db8:b::1/64 dev brB nodad
+addr add 2001:db8:c::1/64 dev brC nodad
+EOF
+
+	# radvd, one for the three links, sandboxed to TB_DIR.
+	tb__radvd_conf "$solicited" >"$TB_DIR/radvd.conf"
+	chmod 600 "$TB_DIR/radvd.conf"
+	tb_spawn rt radvd -n -C "$TB_DIR/radvd.conf" -p "$TB_DIR/radvd.pid" \
+		-m logfile -l "$TB_DIR/radvd.log" </dev/null >/dev/null 2>"$TB_DIR/radvd.err" ||
+		{ tb__err "radvd failed to start"; return 1; }
+
+	# The VM: optimistic DAD from the start (the defaults, so eth0/eth1
+	# inherit them), accept_ra left at 1.
+	local vm="$TB-vm"
+	ip netns exec "$vm" sysctl -q -w net.ipv6.conf.default.accept_dad=1 \
+		net.ipv6.conf.default.optimistic_dad=1 net.ipv6.conf.default.use_optimistic=1 \
+		net.ipv6.conf.all.optimistic_dad=1 net.ipv6.conf.all.use_optimistic=1 >/dev/null ||
+		{ tb__err "vm sysctls failed"; return 1; }
+	ip -n "$vm" link set lo up || return 1
+	for n in 0 1; do
+		[ $n = 1 ] && [ $two_nics = 0 ] && break
+		mac=$TB_VM_MAC0
+		[ $n = 1 ] && mac=$TB_VM_MAC1
+		ip -n "$TB-hA" link add "vnet$n" type veth peer name "eth$n" netns "$vm" ||
+			{ tb__err "vm: eth$n failed"; return 1; }
+		ip -n "$vm" link set "eth$n" address $mac up || return 1
+		ip -n "$TB-hA" link set "vnet$n" master br0 up || return 1
+	done
+	TB_T_VM_UP=$(tb__now)
+	echo hA >"$TB_DIR/vm_host"
+
+	TB_RT_NS=$rt TB_HA_NS=$TB-hA TB_HA2_NS=$TB-hA2 TB_HB_NS=$TB-hB
+	TB_CN_NS=$TB-cn TB_IMS_NS=$TB-ims TB_VM_NS=$vm
+	export TB TB_DIR GLM_BIN TB_RT_NS TB_HA_NS TB_HA2_NS TB_HB_NS TB_CN_NS \
+		TB_IMS_NS TB_VM_NS TB_ROUTER_LL TB_PREFIX_A TB_PREFIX_B TB_PREFIX_C \
+		TB_CN_ADDR TB_IMS_ADDR TB_HA_ADDR TB_HA2_ADDR TB_HB_ADDR TB_VM_MAC0 TB_VM_MAC1
+
+	if [ $wait = 1 ]; then
+		TB_VM_ADDR=$(tb_wait_addr vm eth0 "$TB_PREFIX_A" 5) ||
+			{ tb__err "vm got no address in $TB_PREFIX_A (see $TB_DIR/radvd.log)"; return 1; }
+		if [ $two_nics = 1 ]; then
+			TB_VM_ADDR1=$(tb_wait_addr vm eth1 "$TB_PREFIX_A" 5) ||
+				{ tb__err "vm eth1 got no address in $TB_PREFIX_A"; return 1; }
+			export TB_VM_ADDR1
+		fi
+		export TB_VM_ADDR
+	fi
+	TB_T_SETUP1=$(tb__now)
+	export TB_T_SETUP0 TB_T_SETUP1 TB_T_VM_UP
+	tb_var "" >"$TB_DIR/env"
+}
+
+tb_teardown() {
+	local dir=${TB_DIR:-} pid start ns k
+	if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+		TB_DIR=""
+		return 0
+	fi
+	if [ -s "$dir/pids" ]; then
+		# Children of our pids (radvd's privsep helper) are ours too.
+		: >"$dir/kids"
+		while read -r pid start; do
+			tb__alive "$pid" "$start" || continue
+			# shellcheck disable=SC2013
+			for k in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+				tb__record_pid "$k" "$dir/kids"
+			done
+			kill -TERM "$pid" 2>/dev/null || true
+		done <"$dir/pids"
+		for _ in $(seq 50); do
+			local left=0
+			while read -r pid start; do
+				if tb__alive "$pid" "$start"; then left=1; fi
+			done < <(cat "$dir/pids" "$dir/kids")
+			[ $left = 0 ] && break
+			sleep 0.02
+		done
+		while read -r pid start; do
+			if tb__alive "$pid" "$start"; then kill -KILL "$pid" 2>/dev/null || true; fi
+			# Reap our own children (no-op for others).
+			wait "$pid" 2>/dev/null || true
+		done < <(cat "$dir/pids" "$dir/kids")
+	fi
+	# Every netns we created, and any other with our prefix (it has our
+	# pid in it: a leftover of ours).
+	{
+		[ -f "$dir/netns" ] && cat "$dir/netns"
+		[ -n "${TB:-}" ] && ip netns list 2>/dev/null | awk -v p="$TB-" 'index($1, p) == 1 {print $1}'
+	} | sort -u | while read -r ns; do
+		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
+		true
+	done
+	if [ -n "${TB_KEEP:-}" ]; then
+		echo "testbed: kept $dir" >&2
+	else
+		rm -rf "$dir"
+	fi
+	TB_DIR=""
+	return 0
+}
+
+# Print the first usable global address in PREFIX on NODE's IF, waiting
+# up to TIMEOUT seconds. Usable: DAD done, or optimistic (which the VM
+# may use as a source); --final insists on DAD done.
+tb_wait_addr() {
+	local final=0
+	[ "${1:-}" = --final ] && { final=1; shift; }
+	local node=$1 ifname=$2 prefix=$3 timeout=$4 ns deadline line a
+	ns=$(tb_ns "$node") || return 1
+	deadline=$(awk -v n="$(tb__now)" -v t="$timeout" 'BEGIN{printf "%.6f", n+t}')
+	while :; do
+		while read -r line; do
+			[ -n "$line" ] || continue
+			case " $line " in
+			*" dadfailed "*) continue ;;
+			*" tentative "*)
+				[ $final = 1 ] && continue
+				case " $line " in *" optimistic "*) ;; *) continue ;; esac
+				;;
+			esac
+			a=${line#*inet6 }
+			echo "${a%%/*}"
+			return 0
+		done < <(ip -n "$ns" -6 -o addr show dev "$ifname" scope global to "$prefix" 2>/dev/null)
+		if awk -v n="$(tb__now)" -v d="$deadline" 'BEGIN{exit !(n>=d)}'; then
+			tb__err "no usable address in $prefix on $node/$ifname after ${timeout}s"
+			return 1
+		fi
+		sleep 0.005
+	done
+}
+
+tb_vm_host() {
+	if [ -z "${TB_DIR:-}" ] || [ ! -f "$TB_DIR/vm_host" ]; then
+		tb__err "no testbed"
+		return 1
+	fi
+	cat "$TB_DIR/vm_host"
+}
+
+# Move the VM's host-side veth end(s) to DEST's br0: the VM's NICs lose
+# carrier and get it back, as a migrated guest's do. Then, unless
+# --no-announce, the VM sends unsolicited NAs for its addresses (what the
+# guest does on QEMU's announce after a migration), so the switches learn
+# the new port. --down MS holds the link down for MS milliseconds
+# (a migration's stop-and-copy downtime). Sets TB_MIG_DOWN/TB_MIG_UP
+# (epoch seconds) and appends "src dst down up" to $TB_DIR/migrations.
+tb_migrate() {
+	local announce=1 down_ms=0
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--no-announce) announce=0 ;;
+		--down) down_ms=$2; shift ;;
+		-*) tb__err "tb_migrate: unknown option $1"; return 1 ;;
+		*) break ;;
+		esac
+		shift
+	done
+	local dst=${1:-} src dstns srcns n nics="0" t0 t1 ifs="eth0"
+	case "$dst" in
+	hA | hA2 | hB) ;;
+	*) tb__err "tb_migrate: destination must be hA, hA2 or hB, not '$dst'"; return 1 ;;
+	esac
+	src=$(tb_vm_host) || return 1
+	[ "$src" != "$dst" ] || { tb__err "tb_migrate: vm is already on $dst"; return 1; }
+	if [ $announce = 1 ] && [ ! -x "$GLM_BIN/announce" ]; then
+		tb__err "tb_migrate: $GLM_BIN/announce missing (make tools)"
+		return 1
+	fi
+	[ "$(cat "$TB_DIR/two_nics")" = 1 ] && nics="0 1" ifs="eth0 eth1"
+	srcns=$TB-$src dstns=$TB-$dst
+	if [ -x "$GLM_BIN/vnetmove" ]; then
+		# One process: the link is down for microseconds (plus --down).
+		local out vnets=""
+		for n in $nics; do vnets="$vnets vnet$n"; done
+		# shellcheck disable=SC2086
+		out=$("$GLM_BIN/vnetmove" --down-ms "$down_ms" "$srcns" "$dstns" $vnets) ||
+			{ tb__err "tb_migrate: vnetmove failed"; return 1; }
+		t0=${out#down=} t0=${t0%% *} t1=${out##*up=}
+	else
+		t0=$(tb__now)
+		for n in $nics; do
+			ip -n "$srcns" link set "vnet$n" netns "$dstns" || { tb__err "move vnet$n failed"; return 1; }
+		done
+		[ "$down_ms" = 0 ] || sleep "$(awk -v m="$down_ms" 'BEGIN{print m/1000}')"
+		for n in $nics; do
+			ip -n "$dstns" link set "vnet$n" master br0 up || { tb__err "vnet$n up failed"; return 1; }
+		done
+		t1=$(tb__now)
+	fi
+	echo "$dst" >"$TB_DIR/vm_host"
+	echo "$src $dst $t0 $t1" >>"$TB_DIR/migrations"
+	TB_MIG_DOWN=$t0 TB_MIG_UP=$t1
+	export TB_MIG_DOWN TB_MIG_UP
+	if [ $announce = 1 ]; then
+		# shellcheck disable=SC2086
+		ip netns exec "$TB-vm" "$GLM_BIN/announce" $ifs || { tb__err "announce failed"; return 1; }
+	fi
+	return 0
+}
+
+tb_var() {
+	local v
+	local vars="TB TB_DIR GLM_BIN TB_RT_NS TB_HA_NS TB_HA2_NS TB_HB_NS TB_CN_NS TB_IMS_NS
+		TB_VM_NS TB_ROUTER_LL TB_PREFIX_A TB_PREFIX_B TB_PREFIX_C TB_CN_ADDR TB_IMS_ADDR
+		TB_HA_ADDR TB_HA2_ADDR TB_HB_ADDR TB_VM_MAC0 TB_VM_MAC1 TB_VM_ADDR TB_VM_ADDR1"
+	if [ -n "${1:-}" ]; then
+		for v in $vars; do
+			[ "$v" = "$1" ] && { echo "${!v:-}"; return 0; }
+		done
+		tb__err "tb_var: unknown variable $1"
+		return 1
+	fi
+	for v in $vars; do
+		printf 'export %s=%q\n' "$v" "${!v:-}"
+	done
+}
+
+# Print top-level field KEY of the one-line JSON object in FILE (numbers,
+# true/false/null as they are; strings without quotes). For seqstream's
+# reports, so tests need no jq.
+tb_json() {
+	local file=$1 key=$2 line v
+	line=$(tail -n 1 "$file" 2>/dev/null) || return 1
+	case "$line" in *"\"$key\":"*) ;; *) tb__err "tb_json: no $key in $file"; return 1 ;; esac
+	v=${line#*\""$key"\":}
+	if [ "${v:0:1}" = '"' ]; then
+		v=${v#\"}
+		echo "${v%%\"*}"
+	else
+		echo "${v%%[,\}]*}"
+	fi
+}

@@ -1,0 +1,451 @@
+/* imsclient: a small IMS client for the tests and for measuring imsd.
+ *
+ * It speaks the wire format as a node would (sealed with its key from a
+ * keyring, a fresh seq_next() per request) and can also misbehave on
+ * purpose: --forge flips a MAC byte, --replay sends the same sealed bytes
+ * twice, --raw sends arbitrary bytes, and --save keeps a sealed request
+ * so that a test can --raw it again later, after newer ones. A reply is printed as one line,
+ *   ACK status=ok ha=2001:db8::10 ma=2001:db8:2::10 lifetime=60 seq=N
+ * and the exit code says what happened: 0 ok, 1 refused (any other
+ * status), 2 no (authentic) answer within the timeout, 64 usage. With
+ * -c N the request is repeated N times (new seq each) and round-trip
+ * statistics are printed; -w W keeps W requests in flight at once. */
+#include "conf.h"
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+#include "wire.h"
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#define EXIT_REFUSED 1
+#define EXIT_TIMEOUT 2
+
+struct client {
+	int fd;
+	const struct glm_key *key;
+	int timeout_ms;
+	uint64_t seq_opt;
+	bool forge, replay, quiet;
+	const char *save;   /* write the sealed request here as hex */
+	uint16_t port;
+	unsigned count, window;
+};
+
+static const char *status_word(unsigned st)
+{
+	static char buf[32];
+
+	snprintf(buf, sizeof(buf), "%s", glm_status_name(st));
+	for (char *p = buf; *p; p++)
+		if (*p == ' ')
+			*p = '_';
+	return buf;
+}
+
+static void print_msg(const struct glm_msg *m)
+{
+	printf("%s", glm_msg_type_name(m->type));
+	if (GLM_HAS(m, GLM_TLV_STATUS))
+		printf(" status=%s", status_word(m->status));
+	if (GLM_HAS(m, GLM_TLV_PREFIX))
+		printf(" prefix=%s/%u", a6(&m->prefix), m->prefix_len);
+	if (GLM_HAS(m, GLM_TLV_HA))
+		printf(" ha=%s", a6(&m->ha));
+	if (GLM_HAS(m, GLM_TLV_MA))
+		printf(" ma=%s", a6(&m->ma));
+	if (GLM_HAS(m, GLM_TLV_LIFETIME))
+		printf(" lifetime=%u", m->lifetime);
+	printf(" seq=%llu\n", (unsigned long long)(GLM_HAS(m, GLM_TLV_UPDATE_SEQ) ? m->update_seq : m->seq));
+	fflush(stdout);
+}
+
+/* Wait for an authentic message from the server, up to deadline (now_ns).
+ * Returns 1 with *m filled, 0 on timeout, -errno. */
+static int recv_msg(struct client *c, uint64_t deadline, struct glm_msg *m)
+{
+	uint8_t buf[GLM_MSG_MAX];
+
+	for (;;) {
+		uint64_t now = now_ns();
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		ssize_t n;
+		int pr;
+
+		if (now >= deadline)
+			return 0;
+		pr = poll(&p, 1, (int)((deadline - now + 999999) / 1000000));
+		if (pr < 0 && errno != EINTR)
+			return -errno;
+		if (pr <= 0)
+			continue;
+		n = recv(c->fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -errno; /* e.g. ECONNREFUSED: nobody listens */
+		}
+		if (!c->key) {
+			if (glm_msg_parse(buf, (size_t)n, m) == GLM_PE_OK)
+				return 1;
+			continue;
+		}
+		if (glm_msg_parse(buf, (size_t)n, m) != GLM_PE_OK || m->key_id != c->key->id ||
+		    glm_msg_verify(buf, (size_t)n, c->key->secret) != GLM_PE_OK) {
+			fprintf(stderr, "imsclient: ignoring an inauthentic %zd-byte datagram\n", n);
+			continue;
+		}
+		return 1;
+	}
+}
+
+static int send_buf(struct client *c, const uint8_t *buf, size_t len)
+{
+	if (send(c->fd, buf, len, 0) < 0) {
+		fprintf(stderr, "imsclient: send: %s\n", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int seal(struct client *c, struct glm_msg *m, uint8_t *buf, size_t cap)
+{
+	ssize_t n;
+
+	m->key_id = c->key->id;
+	m->seq = c->seq_opt ? c->seq_opt++ : seq_next();
+	n = glm_msg_encode(m, c->key->secret, buf, cap);
+	if (n < 0)
+		return (int)n;
+	if (c->forge)
+		buf[n - 1] ^= 0x01;
+	if (c->save) {
+		FILE *f = fopen(c->save, "w");
+
+		if (!f) {
+			fprintf(stderr, "imsclient: %s: %s\n", c->save, strerror(errno));
+			return -errno;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			fprintf(f, "%02x", buf[i]);
+		fputc('\n', f);
+		fclose(f);
+	}
+	return (int)n;
+}
+
+/* Send req, wait for the answer echoing its seq, print it; return the exit code. */
+static int transact(struct client *c, struct glm_msg *req, struct glm_msg *ans)
+{
+	uint8_t buf[512];
+	int n = seal(c, req, buf, sizeof(buf)), code = EXIT_TIMEOUT;
+
+	if (n < 0)
+		return EX_SOFTWARE;
+	for (int round = 0; round < (c->replay ? 2 : 1); round++) {
+		uint64_t deadline;
+		int r;
+
+		if (send_buf(c, buf, (size_t)n))
+			return EX_UNAVAILABLE;
+		deadline = now_ns() + (uint64_t)c->timeout_ms * 1000000ull;
+		code = EXIT_TIMEOUT;
+		while ((r = recv_msg(c, deadline, ans)) > 0) {
+			if (ans->seq != req->seq)
+				continue; /* a late answer to an earlier request */
+			if (!c->quiet)
+				print_msg(ans);
+			code = GLM_HAS(ans, GLM_TLV_STATUS) && ans->status == GLM_ST_OK ? 0 : EXIT_REFUSED;
+			break;
+		}
+		if (r < 0) {
+			fprintf(stderr, "imsclient: receive: %s\n", strerror(-r));
+			return EXIT_TIMEOUT;
+		}
+		if (r == 0)
+			fprintf(stderr, "imsclient: no answer within %d ms\n", c->timeout_ms);
+	}
+	return code;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void print_rtt(uint64_t *rtt, unsigned n, uint64_t total_ns)
+{
+	if (!n)
+		return;
+	qsort(rtt, n, sizeof(*rtt), cmp_u64);
+	printf("rtt n=%u min=%.3f median=%.3f p90=%.3f max=%.3f ms; %.0f requests/s\n", n,
+	       ns_to_ms(rtt[0]), ns_to_ms(rtt[n / 2]), ns_to_ms(rtt[(n * 9) / 10]),
+	       ns_to_ms(rtt[n - 1]), total_ns ? n / (total_ns / 1e9) : 0.0);
+}
+
+/* -c N without -w: N sequential round trips; with -w W: up to W in flight. */
+static int repeat(struct client *c, struct glm_msg *tmpl)
+{
+	uint64_t *rtt = calloc(c->count, sizeof(*rtt)), *sent_at = calloc(c->count, sizeof(*sent_at));
+	uint64_t *seqs = calloc(c->count, sizeof(*seqs));
+	unsigned sent = 0, done = 0, ok = 0, inflight = 0;
+	uint64_t t0 = now_ns();
+	int code = 0;
+
+	if (!rtt || !sent_at || !seqs) {
+		code = EX_OSERR;
+		goto cleanup;
+	}
+	c->quiet = true;
+	while (done < c->count) {
+		struct glm_msg m;
+		int r;
+
+		while (sent < c->count && inflight < (c->window ? c->window : 1)) {
+			struct glm_msg req = *tmpl;
+			uint8_t buf[512];
+			int n = seal(c, &req, buf, sizeof(buf));
+
+			if (n < 0 || send_buf(c, buf, (size_t)n)) {
+				code = EX_UNAVAILABLE;
+				goto cleanup;
+			}
+			seqs[sent] = req.seq;
+			sent_at[sent++] = now_ns();
+			inflight++;
+		}
+		r = recv_msg(c, now_ns() + (uint64_t)c->timeout_ms * 1000000ull, &m);
+		if (r <= 0) {
+			fprintf(stderr, "imsclient: %u of %u answers missing after %d ms\n",
+				c->count - done, c->count, c->timeout_ms);
+			code = EXIT_TIMEOUT;
+			break;
+		}
+		for (unsigned i = done; i < sent; i++) {
+			if (seqs[i] != m.seq)
+				continue;
+			rtt[done] = now_ns() - sent_at[i];
+			done++;
+			inflight--;
+			ok += GLM_HAS(&m, GLM_TLV_STATUS) && m.status == GLM_ST_OK;
+			break;
+		}
+	}
+	print_rtt(rtt, done, now_ns() - t0);
+	if (!code && ok != done) {
+		fprintf(stderr, "imsclient: %u of %u requests refused\n", done - ok, done);
+		code = EXIT_REFUSED;
+	}
+cleanup:
+	free(rtt);
+	free(sent_at);
+	free(seqs);
+	return code;
+}
+
+static int run(struct client *c, struct glm_msg *req)
+{
+	struct glm_msg ans;
+
+	if (c->count > 1)
+		return repeat(c, req);
+	return transact(c, req, &ans);
+}
+
+static int cmd_update(struct client *c, int argc, char **argv)
+{
+	struct glm_msg m = { .type = GLM_IMS_UPDATE };
+	uint32_t lt;
+
+	if (argc != 4 || parse_in6(argv[1], &m.ha) || parse_in6(argv[2], &m.ma) ||
+	    parse_u32(argv[3], 0, UINT32_MAX, &lt))
+		return EX_USAGE;
+	m.present |= 1u << GLM_TLV_HA | 1u << GLM_TLV_MA;
+	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, lt);
+	return run(c, &m);
+}
+
+static int cmd_query(struct client *c, int argc, char **argv)
+{
+	struct glm_msg m = { .type = GLM_QUERY };
+
+	if (argc != 2 || parse_in6(argv[1], &m.ha))
+		return EX_USAGE;
+	m.present |= 1u << GLM_TLV_HA;
+	return run(c, &m);
+}
+
+static int cmd_subscribe(struct client *c, int argc, char **argv)
+{
+	struct glm_msg m = { .type = GLM_SUBSCRIBE }, ans;
+	uint32_t lt, secs = 2;
+	uint64_t deadline;
+	int code, r;
+
+	if (argc < 3 || argc > 4 || parse_prefix6(argv[1], &m.prefix, &m.prefix_len) ||
+	    parse_u32(argv[2], 0, UINT32_MAX, &lt) || (argc == 4 && parse_u32(argv[3], 0, 3600, &secs)))
+		return EX_USAGE;
+	m.present |= 1u << GLM_TLV_PREFIX;
+	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, lt);
+	if (c->port)
+		GLM_SET(&m, port, GLM_TLV_PORT, c->port);
+	code = transact(c, &m, &ans);
+	if (code)
+		return code;
+	/* The dump and the pushes that follow have imsd's own seqs. */
+	deadline = now_ns() + (uint64_t)secs * 1000000000ull;
+	while ((r = recv_msg(c, deadline, &ans)) > 0)
+		if (ans.type == GLM_NOTIFY)
+			print_msg(&ans);
+	return r < 0 ? EXIT_TIMEOUT : 0;
+}
+
+static int send_raw(struct client *c, const char *hex)
+{
+	size_t len = strlen(hex) / 2;
+	uint8_t *buf = malloc(len ? len : 1);
+	struct glm_msg ans;
+	int r;
+
+	if (!buf || strlen(hex) % 2 || parse_hex(hex, buf, len)) {
+		free(buf);
+		fprintf(stderr, "imsclient: --raw wants an even number of hex digits\n");
+		return EX_USAGE;
+	}
+	r = send_buf(c, buf, len);
+	free(buf);
+	if (r)
+		return EX_UNAVAILABLE;
+	r = recv_msg(c, now_ns() + (uint64_t)c->timeout_ms * 1000000ull, &ans);
+	if (r > 0) {
+		print_msg(&ans);
+		return 0;
+	}
+	fprintf(stderr, "imsclient: no answer within %d ms\n", c->timeout_ms);
+	return EXIT_TIMEOUT;
+}
+
+static const struct {
+	const char *name, *args;
+	int (*fn)(struct client *c, int argc, char **argv);
+} cmds[] = {
+	{ "update", "HA MA LIFETIME", cmd_update },
+	{ "query", "HA", cmd_query },
+	{ "subscribe", "PREFIX LIFETIME [SECONDS]", cmd_subscribe },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: imsclient -s [ADDR]:PORT -k KEYRING -i KEYID [options] COMMAND ARGS\n"
+		   "       imsclient -s [ADDR]:PORT --raw HEX\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		fprintf(f, "  %s %s\n", cmds[i].name, cmds[i].args);
+	fprintf(f, "\noptions:\n"
+		   "  --seq N      header sequence of the (first) request instead of the clock\n"
+		   "  --forge      flip a byte of the MAC\n"
+		   "  --replay     send the same sealed bytes twice\n"
+		   "  --raw HEX    send these bytes and nothing else\n"
+		   "  --save FILE  also write the sealed request to FILE as hex (for --raw later)\n"
+		   "  --port P     subscribe: ask for pushes to this port\n"
+		   "  -t MS        wait this long for an answer (default 1000)\n"
+		   "  -c N         repeat N times and print round-trip statistics\n"
+		   "  -w W         with -c, keep W requests in flight\n"
+		   "exit: 0 ok, 1 refused, 2 no answer, 64 usage\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "seq", required_argument, NULL, 'S' }, { "forge", no_argument, NULL, 'F' },
+		{ "replay", no_argument, NULL, 'R' }, { "raw", required_argument, NULL, 'X' },
+		{ "port", required_argument, NULL, 'P' }, { "save", required_argument, NULL, 'W' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { 0 },
+	};
+	struct client c = { .fd = -1, .timeout_ms = 1000, .count = 1 };
+	const char *server = NULL, *keyring = NULL, *raw = NULL;
+	struct glm_keyring kr = { 0 };
+	struct sockaddr_in6 sa;
+	uint32_t key_id = 0, v;
+	int code = EX_USAGE;
+
+	log_init("imsclient", true, 0);
+	for (int o; (o = getopt_long(argc, argv, "+s:k:i:t:c:w:h", lopts, NULL)) != -1;) {
+		switch (o) {
+		case 's': server = optarg; break;
+		case 'k': keyring = optarg; break;
+		case 'i': if (parse_u32(optarg, 1, UINT32_MAX, &key_id)) goto bad; break;
+		case 't': if (parse_u32(optarg, 1, 600000, &v)) goto bad; c.timeout_ms = (int)v; break;
+		case 'c': if (parse_u32(optarg, 1, 10000000, &c.count)) goto bad; break;
+		case 'w': if (parse_u32(optarg, 1, 4096, &c.window)) goto bad; break;
+		case 'S': {
+			char *end;
+			errno = 0;
+			c.seq_opt = strtoull(optarg, &end, 10);
+			if (errno || *end || !c.seq_opt)
+				goto bad;
+			break;
+		}
+		case 'F': c.forge = true; break;
+		case 'R': c.replay = true; break;
+		case 'X': raw = optarg; break;
+		case 'W': c.save = optarg; break;
+		case 'P': if (parse_u32(optarg, 1, 65535, &v)) goto bad; c.port = (uint16_t)v; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("imsclient %s\n", GLM_VERSION); return 0;
+		default: goto bad;
+		}
+	}
+	if (!server || parse_sockaddr6(server, 5300, &sa)) {
+		fprintf(stderr, "imsclient: -s [ADDR]:PORT is required\n");
+		goto bad;
+	}
+	c.fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "imsclient: %s: %s\n", server, strerror(errno));
+		code = EX_UNAVAILABLE;
+		goto cleanup;
+	}
+	if (raw) {
+		code = send_raw(&c, raw);
+		goto cleanup;
+	}
+	if (!keyring || !key_id || optind >= argc)
+		goto bad;
+	if (keyring_load(keyring, &kr) < 0) {
+		code = EX_CONFIG;
+		goto cleanup;
+	}
+	c.key = keyring_find(&kr, key_id);
+	if (!c.key) {
+		fprintf(stderr, "imsclient: key %u is not in %s\n", key_id, keyring);
+		code = EX_CONFIG;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		if (!strcmp(argv[optind], cmds[i].name)) {
+			code = cmds[i].fn(&c, argc - optind, argv + optind);
+			if (code == EX_USAGE)
+				fprintf(stderr, "usage: imsclient ... %s %s\n", cmds[i].name, cmds[i].args);
+			goto cleanup;
+		}
+	fprintf(stderr, "imsclient: unknown command '%s'\n", argv[optind]);
+bad:
+	if (code == EX_USAGE)
+		usage(stderr);
+cleanup:
+	if (c.fd >= 0)
+		close(c.fd);
+	keyring_free(&kr);
+	return code;
+}
