@@ -6,9 +6,11 @@
  * self_ha2ma / self_ma2ha (lib/nft.h). A move is noticed from rtnetlink
  * alone (carrier back, or IFLA_EVENT_NOTIFY_PEERS after a live migration),
  * then:
- *   prepared:   echo the prepared router from the prepared MA. Only the new
- *               link can answer (the reply goes to the MA's subnet), so a
- *               move that did not happen changes nothing; then switch.
+ *   prepared:   echo the prepared router from the prepared MA (only the new
+ *               link can answer: the reply goes to the MA's subnet) and
+ *               send an RS; the echo reply or an RA for the prepared
+ *               prefix confirms the move, then switch. A move that did
+ *               not happen changes nothing.
  *   unprepared: RS with our link-layer address, take the solicited RA,
  *               SLAAC with optimistic DAD (DAD still runs; the address is
  *               usable meanwhile), switch. An RA for the prefix we are
@@ -263,6 +265,10 @@ int mobile_check_link(struct matd *d, const char *trigger)
 		d->ho.next_ns = d->ho.t_event + PROBE_RETX_NS;
 		d->ho.deadline_ns = d->ho.t_event + PROBE_GIVEUP_NS;
 		send_probe(d);
+		/* An RS as well: its RA confirms the prefix just as well, and
+		 * refreshes the router's link-layer address in our neighbour
+		 * cache (the same fe80::1 may be another MAC on this link). */
+		ndisc_send_rs(d->nic[d->ho.nic].ndfd, d->nic[d->ho.nic].ifindex, d->nic[d->ho.nic].mac);
 	} else {
 		start_solicit(d, d->active);
 	}
@@ -328,7 +334,8 @@ void mobile_ndisc(struct matd *d, int nic)
 			d->ho.router = d->prep.router;
 			d->ho.plen = d->prep.plen;
 			commit(d);
-		} else if (m.kind == NDISC_RA && d->ho.state == HO_SOLICIT && nic == d->ho.nic) {
+		} else if (m.kind == NDISC_RA && (d->ho.state == HO_SOLICIT || d->ho.state == HO_PROBE) &&
+			   nic == d->ho.nic) {
 			const struct ra_prefix *p = ra_slaac_prefix(&m.ra);
 			struct in6_addr ma;
 
@@ -432,9 +439,11 @@ void mobile_timer(struct matd *d, uint64_t now)
 				 d->nic[d->prep.nic].name, a6(&d->prep.router), a6(&d->prep.ma));
 			start_solicit(d, d->prep.nic);
 		} else if (now >= d->ho.next_ns) {
+			struct nic *n = &d->nic[d->ho.nic];
 			d->ho.tries++;
 			d->ho.next_ns = now + PROBE_RETX_NS;
 			send_probe(d);
+			ndisc_send_rs(n->ndfd, n->ifindex, n->mac);
 		}
 		break;
 	case HO_SOLICIT:

@@ -49,7 +49,7 @@
 
 #define REC_MAGIC 0x676c6d73u /* "glms" */
 #define REC_HDR 32
-#define MAX_GAPS 100
+#define MAX_GAPS 2000
 
 enum rec_type { REC_DATA = 0, REC_HELLO = 1, REC_HELLO_ACK = 2, REC_FIN = 3 };
 enum role { ROLE_DEFAULT, ROLE_SEND, ROLE_RECV };
