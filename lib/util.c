@@ -39,8 +39,9 @@ int udp6_socket(const struct sockaddr_in6 *bind_to)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* No SO_REUSEADDR: a second daemon on the same port must fail, not
+	 * silently take half the traffic. */
 	if (bind_to) {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, (const struct sockaddr *)bind_to, sizeof(*bind_to)) < 0) {
 			int e = -errno;
 			close(fd);

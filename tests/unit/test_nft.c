@@ -49,6 +49,7 @@ static struct in6_addr ip6(const char *s)
 }
 
 /* Run a shell command; its stdout (and stderr) into out. Returns the exit status. */
+static int run(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int run(char *out, size_t size, const char *fmt, ...)
 {
 	char cmd[1024];

@@ -1,0 +1,105 @@
+/* imsd's control socket requests (lib/ctl.h carries them):
+ *
+ *   stats        key=value lines, one counter each
+ *   stats json   the same counters as one JSON object
+ *   dump         one line per live mapping: HA MA SEQ EXPIRES_IN
+ *
+ * Drop counters are named drop_<reason>, the reason being
+ * glm_parse_err_name() with blanks turned into '_', so a new parse error
+ * gets a counter without touching this file. */
+#include "imsd.h"
+#include "util.h"
+#include <string.h>
+
+struct counter {
+	char name[48];
+	unsigned long long v;
+};
+
+static unsigned counters(struct imsd *d, struct counter *c, unsigned cap)
+{
+	long mappings = store_count(d->store, wall_now());
+	unsigned n = 0;
+	const struct { const char *name; unsigned long long v; } fixed[] = {
+		{ "rx", d->st.rx },
+		{ "updates_ok", d->st.updates_ok },
+		{ "updates_stale", d->st.updates_stale },
+		{ "updates_denied", d->st.updates_denied },
+		{ "updates_badreq", d->st.updates_badreq },
+		{ "updates_failed", d->st.updates_failed },
+		{ "queries", d->st.queries },
+		{ "subscribes", d->st.subscribes },
+		{ "notifies_sent", d->st.notifies_sent },
+		{ "send_errors", d->st.send_errors },
+		{ "subscribers", d->nsubs },
+		{ "mappings", mappings < 0 ? 0 : (unsigned long long)mappings },
+		{ "drop_replay", d->st.drop_replay },
+		{ "drop_unexpected_type", d->st.drop_unexpected },
+	};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(fixed) && n < cap; i++, n++) {
+		snprintf(c[n].name, sizeof(c[n].name), "%s", fixed[i].name);
+		c[n].v = fixed[i].v;
+	}
+	for (unsigned e = GLM_PE_OK + 1; e < GLM_PE_MAX && n < cap; e++, n++) {
+		snprintf(c[n].name, sizeof(c[n].name), "drop_%s", glm_parse_err_name(e));
+		for (char *p = c[n].name; *p; p++)
+			if (*p == ' ')
+				*p = '_';
+		c[n].v = d->st.drop[e];
+	}
+	return n;
+}
+
+struct dump_ctx {
+	FILE *out;
+	int64_t now;
+};
+
+static int dump_line(void *ctx, const struct mapping *m)
+{
+	struct dump_ctx *c = ctx;
+
+	fprintf(c->out, "%s %s %llu %lld\n", a6(&m->ha), a6(&m->ma), (unsigned long long)m->seq,
+		(long long)(m->expires - c->now));
+	return 0;
+}
+
+int control_request(void *ctx, int argc, char **argv, FILE *out)
+{
+	struct imsd *d = ctx;
+	struct counter c[64];
+	unsigned n;
+
+	if (!strcmp(argv[0], "stats") && argc <= 2) {
+		bool json = argc == 2 && !strcmp(argv[1], "json");
+
+		if (argc == 2 && !json) {
+			fprintf(out, "usage: stats [json]");
+			return -1;
+		}
+		n = counters(d, c, ARRAY_SIZE(c));
+		if (json)
+			fputc('{', out);
+		for (unsigned i = 0; i < n; i++) {
+			if (json)
+				fprintf(out, "%s\"%s\":%llu", i ? "," : "", c[i].name, c[i].v);
+			else
+				fprintf(out, "%s=%llu\n", c[i].name, c[i].v);
+		}
+		if (json)
+			fputs("}\n", out);
+		return 0;
+	}
+	if (!strcmp(argv[0], "dump") && argc == 1) {
+		struct dump_ctx dc = { .out = out, .now = wall_now() };
+
+		if (store_each_in_prefix(d->store, &in6addr_any, 0, dc.now, dump_line, &dc)) {
+			fprintf(out, "store: %s", store_errmsg(d->store));
+			return -1;
+		}
+		return 0;
+	}
+	fprintf(out, "unknown request '%s' (known: stats [json], dump)", argv[0]);
+	return -1;
+}

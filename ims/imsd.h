@@ -1,0 +1,110 @@
+/* imsd, the IP address Mapping Server: the state its parts share.
+ *
+ * imsd.c owns the loop and the process (options, signals, pid file);
+ * config.c reads imsd.conf; requests.c turns a batch of datagrams into one
+ * store transaction and its replies; subscribers.c keeps the subscribed
+ * correspondents and pushes changes to them; sendq.c queues every outgoing
+ * datagram until the batch's commit is done; control.c answers the unix
+ * control socket. */
+#ifndef IMSD_H
+#define IMSD_H
+#include "keys.h"
+#include "store.h"
+#include "wire.h"
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define IMSD_DEFAULT_CONF "/etc/glm/imsd.conf"
+#define IMSD_DEFAULT_KEYRING "/etc/glm/glm-keys"
+#define IMSD_DEFAULT_DB "/var/lib/glm/imsd.db"
+#define IMSD_DEFAULT_CTL "/run/glm/imsd.sock"
+#define IMSD_DEFAULT_PORT 5300
+#define IMSD_DEFAULT_MAX_LIFETIME 86400
+#define IMSD_DEFAULT_SUB_LIFETIME 3600
+#define IMSD_BATCH 64         /* datagrams per recvmmsg, i.e. per commit */
+#define IMSD_MAX_SUBSCRIBERS 4096
+#define IMSD_OUT_MAX 256      /* our own messages are small */
+
+struct imsd_conf {
+	struct sockaddr_in6 listen;
+	char *database, *keyring, *control;
+	uint32_t max_lifetime, sub_lifetime;
+};
+
+struct imsd_stats {
+	uint64_t rx, updates_ok, updates_stale, updates_denied, updates_badreq, updates_failed;
+	uint64_t queries, subscribes, notifies_sent, send_errors;
+	uint64_t drop[GLM_PE_MAX];
+	uint64_t drop_replay, drop_unexpected;
+};
+
+struct subscriber {
+	struct sockaddr_in6 to;   /* where pushes go: source address, PORT or source port */
+	struct in6_addr prefix;
+	uint8_t prefix_len;
+	uint32_t key_id;
+	int64_t expires;          /* wall clock seconds */
+};
+
+/* Last header seq seen per key for the kinds of request that have no
+ * durable sequence of their own (QUERY, SUBSCRIBE). */
+struct key_seq {
+	uint32_t key_id;
+	uint64_t last;
+};
+
+struct outmsg {
+	struct sockaddr_in6 to;
+	uint16_t len;
+	uint8_t buf[IMSD_OUT_MAX];
+};
+
+struct sendq {
+	struct outmsg *q;
+	unsigned n, cap;
+};
+
+struct imsd {
+	struct imsd_conf conf;
+	struct glm_keyring keys;
+	struct store *store;
+	int udp;
+	struct imsd_stats st;
+	struct subscriber *subs;
+	unsigned nsubs, subs_cap;
+	struct key_seq *kseq;
+	unsigned nkseq, kseq_cap;
+	struct sendq out;
+};
+
+/* config.c */
+void conf_defaults(struct imsd_conf *c);
+int conf_load(const char *path, struct imsd_conf *c);
+int conf_load_buf(const char *name, const char *buf, size_t len, struct imsd_conf *c);
+void conf_free(struct imsd_conf *c);
+
+/* requests.c: read and answer one batch; <0 only on a socket error. */
+int requests_batch(struct imsd *d);
+int64_t wall_now(void);
+
+/* subscribers.c */
+int subs_add(struct imsd *d, const struct sockaddr_in6 *to, const struct glm_msg *req,
+	     const struct glm_key *key, uint32_t lifetime);
+/* Queue a NOTIFY of m (lifetime 0 = gone) to every subscriber whose prefix holds it. */
+void subs_notify(struct imsd *d, const struct mapping *m, uint32_t lifetime);
+void subs_expire(struct imsd *d, int64_t now);
+/* The once-a-second sweep: expire mappings in one transaction, then push. */
+void expiry_tick(struct imsd *d);
+
+/* sendq.c */
+/* Seal m with key and queue it for to; counts a failure as a send error. */
+void sendq_msg(struct imsd *d, const struct sockaddr_in6 *to, const struct glm_msg *m,
+	       const uint8_t key[GLM_KEY_LEN]);
+void sendq_flush(struct imsd *d);
+void sendq_free(struct sendq *q);
+
+/* control.c */
+int control_request(void *ctx, int argc, char **argv, FILE *out);
+#endif

@@ -1,0 +1,360 @@
+/* One batch of requests: what imsd does with the datagrams one recvmmsg
+ * returned.
+ *
+ * Every datagram goes through glm_msg_accept() first; what fails is
+ * counted by reason and never answered (an answer would tell a prober
+ * which of its guesses got further). The UPDATEs of the batch are then
+ * applied in ONE transaction, so a burst of N updates costs one fsync; the
+ * acks and the pushes they cause are queued and leave only after COMMIT
+ * returned. If the commit fails, every update of the batch is answered
+ * INTERNAL and nothing else happens: no push, no counter moves as if it
+ * had been stored. QUERY and SUBSCRIBE are answered after the commit, so
+ * they never report something that might still be rolled back. */
+#include "imsd.h"
+#include "log.h"
+#include "util.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* Larger than any request imsd understands; a bigger datagram is cut by
+ * the kernel (MSG_TRUNC) and counted as a length mismatch. */
+#define RX_BUF 2048
+
+struct rx {
+	struct glm_msg m;
+	const struct glm_key *key;
+	const struct sockaddr_in6 *from;
+};
+
+int64_t wall_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* In-memory replay window for requests without a durable sequence. */
+static bool kseq_fresh(struct imsd *d, uint32_t key_id, uint64_t seq)
+{
+	struct key_seq *k = NULL;
+
+	for (unsigned i = 0; i < d->nkseq; i++)
+		if (d->kseq[i].key_id == key_id) {
+			k = &d->kseq[i];
+			break;
+		}
+	if (!k) {
+		/* Only authenticated key ids get here, so this grows no
+		 * further than the keyring. */
+		if (d->nkseq == d->kseq_cap) {
+			unsigned nc = d->kseq_cap ? d->kseq_cap * 2 : 16;
+			struct key_seq *nk = realloc(d->kseq, nc * sizeof(*nk));
+
+			if (!nk)
+				return false;
+			d->kseq = nk;
+			d->kseq_cap = nc;
+		}
+		k = &d->kseq[d->nkseq++];
+		k->key_id = key_id;
+		k->last = 0;
+	}
+	if (seq <= k->last)
+		return false;
+	k->last = seq;
+	return true;
+}
+
+static void reply(struct imsd *d, const struct rx *r, struct glm_msg *out)
+{
+	out->key_id = r->key->id;
+	out->seq = r->m.seq;
+	sendq_msg(d, r->from, out, r->key->secret);
+}
+
+struct update {
+	const struct rx *r;
+	struct mapping m;
+	uint32_t lifetime;   /* granted */
+	uint16_t status;
+	bool was_live;       /* a live mapping existed before: a withdraw is news */
+};
+
+/* Check one update against the store (inside the batch's transaction) and
+ * write it. Returns <0 only if the store failed. */
+static int update_apply(struct imsd *d, struct update *u, int64_t now)
+{
+	const struct glm_msg *m = &u->r->m;
+	struct mapping old;
+	int r;
+
+	if (!GLM_HAS(m, GLM_TLV_HA) || !GLM_HAS(m, GLM_TLV_LIFETIME) ||
+	    (m->lifetime && !GLM_HAS(m, GLM_TLV_MA))) {
+		u->status = GLM_ST_BADREQ;
+		log_warnx("update from key %u refused: missing %s", m->key_id,
+			  !GLM_HAS(m, GLM_TLV_HA) ? "HA" : !GLM_HAS(m, GLM_TLV_LIFETIME) ? "LIFETIME" : "MA");
+		return 0;
+	}
+	if (!key_owns_home(u->r->key, &m->ha)) {
+		u->status = GLM_ST_DENIED;
+		log_warnx("update %s from key %u refused: key does not own this home address",
+			  a6(&m->ha), m->key_id);
+		return 0;
+	}
+	r = store_get(d->store, &m->ha, &old);
+	if (r && r != -ENOENT)
+		return r;
+	if (!r && m->seq <= old.seq) {
+		u->status = GLM_ST_STALE;
+		log_warnx("update %s from key %u refused: stale seq %llu <= %llu", a6(&m->ha),
+			  m->key_id, (unsigned long long)m->seq, (unsigned long long)old.seq);
+		return 0;
+	}
+	u->was_live = !r && old.expires > now;
+	u->lifetime = m->lifetime < d->conf.max_lifetime ? m->lifetime : d->conf.max_lifetime;
+	u->m.ha = m->ha;
+	/* A withdraw may omit MA; the tombstone keeps the last one. */
+	u->m.ma = GLM_HAS(m, GLM_TLV_MA) ? m->ma : (!r ? old.ma : in6addr_any);
+	u->m.seq = m->seq;
+	u->m.expires = u->lifetime ? now + u->lifetime : 0;
+	u->m.key_id = m->key_id;
+	r = store_put(d->store, &u->m);
+	if (r)
+		return r;
+	u->status = GLM_ST_OK;
+	return 0;
+}
+
+static void updates_run(struct imsd *d, struct update *u, unsigned n)
+{
+	int64_t now = wall_now();
+	unsigned applied = 0;
+	int r;
+
+	r = store_begin(d->store);
+	for (unsigned i = 0; !r && i < n; i++) {
+		r = update_apply(d, &u[i], now);
+		applied += !r && u[i].status == GLM_ST_OK;
+	}
+	if (!r && applied)
+		r = store_commit(d->store);
+	else if (!r)
+		store_rollback(d->store); /* nothing written: no fsync for refusals */
+	if (r) {
+		log_warnx("store: batch of %u update%s not stored: %s", n, n == 1 ? "" : "s",
+			  store_errmsg(d->store));
+		store_rollback(d->store);
+	}
+
+	for (unsigned i = 0; i < n; i++) {
+		struct glm_msg a = { .type = GLM_IMS_ACK };
+		const struct glm_msg *m = &u[i].r->m;
+
+		/* Refusals stand (they were decided, not stored); what was
+		 * or would have been stored is now known not to be. */
+		if (r && u[i].status == GLM_ST_OK)
+			u[i].status = GLM_ST_INTERNAL;
+		switch (u[i].status) {
+		case GLM_ST_OK:
+			d->st.updates_ok++;
+			break;
+		case GLM_ST_STALE:
+			d->st.updates_stale++;
+			break;
+		case GLM_ST_DENIED:
+			d->st.updates_denied++;
+			break;
+		case GLM_ST_BADREQ:
+			d->st.updates_badreq++;
+			break;
+		default:
+			u[i].status = GLM_ST_INTERNAL;
+			d->st.updates_failed++;
+			break;
+		}
+		GLM_SET(&a, status, GLM_TLV_STATUS, u[i].status);
+		if (GLM_HAS(m, GLM_TLV_HA))
+			GLM_SET(&a, ha, GLM_TLV_HA, m->ha);
+		if (u[i].status == GLM_ST_OK) {
+			GLM_SET(&a, ma, GLM_TLV_MA, u[i].m.ma);
+			GLM_SET(&a, lifetime, GLM_TLV_LIFETIME, u[i].lifetime);
+			GLM_SET(&a, update_seq, GLM_TLV_UPDATE_SEQ, u[i].m.seq);
+		}
+		reply(d, u[i].r, &a);
+		if (u[i].status == GLM_ST_OK) {
+			log_debug("update %s -> %s lifetime %u seq %llu from key %u", a6(&u[i].m.ha),
+				  a6(&u[i].m.ma), u[i].lifetime, (unsigned long long)u[i].m.seq, m->key_id);
+			if (u[i].lifetime || u[i].was_live)
+				subs_notify(d, &u[i].m, u[i].lifetime);
+		}
+	}
+}
+
+static void query(struct imsd *d, const struct rx *r)
+{
+	struct glm_msg a = { .type = GLM_REPLY };
+	struct mapping m;
+	int64_t now = wall_now();
+	int e;
+
+	d->st.queries++;
+	if (!GLM_HAS(&r->m, GLM_TLV_HA)) {
+		GLM_SET(&a, status, GLM_TLV_STATUS, GLM_ST_BADREQ);
+		reply(d, r, &a);
+		return;
+	}
+	GLM_SET(&a, ha, GLM_TLV_HA, r->m.ha);
+	e = store_get(d->store, &r->m.ha, &m);
+	if (e == 0 && m.expires > now) {
+		GLM_SET(&a, status, GLM_TLV_STATUS, GLM_ST_OK);
+		GLM_SET(&a, ma, GLM_TLV_MA, m.ma);
+		GLM_SET(&a, lifetime, GLM_TLV_LIFETIME, (uint32_t)(m.expires - now));
+		GLM_SET(&a, update_seq, GLM_TLV_UPDATE_SEQ, m.seq);
+	} else if (e == 0 || e == -ENOENT) {
+		GLM_SET(&a, status, GLM_TLV_STATUS, GLM_ST_NOTFOUND);
+	} else {
+		log_warnx("store: query %s: %s", a6(&r->m.ha), store_errmsg(d->store));
+		GLM_SET(&a, status, GLM_TLV_STATUS, GLM_ST_INTERNAL);
+	}
+	reply(d, r, &a);
+}
+
+struct dump_ctx {
+	struct imsd *d;
+	const struct subscriber *s;
+	const struct glm_key *key;
+	int64_t now;
+};
+
+static int dump_one(void *ctx, const struct mapping *m)
+{
+	struct dump_ctx *c = ctx;
+	struct glm_msg n = { .type = GLM_NOTIFY, .key_id = c->key->id, .seq = seq_next() };
+
+	GLM_SET(&n, status, GLM_TLV_STATUS, GLM_ST_OK);
+	GLM_SET(&n, ha, GLM_TLV_HA, m->ha);
+	GLM_SET(&n, ma, GLM_TLV_MA, m->ma);
+	GLM_SET(&n, lifetime, GLM_TLV_LIFETIME, (uint32_t)(m->expires - c->now));
+	GLM_SET(&n, update_seq, GLM_TLV_UPDATE_SEQ, m->seq);
+	sendq_msg(c->d, &c->s->to, &n, c->key->secret);
+	c->d->st.notifies_sent++;
+	return 0;
+}
+
+static void subscribe(struct imsd *d, const struct rx *r)
+{
+	struct glm_msg a = { .type = GLM_NOTIFY };
+	struct sockaddr_in6 to = *r->from;
+	uint32_t lifetime;
+	int e;
+
+	d->st.subscribes++;
+	if (!GLM_HAS(&r->m, GLM_TLV_PREFIX) || !GLM_HAS(&r->m, GLM_TLV_LIFETIME)) {
+		GLM_SET(&a, status, GLM_TLV_STATUS, GLM_ST_BADREQ);
+		reply(d, r, &a);
+		return;
+	}
+	if (GLM_HAS(&r->m, GLM_TLV_PORT) && r->m.port)
+		to.sin6_port = htons(r->m.port);
+	lifetime = r->m.lifetime < d->conf.sub_lifetime ? r->m.lifetime : d->conf.sub_lifetime;
+	e = subs_add(d, &to, &r->m, r->key, lifetime);
+	GLM_SET(&a, status, GLM_TLV_STATUS, e ? GLM_ST_INTERNAL : GLM_ST_OK);
+	GLM_SET(&a, prefix, GLM_TLV_PREFIX, r->m.prefix);
+	a.prefix_len = r->m.prefix_len;
+	GLM_SET(&a, lifetime, GLM_TLV_LIFETIME, e ? 0 : lifetime);
+	reply(d, r, &a);
+	if (e) {
+		log_warnx("subscribe %s/%u from key %u at %s refused: %s", a6(&r->m.prefix),
+			  r->m.prefix_len, r->key->id, sa6(&to), strerror(-e));
+		return;
+	}
+	log_debug("subscribe %s/%u from key %u at %s for %us", a6(&r->m.prefix), r->m.prefix_len,
+		  r->key->id, sa6(&to), lifetime);
+	if (!lifetime)
+		return;
+	/* The ack goes first (it is queued first), then the current state. */
+	struct subscriber s = { .to = to, .prefix = r->m.prefix, .prefix_len = r->m.prefix_len };
+	struct dump_ctx c = { .d = d, .s = &s, .key = r->key, .now = wall_now() };
+	if (store_each_in_prefix(d->store, &s.prefix, s.prefix_len, c.now, dump_one, &c))
+		log_warnx("store: dump of %s/%u: %s", a6(&s.prefix), s.prefix_len, store_errmsg(d->store));
+}
+
+int requests_batch(struct imsd *d)
+{
+	static uint8_t bufs[IMSD_BATCH][RX_BUF];
+	static struct sockaddr_in6 from[IMSD_BATCH];
+	struct mmsghdr mm[IMSD_BATCH];
+	struct iovec iov[IMSD_BATCH];
+	struct rx rx[IMSD_BATCH];
+	struct update upd[IMSD_BATCH];
+	unsigned nrx = 0, nupd = 0;
+	int n;
+
+	memset(mm, 0, sizeof(mm));
+	for (unsigned i = 0; i < IMSD_BATCH; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = sizeof(bufs[i]);
+		mm[i].msg_hdr.msg_name = &from[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	n = recvmmsg(d->udp, mm, IMSD_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+
+	for (int i = 0; i < n; i++) {
+		struct rx *r = &rx[nrx];
+		enum glm_parse_err e;
+
+		d->st.rx++;
+		if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+			e = GLM_PE_LENGTH;
+		else if (mm[i].msg_hdr.msg_namelen != sizeof(from[i]))
+			e = GLM_PE_SHORT; /* not an IPv6 peer: cannot happen on our socket */
+		else
+			e = glm_msg_accept(&d->keys, bufs[i], mm[i].msg_len, &r->m, &r->key);
+		if (e != GLM_PE_OK) {
+			d->st.drop[e < GLM_PE_MAX ? e : GLM_PE_MAC]++;
+			log_debug("drop %u bytes from %s: %s", mm[i].msg_len, sa6(&from[i]),
+				  glm_parse_err_name(e));
+			continue;
+		}
+		r->from = &from[i];
+		switch (r->m.type) {
+		case GLM_IMS_UPDATE:
+			memset(&upd[nupd], 0, sizeof(upd[nupd]));
+			upd[nupd].r = r;
+			upd[nupd].status = 0xffff; /* not looked at yet */
+			nupd++;
+			break;
+		case GLM_QUERY:
+		case GLM_SUBSCRIBE:
+			if (!kseq_fresh(d, r->m.key_id, r->m.seq)) {
+				d->st.drop_replay++;
+				log_debug("drop %s from key %u at %s: replayed or stale seq %llu",
+					  glm_msg_type_name(r->m.type), r->m.key_id, sa6(r->from),
+					  (unsigned long long)r->m.seq);
+				continue;
+			}
+			break;
+		default:
+			d->st.drop_unexpected++;
+			log_debug("drop %s from key %u at %s: not a request imsd serves",
+				  glm_msg_type_name(r->m.type), r->m.key_id, sa6(r->from));
+			continue;
+		}
+		nrx++;
+	}
+	if (nupd)
+		updates_run(d, upd, nupd);
+	for (unsigned i = 0; i < nrx; i++) {
+		if (rx[i].m.type == GLM_QUERY)
+			query(d, &rx[i]);
+		else if (rx[i].m.type == GLM_SUBSCRIBE)
+			subscribe(d, &rx[i]);
+	}
+	sendq_flush(d);
+	return n;
+}

@@ -1,0 +1,154 @@
+/* Correspondents that subscribed to a prefix, and the pushes they get.
+ *
+ * A subscription is (address, port, prefix, key) with a lifetime; the same
+ * four again refresh it, LIFETIME 0 ends it. Each push is sealed with the
+ * subscriber's own key, looked up at send time so that a key removed by a
+ * SIGHUP reload stops receiving at once. Kept in a plain array: there are
+ * at most IMSD_MAX_SUBSCRIBERS, and an update touches all of them anyway
+ * to match prefixes. */
+#include "imsd.h"
+#include "log.h"
+#include "util.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool same_sub(const struct subscriber *s, const struct sockaddr_in6 *to,
+		     const struct glm_msg *req, uint32_t key_id)
+{
+	return s->key_id == key_id && s->prefix_len == req->prefix_len &&
+	       !memcmp(&s->prefix, &req->prefix, sizeof(s->prefix)) &&
+	       !memcmp(&s->to.sin6_addr, &to->sin6_addr, sizeof(to->sin6_addr)) &&
+	       s->to.sin6_port == to->sin6_port;
+}
+
+int subs_add(struct imsd *d, const struct sockaddr_in6 *to, const struct glm_msg *req,
+	     const struct glm_key *key, uint32_t lifetime)
+{
+	struct subscriber *s = NULL;
+	int64_t now = wall_now();
+
+	for (unsigned i = 0; i < d->nsubs; i++)
+		if (same_sub(&d->subs[i], to, req, key->id)) {
+			s = &d->subs[i];
+			break;
+		}
+	if (!lifetime) {
+		if (s)
+			*s = d->subs[--d->nsubs];
+		return 0;
+	}
+	if (!s) {
+		subs_expire(d, now);
+		if (d->nsubs >= IMSD_MAX_SUBSCRIBERS)
+			return -ENOSPC;
+		if (d->nsubs == d->subs_cap) {
+			unsigned nc = d->subs_cap ? d->subs_cap * 2 : 16;
+			struct subscriber *ns = realloc(d->subs, nc * sizeof(*ns));
+
+			if (!ns)
+				return -ENOMEM;
+			d->subs = ns;
+			d->subs_cap = nc;
+		}
+		s = &d->subs[d->nsubs++];
+		memset(s, 0, sizeof(*s));
+		s->to = *to;
+		s->prefix = req->prefix;
+		s->prefix_len = req->prefix_len;
+		s->key_id = key->id;
+	}
+	s->expires = now + lifetime;
+	return 0;
+}
+
+void subs_expire(struct imsd *d, int64_t now)
+{
+	for (unsigned i = 0; i < d->nsubs;) {
+		if (d->subs[i].expires <= now) {
+			log_debug("subscription of %s to %s/%u expired", sa6(&d->subs[i].to),
+				  a6(&d->subs[i].prefix), d->subs[i].prefix_len);
+			d->subs[i] = d->subs[--d->nsubs];
+		} else {
+			i++;
+		}
+	}
+}
+
+void subs_notify(struct imsd *d, const struct mapping *m, uint32_t lifetime)
+{
+	int64_t now = wall_now();
+
+	for (unsigned i = 0; i < d->nsubs; i++) {
+		const struct subscriber *s = &d->subs[i];
+		const struct glm_key *key;
+		struct glm_msg n = { .type = GLM_NOTIFY };
+
+		if (s->expires <= now || !in6_prefix_match(&m->ha, &s->prefix, s->prefix_len))
+			continue;
+		key = keyring_find(&d->keys, s->key_id);
+		if (!key)
+			continue;
+		n.key_id = key->id;
+		n.seq = seq_next();
+		GLM_SET(&n, status, GLM_TLV_STATUS, GLM_ST_OK);
+		GLM_SET(&n, ha, GLM_TLV_HA, m->ha);
+		GLM_SET(&n, ma, GLM_TLV_MA, m->ma);
+		GLM_SET(&n, lifetime, GLM_TLV_LIFETIME, lifetime);
+		GLM_SET(&n, update_seq, GLM_TLV_UPDATE_SEQ, m->seq);
+		sendq_msg(d, &s->to, &n, key->secret);
+		d->st.notifies_sent++;
+	}
+}
+
+struct expired {
+	struct mapping *m;
+	unsigned n, cap;
+};
+
+static int collect(void *ctx, const struct mapping *m)
+{
+	struct expired *e = ctx;
+
+	if (e->n == e->cap) {
+		unsigned nc = e->cap ? e->cap * 2 : 64;
+		struct mapping *nm = realloc(e->m, nc * sizeof(*nm));
+
+		if (!nm)
+			return -ENOMEM;
+		e->m = nm;
+		e->cap = nc;
+	}
+	e->m[e->n++] = *m;
+	return 0;
+}
+
+void expiry_tick(struct imsd *d)
+{
+	struct expired e = { 0 };
+	int64_t now = wall_now();
+	int r;
+
+	subs_expire(d, now);
+	/* Pushes wait for the commit, like acks: a subscriber must not hear
+	 * of an expiry that a failed commit leaves in place. */
+	r = store_begin(d->store);
+	if (!r)
+		r = store_expire(d->store, now, collect, &e);
+	if (!r && e.n)
+		r = store_commit(d->store);
+	else if (!r)
+		store_rollback(d->store);
+	if (r) {
+		log_warnx("store: expiry sweep: %s", r == -ENOMEM ? "out of memory" : store_errmsg(d->store));
+		store_rollback(d->store);
+		goto cleanup;
+	}
+	for (unsigned i = 0; i < e.n; i++) {
+		log_info("mapping %s -> %s expired", a6(&e.m[i].ha), a6(&e.m[i].ma));
+		subs_notify(d, &e.m[i], 0);
+	}
+	sendq_flush(d);
+cleanup:
+	free(e.m);
+}
