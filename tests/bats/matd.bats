@@ -14,7 +14,10 @@ setup() {
 }
 
 teardown() {
+	local rc=0
+	glm_stop_and_check_logs || rc=1
 	tb_teardown
+	return $rc
 }
 
 # Read a field of a seqstream JSON summary.
@@ -194,6 +197,7 @@ assert_tcp_intact() {
 	send() { tb_exec vm "$GLM_BIN/glmsend" -s "[$TB_CN_ADDR]:5301" -k "$TB_DIR/keys" "$@"; }
 	# forged MAC: no answer at all, counted
 	run send -i 10 --forge BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	echo "forged: $status $output" >&2
 	[ "$status" -eq 2 ]
 	# a key that does not own the HA: refused
 	run send -i 66 BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
@@ -226,6 +230,7 @@ assert_tcp_intact() {
 	ma=$(glm_vm_ma)
 	kill "$GLM_IMSD_PID"
 	tb_wait_pid "$GLM_IMSD_PID" 5 || true
+	grep -qE 'Sanitizer|runtime error:' "$TB_DIR/imsd.log" && false
 	glm_start_imsd
 	# a second correspondent role asks the restarted IMS
 	tb_exec cn "$GLM_BIN/imsclient" -s "[$TB_IMS_ADDR]:5300" -k "$TB_DIR/keys" -i 20 query "$GLM_HA" | grep -q "ma=$ma"

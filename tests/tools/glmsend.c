@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 	struct glm_msg m = { 0 };
 	uint8_t buf[GLM_MSG_MAX];
 	ssize_t n;
-	int c, fd, t;
+	int c, fd = -1, t, ret;
 
 	log_init("glmsend", true, 0);
 	while ((c = getopt_long(argc, argv, "s:k:i:t:h", o, NULL)) != -1) {
@@ -110,24 +110,29 @@ int main(int argc, char **argv)
 	key = keyring_find(&kr, key_id);
 	if (!key) {
 		fprintf(stderr, "glmsend: no key %u in %s\n", key_id, keyring);
+		keyring_free(&kr);
 		return 64;
 	}
 	m.key_id = key_id;
 	m.seq = seq ? seq : seq_next();
 	n = glm_msg_encode(&m, key->secret, buf, sizeof(buf));
-	if (n < 0)
-		return 64;
+	if (n < 0) {
+		ret = 64;
+		goto out;
+	}
 	if (forge)
 		buf[n - 1] ^= 0x01;
 	fd = udp6_socket(NULL);
 	if (fd < 0 || sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)) != n) {
 		perror("glmsend: send");
-		return 2;
+		ret = 2;
+		goto out;
 	}
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	if (poll(&p, 1, (int)timeout) <= 0) {
 		printf("no answer\n");
-		return 2;
+		ret = 2;
+		goto out;
 	}
 	n = recv(fd, buf, sizeof(buf), 0);
 	struct glm_msg r;
@@ -135,9 +140,15 @@ int main(int argc, char **argv)
 	enum glm_parse_err e = n > 0 ? glm_msg_accept(&kr, buf, (size_t)n, &r, &rk) : GLM_PE_SHORT;
 	if (e != GLM_PE_OK) {
 		printf("bad answer: %s\n", glm_parse_err_name(e));
-		return 1;
+		ret = 1;
+		goto out;
 	}
 	printf("%s status=%s seq=%llu\n", glm_msg_type_name(r.type),
 	       GLM_HAS(&r, GLM_TLV_STATUS) ? glm_status_name(r.status) : "none", (unsigned long long)r.seq);
-	return GLM_HAS(&r, GLM_TLV_STATUS) && r.status != GLM_ST_OK ? 1 : 0;
+	ret = GLM_HAS(&r, GLM_TLV_STATUS) && r.status != GLM_ST_OK ? 1 : 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	keyring_free(&kr);
+	return ret;
 }

@@ -184,6 +184,20 @@ static void test_elements(void **state)
 	assert_int_equal(mat_nft_commit(n), 0);
 	run(out, sizeof(out), "nft list map ip6 mat self_ha2ma; nft list map ip6 mat peer_ma2ha");
 	assert_null(strstr(out, "elements"));
+
+	/* A full batch: 1000 acks must all be read back. */
+	for (unsigned i = 0; i < 1000; i++) {
+		struct in6_addr k = ip6("2001:db8:d::");
+
+		k.s6_addr[14] = (uint8_t)(i >> 8);
+		k.s6_addr[15] = (uint8_t)i;
+		mat_nft_add(n, MAT_PEER_HA2MA, &k, &ma1);
+	}
+	assert_int_equal(mat_nft_commit(n), 0);
+	run(out, sizeof(out), "nft list map ip6 mat peer_ha2ma | grep -o '2001:db8:d::[0-9a-f]* :' | wc -l");
+	assert_string_equal(out, "1000\n");
+	mat_nft_flush(n, MAT_PEER_HA2MA);
+	assert_int_equal(mat_nft_commit(n), 0);
 }
 
 /* Capture what the library logs to stderr while fn runs. */
@@ -245,9 +259,25 @@ static void test_atomic(void **state)
 	capture_begin();
 	err = mat_nft_commit(n);
 	capture_end(log, sizeof(log));
-	assert_true(err < 0);
+	assert_int_equal(err, -EEXIST);
+	assert_non_null(strstr(log, "nft: add element 2001:db8::a : 2001:db8::b to map peer_ha2ma: "));
 	run(out, sizeof(out), "nft list map ip6 mat peer_ha2ma");
 	assert_null(strstr(out, "2001:db8::b"));
+
+	/* More changes than a batch holds: refused whole, before sending. */
+	for (unsigned i = 0; i < 1100; i++) {
+		struct in6_addr k = ip6("2001:db8:c::");
+
+		k.s6_addr[14] = (uint8_t)(i >> 8);
+		k.s6_addr[15] = (uint8_t)i;
+		mat_nft_add(n, MAT_PEER_HA2MA, &k, &x);
+	}
+	capture_begin();
+	err = mat_nft_commit(n);
+	capture_end(log, sizeof(log));
+	assert_int_equal(err, -EMSGSIZE);
+	run(out, sizeof(out), "nft list map ip6 mat peer_ha2ma");
+	assert_null(strstr(out, "2001:db8:c::"));
 
 	/* The handle stays usable after a failed batch. */
 	mat_nft_flush(n, MAT_PEER_HA2MA);

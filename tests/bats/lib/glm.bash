@@ -124,3 +124,23 @@ glm_setup() {
 	glm_wait_handovers vm 1 5 || return 1
 	glm_wait_peer cn "$GLM_HA" "$(glm_vm_ma)" 5
 }
+
+# Stop glm's daemons (SIGTERM, as an operator would) and fail if a log
+# holds a sanitizer report: leaks show only at exit, so stop first.
+glm_stop_and_check_logs() {
+	local pid f bad=0
+	[ -n "${TB_DIR:-}" ] && [ -d "$TB_DIR" ] || return 0
+	for pid in ${GLM_MATD_VM_PID:-} ${GLM_MATD_CN_PID:-} ${GLM_IMSD_PID:-}; do
+		kill -TERM "$pid" 2>/dev/null && tb_wait_pid "$pid" 5 >/dev/null 2>&1
+	done
+	for f in "$TB_DIR"/matd-*.log "$TB_DIR"/imsd.log; do
+		[ -f "$f" ] || continue
+		if grep -qE 'Sanitizer|runtime error:' "$f"; then
+			echo "glm: sanitizer report in $f:" >&2
+			cat "$f" >&2
+			bad=1
+		fi
+	done
+	GLM_MATD_VM_PID='' GLM_MATD_CN_PID='' GLM_IMSD_PID=''
+	return $bad
+}
