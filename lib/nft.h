@@ -26,10 +26,15 @@ struct mat_nft;
 
 /* Open a netfilter socket; table is the table name ("mat" by default). */
 int mat_nft_open(struct mat_nft **n, const char *table);
-/* One batch: delete the table if present, create it with maps and chains. */
+/* One batch: delete the table if present, create it with maps and chains.
+ * Setup and teardown discard element changes queued and not committed. */
 int mat_nft_setup(struct mat_nft *n);
 /* Queue element changes, then commit them in one atomic batch.
- * Commit returns 0 or -errno; the kernel's error text is logged. */
+ * Commit returns 0 or -errno; the kernel's error text is logged. If any
+ * change fails nothing is applied: add of a key already mapped to another
+ * value fails (-EEXIST; the same value is a no-op), del of a missing key
+ * fails (-ENOENT); to replace, flush and add in the same batch. A batch
+ * holds up to 1024 changes (-EMSGSIZE beyond). */
 void mat_nft_flush(struct mat_nft *n, enum mat_map map);
 void mat_nft_add(struct mat_nft *n, enum mat_map map, const struct in6_addr *key, const struct in6_addr *val);
 void mat_nft_del(struct mat_nft *n, enum mat_map map, const struct in6_addr *key);

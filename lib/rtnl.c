@@ -97,7 +97,8 @@ int nl_ack_parse(const struct nlmsghdr *nlh, const char **msg)
 {
 	const struct nlmsgerr *e;
 	const struct nlattr *attr;
-	size_t off;
+	const void *tlvs;
+	size_t off, tlvs_len;
 	int err;
 
 	*msg = NULL;
@@ -117,12 +118,35 @@ int nl_ack_parse(const struct nlmsghdr *nlh, const char **msg)
 	}
 	if (off > mnl_nlmsg_get_payload_len(nlh))
 		return err;
-	mnl_attr_for_each(attr, nlh, off) {
+	tlvs = (const void *)((const char *)e + off);
+	tlvs_len = mnl_nlmsg_get_payload_len(nlh) - off;
+	mnl_attr_for_each_payload(tlvs, tlvs_len) {
 		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
 		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
 			*msg = mnl_attr_get_str(attr);
 	}
 	return err;
+}
+
+/* mnl_nlmsg_ok compares (int)nlmsg_len: a length of 2^31 or more passes
+ * as negative and NLMSG_ALIGN(0xfffffffd) wraps to 0, an endless loop.
+ * Compare unsigned (mnl_nlmsg_ok has checked rem >= 16 first). */
+bool nl_msg_ok(const struct nlmsghdr *nlh, int rem)
+{
+	return mnl_nlmsg_ok(nlh, rem) && nlh->nlmsg_len <= (uint32_t)rem;
+}
+
+/* The attributes after a fixed header of hdrlen bytes, bounded by the exact
+ * nlmsg_len: mnl_attr_parse bounds them by NLMSG_ALIGN(nlmsg_len), up to
+ * 3 bytes past the end of a buffer whose last message is unaligned. The
+ * caller has checked that the payload holds hdrlen bytes. */
+static int attr_parse(const struct nlmsghdr *nlh, size_t hdrlen, mnl_attr_cb_t cb, void *data)
+{
+	size_t off = MNL_ALIGN(hdrlen), plen = mnl_nlmsg_get_payload_len(nlh);
+
+	if (plen <= off)
+		return MNL_CB_OK;
+	return mnl_attr_parse_payload((const char *)mnl_nlmsg_get_payload(nlh) + off, plen - off, cb, data);
 }
 
 typedef int (*rtnl_reply_fn)(const struct nlmsghdr *nlh, void *ctx);
@@ -153,7 +177,7 @@ static int rtnl_talk(struct rtnl *r, struct nlmsghdr *nlh, rtnl_reply_fn fn, voi
 			return -errno;
 		}
 		m = (const struct nlmsghdr *)r->rx;
-		for (rem = (int)len; mnl_nlmsg_ok(m, rem); m = mnl_nlmsg_next(m, &rem)) {
+		for (rem = (int)len; nl_msg_ok(m, rem); m = mnl_nlmsg_next(m, &rem)) {
 			if (m->nlmsg_seq != seq || m->nlmsg_pid != r->portid)
 				continue;
 			switch (m->nlmsg_type) {
@@ -273,7 +297,7 @@ static int link_parse(const struct nlmsghdr *nlh, const struct ifinfomsg **ifip,
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
 		return -EBADMSG;
 	*ifip = mnl_nlmsg_get_payload(nlh);
-	if (mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_cb, la) < 0)
+	if (attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_cb, la) < 0)
 		return -EBADMSG;
 	return 0;
 }
@@ -375,7 +399,7 @@ static int addr_parse(const struct nlmsghdr *nlh, struct rtnl_event *ev)
 	ifa = mnl_nlmsg_get_payload(nlh);
 	if (ifa->ifa_family != AF_INET6)
 		return -EAFNOSUPPORT;
-	if (mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, &aa) < 0)
+	if (attr_parse(nlh, sizeof(*ifa), addr_attr_cb, &aa) < 0)
 		return -EBADMSG;
 	if (!aa.local)
 		aa.local = aa.address;
@@ -590,7 +614,7 @@ int rtnl_events_decode(const void *buf, size_t len, rtnl_event_fn fn, void *ctx)
 
 	if (len > RTNL_RX_SIZE * 64)
 		return -EBADMSG;
-	for (rem = (int)len; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+	for (rem = (int)len; nl_msg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
 		switch (nlh->nlmsg_type) {
 		case RTM_NEWLINK:
 		case RTM_DELLINK:

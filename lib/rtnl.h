@@ -78,6 +78,8 @@ int rtnl_events_decode(const void *buf, size_t len, rtnl_event_fn fn, void *ctx)
  * text, or NULL. Shared with nft.c. */
 struct nlmsghdr;
 int nl_ack_parse(const struct nlmsghdr *nlh, const char **msg);
+/* mnl_nlmsg_ok, also safe for nlmsg_len >= 2^31 (libmnl 1.0.4 is not). */
+bool nl_msg_ok(const struct nlmsghdr *nlh, int rem);
 
 /* Write /proc/sys/net/ipv6/conf/IFNAME/KEY. */
 int sysctl_ipv6_set(const char *ifname, const char *key, const char *value);
