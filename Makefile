@@ -15,7 +15,7 @@ SAN ?=
 WERROR ?= $(CI)
 
 PKG_CONFIG ?= pkg-config
-PKGS := libmnl libnftnl libsodium
+PKGS := libmnl libnftnl libsodium libxml-2.0
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
@@ -33,6 +33,8 @@ CFLAGS += $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS)
 SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+LIBVIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt 2>/dev/null)
+LIBVIRT_LIBS = $(shell $(PKG_CONFIG) --libs libvirt 2>/dev/null)
 
 ifeq ($(V),1)
 Q :=
@@ -46,17 +48,22 @@ LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 IMSD_SRCS := $(wildcard ims/*.c)
 MATD_SRCS := $(filter-out guest-agent/matctl.c,$(wildcard guest-agent/*.c))
+AGENTD_SRCS := $(filter-out agent/glmctl.c,$(wildcard agent/*.c))
+HELPER_SRCS := $(wildcard helpers/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BIN := $(BUILD)/bin
 PROGS := $(BIN)/imsd $(BIN)/matd $(BIN)/matctl
+# glm-agentd and glmctl join PROGS once agent/ is complete
+AGENT_PROGS := $(BIN)/glm-agentd $(BIN)/glmctl
+HELPERS := $(HELPER_SRCS:helpers/%.c=$(BIN)/%)
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
 .PHONY: all tools units check check-unit check-bats fuzz fuzz-run demo bench deps install uninstall clean
-all: $(PROGS) $(TOOLS)
+all: $(PROGS) $(HELPERS) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	$(E) CC $<
@@ -79,6 +86,23 @@ $(BIN)/matd: $(MATD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libglm.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/matctl: $(BUILD)/obj/guest-agent/matctl.o $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/agent/%.o: CFLAGS += $(LIBVIRT_CFLAGS)
+
+$(BIN)/glm-agentd: $(AGENTD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBVIRT_LIBS) $(LDLIBS)
+
+$(BIN)/glmctl: $(BUILD)/obj/agent/glmctl.o $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/glm-%: $(BUILD)/obj/helpers/glm-%.o $(BUILD)/lib/libglm.a
 	$(E) LD $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -133,8 +157,8 @@ bench: all
 
 # Debian packages for the build, the tests and the demo. Idempotent.
 DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
-	libsqlite3-dev sqlite3 libcmocka-dev bats iproute2 nftables radvd ndisc6 \
-	procps psmisc iputils-ping
+	libsqlite3-dev sqlite3 libcmocka-dev libxml2-dev libvirt-dev bats iproute2 \
+	nftables radvd ndisc6 smcroute procps psmisc iputils-ping python3 socat
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \

@@ -1,0 +1,151 @@
+/* glm-agentd: the per-host agent (and, with "role relay", the relay).
+ * This header is the state its modules share and the small event-loop
+ * registry they use: each module registers its sockets with agentd_watch()
+ * and exposes _timer()/_next_deadline() for the loop in agentd.c.
+ *
+ *   agentd.c        main, config, loop, UDP dispatch
+ *   control.c       unix control socket (helpers, glmctl)
+ *   mdbwatch.c      groups per VM port from the bridge MDB
+ *   proxyjoin.c     proxy joins, MDB pins, the VM's own report
+ *   reception.c     is the native stream arriving on the bridge?
+ *   relay_client.c  RELAY_REQUEST/STOP, RELAYED_PACKET -> bridge (hop limit 1)
+ *   relay_server.c  relay role: join for remote agents, forward batched
+ *   prepare.c       PREPARE for an incoming VM's matd */
+#ifndef GLM_AGENTD_H
+#define GLM_AGENTD_H
+#include "keys.h"
+#include "mdb.h"
+#include "wire.h"
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define AGENT_PORT 5310
+#define AGENT_MAX_BRIDGES 8
+#define AGENT_MAX_VMS 64
+#define AGENT_MAX_GROUPS 64          /* per VM */
+#define AGENT_MAX_WATCH 64
+
+struct agentd;
+typedef void (*agentd_fd_fn)(struct agentd *a, void *arg);
+
+struct agent_conf {
+	bool relay_role;                 /* "role relay" */
+	unsigned nbridges;
+	char bridges[AGENT_MAX_BRIDGES][IF_NAMESIZE];
+	struct sockaddr_in6 listen;
+	bool has_relay;
+	struct sockaddr_in6 relay;       /* default relay (the domain XML may name another) */
+	bool has_ims;
+	struct sockaddr_in6 ims;
+	uint32_t key_id;
+	char keyring[256];
+	char control[256];
+	uint32_t reception_timeout_ms;   /* proxy join -> ask the relay if nothing came */
+	uint32_t session_timeout_s;      /* relay: drop sessions whose agent went silent */
+	char relay_ifname[IF_NAMESIZE];  /* relay role: where to join groups */
+	uint16_t guest_port;             /* matd's port, for PREPARE */
+	bool use_libvirt;                /* record groups in domain metadata */
+	char libvirt_uri[256];
+};
+
+struct agent_bridge {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	uint8_t mac[6];
+	int join_fd;                     /* UDP socket holding proxy joins on this bridge */
+	int pkt_fd;                      /* AF_PACKET on the bridge: native arrivals, injection */
+	bool have_prefix;                /* learned from RAs on the bridge */
+	struct in6_addr prefix, router;
+};
+
+struct vm_group {
+	struct in6_addr group, source;
+	bool proxy_joined;               /* our join on the bridge, held for this VM */
+	bool pinned;                     /* our permanent MDB entry on the VM's port */
+	bool own_report;                 /* the VM's own report seen on its port here */
+	bool native;                     /* stream seen arriving natively */
+	bool relayed;                    /* this VM holds a reference on a relay session */
+	uint64_t joined_ns, native_ns, own_report_ns, relay_ns;
+};
+
+enum vm_state { VM_INCOMING, VM_RUNNING, VM_OUTGOING };
+
+struct agent_vm {
+	bool used;
+	char name[256];
+	enum vm_state state;
+	int bridge;                      /* index in agentd.br[] */
+	char port[IF_NAMESIZE];          /* target dev (tap) */
+	int port_ifindex;                /* 0 until the tap exists */
+	uint8_t mac[6];
+	bool has_home;
+	struct in6_addr home;
+	uint32_t key_id;
+	struct sockaddr_in6 relay;
+	bool has_relay;
+	unsigned ngroups;
+	struct vm_group groups[AGENT_MAX_GROUPS];
+	uint64_t incoming_ns;            /* prepare request received */
+	/* PREPARE */
+	bool prepare_sent, prepare_acked;
+	struct in6_addr prepared_ma;
+	uint64_t prepare_seq, prepare_next_ns, prepare_sent_ns;
+	unsigned prepare_tries;
+	double prepare_rtt_ms;
+};
+
+struct agentd {
+	struct agent_conf conf;
+	struct glm_keyring keys;
+	const struct glm_key *key;
+	struct mdb *mdb;
+	int udp, ctl, epfd;
+	unsigned nbr;
+	struct agent_bridge br[AGENT_MAX_BRIDGES];
+	struct agent_vm vms[AGENT_MAX_VMS];
+	struct {
+		int fd;
+		agentd_fd_fn fn;
+		void *arg;
+	} watch[AGENT_MAX_WATCH];
+	void *relay_client;              /* relay_client.c's state */
+	void *relay_server;              /* relay_server.c's state */
+	uint64_t rx, drops[GLM_PE_MAX], refused;
+};
+
+/* agentd.c */
+int agentd_watch(struct agentd *a, int fd, agentd_fd_fn fn, void *arg);
+void agentd_unwatch(struct agentd *a, int fd);
+int agentd_send(struct agentd *a, const struct sockaddr_in6 *to, struct glm_msg *m, const struct glm_key *key);
+int agentd_bridge_by_ifindex(const struct agentd *a, int ifindex);
+
+/* relay_client.c: one relay session per (group, source) on this host,
+ * shared by every VM that needs it (reference counted). */
+int relay_client_init(struct agentd *a);
+void relay_client_free(struct agentd *a);
+/* A VM on bridge needs group relayed from relay: take a reference. */
+int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group, const struct in6_addr *source,
+		      const struct sockaddr_in6 *relay);
+void relay_client_release(struct agentd *a, int bridge, const struct in6_addr *group, const struct in6_addr *source);
+/* RELAY_RESPONSE and RELAYED_PACKET from a relay. */
+void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key,
+		      const struct sockaddr_in6 *from);
+/* A native packet for group arrived on bridge (reception.c): duplicates of
+ * it coming by relay are dropped, and the session is stopped. */
+void relay_client_native(struct agentd *a, int bridge, const uint8_t *pkt, size_t len);
+void relay_client_timer(struct agentd *a, uint64_t now);
+uint64_t relay_client_next_deadline(const struct agentd *a);
+void relay_client_status(struct agentd *a, FILE *out, bool json);
+
+/* relay_server.c: the relay role. */
+int relay_server_init(struct agentd *a);
+void relay_server_free(struct agentd *a);
+void relay_server_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key,
+		      const struct sockaddr_in6 *from);
+void relay_server_timer(struct agentd *a, uint64_t now);
+uint64_t relay_server_next_deadline(const struct agentd *a);
+void relay_server_status(struct agentd *a, FILE *out, bool json);
+#endif

@@ -1,0 +1,56 @@
+/* libvirt domain XML, as glm reads it: the domain's name and UUID, its
+ * NICs (MAC, bridge, target dev) and glm's own <metadata> element:
+ *
+ *   <metadata>
+ *     <glm:mobility xmlns:glm="urn:x-glm:mobility:1">
+ *       <glm:home address="2001:db8:100::10" key-id="10"/>
+ *       <glm:relay address="[2001:db8:c::20]:5310"/>
+ *       <glm:group address="ff3e::1234"/>
+ *       <glm:group address="ff3e::5678" source="2001:db8:c::30"/>
+ *     </glm:mobility>
+ *   </metadata>
+ *
+ * One parser (libxml2 + XPath), no network access, no entity expansion,
+ * bounded size and depth; every value is validated before it is returned,
+ * so callers may print it into shell or a control request as is. */
+#ifndef GLM_DOMXML_H
+#define GLM_DOMXML_H
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GLM_XMLNS "urn:x-glm:mobility:1"
+#define DOMXML_MAX_BYTES (4u << 20)
+#define DOMXML_MAX_NICS 16
+#define DOMXML_MAX_GROUPS 64
+
+struct domxml_nic {
+	uint8_t mac[6];
+	char bridge[IF_NAMESIZE];  /* "" if not a bridge interface */
+	char target[IF_NAMESIZE];  /* "" before libvirt named the tap */
+};
+
+struct domxml_group {
+	struct in6_addr group, source; /* source :: = any */
+};
+
+struct domxml {
+	char name[256];
+	char uuid[37];
+	unsigned nnics;
+	struct domxml_nic nics[DOMXML_MAX_NICS];
+	bool has_mobility;             /* the glm metadata element is present */
+	bool has_home;
+	struct in6_addr home;
+	uint32_t key_id;
+	bool has_relay;
+	char relay[64];                /* "[addr]:port" as written, validated */
+	unsigned ngroups;
+	struct domxml_group groups[DOMXML_MAX_GROUPS];
+};
+
+/* Parse; returns 0, or -EINVAL/-E2BIG/-ENOMEM with a message in err. */
+int domxml_parse(const char *buf, size_t len, struct domxml *d, char *err, size_t errlen);
+#endif
