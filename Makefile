@@ -9,6 +9,9 @@ BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+LIBEXECDIR ?= $(PREFIX)/libexec/glm
+HOOKDIR ?= $(SYSCONFDIR)/libvirt/hooks
+AGENT_SOCKET ?= /run/glm/agentd.sock
 DESTDIR ?=
 BUILD ?= build
 SAN ?=
@@ -165,15 +168,25 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all installed"; fi
 
+# The hook goes to $(HOOKDIR)/qemu.d/glm (libvirt >= 6.5 runs every file in
+# qemu.d): an operator's own $(HOOKDIR)/qemu is never touched.
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
-	install -m 755 $(BIN)/imsd $(BIN)/matd $(DESTDIR)$(SBINDIR)/
-	install -m 755 $(BIN)/matctl $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(HOOKDIR)/qemu.d
+	install -m 755 $(BIN)/imsd $(BIN)/matd $(wildcard $(BIN)/glm-agentd) $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BIN)/matctl $(wildcard $(BIN)/glmctl) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(HELPERS) $(DESTDIR)$(LIBEXECDIR)/
+	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@AGENT_SOCKET@|$(AGENT_SOCKET)|g' hooks/qemu \
+		>$(DESTDIR)$(HOOKDIR)/qemu.d/glm.tmp
+	chmod 755 $(DESTDIR)$(HOOKDIR)/qemu.d/glm.tmp
+	mv $(DESTDIR)$(HOOKDIR)/qemu.d/glm.tmp $(DESTDIR)$(HOOKDIR)/qemu.d/glm
 	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/imsd $(DESTDIR)$(SBINDIR)/matd $(DESTDIR)$(BINDIR)/matctl
+	rm -f $(DESTDIR)$(SBINDIR)/imsd $(DESTDIR)$(SBINDIR)/matd $(DESTDIR)$(SBINDIR)/glm-agentd
+	rm -f $(DESTDIR)$(BINDIR)/matctl $(DESTDIR)$(BINDIR)/glmctl $(DESTDIR)$(HOOKDIR)/qemu.d/glm
+	rm -rf $(DESTDIR)$(LIBEXECDIR)
 
 clean:
 	rm -rf build

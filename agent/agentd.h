@@ -73,14 +73,22 @@ struct vm_group {
 
 enum vm_state { VM_INCOMING, VM_RUNNING, VM_OUTGOING };
 
+#define AGENT_MAX_PORTS 4
+
+struct vm_port {
+	char name[IF_NAMESIZE];          /* target dev (tap); "" until libvirt named it */
+	int ifindex;                     /* 0 until the tap exists */
+	uint8_t mac[6];
+	int mld_fd;                      /* the VM's own MLD reports on this port, -1 if not watched */
+};
+
 struct agent_vm {
 	bool used;
 	char name[256];
 	enum vm_state state;
 	int bridge;                      /* index in agentd.br[] */
-	char port[IF_NAMESIZE];          /* target dev (tap) */
-	int port_ifindex;                /* 0 until the tap exists */
-	uint8_t mac[6];
+	unsigned nports;
+	struct vm_port ports[AGENT_MAX_PORTS];
 	bool has_home;
 	struct in6_addr home;
 	uint32_t key_id;
@@ -88,13 +96,19 @@ struct agent_vm {
 	bool has_relay;
 	unsigned ngroups;
 	struct vm_group groups[AGENT_MAX_GROUPS];
-	uint64_t incoming_ns;            /* prepare request received */
+	uint64_t incoming_ns;            /* the incoming request */
+	uint64_t started_ns;             /* the tap exists (hook "started") */
 	/* PREPARE */
-	bool prepare_sent, prepare_acked;
-	struct in6_addr prepared_ma;
-	uint64_t prepare_seq, prepare_next_ns, prepare_sent_ns;
+	bool want_prepare, prepare_acked, prepare_failed;
+	struct in6_addr current_ma, prepared_ma;
+	bool have_current_ma;
+	uint64_t query_seq, prepare_seq, prepare_next_ns, prepare_sent_ns, prepare_deadline_ns;
 	unsigned prepare_tries;
 	double prepare_rtt_ms;
+	uint16_t echo_id;
+	bool ma_checked;
+	unsigned ma_tries;
+	uint64_t check_deadline_ns, query_next_ns;
 };
 
 struct agentd {

@@ -368,7 +368,9 @@ void mobile_ndisc(struct matd *d, int nic)
 void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key,
 		const struct sockaddr_in6 *from)
 {
-	if (!d->conf.mobile || key != d->key) {
+	/* Acks must be sealed with our own key; PREPARE comes from a host
+	 * agent, whose key is in our keyring. */
+	if (!d->conf.mobile || (m->type != GLM_PREPARE && key != d->key)) {
 		d->refused++;
 		return;
 	}

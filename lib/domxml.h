@@ -25,6 +25,8 @@
 #define DOMXML_MAX_BYTES (4u << 20)
 #define DOMXML_MAX_NICS 16
 #define DOMXML_MAX_GROUPS 64
+/* Deep enough for long <backingStore> chains, far below libxml2's 256. */
+#define DOMXML_MAX_DEPTH 128
 
 struct domxml_nic {
 	uint8_t mac[6];

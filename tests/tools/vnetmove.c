@@ -4,8 +4,14 @@
  * a few `ip` processes take to start. Used by the testbed's tb_migrate.
  *
  *   vnetmove [--master BR] [--down-ms MS] SRC_NETNS DST_NETNS IF...
+ *   vnetmove --no-up [--master BR] SRC_NETNS DST_NETNS IF...
+ *   vnetmove --up-only NETNS IF...
  *
- * Prints "down=EPOCH up=EPOCH" (seconds, microseconds) on stdout. */
+ * Prints "down=EPOCH up=EPOCH" (seconds, microseconds) on stdout.
+ * --no-up moves and enslaves the ends but leaves them down (the VM still
+ * sees no carrier), as libvirt has the destination tap in the bridge, and
+ * its `started` hook run, before the guest resumes; it prints "down=EPOCH".
+ * --up-only then brings them up (the switch-over) and prints "up=EPOCH". */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -89,7 +95,43 @@ static struct mnl_socket *nl_open(void)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: vnetmove [--master BR] [--down-ms MS] SRC_NETNS DST_NETNS IF...\n");
+	fprintf(out, "usage: vnetmove [--master BR] [--down-ms MS] SRC_NETNS DST_NETNS IF...\n"
+		     "       vnetmove --no-up [--master BR] SRC_NETNS DST_NETNS IF...\n"
+		     "       vnetmove --up-only NETNS IF...\n");
+}
+
+/* --up-only: bring up IFs (already enslaved) in one netns, all at once. */
+static int up_only(const char *ns, int nifs, char **ifs)
+{
+	struct mnl_socket *nl = NULL;
+	unsigned idx[8];
+	int i, r, rc = EX_OSERR;
+	double t_up;
+
+	if ((r = enter_ns(ns)) < 0 || !(nl = nl_open())) {
+		fprintf(stderr, "vnetmove: netlink in %s: %s\n", ns, strerror(r < 0 ? -r : errno));
+		goto out;
+	}
+	for (i = 0; i < nifs; i++) {
+		if (!(idx[i] = if_nametoindex(ifs[i]))) {
+			fprintf(stderr, "vnetmove: %s in %s: %s\n", ifs[i], ns, strerror(errno));
+			rc = EX_NOINPUT;
+			goto out;
+		}
+	}
+	for (i = 0; i < nifs; i++) {
+		if ((r = link_request(nl, idx[i], -1, 0, 1)) < 0) {
+			fprintf(stderr, "vnetmove: %s up in %s: %s\n", ifs[i], ns, strerror(-r));
+			goto out;
+		}
+	}
+	t_up = epoch_now();
+	printf("up=%.6f\n", t_up);
+	rc = 0;
+out:
+	if (nl)
+		mnl_socket_close(nl);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -97,12 +139,14 @@ int main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "master", required_argument, NULL, 'm' },
 		{ "down-ms", required_argument, NULL, 'd' },
+		{ "no-up", no_argument, NULL, 'n' },
+		{ "up-only", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 } };
 	const char *master = "br0", *src, *dst;
 	struct mnl_socket *nl_src = NULL, *nl_dst = NULL;
-	int c, down_ms = 0, dst_fd = -1, i, r, rc = EX_OSERR, nifs;
+	int c, down_ms = 0, dst_fd = -1, i, r, rc = EX_OSERR, nifs, no_up = 0, only_up = 0;
 	unsigned src_idx[8], mi;
 	double t_down, t_up;
 	char path[256];
@@ -111,13 +155,23 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'm': master = optarg; break;
 		case 'd': down_ms = atoi(optarg); break;
+		case 'n': no_up = 1; break;
+		case 'u': only_up = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("vnetmove %s\n", GLM_VERSION); return 0;
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
+	if (only_up) {
+		nifs = argc - optind - 1;
+		if (nifs < 1 || nifs > 8 || no_up || down_ms) {
+			usage(stderr);
+			return EX_USAGE;
+		}
+		return up_only(argv[optind], nifs, argv + optind + 1);
+	}
 	nifs = argc - optind - 2;
-	if (nifs < 1 || nifs > 8 || down_ms < 0) {
+	if (nifs < 1 || nifs > 8 || down_ms < 0 || (no_up && down_ms)) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -173,11 +227,16 @@ int main(int argc, char **argv)
 	for (i = 0; i < nifs; i++) {
 		unsigned idx = if_nametoindex(argv[optind + 2 + i]);
 
-		if (!idx || (r = link_request(nl_dst, idx, -1, mi, 1)) < 0) {
-			fprintf(stderr, "vnetmove: %s master %s up in %s: %s\n", argv[optind + 2 + i],
-				master, dst, idx ? strerror(-r) : "not found after move");
+		if (!idx || (r = link_request(nl_dst, idx, -1, mi, !no_up)) < 0) {
+			fprintf(stderr, "vnetmove: %s master %s%s in %s: %s\n", argv[optind + 2 + i],
+				master, no_up ? "" : " up", dst, idx ? strerror(-r) : "not found after move");
 			goto out;
 		}
+	}
+	if (no_up) {
+		printf("down=%.6f\n", t_down);
+		rc = 0;
+		goto out;
 	}
 	t_up = epoch_now();
 	printf("down=%.6f up=%.6f\n", t_down, t_up);

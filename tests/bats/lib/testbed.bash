@@ -30,8 +30,27 @@
 # would take the router's port down and up with the VM's link, and radvd
 # would answer at once, which a real network does not do.
 #
+# With --mcast, two more nodes on link C and multicast routing:
+#
+#     rt  smcrouted (sandboxed in TB_DIR): ff3e::1234, ff3e::5678 from any
+#         source, in on brC, out on brA only; link B gets no multicast
+#     +--- brC ---+------------+-- (cn, ims)
+#     |           |            |
+#   pC-src     pC-relay
+#   src eth0   relay eth0      (static, default via fe80::1)
+#   c::30      c::20           src: the sender; relay: glm-agentd's relay role
+#
+# and the host bridges (hA, hA2, hB br0) snoop MLD, with their own querier
+# (the TB_MC_* intervals below, shortened from the defaults so a test sees
+# queries and expiries in seconds, not minutes) and up0 a permanent
+# multicast router port: a stream from the router reaches only the ports
+# that reported the group (or that are in the MDB), and reports go up. A
+# moved VM's port so gets the group only after its own report: the
+# "snooping gap" of LAB.md, real here. The router's bridges do not snoop,
+# so a VM's report on hA also registers the group on hA2's up0.
+#
 # API (all return non-zero with a message on stderr on failure):
-#   tb_setup [--two-nics] [--name NAME] [--ra-solicited] [--no-wait]
+#   tb_setup [--two-nics] [--name NAME] [--ra-solicited] [--no-wait] [--mcast]
 #   tb_teardown
 #   tb_ns NODE                      print the netns name of NODE
 #   tb_exec NODE CMD...             run CMD in NODE's netns
@@ -42,16 +61,31 @@
 #                                   print the first global address in PREFIX
 #                                   once it is usable (optimistic or DAD done)
 #   tb_migrate [--no-announce] [--down MS] DEST   DEST: hA | hA2 | hB
+#   tb_migrate --attach-only DEST   the first half: the vm's ends moved into
+#                                   DEST's br0, still down (no carrier)
+#   tb_migrate --resume [--no-announce]  the second half: up (switch-over)
 #   tb_vm_host                      print the vm's current host
 #   tb_var [NAME]                   print one variable, or all as exports
 #                                   (eval "$(tb_var)" in a child script)
 #   tb_json FILE KEY                print a top-level field of a JSON report
-# Nodes: rt hA hA2 hB cn ims vm. Addresses and names: see tb_var.
+# With --mcast:
+#   tb_mroute_add [--from IF] [--to "IF..."] GROUP [SOURCE]
+#                                   add a static route in rt (default brC -> brA)
+#   tb_mroute_del [--from IF] GROUP [SOURCE]
+#   tb_mroute_show                  the router's multicast routes (smcroutectl show)
+#   tb_mdb NODE                     print NODE's br0 MDB, one "port group flags" a line
+#   tb_wait_mdb NODE PORT GROUP TIMEOUT  wait until PORT is in GROUP on NODE's br0
+#   tb_mdb_watch NODE               spawn `bridge -t monitor mdb` in NODE, log
+#                                   to $TB_DIR/mdb-NODE.log; pid in TB_PID
+# Nodes: rt hA hA2 hB cn ims vm, and with --mcast src relay. Addresses and
+# names: see tb_var.
 
 TB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${GLM_BIN:=$(cd "$TB_LIB_DIR/../../.." && pwd)/build/bin}"
 
-TB_NODES="rt hA hA2 hB cn ims vm"
+TB_BASE_NODES="rt hA hA2 hB cn ims vm"
+TB_MCAST_NODES="src relay"
+TB_NODES=$TB_BASE_NODES
 TB_ROUTER_LL=fe80::1
 TB_PREFIX_A=2001:db8:a::/64
 TB_PREFIX_B=2001:db8:b::/64
@@ -63,6 +97,24 @@ TB_HA2_ADDR=2001:db8:a::3
 TB_HB_ADDR=2001:db8:b::2
 TB_VM_MAC0=52:54:00:12:34:56
 TB_VM_MAC1=52:54:00:12:34:57
+TB_SRC_ADDR=2001:db8:c::30
+TB_RELAY_ADDR=2001:db8:c::20
+# The groups the router forwards from link C to link A (--mcast).
+TB_MC_GROUPS="ff3e::1234 ff3e::5678"
+# MLD snooping on the host bridges (--mcast), in centiseconds (ip-link's
+# unit). Defaults are 125 s queries, 10 s response, 260 s membership; here
+# 5 s / 0.5 s / 10.5 s (= robustness 2 x query + response), so a test sees a
+# general query and a stale entry expire within seconds. The querier
+# starts with 2 queries 1 s apart; leaves are checked with 2 queries 0.2 s
+# apart. After the bridge comes up it floods for one response interval
+# before it trusts its MDB (the kernel's querier delay): tb_setup waits
+# that out.
+TB_MC_QUERY_INTERVAL=500
+TB_MC_RESPONSE_INTERVAL=50
+TB_MC_MEMBERSHIP_INTERVAL=1050
+TB_MC_QUERIER_INTERVAL=1025
+TB_MC_STARTUP_QUERY_INTERVAL=100
+TB_MC_LAST_MEMBER_INTERVAL=20
 
 tb__err() { echo "testbed: $*" >&2; }
 
@@ -70,10 +122,14 @@ tb__err() { echo "testbed: $*" >&2; }
 tb__now() { echo "${EPOCHREALTIME/,/.}"; }
 
 tb__node_ok() {
-	case " $TB_NODES " in
+	local nodes=$TB_NODES
+	# A child script that sourced this file after `eval "$(tb_var)"` learns
+	# the testbed's nodes (--mcast adds two) from TB_DIR.
+	[ -n "${TB_DIR:-}" ] && [ -f "$TB_DIR/nodes" ] && nodes=$(<"$TB_DIR/nodes")
+	case " $nodes " in
 	*" $1 "*) return 0 ;;
 	esac
-	tb__err "unknown node '$1' (nodes: $TB_NODES)"
+	tb__err "unknown node '$1' (nodes: $nodes)"
 	return 1
 }
 
@@ -168,11 +224,25 @@ EOF
 	done
 }
 
+# The router's smcrouted: only the three bridges are multicast interfaces
+# (-N + phyint), the test groups from any source on link C go to link A.
+tb__smcroute_conf() {
+	local g
+	echo "# smcrouted for testbed $TB: link C -> link A; link B gets nothing"
+	echo "phyint brA enable"
+	echo "phyint brB enable"
+	echo "phyint brC enable"
+	for g in $TB_MC_GROUPS; do
+		echo "mroute from brC group $g to brA"
+	done
+}
+
 tb_setup() {
-	local two_nics=0 name="" solicited=0 wait=1 l n
+	local two_nics=0 name="" solicited=0 wait=1 mcast=0 l n
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--two-nics) two_nics=1 ;;
+		--mcast) mcast=1 ;;
 		--ra-solicited) solicited=1 ;;
 		--no-wait) wait=0 ;;
 		--name) name=$2; shift ;;
@@ -195,6 +265,10 @@ tb_setup() {
 	: >"$TB_DIR/netns"
 	: >"$TB_DIR/migrations"
 	echo "$two_nics" >"$TB_DIR/two_nics"
+	echo "$mcast" >"$TB_DIR/mcast"
+	TB_NODES=$TB_BASE_NODES
+	[ $mcast = 1 ] && TB_NODES="$TB_NODES $TB_MCAST_NODES"
+	echo "$TB_NODES" >"$TB_DIR/nodes"
 	TB_T_SETUP0=$(tb__now)
 
 	for n in $TB_NODES; do tb__ns_add "$n" || return 1; done
@@ -220,14 +294,27 @@ EOF
 		{ tb__err "router sysctls failed"; return 1; }
 
 	# Hosts: br0 with a static address, uplink up0 to the router's bridge.
-	local h link addr mac
+	local h link addr mac snoop="mcast_snooping 0" querier="" mrouter=""
+	if [ $mcast = 1 ]; then
+		# Intervals first, the querier in a second request, so it starts
+		# with the short response interval (LAB.md: it floods for one).
+		snoop="mcast_snooping 1 mcast_query_interval $TB_MC_QUERY_INTERVAL
+			mcast_query_response_interval $TB_MC_RESPONSE_INTERVAL
+			mcast_membership_interval $TB_MC_MEMBERSHIP_INTERVAL
+			mcast_querier_interval $TB_MC_QUERIER_INTERVAL
+			mcast_startup_query_interval $TB_MC_STARTUP_QUERY_INTERVAL
+			mcast_last_member_interval $TB_MC_LAST_MEMBER_INTERVAL mcast_mld_version 2"
+		querier="link set br0 type bridge mcast_querier 1"
+		mrouter="link set up0 type bridge_slave mcast_router 2"
+	fi
 	for h in hA hA2 hB; do
 		case $h in
 		hA) link=A addr=$TB_HA_ADDR mac=02:00:00:00:0a:02 ;;
 		hA2) link=A addr=$TB_HA2_ADDR mac=02:00:00:00:0a:03 ;;
 		hB) link=B addr=$TB_HB_ADDR mac=02:00:00:00:0b:02 ;;
 		esac
-		ip -n "$TB-$h" link add br0 address $mac type bridge mcast_snooping 0 stp_state 0 ||
+		# shellcheck disable=SC2086
+		ip -n "$TB-$h" link add br0 address $mac type bridge $snoop stp_state 0 ||
 			{ tb__err "$h: br0 failed"; return 1; }
 		ip netns exec "$TB-$h" sysctl -q -w net.ipv6.conf.default.disable_ipv6=1 \
 			net.ipv6.conf.br0.accept_ra=0 net.ipv6.conf.br0.accept_dad=0 >/dev/null ||
@@ -237,18 +324,26 @@ EOF
 		ip -n "$rt" link set "p$link-$h" master "br$link" up || return 1
 		ip -n "$TB-$h" -b - <<EOF || { tb__err "$h: links failed"; return 1; }
 link set lo up
+$querier
 link set up0 master br0 up
+$mrouter
 link set br0 up
 addr add $addr/64 dev br0 nodad
 route add default via $TB_ROUTER_LL dev br0
 EOF
 	done
+	TB_T_MC_QUERIER=$(tb__now)
 
-	# Correspondent and IMS on link C: static addresses, no SLAAC.
-	for h in cn ims; do
+	# Correspondent and IMS (and the multicast sender and the relay) on
+	# link C: static addresses, no SLAAC.
+	local c_nodes="cn ims"
+	[ $mcast = 1 ] && c_nodes="$c_nodes $TB_MCAST_NODES"
+	for h in $c_nodes; do
 		case $h in
 		cn) addr=$TB_CN_ADDR mac=02:00:00:00:0c:10 ;;
 		ims) addr=$TB_IMS_ADDR mac=02:00:00:00:0c:05 ;;
+		src) addr=$TB_SRC_ADDR mac=02:00:00:00:0c:30 ;;
+		relay) addr=$TB_RELAY_ADDR mac=02:00:00:00:0c:20 ;;
 		esac
 		ip netns exec "$TB-$h" sysctl -q -w net.ipv6.conf.default.accept_ra=0 \
 			net.ipv6.conf.default.accept_dad=0 >/dev/null || return 1
@@ -282,6 +377,15 @@ EOF
 		-m logfile -l "$TB_DIR/radvd.log" </dev/null >/dev/null 2>"$TB_DIR/radvd.err" ||
 		{ tb__err "radvd failed to start"; return 1; }
 
+	# smcrouted, sandboxed the same way (config, pid, socket in TB_DIR).
+	if [ $mcast = 1 ]; then
+		tb__smcroute_conf >"$TB_DIR/smcroute.conf"
+		tb_spawn rt smcrouted -n -N -f "$TB_DIR/smcroute.conf" -P "$TB_DIR/smcroute.pid" \
+			-u "$TB_DIR/smcroute.sock" -l debug </dev/null >>"$TB_DIR/smcroute.log" 2>&1 ||
+			{ tb__err "smcrouted failed to start"; return 1; }
+		TB_SMCROUTED_PID=$TB_PID
+	fi
+
 	# The VM: optimistic DAD from the start (the defaults, so eth0/eth1
 	# inherit them), accept_ra left at 1.
 	local vm="$TB-vm"
@@ -303,10 +407,13 @@ EOF
 	echo hA >"$TB_DIR/vm_host"
 
 	TB_RT_NS=$rt TB_HA_NS=$TB-hA TB_HA2_NS=$TB-hA2 TB_HB_NS=$TB-hB
-	TB_CN_NS=$TB-cn TB_IMS_NS=$TB-ims TB_VM_NS=$vm
+	TB_CN_NS=$TB-cn TB_IMS_NS=$TB-ims TB_VM_NS=$vm TB_SRC_NS="" TB_RELAY_NS=""
+	[ $mcast = 1 ] && TB_SRC_NS=$TB-src TB_RELAY_NS=$TB-relay
+	TB_MCAST=$mcast
 	export TB TB_DIR GLM_BIN TB_RT_NS TB_HA_NS TB_HA2_NS TB_HB_NS TB_CN_NS \
 		TB_IMS_NS TB_VM_NS TB_ROUTER_LL TB_PREFIX_A TB_PREFIX_B TB_PREFIX_C \
-		TB_CN_ADDR TB_IMS_ADDR TB_HA_ADDR TB_HA2_ADDR TB_HB_ADDR TB_VM_MAC0 TB_VM_MAC1
+		TB_CN_ADDR TB_IMS_ADDR TB_HA_ADDR TB_HA2_ADDR TB_HB_ADDR TB_VM_MAC0 TB_VM_MAC1 \
+		TB_MCAST TB_SRC_NS TB_RELAY_NS TB_SRC_ADDR TB_RELAY_ADDR TB_MC_GROUPS
 
 	if [ $wait = 1 ]; then
 		TB_VM_ADDR=$(tb_wait_addr vm eth0 "$TB_PREFIX_A" 5) ||
@@ -318,9 +425,117 @@ EOF
 		fi
 		export TB_VM_ADDR
 	fi
+	if [ $mcast = 1 ]; then
+		tb__mcast_ready || return 1
+	fi
 	TB_T_SETUP1=$(tb__now)
 	export TB_T_SETUP0 TB_T_SETUP1 TB_T_VM_UP
 	tb_var "" >"$TB_DIR/env"
+}
+
+# --mcast: smcrouted has read its config (it writes the pid file then),
+# and the host bridges' querier delay (one response interval after the
+# querier starts, during which a bridge floods every group) is over.
+tb__mcast_ready() {
+	local i until
+	for i in $(seq 400); do
+		[ -s "$TB_DIR/smcroute.pid" ] && [ -S "$TB_DIR/smcroute.sock" ] && break
+		if ! kill -0 "$TB_SMCROUTED_PID" 2>/dev/null; then
+			tb__err "smcrouted exited; its log:"
+			cat "$TB_DIR/smcroute.log" >&2
+			return 1
+		fi
+		sleep 0.005
+	done
+	[ -s "$TB_DIR/smcroute.pid" ] || { tb__err "smcrouted not ready after 2 s (see $TB_DIR/smcroute.log)"; return 1; }
+	until=$(awk -v t="$TB_T_MC_QUERIER" -v r="$TB_MC_RESPONSE_INTERVAL" 'BEGIN{printf "%.6f", t + r / 100 + 0.02}')
+	while awk -v n="$(tb__now)" -v u="$until" 'BEGIN{exit !(n < u)}'; do
+		sleep 0.01
+	done
+}
+
+tb__mcast_ok() {
+	if [ -z "${TB_DIR:-}" ] || [ "$(cat "$TB_DIR/mcast" 2>/dev/null)" != 1 ]; then
+		tb__err "$1: the testbed has no multicast (tb_setup --mcast)"
+		return 1
+	fi
+}
+
+tb__smcroutectl() {
+	tb_exec rt smcroutectl -p -u "$TB_DIR/smcroute.sock" "$@"
+}
+
+# Add a static multicast route in the router: GROUP (from SOURCE, or any)
+# arriving on --from (brC) is forwarded out of --to (brA).
+tb_mroute_add() {
+	local from=brC to=brA
+	tb__mcast_ok tb_mroute_add || return 1
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--from) from=$2; shift ;;
+		--to) to=$2; shift ;;
+		-*) tb__err "tb_mroute_add: unknown option $1"; return 1 ;;
+		*) break ;;
+		esac
+		shift
+	done
+	[ $# -ge 1 ] && [ $# -le 2 ] || { tb__err "usage: tb_mroute_add [--from IF] [--to \"IF...\"] GROUP [SOURCE]"; return 1; }
+	local group=$1 source=${2:-}
+	# shellcheck disable=SC2086
+	tb__smcroutectl add "$from" $source "$group" $to ||
+		{ tb__err "tb_mroute_add: smcroutectl add $from $source $group $to failed"; return 1; }
+}
+
+tb_mroute_del() {
+	local from=brC
+	tb__mcast_ok tb_mroute_del || return 1
+	[ "${1:-}" = --from ] && { from=$2; shift 2; }
+	[ $# -ge 1 ] && [ $# -le 2 ] || { tb__err "usage: tb_mroute_del [--from IF] GROUP [SOURCE]"; return 1; }
+	# shellcheck disable=SC2086
+	tb__smcroutectl remove "$from" ${2:-} "$1" ||
+		{ tb__err "tb_mroute_del: smcroutectl remove $from ${2:-} $1 failed"; return 1; }
+}
+
+tb_mroute_show() {
+	tb__mcast_ok tb_mroute_show || return 1
+	tb__smcroutectl show routes
+}
+
+# NODE's br0 MDB, one "PORT GROUP FLAGS..." a line (state, timer dropped).
+tb_mdb() {
+	local ns
+	ns=$(tb_ns "$1") || return 1
+	bridge -n "$ns" mdb show dev br0 2>/dev/null |
+		awk '{p="";g="";f="";for(i=1;i<=NF;i++){if($i=="port")p=$(i+1);else if($i=="grp")g=$(i+1);
+			else if($i=="permanent"||$i=="temp")f=$i}; if(g!="")print p, g, f}'
+}
+
+# Wait up to TIMEOUT seconds until PORT is a member of GROUP in NODE's br0
+# MDB (PORT br0: the host itself joined). Prints the seconds waited.
+tb_wait_mdb() {
+	local node=$1 port=$2 group=$3 timeout=$4 t0 deadline
+	t0=$(tb__now)
+	deadline=$(awk -v n="$t0" -v t="$timeout" 'BEGIN{printf "%.6f", n+t}')
+	while :; do
+		if tb_mdb "$node" | awk -v p="$port" -v g="$group" '$1==p && $2==g {f=1} END{exit !f}'; then
+			awk -v a="$t0" -v b="$(tb__now)" 'BEGIN{printf "%.3f\n", b-a}'
+			return 0
+		fi
+		if awk -v n="$(tb__now)" -v d="$deadline" 'BEGIN{exit !(n>=d)}'; then
+			tb__err "$node: $port not in $group after ${timeout}s; MDB:"
+			tb_mdb "$node" >&2
+			return 1
+		fi
+		sleep 0.005
+	done
+}
+
+# Log NODE's MDB events (`bridge -t monitor mdb`: each event preceded by a
+# "Timestamp:" line) to $TB_DIR/mdb-NODE.log. Background, pid in TB_PID.
+tb_mdb_watch() {
+	local node=$1
+	tb__node_ok "$node" || return 1
+	tb_spawn "$node" stdbuf -oL bridge -t monitor mdb >>"$TB_DIR/mdb-$node.log" 2>&1
 }
 
 tb_teardown() {
@@ -418,17 +633,41 @@ tb_vm_host() {
 # the new port. --down MS holds the link down for MS milliseconds
 # (a migration's stop-and-copy downtime). Sets TB_MIG_DOWN/TB_MIG_UP
 # (epoch seconds) and appends "src dst down up" to $TB_DIR/migrations.
+#
+# In two halves, as libvirt does it (the destination tap is in the bridge,
+# and the `started` hook has run, before the guest resumes):
+# --attach-only DEST moves the ends into DEST's br0 but leaves them down,
+# so the vm has no carrier (sets TB_MIG_DOWN); --resume brings them up and
+# announces (sets TB_MIG_UP, appends to migrations). In between, a test
+# can run the hook's `started` step (an MDB entry on the still-down port,
+# a proxy join). tb_vm_host reports DEST from --attach-only on.
+#
+# On carrier-up the vm's kernel re-sends its MLD reports at once (addrconf
+# calls ipv6_mc_up when a ready link regains carrier, "we might have
+# roamed"), as a migrated guest does on IFLA_EVENT_IGMP_RESEND, so no
+# extra step is needed for the snooping bridges.
 tb_migrate() {
-	local announce=1 down_ms=0
+	local announce=1 down_ms=0 mode=full
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--no-announce) announce=0 ;;
 		--down) down_ms=$2; shift ;;
+		--attach-only) mode=attach ;;
+		--resume) mode=resume ;;
 		-*) tb__err "tb_migrate: unknown option $1"; return 1 ;;
 		*) break ;;
 		esac
 		shift
 	done
+	[ -n "${TB_DIR:-}" ] && [ -d "$TB_DIR" ] || { tb__err "tb_migrate: no testbed"; return 1; }
+	if [ $mode = resume ]; then
+		tb__migrate_resume "$announce"
+		return
+	fi
+	if [ -f "$TB_DIR/attached" ]; then
+		tb__err "tb_migrate: an --attach-only move is pending; tb_migrate --resume first"
+		return 1
+	fi
 	local dst=${1:-} src dstns srcns n nics="0" t0 t1 ifs="eth0"
 	case "$dst" in
 	hA | hA2 | hB) ;;
@@ -442,6 +681,28 @@ tb_migrate() {
 	fi
 	[ "$(cat "$TB_DIR/two_nics")" = 1 ] && nics="0 1" ifs="eth0 eth1"
 	srcns=$TB-$src dstns=$TB-$dst
+	if [ $mode = attach ]; then
+		[ "$down_ms" = 0 ] || { tb__err "tb_migrate: --down makes no sense with --attach-only"; return 1; }
+		if [ -x "$GLM_BIN/vnetmove" ]; then
+			local out vnets=""
+			for n in $nics; do vnets="$vnets vnet$n"; done
+			# shellcheck disable=SC2086
+			out=$("$GLM_BIN/vnetmove" --no-up "$srcns" "$dstns" $vnets) ||
+				{ tb__err "tb_migrate: vnetmove --no-up failed"; return 1; }
+			t0=${out#down=}
+		else
+			t0=$(tb__now)
+			for n in $nics; do
+				ip -n "$srcns" link set "vnet$n" netns "$dstns" || { tb__err "move vnet$n failed"; return 1; }
+				ip -n "$dstns" link set "vnet$n" master br0 || { tb__err "vnet$n master failed"; return 1; }
+			done
+		fi
+		echo "$dst" >"$TB_DIR/vm_host"
+		echo "$src $dst $t0" >"$TB_DIR/attached"
+		TB_MIG_DOWN=$t0
+		export TB_MIG_DOWN
+		return 0
+	fi
 	if [ -x "$GLM_BIN/vnetmove" ]; then
 		# One process: the link is down for microseconds (plus --down).
 		local out vnets=""
@@ -472,11 +733,45 @@ tb_migrate() {
 	return 0
 }
 
+# The second half of tb_migrate --attach-only: the switch-over.
+tb__migrate_resume() {
+	local announce=$1 src dst t0 t1 n nics="0" ifs="eth0" out vnets=""
+	[ -f "$TB_DIR/attached" ] || { tb__err "tb_migrate --resume: no --attach-only move pending"; return 1; }
+	read -r src dst t0 <"$TB_DIR/attached"
+	if [ "$announce" = 1 ] && [ ! -x "$GLM_BIN/announce" ]; then
+		tb__err "tb_migrate: $GLM_BIN/announce missing (make tools)"
+		return 1
+	fi
+	[ "$(cat "$TB_DIR/two_nics")" = 1 ] && nics="0 1" ifs="eth0 eth1"
+	if [ -x "$GLM_BIN/vnetmove" ]; then
+		for n in $nics; do vnets="$vnets vnet$n"; done
+		# shellcheck disable=SC2086
+		out=$("$GLM_BIN/vnetmove" --up-only "$TB-$dst" $vnets) ||
+			{ tb__err "tb_migrate --resume: vnetmove --up-only failed"; return 1; }
+		t1=${out#up=}
+	else
+		for n in $nics; do
+			ip -n "$TB-$dst" link set "vnet$n" up || { tb__err "vnet$n up failed"; return 1; }
+		done
+		t1=$(tb__now)
+	fi
+	rm -f "$TB_DIR/attached"
+	echo "$src $dst $t0 $t1" >>"$TB_DIR/migrations"
+	TB_MIG_DOWN=$t0 TB_MIG_UP=$t1
+	export TB_MIG_DOWN TB_MIG_UP
+	if [ "$announce" = 1 ]; then
+		# shellcheck disable=SC2086
+		ip netns exec "$TB-vm" "$GLM_BIN/announce" $ifs || { tb__err "announce failed"; return 1; }
+	fi
+	return 0
+}
+
 tb_var() {
 	local v
 	local vars="TB TB_DIR GLM_BIN TB_RT_NS TB_HA_NS TB_HA2_NS TB_HB_NS TB_CN_NS TB_IMS_NS
 		TB_VM_NS TB_ROUTER_LL TB_PREFIX_A TB_PREFIX_B TB_PREFIX_C TB_CN_ADDR TB_IMS_ADDR
-		TB_HA_ADDR TB_HA2_ADDR TB_HB_ADDR TB_VM_MAC0 TB_VM_MAC1 TB_VM_ADDR TB_VM_ADDR1"
+		TB_HA_ADDR TB_HA2_ADDR TB_HB_ADDR TB_VM_MAC0 TB_VM_MAC1 TB_VM_ADDR TB_VM_ADDR1
+		TB_MCAST TB_SRC_NS TB_RELAY_NS TB_SRC_ADDR TB_RELAY_ADDR TB_MC_GROUPS"
 	if [ -n "${1:-}" ]; then
 		for v in $vars; do
 			[ "$v" = "$1" ] && { echo "${!v:-}"; return 0; }

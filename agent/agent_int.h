@@ -1,0 +1,55 @@
+/* Interfaces between glm-agentd's own modules (the relay modules use
+ * agentd.h only). */
+#ifndef GLM_AGENT_INT_H
+#define GLM_AGENT_INT_H
+#include "agentd.h"
+#include "domxml.h"
+
+int agent_conf_load(const char *path, struct agent_conf *c);
+
+/* bridges.c: resolve the managed bridges; their RA-learned prefix. */
+int bridges_init(struct agentd *a);
+void bridges_free(struct agentd *a);
+int bridge_by_name(const struct agentd *a, const char *name);
+int bridge_echo(struct agentd *a, int br, const struct in6_addr *dst, uint16_t id);
+
+/* proxyjoin.c: host memberships on a bridge, counted per (bridge, group). */
+int proxy_join(struct agentd *a, int br, const struct in6_addr *group, const struct in6_addr *source);
+void proxy_leave(struct agentd *a, int br, const struct in6_addr *group, const struct in6_addr *source);
+unsigned proxy_joins(const struct agentd *a);
+
+/* reception.c: native multicast seen arriving on a bridge. */
+int reception_init(struct agentd *a, int br);
+bool reception_seen(const struct agentd *a, int br, const struct in6_addr *group, uint64_t since_ns);
+
+/* vm.c: the VMs this host holds or is about to receive. */
+enum vm_event { VM_EV_INCOMING, VM_EV_STARTED, VM_EV_RELEASE };
+int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool prepare, FILE *out);
+void vm_native(struct agentd *a, int br, const struct in6_addr *group);
+void vm_mdb_entry(struct agentd *a, const struct mdb_entry *e);
+void vm_timer(struct agentd *a, uint64_t now);
+uint64_t vm_next_deadline(const struct agentd *a);
+void vm_release_all(struct agentd *a);
+void vm_status(struct agentd *a, FILE *out, bool json);
+struct agent_vm *vm_find(struct agentd *a, const char *name);
+
+/* prepare.c: PREPARE for an incoming VM's matd. */
+void prepare_start(struct agentd *a, struct agent_vm *vm);
+void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockaddr_in6 *from);
+void prepare_echo_reply(struct agentd *a, int br, const struct in6_addr *from, uint16_t id);
+void prepare_timer(struct agentd *a, struct agent_vm *vm, uint64_t now);
+uint64_t prepare_deadline(const struct agent_vm *vm);
+
+/* mdbwatch.c: groups per VM port from the bridge MDB. */
+int mdbwatch_init(struct agentd *a);
+void mdbwatch_free(struct agentd *a);
+void mdbwatch_port(struct agentd *a, int br, int port_ifindex);
+
+/* libvirt.c: record a VM's groups in its live metadata. */
+void libvirt_init(struct agentd *a);
+void libvirt_free(struct agentd *a);
+void libvirt_record(struct agentd *a, const struct agent_vm *vm);
+
+/* control.c */
+int agent_ctl_handler(void *ctx, int argc, char **argv, FILE *out);
+#endif

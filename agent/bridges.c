@@ -1,0 +1,112 @@
+/* The bridges an agent manages: their ifindex and MAC, the socket that
+ * holds proxy joins on each, and the prefix and router learned from the
+ * Router Advertisements seen on it (for PREPARE). */
+#include "agent_int.h"
+#include "log.h"
+#include "ndisc.h"
+#include "rtnl.h"
+#include "util.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int nd_fd[AGENT_MAX_BRIDGES] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+
+int bridge_by_name(const struct agentd *a, const char *name)
+{
+	for (unsigned i = 0; i < a->nbr; i++)
+		if (!strcmp(a->br[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static void ra_input(struct agentd *a, void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	struct agent_bridge *b = &a->br[i];
+	struct ndisc_msg m;
+	int r;
+
+	while ((r = ndisc_recv(nd_fd[i], &m, NULL)) >= 0) {
+		if (r == 0)
+			continue;
+		if (m.kind == NDISC_ECHO_REPLY) {
+			prepare_echo_reply(a, i, &m.from, m.id);
+			continue;
+		}
+		for (unsigned k = 0; k < m.ra.nprefixes; k++) {
+			const struct ra_prefix *p = &m.ra.prefixes[k];
+			if (!p->autonomous || p->len != 64 || !p->valid)
+				continue;
+			if (!b->have_prefix || memcmp(&b->prefix, &p->prefix, 16) || memcmp(&b->router, &m.from, 16))
+				log_info("%s: prefix %s/64, router %s (from RA)", b->name, a6(&p->prefix), a6(&m.from));
+			b->prefix = p->prefix;
+			b->router = m.from;
+			b->have_prefix = true;
+			break;
+		}
+	}
+}
+
+int bridge_echo(struct agentd *a, int br, const struct in6_addr *dst, uint16_t id)
+{
+	return ndisc_send_echo(nd_fd[br], a->br[br].ifindex, NULL, dst, id, 1);
+}
+
+int bridges_init(struct agentd *a)
+{
+	struct rtnl *rt;
+	int r = rtnl_open(&rt, 0);
+
+	if (r < 0)
+		return log_warnx("rtnetlink: %s", strerror(-r)), r;
+	for (unsigned i = 0; i < a->conf.nbridges; i++) {
+		struct agent_bridge *b = &a->br[i];
+		struct rtnl_link_info li;
+
+		r = rtnl_link_get(rt, a->conf.bridges[i], 0, &li);
+		if (r < 0) {
+			log_warnx("bridge %s: %s", a->conf.bridges[i], strerror(-r));
+			goto out;
+		}
+		strcpy(b->name, li.name);
+		b->ifindex = li.ifindex;
+		memcpy(b->mac, li.mac, 6);
+		b->join_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		b->pkt_fd = -1;
+		if (b->join_fd < 0) {
+			r = -errno;
+			goto out;
+		}
+		a->nbr++;
+		nd_fd[i] = ndisc_socket(b->name, b->ifindex);
+		if (nd_fd[i] < 0) {
+			r = nd_fd[i];
+			log_warnx("%s: raw ICMPv6 socket: %s", b->name, strerror(-r));
+			goto out;
+		}
+		agentd_watch(a, nd_fd[i], ra_input, (void *)(intptr_t)i);
+		/* Learn the prefix now rather than at the next periodic RA. */
+		ndisc_send_rs(nd_fd[i], b->ifindex, b->mac);
+		if ((r = reception_init(a, (int)i)) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	rtnl_close(rt);
+	return r;
+}
+
+void bridges_free(struct agentd *a)
+{
+	for (unsigned i = 0; i < a->nbr; i++) {
+		if (a->br[i].join_fd >= 0)
+			close(a->br[i].join_fd);
+		if (a->br[i].pkt_fd >= 0)
+			close(a->br[i].pkt_fd);
+		if (nd_fd[i] >= 0)
+			close(nd_fd[i]);
+		nd_fd[i] = -1;
+	}
+}

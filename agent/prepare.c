@@ -1,0 +1,148 @@
+/* PREPARE: before the switch-over, give an incoming VM's matd everything
+ * it needs in this network (prefix, MA, default router), so nothing has to
+ * be learned from the network after the guest resumes.
+ *   1. MA = the bridge's RA prefix + the VM's EUI-64; an echo to it must go
+ *      unanswered for 30 ms (in use: another IID, up to 3 times);
+ *   2. the guest's current MA from the IMS (QUERY for its home address);
+ *   3. PREPARE to matd at that MA, retransmitted until PREPARE_ACK.
+ * Failing is not fatal: the guest then finds its network by RS/RA. */
+#include "agent_int.h"
+#include "log.h"
+#include "ndisc.h"
+#include "util.h"
+#include <sodium.h>
+#include <string.h>
+
+#define CHECK_NS (30 * 1000000ull)
+#define GIVEUP_NS (3000 * 1000000ull)
+#define RETX_NS (50 * 1000000ull)
+#define QUERY_RETX_NS (100 * 1000000ull)
+
+static void fail(struct agent_vm *vm, const char *why)
+{
+	vm->prepare_failed = true;
+	log_warnx("vm %s: not prepared (%s): the guest will find its network by RS/RA", vm->name, why);
+}
+
+static void check_ma(struct agentd *a, struct agent_vm *vm)
+{
+	vm->echo_id = (uint16_t)randombytes_uniform(65536);
+	vm->check_deadline_ns = now_ns() + CHECK_NS;
+	vm->ma_checked = false;
+	bridge_echo(a, vm->bridge, &vm->prepared_ma, vm->echo_id);
+}
+
+static void query(struct agentd *a, struct agent_vm *vm)
+{
+	struct glm_msg m = { .type = GLM_QUERY, .seq = seq_next() };
+
+	GLM_SET(&m, ha, GLM_TLV_HA, vm->home);
+	vm->query_seq = m.seq;
+	vm->query_next_ns = now_ns() + QUERY_RETX_NS;
+	agentd_send(a, &a->conf.ims, &m, NULL);
+}
+
+void prepare_start(struct agentd *a, struct agent_vm *vm)
+{
+	struct agent_bridge *b = &a->br[vm->bridge];
+
+	vm->want_prepare = true;
+	vm->prepare_deadline_ns = now_ns() + GIVEUP_NS;
+	if (!a->conf.has_ims)
+		return fail(vm, "no 'ims' in the agent's configuration");
+	if (!b->have_prefix)
+		return fail(vm, "no router advertisement seen on the bridge yet");
+	vm->prepared_ma = b->prefix;
+	eui64_iid(&vm->prepared_ma, vm->ports[0].mac);
+	check_ma(a, vm);
+	query(a, vm);
+}
+
+void prepare_echo_reply(struct agentd *a, int br, const struct in6_addr *from, uint16_t id)
+{
+	for (int i = 0; i < AGENT_MAX_VMS; i++) {
+		struct agent_vm *vm = &a->vms[i];
+
+		if (!vm->used || !vm->want_prepare || vm->ma_checked || vm->bridge != br || vm->echo_id != id ||
+		    memcmp(from, &vm->prepared_ma, 16))
+			continue;
+		log_info("vm %s: %s is in use on %s, trying another", vm->name, a6(&vm->prepared_ma), a->br[br].name);
+		if (++vm->ma_tries >= 3)
+			return fail(vm, "no unused address found");
+		randombytes_buf(vm->prepared_ma.s6_addr + 8, 8);
+		vm->prepared_ma.s6_addr[8] &= 0xfd; /* not a universal IID */
+		check_ma(a, vm);
+	}
+}
+
+void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockaddr_in6 *from)
+{
+	(void)from;
+	for (int i = 0; i < AGENT_MAX_VMS; i++) {
+		struct agent_vm *vm = &a->vms[i];
+
+		if (!vm->used || !vm->want_prepare || vm->prepare_failed || vm->prepare_acked)
+			continue;
+		if (m->type == GLM_REPLY && m->seq == vm->query_seq) {
+			if (m->status != GLM_ST_OK || !GLM_HAS(m, GLM_TLV_MA))
+				return fail(vm, "the IMS has no mapping for its home address");
+			vm->current_ma = m->ma;
+			vm->have_current_ma = true;
+			vm->prepare_next_ns = now_ns();
+		} else if (m->type == GLM_PREPARE_ACK && m->seq == vm->prepare_seq) {
+			if (m->status != GLM_ST_OK)
+				return fail(vm, "matd refused the preparation");
+			vm->prepare_acked = true;
+			vm->prepare_rtt_ms = ns_to_ms(now_ns() - vm->prepare_sent_ns);
+			log_info("vm %s: matd prepared %s via %s (%.3f ms)", vm->name, a6(&vm->prepared_ma),
+				 a6(&a->br[vm->bridge].router), vm->prepare_rtt_ms);
+		}
+	}
+}
+
+void prepare_timer(struct agentd *a, struct agent_vm *vm, uint64_t now)
+{
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
+	struct glm_msg m = { .type = GLM_PREPARE };
+
+	if (!vm->want_prepare || vm->prepare_acked || vm->prepare_failed)
+		return;
+	if (now >= vm->prepare_deadline_ns)
+		return fail(vm, vm->have_current_ma ? "matd did not acknowledge" : "the IMS did not answer");
+	if (!vm->ma_checked && now >= vm->check_deadline_ns)
+		vm->ma_checked = true;
+	if (!vm->have_current_ma && now >= vm->query_next_ns)
+		query(a, vm);
+	if (!vm->ma_checked || !vm->have_current_ma || now < vm->prepare_next_ns)
+		return;
+	to.sin6_addr = vm->current_ma;
+	to.sin6_port = htons(a->conf.guest_port);
+	if (!vm->prepare_seq)
+		vm->prepare_seq = seq_next();
+	m.seq = vm->prepare_seq;
+	GLM_SET(&m, prefix, GLM_TLV_PREFIX, a->br[vm->bridge].prefix);
+	m.prefix_len = 64;
+	GLM_SET(&m, ma, GLM_TLV_MA, vm->prepared_ma);
+	GLM_SET(&m, router, GLM_TLV_ROUTER, a->br[vm->bridge].router);
+	GLM_SET(&m, ha, GLM_TLV_HA, vm->home);
+	vm->prepare_sent_ns = now;
+	vm->prepare_next_ns = now + (RETX_NS << (vm->prepare_tries < 5 ? vm->prepare_tries : 5));
+	vm->prepare_tries++;
+	agentd_send(a, &to, &m, NULL);
+}
+
+uint64_t prepare_deadline(const struct agent_vm *vm)
+{
+	uint64_t t;
+
+	if (!vm->want_prepare || vm->prepare_acked || vm->prepare_failed)
+		return UINT64_MAX;
+	t = vm->prepare_deadline_ns;
+	if (!vm->ma_checked && vm->check_deadline_ns < t)
+		t = vm->check_deadline_ns;
+	if (!vm->have_current_ma && vm->query_next_ns < t)
+		t = vm->query_next_ns;
+	if (vm->ma_checked && vm->have_current_ma && vm->prepare_next_ns < t)
+		t = vm->prepare_next_ns;
+	return t;
+}

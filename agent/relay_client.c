@@ -1,0 +1,591 @@
+/* The agent's side of relaying: one relay session per (group, source) on
+ * this host, whatever the number of VMs and bridges that need it. Each
+ * bridge that needs the group is a "leg" of the session with its own
+ * reference count; the session asks the relay (RELAY_REQUEST, retransmitted
+ * with backoff until answered, refreshed every third of the granted
+ * lifetime), re-sends every RELAYED_PACKET on each leg's bridge as the
+ * original packet with hop limit 1, and stops (RELAY_STOP) when the last
+ * reference goes or when every leg sees the group arrive natively.
+ *
+ * Duplicates. When the native stream starts, packets still come by relay
+ * for a while (the STOP is in flight, and the relay path may lag or lead
+ * the native one). Each leg keeps hashes of the packets it re-sent and of
+ * the native packets it saw. If the first native packet was already
+ * re-sent, the relay leads: every later relayed packet is a copy of one
+ * the native stream brings, and all are dropped. Otherwise the relay lags:
+ * relayed packets are still re-sent (they predate the native stream, which
+ * never brought them) until one matches a native packet, or for at most
+ * RC_CATCHUP_MS, and from then on all are dropped. No duplicate is re-sent
+ * after the first native packet, and none is lost when the relay lags. */
+#include "agentd.h"
+#include "log.h"
+#include "relay.h"
+#include "util.h"
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RC_MAX_SESSIONS 256
+#define RC_RETRY_MIN_MS 250
+#define RC_RETRY_MAX_MS 4000
+#define RC_DENIED_RETRY_MS 30000
+#define RC_CATCHUP_MS 250
+#define RC_LIFETIME_DEFAULT 30
+
+enum rc_state { RC_REQUESTED, RC_ACTIVE, RC_DENIED, RC_STOPPED };
+static const char *const rc_state_name[] = { "requested", "active", "denied", "stopped" };
+static const char *const rc_mode_name[] = { "relay", "catchup", "native" };
+
+/* What a leg does with relayed packets. */
+enum rc_mode {
+	LEG_RELAY,        /* no native packet yet: re-send everything */
+	LEG_CATCHUP,      /* native started, relay lags: re-send what native never brought */
+	LEG_DONE,         /* native carries it all: drop */
+};
+
+struct rc_leg {
+	unsigned refs;
+	enum rc_mode mode;
+	uint64_t native_ns;               /* first native packet */
+	uint64_t packets, bytes;          /* re-sent on the bridge */
+	uint64_t dup_suppressed, late, inject_errs, native;
+	struct relay_ring sent, seen;     /* hashes: re-sent by us, arrived natively */
+};
+
+struct rc_session {
+	struct in6_addr group, source;
+	struct sockaddr_in6 relay;
+	enum rc_state state;
+	uint64_t first_seq, last_seq;     /* of the requests of the current round */
+	uint64_t next_tx_ns, retry_ms;
+	bool awaiting;                    /* a request is unanswered */
+	uint32_t lifetime;                /* granted */
+	uint64_t requested_ns, active_ns, stopped_ns, lease_end_ns;
+	unsigned tries;
+	uint16_t last_status;
+	struct relay_window win;
+	uint64_t invalid[RELAY_PKT_MAX], replayed, wrong_key;
+	struct rc_leg leg[AGENT_MAX_BRIDGES];
+};
+
+struct rc {
+	int inject_fd;
+	unsigned nsess;
+	struct rc_session *sess[RC_MAX_SESSIONS];
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	uint64_t unknown_group, no_key;
+	/* tests replace the bridge injection */
+	int (*inject)(struct agentd *a, int bridge, const struct iovec *iov, int iovcnt, const uint8_t mac[6]);
+};
+
+static struct rc *rc_of(const struct agentd *a) { return a->relay_client; }
+
+static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+static unsigned rc_refs(const struct rc_session *s)
+{
+	unsigned n = 0;
+
+	for (unsigned b = 0; b < AGENT_MAX_BRIDGES; b++)
+		n += s->leg[b].refs;
+	return n;
+}
+
+static struct rc_session *rc_find(const struct rc *rc, const struct in6_addr *group, const struct in6_addr *source)
+{
+	for (unsigned i = 0; i < rc->nsess; i++) {
+		struct rc_session *s = rc->sess[i];
+
+		if (!memcmp(&s->group, group, 16) && !memcmp(&s->source, source, 16))
+			return s;
+	}
+	return NULL;
+}
+
+static void rc_send(struct agentd *a, struct rc_session *s, uint8_t type, uint32_t lifetime)
+{
+	struct glm_msg m = { .type = type, .seq = seq_next(), .key_id = a->key->id };
+	int r;
+
+	GLM_SET(&m, group, GLM_TLV_GROUP, s->group);
+	if (!IN6_IS_ADDR_UNSPECIFIED(&s->source))
+		GLM_SET(&m, source, GLM_TLV_SOURCE, s->source);
+	if (type == GLM_RELAY_REQUEST) {
+		GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, lifetime);
+		if (!s->awaiting)
+			s->first_seq = m.seq;
+		s->last_seq = m.seq;
+		s->awaiting = true;
+		s->tries++;
+	}
+	r = agentd_send(a, &s->relay, &m, a->key);
+	if (r < 0)
+		log_warnx("relay client: %s for %s to %s: %s", glm_msg_type_name(type), a6(&s->group),
+			  sa6(&s->relay), strerror(-r));
+}
+
+static uint32_t rc_lifetime(const struct agentd *a)
+{
+	return a->conf.session_timeout_s ? a->conf.session_timeout_s : RC_LIFETIME_DEFAULT;
+}
+
+static void rc_request_now(struct agentd *a, struct rc_session *s, uint64_t now)
+{
+	s->awaiting = false;
+	s->retry_ms = RC_RETRY_MIN_MS;
+	rc_send(a, s, GLM_RELAY_REQUEST, rc_lifetime(a));
+	s->next_tx_ns = now + s->retry_ms * 1000000ull;
+}
+
+static void rc_leg_reset(struct rc_leg *l)
+{
+	memset(l, 0, sizeof(*l));
+}
+
+static void rc_stop(struct agentd *a, struct rc_session *s, const char *why)
+{
+	if (s->state != RC_STOPPED) {
+		rc_send(a, s, GLM_RELAY_STOP, 0);
+		s->state = RC_STOPPED;
+		s->stopped_ns = now_ns();
+		s->awaiting = false;
+		log_info("relay client: %s from %s stopped: %s", a6(&s->group), sa6(&s->relay), why);
+	}
+}
+
+/* Every leg holding a reference has the native stream: the relay is no
+ * longer needed. */
+static void rc_check_all_native(struct agentd *a, struct rc_session *s)
+{
+	bool any = false;
+
+	for (unsigned b = 0; b < AGENT_MAX_BRIDGES; b++) {
+		if (!s->leg[b].refs)
+			continue;
+		if (s->leg[b].mode == LEG_RELAY)
+			return;
+		any = true;
+	}
+	if (any)
+		rc_stop(a, s, "native stream arrived");
+}
+
+int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group, const struct in6_addr *source,
+		      const struct sockaddr_in6 *relay)
+{
+	struct rc *rc = rc_of(a);
+	struct rc_session *s;
+	uint64_t now = now_ns();
+
+	if (!rc)
+		return -ENOTCONN;
+	if (bridge < 0 || bridge >= AGENT_MAX_BRIDGES || (unsigned)bridge >= a->nbr)
+		return -EINVAL;
+	if (!source)
+		source = &any6;
+	if (relay_group_status(group, source) != GLM_ST_OK)
+		return -EINVAL;
+	if (!relay) {
+		if (!a->conf.has_relay)
+			return -EDESTADDRREQ;
+		relay = &a->conf.relay;
+	}
+	if (!a->key) {
+		rc->no_key++;
+		return -ENOKEY;
+	}
+	s = rc_find(rc, group, source);
+	if (!s) {
+		if (rc->nsess == RC_MAX_SESSIONS)
+			return -ENOBUFS;
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		s->group = *group;
+		s->source = *source;
+		s->relay = *relay;
+		s->requested_ns = now;
+		rc->sess[rc->nsess++] = s;
+		s->leg[bridge].refs = 1;
+		log_info("relay client: asking %s for %s%s%s (bridge %s)", sa6(relay), a6(group),
+			 IN6_IS_ADDR_UNSPECIFIED(source) ? "" : " source ",
+			 IN6_IS_ADDR_UNSPECIFIED(source) ? "" : a6(source), a->br[bridge].name);
+		rc_request_now(a, s, now);
+		return 0;
+	}
+	/* one session per host and group: a second relay named for the same
+	 * group is not asked as well */
+	if (memcmp(&relay->sin6_addr, &s->relay.sin6_addr, 16) || relay->sin6_port != s->relay.sin6_port)
+		log_debug("relay client: %s already relayed by %s, not by %s", a6(group), sa6(&s->relay), sa6(relay));
+	if (s->leg[bridge].refs++ == 0) {
+		/* a new bridge that has no native stream: restart a stopped
+		 * session (new relay session: its sequence numbers restart) */
+		rc_leg_reset(&s->leg[bridge]);
+		s->leg[bridge].refs = 1;
+		if (s->state == RC_STOPPED) {
+			s->state = RC_REQUESTED;
+			s->requested_ns = now;
+			s->win = (struct relay_window){ 0 };
+			rc_request_now(a, s, now);
+		}
+	}
+	return 0;
+}
+
+static void rc_free_session(struct rc *rc, unsigned i)
+{
+	free(rc->sess[i]);
+	rc->sess[i] = rc->sess[--rc->nsess];
+}
+
+void relay_client_release(struct agentd *a, int bridge, const struct in6_addr *group, const struct in6_addr *source)
+{
+	struct rc *rc = rc_of(a);
+	struct rc_session *s;
+
+	if (!rc || bridge < 0 || bridge >= AGENT_MAX_BRIDGES)
+		return;
+	s = rc_find(rc, group, source ? source : &any6);
+	if (!s || !s->leg[bridge].refs)
+		return;
+	if (--s->leg[bridge].refs)
+		return;
+	rc_leg_reset(&s->leg[bridge]);
+	if (rc_refs(s) == 0) {
+		rc_stop(a, s, "no VM needs it");
+		for (unsigned i = 0; i < rc->nsess; i++) {
+			if (rc->sess[i] == s) {
+				rc_free_session(rc, i);
+				break;
+			}
+		}
+		return;
+	}
+	if (s->state != RC_STOPPED)
+		rc_check_all_native(a, s);
+}
+
+static void rc_response(struct agentd *a, struct rc_session *s, const struct glm_msg *m)
+{
+	uint64_t now = now_ns();
+
+	if (!s->awaiting || m->seq < s->first_seq || m->seq > s->last_seq)
+		return;                   /* an answer to an older round */
+	s->awaiting = false;
+	s->last_status = GLM_HAS(m, GLM_TLV_STATUS) ? m->status : GLM_ST_BADREQ;
+	if (s->state == RC_STOPPED)
+		return;
+	if (s->last_status != GLM_ST_OK) {
+		log_warnx("relay client: %s refused %s: %s", sa6(&s->relay), a6(&s->group),
+			  glm_status_name(s->last_status));
+		s->state = RC_DENIED;
+		s->next_tx_ns = now + RC_DENIED_RETRY_MS * 1000000ull;
+		return;
+	}
+	s->lifetime = GLM_HAS(m, GLM_TLV_LIFETIME) && m->lifetime ? m->lifetime : rc_lifetime(a);
+	s->lease_end_ns = now + (uint64_t)s->lifetime * 1000000000ull;
+	if (s->state != RC_ACTIVE) {
+		s->state = RC_ACTIVE;
+		if (!s->active_ns)
+			s->active_ns = now;
+		log_info("relay client: %s relays %s for %us (%.1f ms, %u tries)", sa6(&s->relay), a6(&s->group),
+			 s->lifetime, ns_to_ms(now - s->requested_ns), s->tries);
+	}
+	s->tries = 0;
+	s->retry_ms = RC_RETRY_MIN_MS;
+	/* refresh at a third of the lease: two refreshes may be lost */
+	s->next_tx_ns = now + (uint64_t)s->lifetime * 1000000000ull / 3;
+}
+
+static int rc_inject_bridge(struct agentd *a, int bridge, const struct iovec *iov, int iovcnt, const uint8_t mac[6])
+{
+	struct rc *rc = rc_of(a);
+	struct sockaddr_ll ll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_IPV6),
+		.sll_ifindex = a->br[bridge].ifindex,
+		.sll_halen = 6,
+	};
+	struct msghdr mh = { .msg_name = &ll, .msg_namelen = sizeof(ll), .msg_iov = (struct iovec *)iov,
+			     .msg_iovlen = (size_t)iovcnt };
+
+	memcpy(ll.sll_addr, mac, 6);
+	return sendmsg(rc->inject_fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+static void rc_packet(struct agentd *a, struct rc *rc, struct rc_session *s, const struct glm_msg *m)
+{
+	static const uint8_t hop1 = 1;
+	const uint8_t *p = m->packet;
+	size_t len = m->packet_len;
+	enum relay_pkt_err e;
+	struct iovec iov[3];
+	uint8_t mac[6];
+	uint64_t h, now = 0;
+
+	if (!GLM_HAS(m, GLM_TLV_PACKET)) {
+		s->invalid[RELAY_PKT_SHORT]++;
+		return;
+	}
+	e = relay_pkt_check(p, len, &s->group, &s->source);
+	if (e != RELAY_PKT_OK) {
+		if (s->invalid[e]++ == 0)
+			log_warnx("relay client: relayed packet for %s from %s dropped: %s", a6(&s->group),
+				  sa6(&s->relay), relay_pkt_err_name(e));
+		return;
+	}
+	if (!relay_window_check(&s->win, m->seq)) {
+		s->replayed++;
+		return;
+	}
+	/* packets prove the session: a lost RESPONSE must not stall it */
+	if (s->state == RC_REQUESTED)
+		s->state = RC_ACTIVE;
+	h = relay_pkt_hash(rc->hash_key, p, len);
+	/* the original packet, hop limit 1: it must not leave the link */
+	iov[0] = (struct iovec){ (void *)p, 7 };
+	iov[1] = (struct iovec){ (void *)&hop1, 1 };
+	iov[2] = (struct iovec){ (void *)(p + 8), len - 8 };
+	relay_group_mac(&s->group, mac);
+	for (unsigned b = 0; b < AGENT_MAX_BRIDGES; b++) {
+		struct rc_leg *l = &s->leg[b];
+		int r;
+
+		if (!l->refs)
+			continue;
+		if (l->mode == LEG_CATCHUP) {
+			if (!now)
+				now = now_ns();
+			if (relay_ring_has(&l->seen, h)) {
+				l->mode = LEG_DONE;   /* caught up with the native stream */
+			} else if (now - l->native_ns > RC_CATCHUP_MS * 1000000ull) {
+				l->mode = LEG_DONE;
+			}
+		}
+		if (l->mode == LEG_DONE) {
+			if (relay_ring_has(&l->seen, h))
+				l->dup_suppressed++;
+			else
+				l->late++;
+			continue;
+		}
+		r = rc->inject ? rc->inject(a, (int)b, iov, 3, mac) : rc_inject_bridge(a, (int)b, iov, 3, mac);
+		if (r < 0) {
+			if (l->inject_errs++ == 0)
+				log_warnx("relay client: re-send %s on %s: %s", a6(&s->group), a->br[b].name,
+					  strerror(-r));
+			continue;
+		}
+		relay_ring_add(&l->sent, h);
+		l->packets++;
+		l->bytes += len;
+	}
+}
+
+void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key,
+		      const struct sockaddr_in6 *from)
+{
+	struct rc *rc = rc_of(a);
+	struct rc_session *s;
+
+	if (!rc || !GLM_HAS(m, GLM_TLV_GROUP))
+		return;
+	s = rc_find(rc, &m->group, GLM_HAS(m, GLM_TLV_SOURCE) ? &m->source : &any6);
+	if (!s) {
+		rc->unknown_group++;
+		return;
+	}
+	/* the relay seals what it sends us with our own key: a message under
+	 * any other key, even one in the keyring, did not come from a relay
+	 * serving us */
+	if (!key || !a->key || key->id != a->key->id) {
+		s->wrong_key++;
+		return;
+	}
+	switch (m->type) {
+	case GLM_RELAY_RESPONSE:
+		rc_response(a, s, m);
+		break;
+	case GLM_RELAYED_PACKET:
+		rc_packet(a, rc, s, m);
+		break;
+	default:
+		break;
+	}
+	(void)from;
+}
+
+void relay_client_native(struct agentd *a, int bridge, const uint8_t *pkt, size_t len)
+{
+	struct rc *rc = rc_of(a);
+	struct rc_session *s = NULL;
+	struct in6_addr dst, src;
+	struct rc_leg *l;
+	uint64_t h;
+
+	if (!rc || bridge < 0 || bridge >= AGENT_MAX_BRIDGES || len < IP6_HDR_LEN || (pkt[0] >> 4) != 6)
+		return;
+	memcpy(&src, pkt + 8, 16);
+	memcpy(&dst, pkt + 24, 16);
+	for (unsigned i = 0; i < rc->nsess && !s; i++) {
+		struct rc_session *c = rc->sess[i];
+
+		if (!memcmp(&c->group, &dst, 16) &&
+		    (IN6_IS_ADDR_UNSPECIFIED(&c->source) || !memcmp(&c->source, &src, 16)))
+			s = c;
+	}
+	if (!s)
+		return;
+	l = &s->leg[bridge];
+	if (!l->refs)
+		return;
+	h = relay_pkt_hash(rc->hash_key, pkt, len);
+	relay_ring_add(&l->seen, h);
+	l->native++;
+	if (l->mode != LEG_RELAY)
+		return;
+	l->native_ns = now_ns();
+	/* already re-sent by us: the relay leads, and everything it brings
+	 * from now on the native stream brings too */
+	l->mode = relay_ring_has(&l->sent, h) || !l->packets ? LEG_DONE : LEG_CATCHUP;
+	log_info("relay client: %s arrives natively on %s (%s)", a6(&s->group), a->br[bridge].name,
+		 l->mode == LEG_DONE ? "relay leads or idle" : "relay lags: catching up");
+	rc_check_all_native(a, s);
+}
+
+void relay_client_timer(struct agentd *a, uint64_t now)
+{
+	struct rc *rc = rc_of(a);
+
+	if (!rc)
+		return;
+	for (unsigned i = 0; i < rc->nsess; i++) {
+		struct rc_session *s = rc->sess[i];
+
+		if (s->state == RC_STOPPED || now < s->next_tx_ns)
+			continue;
+		if (s->state == RC_ACTIVE && s->lease_end_ns && now >= s->lease_end_ns) {
+			log_warnx("relay client: lease of %s at %s ran out unrenewed", a6(&s->group), sa6(&s->relay));
+			s->state = RC_REQUESTED;
+		}
+		if (s->state == RC_DENIED)
+			s->state = RC_REQUESTED;
+		if (s->awaiting) {
+			/* unanswered: back off */
+			s->retry_ms = s->retry_ms * 2 > RC_RETRY_MAX_MS ? RC_RETRY_MAX_MS : s->retry_ms * 2;
+			rc_send(a, s, GLM_RELAY_REQUEST, rc_lifetime(a));
+			s->next_tx_ns = now + s->retry_ms * 1000000ull;
+		} else {
+			rc_request_now(a, s, now);
+		}
+	}
+}
+
+uint64_t relay_client_next_deadline(const struct agentd *a)
+{
+	const struct rc *rc = rc_of(a);
+	uint64_t t = UINT64_MAX;
+
+	if (!rc)
+		return t;
+	for (unsigned i = 0; i < rc->nsess; i++)
+		if (rc->sess[i]->state != RC_STOPPED && rc->sess[i]->next_tx_ns < t)
+			t = rc->sess[i]->next_tx_ns;
+	return t;
+}
+
+int relay_client_init(struct agentd *a)
+{
+	struct rc *rc;
+
+	if (sodium_init() < 0)
+		return -EIO;
+	rc = calloc(1, sizeof(*rc));
+	if (!rc)
+		return -ENOMEM;
+	/* protocol 0: a send-only socket, it never queues received packets */
+	rc->inject_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (rc->inject_fd < 0) {
+		int e = -errno;
+
+		log_warn("relay client: packet socket");
+		free(rc);
+		return e;
+	}
+	randombytes_buf(rc->hash_key, sizeof(rc->hash_key));
+	a->relay_client = rc;
+	return 0;
+}
+
+void relay_client_free(struct agentd *a)
+{
+	struct rc *rc = rc_of(a);
+
+	if (!rc)
+		return;
+	while (rc->nsess) {
+		rc_stop(a, rc->sess[rc->nsess - 1], "shutdown");
+		rc_free_session(rc, rc->nsess - 1);
+	}
+	if (rc->inject_fd >= 0)
+		close(rc->inject_fd);
+	free(rc);
+	a->relay_client = NULL;
+}
+
+static uint64_t rc_invalid(const struct rc_session *s)
+{
+	uint64_t n = 0;
+
+	for (unsigned e = 1; e < RELAY_PKT_MAX; e++)
+		n += s->invalid[e];
+	return n;
+}
+
+void relay_client_status(struct agentd *a, FILE *out, bool json)
+{
+	struct rc *rc = rc_of(a);
+	bool first = true;
+
+	if (json)
+		fprintf(out, "\"relays\":[");
+	for (unsigned i = 0; rc && i < rc->nsess; i++) {
+		const struct rc_session *s = rc->sess[i];
+
+		for (unsigned b = 0; b < AGENT_MAX_BRIDGES; b++) {
+			const struct rc_leg *l = &s->leg[b];
+			const char *state = rc_state_name[s->state], *mode = rc_mode_name[l->mode];
+
+			if (!l->refs)
+				continue;
+			if (!json) {
+				fprintf(out, "relay %s source %s via %s bridge %s: refs %u, %s, %s, %llu packets %llu bytes, "
+					     "%llu duplicates suppressed, %llu late, %llu invalid, %llu replayed\n",
+					a6(&s->group), a6(&s->source), sa6(&s->relay), a->br[b].name, l->refs, state,
+					mode, (unsigned long long)l->packets, (unsigned long long)l->bytes,
+					(unsigned long long)l->dup_suppressed, (unsigned long long)l->late,
+					(unsigned long long)rc_invalid(s), (unsigned long long)s->replayed);
+				continue;
+			}
+			fprintf(out,
+				"%s{\"group\":\"%s\",\"source\":\"%s\",\"relay\":\"%s\",\"bridge\":\"%s\",\"refs\":%u,"
+				"\"state\":\"%s\",\"mode\":\"%s\",\"packets\":%llu,\"bytes\":%llu,\"dup_suppressed\":%llu,\"late\":%llu,"
+				"\"native\":%llu,\"invalid\":%llu,\"replayed\":%llu,\"inject_errors\":%llu,"
+				"\"request_ms\":%.1f,\"native_after_ms\":%.1f}",
+				first ? "" : ",", a6(&s->group), a6(&s->source), sa6(&s->relay), a->br[b].name, l->refs,
+				state, mode, (unsigned long long)l->packets, (unsigned long long)l->bytes,
+				(unsigned long long)l->dup_suppressed, (unsigned long long)l->late,
+				(unsigned long long)l->native, (unsigned long long)rc_invalid(s),
+				(unsigned long long)s->replayed, (unsigned long long)l->inject_errs,
+				s->active_ns ? ns_to_ms(s->active_ns - s->requested_ns) : -1.0,
+				l->native_ns ? ns_to_ms(l->native_ns - s->requested_ns) : -1.0);
+			first = false;
+		}
+	}
+	if (json)
+		fprintf(out, "]");
+}

@@ -1,0 +1,502 @@
+/* The VMs a host holds or is about to receive, and what the agent does for
+ * each of their multicast groups:
+ *
+ *   incoming (hook: migrate/prepare)  proxy join on the bridge; reception
+ *                                     check; PREPARE to the guest's matd
+ *   started  (hook: the tap exists)   pin the VM's port into its groups in
+ *                                     the MDB (permanent: the port is not
+ *                                     forwarding for the VM's report yet)
+ *                                     and watch the port for that report
+ *   no native stream within reception-timeout: relay (shared per group)
+ *   the VM's own report on its port   the pin becomes an ordinary entry
+ *                                     that ages with the VM's reports; the
+ *                                     proxy join is left (kept while the
+ *                                     group is relayed, to see the native
+ *                                     stream start)
+ *   native stream arrives             the relay reference is dropped
+ *   release (hook: stopped/release)   everything undone */
+#include "agent_int.h"
+#include "conf.h"
+#include "log.h"
+#include "mld.h"
+#include "util.h"
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PIN_MAX_NS (30 * 1000000000ull) /* a VM that never reports: unpin anyway */
+
+static const struct in6_addr any6;
+
+struct agent_vm *vm_find(struct agentd *a, const char *name)
+{
+	for (int i = 0; i < AGENT_MAX_VMS; i++)
+		if (a->vms[i].used && !strcmp(a->vms[i].name, name))
+			return &a->vms[i];
+	return NULL;
+}
+
+static struct vm_group *vm_group(struct agent_vm *vm, const struct in6_addr *g, const struct in6_addr *s)
+{
+	for (unsigned i = 0; i < vm->ngroups; i++)
+		if (!memcmp(&vm->groups[i].group, g, 16) && (!s || !memcmp(&vm->groups[i].source, s, 16)))
+			return &vm->groups[i];
+	return NULL;
+}
+
+static double ms_since(uint64_t t, uint64_t now)
+{
+	return t ? ns_to_ms(now - t) : -1;
+}
+
+static void unpin(struct agentd *a, struct agent_vm *vm, struct vm_group *g, const char *why)
+{
+	for (unsigned p = 0; p < vm->nports; p++) {
+		int r;
+
+		if (!vm->ports[p].ifindex)
+			continue;
+		/* Replace, not delete: the VM's report landed on our entry, so
+		 * deleting it would drop the VM's membership with it. */
+		r = mdb_add(a->mdb, a->br[vm->bridge].ifindex, vm->ports[p].ifindex, &g->group, MDB_ENTRY_TEMP, true);
+		if (r < 0)
+			log_warnx("vm %s: %s on %s: could not hand the MDB entry back to the kernel: %s", vm->name,
+				  a6(&g->group), vm->ports[p].name, strerror(-r));
+	}
+	g->pinned = false;
+	log_info("vm %s: MDB pin of %s released (%s)", vm->name, a6(&g->group), why);
+}
+
+static void group_done_with_join(struct agentd *a, struct agent_vm *vm, struct vm_group *g)
+{
+	/* Hold the proxy join until the VM's own report, and while relayed
+	 * (it shows us when the native stream starts). */
+	if (g->proxy_joined && g->own_report && !g->relayed) {
+		proxy_leave(a, vm->bridge, &g->group, &g->source);
+		g->proxy_joined = false;
+	}
+}
+
+static void close_mld(struct agentd *a, struct agent_vm *vm)
+{
+	for (unsigned p = 0; p < vm->nports; p++)
+		if (vm->ports[p].mld_fd >= 0) {
+			agentd_unwatch(a, vm->ports[p].mld_fd);
+			close(vm->ports[p].mld_fd);
+			vm->ports[p].mld_fd = -1;
+		}
+}
+
+struct report_ctx {
+	struct agentd *a;
+	struct agent_vm *vm;
+	const char *port;
+};
+
+static void on_report(void *ctx, const struct mld_record *r)
+{
+	struct report_ctx *c = ctx;
+	struct agent_vm *vm = c->vm;
+	uint64_t now = now_ns();
+
+	for (unsigned i = 0; i < vm->ngroups; i++) {
+		struct vm_group *g = &vm->groups[i];
+
+		if (!r->join || memcmp(&g->group, &r->group, 16) || g->own_report)
+			continue;
+		g->own_report = true;
+		g->own_report_ns = now;
+		log_info("vm %s: own report for %s on %s, %.1f ms after the tap appeared", vm->name, a6(&g->group),
+			 c->port, ms_since(vm->started_ns, now));
+		if (g->pinned)
+			unpin(c->a, vm, g, "the VM reported");
+		group_done_with_join(c->a, vm, g);
+	}
+}
+
+static void report_input(struct agentd *a, void *arg)
+{
+	struct vm_port *port = arg;
+	struct agent_vm *vm = NULL;
+	uint8_t pkt[2048];
+
+	for (int i = 0; i < AGENT_MAX_VMS && !vm; i++)
+		if (a->vms[i].used && port >= a->vms[i].ports && port < a->vms[i].ports + AGENT_MAX_PORTS)
+			vm = &a->vms[i];
+	if (!vm)
+		return;
+	for (;;) {
+		struct report_ctx c = { a, vm, port->name };
+		ssize_t n = recv(port->mld_fd, pkt, sizeof(pkt), 0);
+
+		if (n < 0)
+			break;
+		if (mld_parse_report(pkt, (size_t)n, on_report, &c) < 0)
+			log_debug("vm %s: malformed MLD report on %s", vm->name, port->name);
+	}
+	bool all = true;
+	for (unsigned i = 0; i < vm->ngroups; i++)
+		all &= vm->groups[i].own_report;
+	if (all)
+		close_mld(a, vm);
+}
+
+/* Copy what the hook told us into the VM: NICs on a bridge we manage,
+ * home address, key, relay, groups (merged: a group already known keeps
+ * its state). */
+static int vm_fill(struct agentd *a, struct agent_vm *vm, const struct domxml *d, FILE *out)
+{
+	int br = -1;
+
+	for (unsigned i = 0; i < d->nnics && br < 0; i++)
+		br = bridge_by_name(a, d->nics[i].bridge);
+	if (br < 0) {
+		fprintf(out, "domain %s has no interface on a bridge this agent manages", d->name);
+		return -ENOENT;
+	}
+	vm->bridge = br;
+	for (unsigned i = 0; i < d->nnics; i++) {
+		struct vm_port *p = NULL;
+
+		if (strcmp(d->nics[i].bridge, a->br[br].name))
+			continue;
+		for (unsigned k = 0; k < vm->nports; k++)
+			if (!memcmp(vm->ports[k].mac, d->nics[i].mac, 6))
+				p = &vm->ports[k];
+		if (!p) {
+			if (vm->nports == AGENT_MAX_PORTS)
+				continue;
+			p = &vm->ports[vm->nports++];
+			memset(p, 0, sizeof(*p));
+			p->mld_fd = -1;
+			memcpy(p->mac, d->nics[i].mac, 6);
+		}
+		if (d->nics[i].target[0]) {
+			strcpy(p->name, d->nics[i].target);
+			p->ifindex = (int)if_nametoindex(p->name);
+		}
+	}
+	if (d->has_home) {
+		vm->has_home = true;
+		vm->home = d->home;
+		vm->key_id = d->key_id;
+	}
+	if (d->has_relay && !parse_sockaddr6(d->relay, AGENT_PORT, &vm->relay))
+		vm->has_relay = true;
+	else if (a->conf.has_relay && !vm->has_relay) {
+		vm->relay = a->conf.relay;
+		vm->has_relay = true;
+	}
+	for (unsigned i = 0; i < d->ngroups; i++) {
+		if (vm_group(vm, &d->groups[i].group, &d->groups[i].source))
+			continue;
+		if (vm->ngroups == AGENT_MAX_GROUPS)
+			break;
+		struct vm_group *g = &vm->groups[vm->ngroups++];
+		memset(g, 0, sizeof(*g));
+		g->group = d->groups[i].group;
+		g->source = d->groups[i].source;
+	}
+	return 0;
+}
+
+static void vm_free(struct agentd *a, struct agent_vm *vm)
+{
+	for (unsigned i = 0; i < vm->ngroups; i++) {
+		struct vm_group *g = &vm->groups[i];
+
+		if (g->pinned)
+			for (unsigned p = 0; p < vm->nports; p++)
+				if (vm->ports[p].ifindex && if_indextoname((unsigned)vm->ports[p].ifindex, (char[IF_NAMESIZE]){ 0 }))
+					mdb_del(a->mdb, a->br[vm->bridge].ifindex, vm->ports[p].ifindex, &g->group);
+		if (g->proxy_joined)
+			proxy_leave(a, vm->bridge, &g->group, &g->source);
+		if (g->relayed)
+			relay_client_release(a, vm->bridge, &g->group, &g->source);
+	}
+	close_mld(a, vm);
+	memset(vm, 0, sizeof(*vm));
+}
+
+int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool prepare, FILE *out)
+{
+	struct agent_vm *vm = vm_find(a, d->name);
+	uint64_t now = now_ns();
+	unsigned joined = 0, pinned = 0;
+	int r;
+
+	if (ev == VM_EV_RELEASE) {
+		if (!vm) {
+			fprintf(out, "domain %s: not known here\n", d->name);
+			return 0;
+		}
+		log_info("vm %s released", vm->name);
+		vm_free(a, vm);
+		fprintf(out, "domain %s released\n", d->name);
+		return 0;
+	}
+	if (!vm) {
+		for (int i = 0; i < AGENT_MAX_VMS && !vm; i++)
+			if (!a->vms[i].used)
+				vm = &a->vms[i];
+		if (!vm) {
+			fprintf(out, "more than %d domains", AGENT_MAX_VMS);
+			return -ENOSPC;
+		}
+		memset(vm, 0, sizeof(*vm));
+		vm->used = true;
+		snprintf(vm->name, sizeof(vm->name), "%s", d->name);
+		vm->state = ev == VM_EV_INCOMING ? VM_INCOMING : VM_RUNNING;
+	}
+	if ((r = vm_fill(a, vm, d, out)) < 0) {
+		if (!vm->ngroups && !vm->nports)
+			memset(vm, 0, sizeof(*vm));
+		return r;
+	}
+	if (ev == VM_EV_INCOMING && !vm->incoming_ns)
+		vm->incoming_ns = now;
+	/* Proxy join every group (incoming, or a restart that still knows them). */
+	for (unsigned i = 0; i < vm->ngroups; i++) {
+		struct vm_group *g = &vm->groups[i];
+
+		if (g->proxy_joined || g->own_report)
+			continue;
+		if (proxy_join(a, vm->bridge, &g->group, &g->source) == 0) {
+			g->proxy_joined = true;
+			g->joined_ns = now;
+			joined++;
+			if (reception_seen(a, vm->bridge, &g->group, now - 1000000000ull)) {
+				g->native = true;
+				g->native_ns = now;
+			}
+		}
+	}
+	if (ev == VM_EV_STARTED) {
+		vm->started_ns = now;
+		if (vm->state == VM_INCOMING)
+			vm->state = VM_RUNNING;
+		for (unsigned p = 0; p < vm->nports; p++) {
+			struct vm_port *port = &vm->ports[p];
+
+			if (!port->ifindex) {
+				log_warnx("vm %s: tap %s does not exist", vm->name, port->name[0] ? port->name : "(unnamed)");
+				continue;
+			}
+			for (unsigned i = 0; i < vm->ngroups; i++) {
+				struct vm_group *g = &vm->groups[i];
+				if (g->own_report)
+					continue;
+				r = mdb_add(a->mdb, a->br[vm->bridge].ifindex, port->ifindex, &g->group, MDB_ENTRY_PERMANENT, false);
+				if (r == 0 || r == -EEXIST) {
+					g->pinned = true;
+					pinned++;
+				}
+			}
+			if (port->mld_fd < 0 && vm->ngroups) {
+				port->mld_fd = mld_socket(port->ifindex);
+				if (port->mld_fd < 0)
+					log_warnx("vm %s: watching %s for MLD reports: %s", vm->name, port->name,
+						  strerror(-port->mld_fd));
+				else
+					agentd_watch(a, port->mld_fd, report_input, port);
+			}
+			mdbwatch_port(a, vm->bridge, port->ifindex);
+		}
+	}
+	log_info("vm %s %s on %s: %u groups, %u proxy joins, %u MDB pins%s", vm->name,
+		 ev == VM_EV_INCOMING ? "incoming" : "started", a->br[vm->bridge].name, vm->ngroups, joined, pinned,
+		 prepare && vm->has_home ? ", preparing its mobile address" : "");
+	fprintf(out, "domain %s: %u groups, %u proxy joins, %u pins\n", vm->name, vm->ngroups, joined, pinned);
+	if (prepare && vm->has_home && ev == VM_EV_INCOMING && !vm->want_prepare)
+		prepare_start(a, vm);
+	return 0;
+}
+
+void vm_native(struct agentd *a, int br, const struct in6_addr *group)
+{
+	uint64_t now = now_ns();
+
+	for (int i = 0; i < AGENT_MAX_VMS; i++) {
+		struct agent_vm *vm = &a->vms[i];
+		if (!vm->used || vm->bridge != br)
+			continue;
+		for (unsigned k = 0; k < vm->ngroups; k++) {
+			struct vm_group *g = &vm->groups[k];
+			if (memcmp(&g->group, group, 16) || g->native)
+				continue;
+			g->native = true;
+			g->native_ns = now;
+			log_info("vm %s: %s arriving natively on %s, %.1f ms after the proxy join%s", vm->name, a6(group),
+				 a->br[br].name, ms_since(g->joined_ns, now), g->relayed ? ": relay no longer needed" : "");
+			if (g->relayed) {
+				relay_client_release(a, br, &g->group, &g->source);
+				g->relayed = false;
+			}
+			group_done_with_join(a, vm, g);
+		}
+	}
+}
+
+void vm_mdb_entry(struct agentd *a, const struct mdb_entry *e)
+{
+	int br = agentd_bridge_by_ifindex(a, e->bridge);
+	char name[IF_NAMESIZE];
+
+	if (br < 0 || e->port == e->bridge)
+		return;
+	for (int i = 0; i < AGENT_MAX_VMS; i++) {
+		struct agent_vm *vm = &a->vms[i];
+		struct vm_group *g;
+		bool mine = false;
+
+		if (!vm->used || vm->bridge != br)
+			continue;
+		for (unsigned p = 0; p < vm->nports; p++)
+			mine |= vm->ports[p].ifindex == e->port;
+		if (!mine)
+			continue;
+		g = vm_group(vm, &e->group, &e->source);
+		if (!e->deleted && !g && vm->ngroups < AGENT_MAX_GROUPS) {
+			g = &vm->groups[vm->ngroups++];
+			memset(g, 0, sizeof(*g));
+			g->group = e->group;
+			g->source = e->source;
+			g->own_report = true; /* learned from the VM's own membership */
+			log_info("vm %s joined %s (bridge MDB)", vm->name, a6(&e->group));
+			libvirt_record(a, vm);
+		} else if (e->deleted && g && !g->pinned && !g->proxy_joined && !g->relayed &&
+			   if_indextoname((unsigned)e->port, name)) {
+			/* The VM left the group (not: its tap went away with a migration). */
+			log_info("vm %s left %s (bridge MDB)", vm->name, a6(&e->group));
+			*g = vm->groups[--vm->ngroups];
+			libvirt_record(a, vm);
+		}
+	}
+}
+
+void vm_timer(struct agentd *a, uint64_t now)
+{
+	for (int i = 0; i < AGENT_MAX_VMS; i++) {
+		struct agent_vm *vm = &a->vms[i];
+
+		if (!vm->used)
+			continue;
+		for (unsigned k = 0; k < vm->ngroups; k++) {
+			struct vm_group *g = &vm->groups[k];
+
+			if (g->proxy_joined && !g->native && !g->relayed &&
+			    now >= g->joined_ns + (uint64_t)a->conf.reception_timeout_ms * 1000000ull) {
+				if (!vm->has_relay) {
+					if (!g->relay_ns)
+						log_warnx("vm %s: no %s on %s after %u ms and no relay configured", vm->name,
+							  a6(&g->group), a->br[vm->bridge].name, a->conf.reception_timeout_ms);
+					g->relay_ns = now;
+					continue;
+				}
+				if (relay_client_want(a, vm->bridge, &g->group, &g->source, &vm->relay) == 0) {
+					g->relayed = true;
+					g->relay_ns = now;
+					log_info("vm %s: no %s on %s within %u ms: relayed from %s", vm->name, a6(&g->group),
+						 a->br[vm->bridge].name, a->conf.reception_timeout_ms, sa6(&vm->relay));
+				}
+			}
+			if (g->pinned && vm->started_ns && now >= vm->started_ns + PIN_MAX_NS)
+				unpin(a, vm, g, "no report from the VM in 30 s");
+		}
+		prepare_timer(a, vm, now);
+	}
+}
+
+uint64_t vm_next_deadline(const struct agentd *a)
+{
+	uint64_t t = UINT64_MAX;
+
+	for (int i = 0; i < AGENT_MAX_VMS; i++) {
+		const struct agent_vm *vm = &a->vms[i];
+		uint64_t p;
+
+		if (!vm->used)
+			continue;
+		for (unsigned k = 0; k < vm->ngroups; k++) {
+			const struct vm_group *g = &vm->groups[k];
+			uint64_t d;
+			if (g->proxy_joined && !g->native && !g->relayed && !g->relay_ns) {
+				d = g->joined_ns + (uint64_t)a->conf.reception_timeout_ms * 1000000ull;
+				t = d < t ? d : t;
+			}
+			if (g->pinned && vm->started_ns) {
+				d = vm->started_ns + PIN_MAX_NS;
+				t = d < t ? d : t;
+			}
+		}
+		p = prepare_deadline(vm);
+		t = p < t ? p : t;
+	}
+	return t;
+}
+
+void vm_release_all(struct agentd *a)
+{
+	for (int i = 0; i < AGENT_MAX_VMS; i++)
+		if (a->vms[i].used)
+			vm_free(a, &a->vms[i]);
+}
+
+void vm_status(struct agentd *a, FILE *out, bool json)
+{
+	static const char *const st[] = { "incoming", "running", "outgoing" };
+	uint64_t now = now_ns();
+	bool first = true;
+
+	if (json)
+		fprintf(out, "\"vms\":[");
+	for (int i = 0; i < AGENT_MAX_VMS; i++) {
+		struct agent_vm *vm = &a->vms[i];
+
+		if (!vm->used)
+			continue;
+		if (json) {
+			fprintf(out, "%s{\"name\":\"%s\",\"state\":\"%s\",\"bridge\":\"%s\",\"ports\":[", first ? "" : ",",
+				vm->name, st[vm->state], a->br[vm->bridge].name);
+			for (unsigned p = 0; p < vm->nports; p++)
+				fprintf(out, "%s\"%s\"", p ? "," : "", vm->ports[p].name);
+			fprintf(out, "],\"home\":%s%s%s,\"prepare\":{\"acked\":%s,\"ma\":%s%s%s,\"rtt_ms\":%.3f},\"groups\":[",
+				vm->has_home ? "\"" : "", vm->has_home ? a6(&vm->home) : "null", vm->has_home ? "\"" : "",
+				vm->prepare_acked ? "true" : "false", vm->prepare_acked ? "\"" : "",
+				vm->prepare_acked ? a6(&vm->prepared_ma) : "null", vm->prepare_acked ? "\"" : "",
+				vm->prepare_rtt_ms);
+			for (unsigned k = 0; k < vm->ngroups; k++) {
+				struct vm_group *g = &vm->groups[k];
+				fprintf(out, "%s{\"group\":\"%s\",\"proxy_joined\":%s,\"pinned\":%s,\"own_report\":%s,"
+					"\"native\":%s,\"relayed\":%s,\"native_after_join_ms\":%.3f,\"report_after_start_ms\":%.3f}",
+					k ? "," : "", a6(&g->group), g->proxy_joined ? "true" : "false",
+					g->pinned ? "true" : "false", g->own_report ? "true" : "false",
+					g->native ? "true" : "false", g->relayed ? "true" : "false",
+					g->native_ns && g->joined_ns ? ns_to_ms(g->native_ns - g->joined_ns) : -1.0,
+					g->own_report_ns && vm->started_ns ? ns_to_ms(g->own_report_ns - vm->started_ns) : -1.0);
+			}
+			fprintf(out, "]}");
+		} else {
+			fprintf(out, "vm %s: %s on %s, ports", vm->name, st[vm->state], a->br[vm->bridge].name);
+			for (unsigned p = 0; p < vm->nports; p++)
+				fprintf(out, " %s", vm->ports[p].name[0] ? vm->ports[p].name : "(none yet)");
+			if (vm->has_home)
+				fprintf(out, ", home %s", a6(&vm->home));
+			if (vm->prepare_acked)
+				fprintf(out, ", prepared %s (%.2f ms)", a6(&vm->prepared_ma), vm->prepare_rtt_ms);
+			fprintf(out, "\n");
+			for (unsigned k = 0; k < vm->ngroups; k++) {
+				struct vm_group *g = &vm->groups[k];
+				fprintf(out, "  group %s:%s%s%s%s%s (joined %.0f s ago)\n", a6(&g->group),
+					g->proxy_joined ? " proxy-joined" : "", g->pinned ? " pinned" : "",
+					g->own_report ? " reported" : "", g->native ? " native" : "",
+					g->relayed ? " relayed" : "", g->joined_ns ? ns_to_ms(now - g->joined_ns) / 1000 : 0);
+			}
+		}
+		first = false;
+	}
+	if (json)
+		fprintf(out, "]");
+	(void)any6;
+}

@@ -1,0 +1,226 @@
+/* glm-domxml: the libvirt hook's view of a domain. Reads the domain XML
+ * (stdin, as libvirt passes it to hooks, or -f FILE), parses it with
+ * lib/domxml.c and prints what glm needs as shell assignments for `eval`,
+ * or as one JSON object. It runs inside the hook, so it does one read and
+ * one parse, and a hostile or broken document is exit 65 with the reason
+ * on stderr and nothing on stdout. */
+#include "domxml.h"
+#include "util.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+static const char *prog = "glm-domxml";
+
+/* Read all of fd, but never more than max + 1 bytes: one byte over the
+ * cap is enough for domxml_parse to say "too large". */
+static int read_all(int fd, char **out, size_t *len, size_t max)
+{
+	size_t size = 65536, n = 0;
+	char *buf = malloc(size), *p;
+	ssize_t r;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (n == size) {
+			if (size > max) {
+				break;
+			}
+			size = size * 2 > max + 1 ? max + 1 : size * 2;
+			if (!(p = realloc(buf, size))) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = p;
+		}
+		r = read(fd, buf + n, size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			free(buf);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* Single quotes, with ' as '\'': safe for eval whatever the value. */
+static void sh_assign(const char *name, const char *v)
+{
+	printf("%s='", name);
+	for (; *v; v++)
+		if (*v == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*v);
+	fputs("'\n", stdout);
+}
+
+static void json_str(const char *v)
+{
+	putchar('"');
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void mac_str(const uint8_t m[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static void print_shell(const struct domxml *d)
+{
+	char name[32], mac[18], a[INET6_ADDRSTRLEN], list[DOMXML_MAX_GROUPS * INET6_ADDRSTRLEN];
+	size_t n;
+
+	sh_assign("GLM_DOMAIN", d->name);
+	sh_assign("GLM_UUID", d->uuid);
+	printf("GLM_NICS=%u\n", d->nnics);
+	for (unsigned i = 0; i < d->nnics; i++) {
+		mac_str(d->nics[i].mac, mac);
+		snprintf(name, sizeof(name), "GLM_NIC%u_MAC", i);
+		sh_assign(name, mac);
+		snprintf(name, sizeof(name), "GLM_NIC%u_BRIDGE", i);
+		sh_assign(name, d->nics[i].bridge);
+		snprintf(name, sizeof(name), "GLM_NIC%u_TARGET", i);
+		sh_assign(name, d->nics[i].target);
+	}
+	printf("GLM_MANAGED=%d\n", d->has_mobility);
+	sh_assign("GLM_HA", d->has_home ? inet_ntop(AF_INET6, &d->home, a, sizeof(a)) : "");
+	if (d->has_home)
+		printf("GLM_KEY_ID=%u\n", d->key_id);
+	else
+		sh_assign("GLM_KEY_ID", "");
+	sh_assign("GLM_RELAY", d->relay);
+	for (int src = 0; src < 2; src++) {
+		n = 0;
+		list[0] = '\0';
+		for (unsigned i = 0; i < d->ngroups; i++) {
+			inet_ntop(AF_INET6, src ? &d->groups[i].source : &d->groups[i].group, a, sizeof(a));
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? " " : "", a);
+		}
+		sh_assign(src ? "GLM_GROUP_SOURCES" : "GLM_GROUPS", list);
+	}
+}
+
+static void print_json(const struct domxml *d)
+{
+	char mac[18], a[INET6_ADDRSTRLEN];
+
+	fputs("{\"domain\":", stdout);
+	json_str(d->name);
+	fputs(",\"uuid\":", stdout);
+	json_str(d->uuid);
+	fputs(",\"nics\":[", stdout);
+	for (unsigned i = 0; i < d->nnics; i++) {
+		mac_str(d->nics[i].mac, mac);
+		printf("%s{\"mac\":\"%s\",\"bridge\":", i ? "," : "", mac);
+		json_str(d->nics[i].bridge);
+		fputs(",\"target\":", stdout);
+		json_str(d->nics[i].target);
+		putchar('}');
+	}
+	printf("],\"managed\":%s,\"home\":", d->has_mobility ? "true" : "false");
+	if (d->has_home)
+		printf("\"%s\",\"key_id\":%u", inet_ntop(AF_INET6, &d->home, a, sizeof(a)), d->key_id);
+	else
+		fputs("null,\"key_id\":null", stdout);
+	fputs(",\"relay\":", stdout);
+	if (d->has_relay)
+		json_str(d->relay);
+	else
+		fputs("null", stdout);
+	fputs(",\"groups\":[", stdout);
+	for (unsigned i = 0; i < d->ngroups; i++) {
+		printf("%s{\"group\":\"%s\"", i ? "," : "", inet_ntop(AF_INET6, &d->groups[i].group, a, sizeof(a)));
+		printf(",\"source\":\"%s\"}", inet_ntop(AF_INET6, &d->groups[i].source, a, sizeof(a)));
+	}
+	fputs("]}\n", stdout);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: %s [-f FILE] [--json]\n\n"
+		   "Parse a libvirt domain XML (stdin by default) and print its name, NICs\n"
+		   "and glm metadata as shell assignments for eval, or as JSON.\n\n"
+		   "Options:\n"
+		   "  -f, --file FILE  read the domain XML from FILE instead of stdin\n"
+		   "  -j, --json       one JSON object instead of shell assignments\n"
+		   "  -h, --help\n  -V, --version\n",
+		prog);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option o[] = { { "file", required_argument, 0, 'f' }, { "json", no_argument, 0, 'j' },
+					   { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0 } };
+	static struct domxml d;
+	const char *file = NULL;
+	char err[512], *buf = NULL;
+	bool json = false;
+	size_t len = 0;
+	int c, fd = STDIN_FILENO, r;
+
+	while ((c = getopt_long(argc, argv, "f:jhV", o, NULL)) != -1) {
+		switch (c) {
+		case 'f': file = optarg; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return EX_OK;
+		case 'V': printf("%s %s\n", prog, GLM_VERSION); return EX_OK;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (file && (fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, file, strerror(errno));
+		return EX_NOINPUT;
+	}
+	r = read_all(fd, &buf, &len, DOMXML_MAX_BYTES);
+	if (file)
+		close(fd);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, file ? file : "stdin", strerror(-r));
+		return r == -ENOMEM ? EX_OSERR : EX_NOINPUT;
+	}
+	r = domxml_parse(buf, len, &d, err, sizeof(err));
+	free(buf);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return r == -ENOMEM ? EX_OSERR : EX_DATAERR;
+	}
+	if (json)
+		print_json(&d);
+	else
+		print_shell(&d);
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "%s: stdout: %s\n", prog, strerror(errno));
+		return EX_IOERR;
+	}
+	return EX_OK;
+}

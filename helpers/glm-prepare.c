@@ -1,0 +1,163 @@
+/* glm-prepare: what the libvirt hook runs to tell this host's glm-agentd
+ * about a domain. Reads the domain XML on stdin once, parses it (the one
+ * domain XML parser, lib/domxml.c) and sends one request:
+ *   incoming  a domain is about to arrive (hook: migrate begin, prepare
+ *             begin): proxy joins, reception check, relay; with --prepare
+ *             also PREPARE to the guest's matd
+ *   started   its taps exist (hook: started begin, reconnect begin): pin
+ *             the ports into the groups
+ *   release   it is gone (hook: stopped end, release end)
+ * Prints nothing on stdout (a migrate hook's stdout would replace the
+ * XML). Never waits longer than --timeout; every failure is logged to
+ * syslog with its reason and the exit code says which (0 done or nothing
+ * to do, 65 bad XML, 69 agent not reachable, 75 agent too slow). */
+#include "conf.h"
+#include "ctl.h"
+#include "domxml.h"
+#include "log.h"
+#include "util.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+static char *read_stdin(size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap + 1);
+
+	while (buf) {
+		ssize_t r = read(0, buf + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n == cap) {
+			if (cap >= DOMXML_MAX_BYTES + 1) /* keep reading would be unbounded: let the parser refuse */
+				break;
+			cap *= 2;
+			char *nb = realloc(buf, cap + 1);
+			if (!nb) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+		}
+	}
+	if (buf)
+		buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: glm-prepare [-s SOCKET] [-t MS] [--prepare] [-d] incoming|started|release < DOMAIN.xml\n"
+		   "  -s, --socket PATH   glm-agentd's control socket (default /run/glm/agentd.sock)\n"
+		   "  -t, --timeout MS    give up after this long (default 500)\n"
+		   "  -p, --prepare       incoming: also send PREPARE to the guest's matd\n"
+		   "  -d, --stderr        log to stderr as well as syslog\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option o[] = { { "socket", required_argument, 0, 's' }, { "timeout", required_argument, 0, 't' },
+					   { "prepare", no_argument, 0, 'p' }, { "stderr", no_argument, 0, 'd' },
+					   { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0 } };
+	const char *sock = "/run/glm/agentd.sock", *ev;
+	uint32_t timeout = 500;
+	bool prepare = false, fg = false;
+	static struct domxml d;
+	char err[256], req[GLM_CTL_MAXREQ], *xml, *reply = NULL;
+	size_t len, off;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "s:t:pdhV", o, NULL)) != -1) {
+		switch (c) {
+		case 's': sock = optarg; break;
+		case 't': if (parse_u32(optarg, 1, 60000, &timeout)) return EX_USAGE; break;
+		case 'p': prepare = true; break;
+		case 'd': fg = true; break;
+		case 'h': usage(stdout); return EX_OK;
+		case 'V': printf("glm-prepare %s\n", GLM_VERSION); return EX_OK;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind + 1 != argc || (strcmp(argv[optind], "incoming") && strcmp(argv[optind], "started") &&
+				   strcmp(argv[optind], "release"))) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	ev = argv[optind];
+	log_init("glm-prepare", fg, 0);
+	xml = read_stdin(&len);
+	if (!xml) {
+		log_warn("reading the domain XML");
+		return EX_NOINPUT;
+	}
+	r = domxml_parse(xml, len, &d, err, sizeof(err));
+	free(xml);
+	if (r < 0) {
+		log_warnx("%s: %s", ev, err);
+		return EX_DATAERR;
+	}
+	if (!d.has_mobility && strcmp(ev, "release")) {
+		log_debug("domain %s has no glm metadata: nothing to do", d.name);
+		return EX_OK;
+	}
+	off = (size_t)snprintf(req, sizeof(req), "%s domain=%s", ev, d.name);
+	if (strcmp(ev, "release")) {
+		off += (size_t)snprintf(req + off, sizeof(req) - off, " nics=");
+		for (unsigned i = 0; i < d.nnics; i++) {
+			const uint8_t *m = d.nics[i].mac;
+			if (!d.nics[i].bridge[0])
+				continue;
+			off += (size_t)snprintf(req + off, sizeof(req) - off, "%s%02x:%02x:%02x:%02x:%02x:%02x/%s%s%s",
+						off && req[off - 1] != '=' ? ";" : "", m[0], m[1], m[2], m[3], m[4], m[5],
+						d.nics[i].bridge, d.nics[i].target[0] ? "/" : "", d.nics[i].target);
+		}
+		if (d.has_home)
+			off += (size_t)snprintf(req + off, sizeof(req) - off, " ha=%s key=%u", a6(&d.home), d.key_id);
+		if (d.has_relay)
+			off += (size_t)snprintf(req + off, sizeof(req) - off, " relay=%s", d.relay);
+		if (d.ngroups) {
+			off += (size_t)snprintf(req + off, sizeof(req) - off, " groups=");
+			for (unsigned i = 0; i < d.ngroups; i++) {
+				off += (size_t)snprintf(req + off, sizeof(req) - off, "%s%s", i ? "," : "", a6(&d.groups[i].group));
+				if (!IN6_IS_ADDR_UNSPECIFIED(&d.groups[i].source))
+					off += (size_t)snprintf(req + off, sizeof(req) - off, "/%s", a6(&d.groups[i].source));
+			}
+		}
+		if (prepare)
+			off += (size_t)snprintf(req + off, sizeof(req) - off, " prepare=1");
+	}
+	if (off >= sizeof(req)) {
+		log_warnx("%s %s: request longer than %d bytes", ev, d.name, GLM_CTL_MAXREQ);
+		return EX_DATAERR;
+	}
+	r = ctl_request(sock, req, &reply, (int)timeout);
+	if (r < 0) {
+		log_warnx("%s %s: glm-agentd at %s: %s; the domain migrates without mobility support", ev, d.name, sock,
+			  strerror(-r));
+		return r == -ETIMEDOUT ? EX_TEMPFAIL : EX_UNAVAILABLE;
+	}
+	if (r == 1) {
+		reply[strcspn(reply, "\n")] = '\0';
+		log_warnx("%s %s: glm-agentd refused: %s", ev, d.name, reply);
+		free(reply);
+		return EX_DATAERR;
+	}
+	reply[strcspn(reply, "\n")] = '\0';
+	log_info("%s %s: %s", ev, d.name, reply);
+	free(reply);
+	return EX_OK;
+}

@@ -1,0 +1,420 @@
+/* The bridge multicast database (MDB) through libmnl: dump it, watch its
+ * events, add/replace/delete IPv6 entries.
+ *
+ * Like rtnl.c, two sockets: requests go one at a time on a synchronous
+ * socket with NETLINK_EXT_ACK on, so a failure is -errno plus the kernel's
+ * own text, logged with the entry it concerned; events come on a second,
+ * non-blocking socket in RTNLGRP_MDB. Dump replies and notifications share
+ * one layout (br_port_msg, MDBA_MDB > MDBA_MDB_ENTRY > MDBA_MDB_ENTRY_INFO =
+ * struct br_mdb_entry followed by MDBA_MDB_EATTR_* attributes) and so one
+ * parser, mdb_decode, which checks every length before use and is fuzzed. */
+#include "mdb.h"
+#include "log.h"
+#include "rtnl.h"
+#include "util.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_bridge.h>
+#include <linux/if_ether.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Dump replies come in skbs of up to 32 KiB; a smaller buffer truncates. */
+#define MDB_RX_SIZE 32768
+#define MDB_TX_SIZE 512
+
+struct mdb {
+	struct mnl_socket *req, *ev;
+	uint32_t portid, seq;
+	char errmsg[256]; /* extended-ack text of the last failed request */
+	char tx[MDB_TX_SIZE] __attribute__((aligned(4)));
+	char rx[MDB_RX_SIZE] __attribute__((aligned(4)));
+};
+
+int mdb_open(struct mdb **mp, bool events)
+{
+	unsigned group = RTNLGRP_MDB;
+	struct mdb *m;
+	int one = 1, size = 1 << 20, fd, err;
+
+	*mp = NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->req = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!m->req || mnl_socket_bind(m->req, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	m->portid = mnl_socket_get_portid(m->req);
+	m->seq = (uint32_t)time(NULL);
+	/* Older kernels lack these: then errors just come without text. */
+	mnl_socket_setsockopt(m->req, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(m->req, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (events) {
+		m->ev = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (!m->ev || mnl_socket_bind(m->ev, 0, MNL_SOCKET_AUTOPID) < 0 ||
+		    mnl_socket_setsockopt(m->ev, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+			goto fail;
+		/* A bridge flushing a port's groups sends one event per entry. */
+		fd = mnl_socket_get_fd(m->ev);
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
+	*mp = m;
+	return 0;
+fail:
+	err = -errno;
+	mdb_close(m);
+	return err ? err : -EIO;
+}
+
+void mdb_close(struct mdb *m)
+{
+	if (!m)
+		return;
+	if (m->req)
+		mnl_socket_close(m->req);
+	if (m->ev)
+		mnl_socket_close(m->ev);
+	free(m);
+}
+
+int mdb_fd(const struct mdb *m)
+{
+	return m->ev ? mnl_socket_get_fd(m->ev) : -1;
+}
+
+/* --- the parser --- */
+
+struct decode_ctx {
+	int bridge;
+	bool deleted;
+	mdb_fn fn;
+	void *ctx;
+	int n;
+};
+
+/* One MDBA_MDB_ENTRY_INFO: a br_mdb_entry, then its attributes. */
+static int decode_info(const struct nlattr *info, struct decode_ctx *d)
+{
+	const char *payload = mnl_attr_get_payload(info);
+	size_t plen = mnl_attr_get_payload_len(info), off = MNL_ALIGN(sizeof(struct br_mdb_entry));
+	const struct nlattr *attr;
+	struct br_mdb_entry be;
+	struct mdb_entry e;
+
+	if (plen < sizeof(be))
+		return -EBADMSG;
+	memcpy(&be, payload, sizeof(be));
+	if (be.addr.proto != htons(ETH_P_IPV6))
+		return 0; /* IPv4 and L2 (MAC) groups are not ours */
+	memset(&e, 0, sizeof(e));
+	e.bridge = d->bridge;
+	e.port = (int)be.ifindex;
+	e.group = be.addr.u.ip6;
+	e.state = be.state == MDB_PERMANENT ? MDB_ENTRY_PERMANENT : MDB_ENTRY_TEMP;
+	e.deleted = d->deleted;
+	if (plen > off) {
+		mnl_attr_for_each_payload((const void *)(payload + off), plen - off) {
+			switch (mnl_attr_get_type(attr)) {
+			case MDBA_MDB_EATTR_SOURCE:
+				if (mnl_attr_validate2(attr, MNL_TYPE_BINARY, sizeof(e.source)) < 0)
+					return -EBADMSG;
+				memcpy(&e.source, mnl_attr_get_payload(attr), sizeof(e.source));
+				break;
+			case MDBA_MDB_EATTR_RTPROT:
+				if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0)
+					return -EBADMSG;
+				e.proto = mnl_attr_get_u8(attr);
+				break;
+			}
+		}
+	}
+	d->fn(d->ctx, &e);
+	d->n++;
+	return 0;
+}
+
+/* MDBA_MDB: MDBA_MDB_ENTRY nests (one per group), each holding an
+ * MDBA_MDB_ENTRY_INFO per port (and one for the host's own membership,
+ * with the bridge's ifindex as the port). A malformed entry is skipped,
+ * not the rest: attribute framing is intact or the loop stops. */
+static void decode_mdb(const struct nlattr *mdb, struct decode_ctx *d)
+{
+	const struct nlattr *ent, *info;
+
+	mnl_attr_for_each_nested(ent, mdb) {
+		if (mnl_attr_get_type(ent) != MDBA_MDB_ENTRY)
+			continue;
+		mnl_attr_for_each_nested(info, ent) {
+			if (mnl_attr_get_type(info) != MDBA_MDB_ENTRY_INFO)
+				continue;
+			if (decode_info(info, d) < 0)
+				log_debug("mdb: malformed entry (%u bytes) skipped",
+					  mnl_attr_get_payload_len(info));
+		}
+	}
+}
+
+/* One RTM_NEWMDB/RTM_DELMDB message. Attributes are bounded by the exact
+ * nlmsg_len, not NLMSG_ALIGN(nlmsg_len) as mnl_attr_parse does, which may
+ * run up to 3 bytes past an unaligned last message. */
+static int decode_msg(const struct nlmsghdr *nlh, struct decode_ctx *d)
+{
+	size_t plen = mnl_nlmsg_get_payload_len(nlh), off = MNL_ALIGN(sizeof(struct br_port_msg));
+	const char *payload = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	struct br_port_msg bpm;
+
+	if (plen < sizeof(bpm))
+		return -EBADMSG;
+	memcpy(&bpm, payload, sizeof(bpm));
+	/* Notifications say AF_BRIDGE, dump replies leave it 0. */
+	if (bpm.family != AF_BRIDGE && bpm.family != AF_UNSPEC)
+		return 0;
+	d->bridge = (int)bpm.ifindex;
+	d->deleted = nlh->nlmsg_type == RTM_DELMDB;
+	if (plen <= off)
+		return 0;
+	/* MDBA_ROUTER (router port) messages share the group: skipped. */
+	mnl_attr_for_each_payload((const void *)(payload + off), plen - off) {
+		if (mnl_attr_get_type(attr) == MDBA_MDB)
+			decode_mdb(attr, d);
+	}
+	return 0;
+}
+
+int mdb_decode(const void *buf, size_t len, mdb_fn fn, void *ctx)
+{
+	const struct nlmsghdr *nlh = buf;
+	struct decode_ctx d = { .fn = fn, .ctx = ctx };
+	int rem;
+
+	if (len > MDB_RX_SIZE * 64)
+		return -EBADMSG;
+	for (rem = (int)len; nl_msg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+		/* Dump replies come as RTM_GETMDB, notifications as NEW/DEL. */
+		if (nlh->nlmsg_type != RTM_NEWMDB && nlh->nlmsg_type != RTM_DELMDB &&
+		    nlh->nlmsg_type != RTM_GETMDB)
+			continue;
+		if (decode_msg(nlh, &d) < 0)
+			log_debug("mdb: malformed message (type %u, %u bytes) skipped",
+				  nlh->nlmsg_type, nlh->nlmsg_len);
+	}
+	/* Bytes left that do not frame a message: the buffer is corrupt. */
+	if (rem > 0)
+		return -EBADMSG;
+	return d.n;
+}
+
+/* --- requests --- */
+
+typedef int (*mdb_reply_fn)(const struct nlmsghdr *nlh, void *ctx);
+
+/* Send one request, read its replies up to the ack (or NLMSG_DONE for a
+ * dump). Replies to an earlier request are told by their sequence number. */
+static int mdb_talk(struct mdb *m, struct nlmsghdr *nlh, mdb_reply_fn fn, void *ctx)
+{
+	const struct nlmsghdr *r;
+	const char *kmsg;
+	uint32_t seq = ++m->seq;
+	int err = 0, rem;
+	ssize_t len;
+
+	m->errmsg[0] = '\0';
+	nlh->nlmsg_seq = seq;
+	if (!(nlh->nlmsg_flags & NLM_F_DUMP) || nlh->nlmsg_type != RTM_GETMDB)
+		nlh->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(m->req, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		len = mnl_socket_recvfrom(m->req, m->rx, sizeof(m->rx));
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		r = (const struct nlmsghdr *)m->rx;
+		for (rem = (int)len; nl_msg_ok(r, rem); r = mnl_nlmsg_next(r, &rem)) {
+			if (r->nlmsg_seq != seq || r->nlmsg_pid != m->portid)
+				continue;
+			switch (r->nlmsg_type) {
+			case NLMSG_ERROR: {
+				int aerr = nl_ack_parse(r, &kmsg);
+
+				if (kmsg)
+					snprintf(m->errmsg, sizeof(m->errmsg), "%s", kmsg);
+				return aerr ? aerr : err;
+			}
+			case NLMSG_DONE:
+				if (mnl_nlmsg_get_payload_len(r) >= sizeof(int)) {
+					int derr;
+
+					memcpy(&derr, mnl_nlmsg_get_payload(r), sizeof(derr));
+					if (derr < 0 && !err)
+						err = derr;
+				}
+				return err;
+			case NLMSG_NOOP:
+			case NLMSG_OVERRUN:
+				break;
+			default:
+				if (fn && !err)
+					err = fn(r, ctx);
+				break;
+			}
+		}
+	}
+}
+
+static const char *ifname(int ifindex, char buf[IF_NAMESIZE + 8])
+{
+	char name[IF_NAMESIZE];
+
+	if (ifindex > 0 && if_indextoname((unsigned)ifindex, name))
+		snprintf(buf, IF_NAMESIZE + 8, "%s", name);
+	else
+		snprintf(buf, IF_NAMESIZE + 8, "if%d", ifindex);
+	return buf;
+}
+
+/* "mdb: add ff3e::1234 on br0 port vnet0: <kernel text, or strerror>" */
+static int mdb_fail(struct mdb *m, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int mdb_fail(struct mdb *m, int err, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	log_warnx("mdb: %s: %s", what, m->errmsg[0] ? m->errmsg : strerror(-err));
+	return err;
+}
+
+struct dump_ctx {
+	int bridge;
+	mdb_fn fn;
+	void *ctx;
+};
+
+static void dump_filter(void *ctx, const struct mdb_entry *e)
+{
+	struct dump_ctx *d = ctx;
+
+	if (!d->bridge || e->bridge == d->bridge)
+		d->fn(d->ctx, e);
+}
+
+static int dump_cb(const struct nlmsghdr *nlh, void *ctx)
+{
+	/* One message at a time; its own length bounds it (mdb_talk checked). */
+	mdb_decode(nlh, nlh->nlmsg_len, dump_filter, ctx);
+	return 0;
+}
+
+int mdb_dump(struct mdb *m, int bridge, mdb_fn fn, void *ctx)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(m->tx);
+	struct dump_ctx d = { bridge, fn, ctx };
+	struct br_port_msg *bpm;
+	char ifn[IF_NAMESIZE + 8];
+	int err;
+
+	nlh->nlmsg_type = RTM_GETMDB;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	bpm = mnl_nlmsg_put_extra_header(nlh, sizeof(*bpm));
+	bpm->family = AF_BRIDGE;
+	/* The kernel dumps every bridge whatever ifindex says (and refuses a
+	 * filter under strict checking): filter here. */
+	bpm->ifindex = 0;
+	err = mdb_talk(m, nlh, dump_cb, &d);
+	if (err) {
+		if (bridge)
+			return mdb_fail(m, err, "dump %s", ifname(bridge, ifn));
+		return mdb_fail(m, err, "dump");
+	}
+	return 0;
+}
+
+int mdb_events_read(struct mdb *m, mdb_fn fn, void *ctx)
+{
+	int total = 0, n;
+	ssize_t len;
+
+	if (!m->ev)
+		return -EBADF;
+	for (;;) {
+		len = mnl_socket_recvfrom(m->ev, m->rx, sizeof(m->rx));
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return total;
+			if (errno == ENOBUFS) {
+				log_warnx("mdb: event socket overran, events lost");
+				return -ENOBUFS;
+			}
+			return -errno;
+		}
+		n = mdb_decode(m->rx, (size_t)len, fn, ctx);
+		if (n < 0)
+			log_warnx("mdb: malformed event buffer (%zd bytes)", len);
+		else
+			total += n;
+	}
+}
+
+static int mdb_req(struct mdb *m, uint16_t type, uint16_t flags, int bridge, int port,
+		   const struct in6_addr *group, enum mdb_state state)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(m->tx);
+	struct br_mdb_entry be;
+	struct br_port_msg *bpm;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	bpm = mnl_nlmsg_put_extra_header(nlh, sizeof(*bpm));
+	bpm->family = AF_BRIDGE;
+	bpm->ifindex = (uint32_t)bridge;
+	memset(&be, 0, sizeof(be));
+	be.ifindex = (uint32_t)port;
+	be.state = state == MDB_ENTRY_PERMANENT ? MDB_PERMANENT : MDB_TEMPORARY;
+	be.addr.proto = htons(ETH_P_IPV6);
+	be.addr.u.ip6 = *group;
+	mnl_attr_put(nlh, MDBA_SET_ENTRY, sizeof(be), &be);
+	return mdb_talk(m, nlh, NULL, NULL);
+}
+
+int mdb_add(struct mdb *m, int bridge, int port, const struct in6_addr *group, enum mdb_state state,
+	    bool replace)
+{
+	char brn[IF_NAMESIZE + 8], pn[IF_NAMESIZE + 8];
+	int err;
+
+	err = mdb_req(m, RTM_NEWMDB, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
+		      bridge, port, group, state);
+	if (err)
+		return mdb_fail(m, err, "%s %s on %s port %s (%s)", replace ? "replace" : "add", a6(group),
+				ifname(bridge, brn), ifname(port, pn),
+				state == MDB_ENTRY_PERMANENT ? "permanent" : "temp");
+	return 0;
+}
+
+int mdb_del(struct mdb *m, int bridge, int port, const struct in6_addr *group)
+{
+	char brn[IF_NAMESIZE + 8], pn[IF_NAMESIZE + 8];
+	int err;
+
+	err = mdb_req(m, RTM_DELMDB, 0, bridge, port, group, MDB_ENTRY_TEMP);
+	if (err)
+		return mdb_fail(m, err, "delete %s on %s port %s", a6(group), ifname(bridge, brn),
+				ifname(port, pn));
+	return 0;
+}
