@@ -58,9 +58,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BIN := $(BUILD)/bin
-PROGS := $(BIN)/imsd $(BIN)/matd $(BIN)/matctl
-# glm-agentd and glmctl join PROGS once agent/ is complete
-AGENT_PROGS := $(BIN)/glm-agentd $(BIN)/glmctl
+PROGS := $(BIN)/imsd $(BIN)/matd $(BIN)/matctl $(BIN)/glm-agentd $(BIN)/glmctl
 HELPERS := $(HELPER_SRCS:helpers/%.c=$(BIN)/%)
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)

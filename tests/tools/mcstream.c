@@ -9,6 +9,10 @@
  * longer than a threshold with its wall-clock time. Arrival times are the
  * kernel's receive timestamps (SO_TIMESTAMPNS), so a receiver that is
  * scheduled late on a busy box still measures the network's gap.
+ * first_delay_ms is the one-way delay of the first packet received (with
+ * a stream started after the join: the cost of the first packet, e.g. a
+ * multicast router's upcall and route install); first_rx - joined_at is
+ * the time from the join to the first packet.
  *
  *   mcstream send --group G --port P --ifname IF [--rate PPS] [--size B]
  *                 [--duration S] [--hops N] [--source ADDR] [--json]
@@ -89,7 +93,7 @@ struct stats {
 	bool have_total, eof, have_rx;
 	uint32_t stream;
 	uint64_t first_seq, max_seq;
-	uint64_t joined_at, first_rx, last_rx, max_gap, max_gap_at, max_delay; /* realtime ns */
+	uint64_t joined_at, first_rx, last_rx, max_gap, max_gap_at, max_delay, first_delay; /* realtime ns */
 	uint64_t gap_thresh;
 	struct gap gaps[MAX_GAPS];
 	unsigned ngaps, gaps_total;
@@ -292,6 +296,7 @@ static void note_arrival(struct stats *st, const struct opts *o, uint64_t t, con
 	if (!st->have_rx) {
 		st->have_rx = true;
 		st->first_rx = st->last_rx = t;
+		st->first_delay = t > p->send_ns ? t - p->send_ns : 0;
 		return;
 	}
 	if (t <= st->last_rx)
@@ -490,13 +495,14 @@ static void report(const struct opts *o, const struct stats *st, bool sender)
 			printf(",\"sent\":%llu,\"received\":%llu,\"lost\":%llu,\"reordered\":%llu,"
 			       "\"dup\":%llu,\"foreign\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,"
 			       "\"max_gap_ms\":%.3f,\"max_gap_at\":%.6f,\"max_delay_ms\":%.3f,"
-			       "\"gap_thresh_ms\":%.3f,\"gaps_total\":%u,\"gaps\":[",
+			       "\"first_delay_ms\":%.3f,\"gap_thresh_ms\":%.3f,\"gaps_total\":%u,\"gaps\":[",
 			       (unsigned long long)st->total_sent, (unsigned long long)st->received,
 			       (unsigned long long)st->lost, (unsigned long long)st->reordered,
 			       (unsigned long long)st->dup, (unsigned long long)st->foreign,
 			       (unsigned long long)st->first_seq, (unsigned long long)st->max_seq,
 			       ns_to_ms(st->max_gap), st->max_gap ? epoch_s(st->max_gap_at) : 0.0,
-			       ns_to_ms(st->max_delay), ns_to_ms(st->gap_thresh), st->gaps_total);
+			       ns_to_ms(st->max_delay), ns_to_ms(st->first_delay), ns_to_ms(st->gap_thresh),
+			       st->gaps_total);
 			for (unsigned i = 0; i < st->ngaps; i++)
 				printf("%s{\"at\":%.6f,\"ms\":%.3f,\"seq\":%llu}", i ? "," : "",
 				       st->gaps[i].at, st->gaps[i].ms, (unsigned long long)st->gaps[i].seq);

@@ -13,13 +13,18 @@ GLM_MATD_PORT=5301
 glm__hex32() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 
 # Keys: 10 = the vm (owns its HA), 20 = cn, 66 = a rogue node that owns
-# nothing. Secrets are new for every testbed.
+# nothing, 30/31/32 = the agents on hA/hB/hA2, 40 = the relay. Secrets are
+# new for every testbed.
 glm_keys() {
 	{
 		echo "# glm keyring for testbed $TB"
 		echo "key 10 $(glm__hex32) home $GLM_HA"
 		echo "key 20 $(glm__hex32)"
 		echo "key 66 $(glm__hex32)"
+		echo "key 30 $(glm__hex32)"
+		echo "key 31 $(glm__hex32)"
+		echo "key 32 $(glm__hex32)"
+		echo "key 40 $(glm__hex32)"
 	} >"$TB_DIR/keys"
 	chmod 600 "$TB_DIR/keys"
 }
@@ -130,10 +135,11 @@ glm_setup() {
 glm_stop_and_check_logs() {
 	local pid f bad=0
 	[ -n "${TB_DIR:-}" ] && [ -d "$TB_DIR" ] || return 0
-	for pid in ${GLM_MATD_VM_PID:-} ${GLM_MATD_CN_PID:-} ${GLM_IMSD_PID:-}; do
+	for pid in ${GLM_MATD_VM_PID:-} ${GLM_MATD_CN_PID:-} ${GLM_IMSD_PID:-} ${GLM_AGENT_HA_PID:-} \
+		${GLM_AGENT_HB_PID:-} ${GLM_AGENT_HA2_PID:-} ${GLM_AGENT_RELAY_PID:-}; do
 		kill -TERM "$pid" 2>/dev/null && tb_wait_pid "$pid" 5 >/dev/null 2>&1
 	done
-	for f in "$TB_DIR"/matd-*.log "$TB_DIR"/imsd.log; do
+	for f in "$TB_DIR"/matd-*.log "$TB_DIR"/imsd.log "$TB_DIR"/agent-*.log; do
 		[ -f "$f" ] || continue
 		if grep -qE 'Sanitizer|runtime error:' "$f"; then
 			echo "glm: sanitizer report in $f:" >&2
@@ -141,6 +147,109 @@ glm_stop_and_check_logs() {
 			bad=1
 		fi
 	done
-	GLM_MATD_VM_PID='' GLM_MATD_CN_PID='' GLM_IMSD_PID=''
+	GLM_MATD_VM_PID='' GLM_MATD_CN_PID='' GLM_IMSD_PID='' GLM_AGENT_HA_PID='' GLM_AGENT_HB_PID=''
+	GLM_AGENT_HA2_PID='' GLM_AGENT_RELAY_PID=''
 	return $bad
 }
+
+GLM_RELAY_ADDR=2001:db8:c::20
+GLM_GROUP=ff3e::1234
+GLM_GROUP2=ff3e::5678
+
+# glm_start_agent NODE [config lines...]: glm-agentd on a host (hA hB hA2)
+# or, on "relay", in the relay role.
+glm_start_agent() {
+	local node=$1 conf="$TB_DIR/agent-$1.conf" key l
+	shift
+	[ -f "$TB_DIR/keys" ] || glm_keys
+	case $node in
+	hA) key=30 ;;
+	hB) key=31 ;;
+	hA2) key=32 ;;
+	relay) key=40 ;;
+	*) echo "glm_start_agent: no agent for node $node" >&2; return 1 ;;
+	esac
+	if [ "$node" = relay ]; then
+		printf 'role relay\nrelay-interface eth0\nsession-timeout 5\n' >"$conf"
+	else
+		printf 'bridge br0\nrelay [%s]:5310\nims [%s]:%s\nreception-timeout 100\n' \
+			"$GLM_RELAY_ADDR" "$TB_IMS_ADDR" "$GLM_IMS_PORT" >"$conf"
+	fi
+	printf 'key-id %s\nkeyring %s\ncontrol %s\n' "$key" "$TB_DIR/keys" "$TB_DIR/agent-$node.sock" >>"$conf"
+	for l in "$@"; do echo "$l" >>"$conf"; done
+	rm -f "$TB_DIR/agent-$node.sock"
+	tb_spawn "$node" "$GLM_BIN/glm-agentd" -d -v -f "$conf" -p "$TB_DIR/agent-$node.pid" \
+		>>"$TB_DIR/agent-$node.log" 2>&1 || return 1
+	eval "GLM_AGENT_${node^^}_PID=\$TB_PID"
+	glm__wait_sock "$TB_DIR/agent-$node.sock" "glm-agentd in $node" "$TB_DIR/agent-$node.log"
+}
+
+glm_glmctl() {
+	local node=$1
+	shift
+	tb_exec "$node" "$GLM_BIN/glmctl" -s "$TB_DIR/agent-$node.sock" "$@"
+}
+
+# The vm's libvirt domain XML as the destination's hook gets it: one
+# virtio NIC on br0 (tap vnet0; two with --two-nics), glm metadata with the
+# home address, the relay and the groups given (default GLM_GROUP).
+glm_domain_xml() {
+	local groups=("$@") g
+	[ ${#groups[@]} -gt 0 ] || groups=("$GLM_GROUP")
+	cat <<XML
+<domain type='qemu'>
+  <name>vm</name>
+  <uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid>
+  <metadata>
+    <glm:mobility xmlns:glm="urn:x-glm:mobility:1">
+      <glm:home address="$GLM_HA" key-id="10"/>
+      <glm:relay address="[$GLM_RELAY_ADDR]:5310"/>
+XML
+	for g in "${groups[@]}"; do echo "      <glm:group address=\"$g\"/>"; done
+	cat <<XML
+    </glm:mobility>
+  </metadata>
+  <memory unit='MiB'>128</memory>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices>
+    <interface type='bridge'>
+      <mac address='$TB_VM_MAC0'/>
+      <source bridge='br0'/>
+      <target dev='vnet0'/>
+      <model type='virtio'/>
+    </interface>
+XML
+	if [ "$(cat "$TB_DIR/two_nics" 2>/dev/null)" = 1 ]; then
+		cat <<XML
+    <interface type='bridge'>
+      <mac address='$TB_VM_MAC1'/>
+      <source bridge='br0'/>
+      <target dev='vnet1'/>
+      <model type='virtio'/>
+    </interface>
+XML
+	fi
+	echo "  </devices>"
+	echo "</domain>"
+}
+
+# glm_hook NODE OPERATION SUBOP: run hooks/qemu the way libvirtd runs it on
+# NODE (domain XML on stdin, from glm_domain_xml unless GLM_XML_FILE names
+# a file). Prints the hook's stdout (which must stay empty); its wall time
+# in ms goes to $TB_DIR/hook-times.
+glm_hook() {
+	local node=$1 op=$2 sub=$3 xml="${GLM_XML_FILE:-}" t0 t1 rc
+	if [ -z "$xml" ]; then
+		xml=$TB_DIR/domain.xml
+		glm_domain_xml >"$xml"
+	fi
+	t0=${EPOCHREALTIME/,/.}
+	ip netns exec "$TB-$node" env GLM_PREPARE="$GLM_BIN/glm-prepare" \
+		GLM_AGENT_SOCKET="$TB_DIR/agent-$node.sock" \
+		"$GLM_HOOKS_DIR/qemu" vm "$op" "$sub" - <"$xml"
+	rc=$?
+	t1=${EPOCHREALTIME/,/.}
+	echo "$node $op $sub $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)*1000}') $rc" >>"$TB_DIR/hook-times"
+	return $rc
+}
+GLM_HOOKS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../hooks" && pwd)

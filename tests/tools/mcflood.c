@@ -1,0 +1,165 @@
+/* mcflood: fill a link with IPv6 multicast, and count what arrives. For
+ * throughput benchmarks (bench/relay), where mcstream's paced,
+ * sequence-checked stream is the wrong tool: the sender sends as fast as
+ * sendmmsg allows, the counter only counts.
+ *
+ *   mcflood send  --group G --ifname IF [--port P] [--size B] [--duration S] [--hops N]
+ *   mcflood count --group G --ifname IF [--port P] [--duration S]
+ *
+ * Prints one line of key=value: sent= / received=, pps=, gbps= (IPv6
+ * packet bits: UDP payload + 48 bytes of headers). The counter's clock
+ * starts at its first packet. */
+#include "util.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#define BATCH 64
+
+struct opts {
+	struct in6_addr group;
+	unsigned ifindex, port, size, hops;
+	double duration;
+};
+
+static int do_send(const struct opts *o)
+{
+	static uint8_t buf[BATCH][65507];
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = o->group, .sin6_port = htons((uint16_t)o->port) };
+	struct mmsghdr mm[BATCH];
+	struct iovec iov[BATCH];
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), hops = (int)o->hops, ifi = (int)o->ifindex, zero = 0;
+	uint64_t sent = 0, errs = 0, start, end, now;
+
+	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifi, sizeof(ifi)) < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero, sizeof(zero)) < 0) {
+		perror("mcflood: socket");
+		return EX_OSERR;
+	}
+	for (int i = 0; i < BATCH; i++) {
+		iov[i] = (struct iovec){ buf[i], o->size };
+		mm[i].msg_hdr = (struct msghdr){ .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov[i],
+						 .msg_iovlen = 1 };
+	}
+	start = now_ns();
+	end = start + (uint64_t)(o->duration * 1e9);
+	do {
+		for (int i = 0; i < BATCH; i++)
+			memcpy(buf[i], &sent, sizeof(sent));
+		int n = sendmmsg(fd, mm, BATCH, 0);
+		if (n < 0) {
+			errs++;
+			if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR) {
+				perror("mcflood: sendmmsg");
+				return 1;
+			}
+		} else {
+			sent += (unsigned)n;
+		}
+		now = now_ns();
+	} while (now < end);
+	double s = (double)(now - start) / 1e9;
+	printf("sent=%llu errors=%llu seconds=%.3f pps=%.0f gbps=%.3f\n", (unsigned long long)sent,
+	       (unsigned long long)errs, s, (double)sent / s, (double)sent * (o->size + 48) * 8 / s / 1e9);
+	return 0;
+}
+
+static int do_count(const struct opts *o)
+{
+	static uint8_t buf[BATCH][2048];
+	struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)o->port) };
+	struct group_req gr = { .gr_interface = o->ifindex };
+	struct mmsghdr mm[BATCH];
+	struct iovec iov[BATCH];
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, rb = 16 << 20;
+	uint64_t got = 0, bytes = 0, first = 0, last = 0, end = 0;
+
+	((struct sockaddr_in6 *)&gr.gr_group)->sin6_family = AF_INET6;
+	((struct sockaddr_in6 *)&gr.gr_group)->sin6_addr = o->group;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&any, sizeof(any)) < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, MCAST_JOIN_GROUP, &gr, sizeof(gr)) < 0) {
+		perror("mcflood: join");
+		return EX_OSERR;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rb, sizeof(rb)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
+	for (int i = 0; i < BATCH; i++) {
+		iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+		mm[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
+	}
+	printf("ready\n");
+	fflush(stdout);
+	end = now_ns() + (uint64_t)(o->duration * 1e9);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint64_t now = now_ns();
+		int n;
+
+		if (now >= end)
+			break;
+		if (poll(&p, 1, (int)((end - now) / 1000000 + 1)) <= 0)
+			continue;
+		n = recvmmsg(fd, mm, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			continue;
+		now = now_ns();
+		if (!first)
+			first = now;
+		last = now;
+		got += (unsigned)n;
+		for (int i = 0; i < n; i++)
+			bytes += mm[i].msg_len;
+	}
+	double s = first && last > first ? (double)(last - first) / 1e9 : 0;
+	printf("received=%llu seconds=%.3f pps=%.0f gbps=%.3f\n", (unsigned long long)got, s, s ? (double)got / s : 0.0,
+	       s ? ((double)bytes + 48.0 * (double)got) * 8 / s / 1e9 : 0.0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "group", required_argument, 0, 'g' }, { "ifname", required_argument, 0, 'i' },
+		{ "port", required_argument, 0, 'p' },  { "size", required_argument, 0, 's' },
+		{ "duration", required_argument, 0, 'd' }, { "hops", required_argument, 0, 'H' },
+		{ "help", no_argument, 0, 'h' }, { 0 },
+	};
+	struct opts o = { .port = 5500, .size = 1400, .hops = 8, .duration = 5 };
+	bool have_group = false;
+	const char *mode;
+	int c;
+
+	if (argc < 2 || (strcmp(argv[1], "send") && strcmp(argv[1], "count"))) {
+		fprintf(stderr, "usage: mcflood send|count --group G --ifname IF [--port P] [--size B] "
+				"[--duration S] [--hops N]\n");
+		return EX_USAGE;
+	}
+	mode = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "g:i:p:s:d:H:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'g': have_group = inet_pton(AF_INET6, optarg, &o.group) == 1; break;
+		case 'i': o.ifindex = if_nametoindex(optarg); break;
+		case 'p': o.port = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 's': o.size = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'd': o.duration = atof(optarg); break;
+		case 'H': o.hops = (unsigned)strtoul(optarg, NULL, 10); break;
+		default: return c == 'h' ? 0 : EX_USAGE;
+		}
+	}
+	if (!have_group || !o.ifindex || !o.port || o.port > 65535 || o.size < 8 || o.size > 65507 || o.duration <= 0) {
+		fprintf(stderr, "mcflood: need --group, an existing --ifname, sane --port/--size/--duration\n");
+		return EX_USAGE;
+	}
+	return !strcmp(mode, "send") ? do_send(&o) : do_count(&o);
+}
