@@ -183,6 +183,38 @@ static inline size_t relay_frame_hdr(uint8_t h[RELAY_FRAME_HDR_SSM], uint32_t ke
 	return o;
 }
 
+/* Complete the UDP checksum of an IPv6 packet whose sender left it to
+ * offload (the field holds only the pseudo-header sum). Only UDP right
+ * after the fixed header: multicast streams are UDP, and extension headers
+ * in them are rare enough to pass unfixed. Returns 1 if fixed. */
+static inline int relay_udp_csum_fix(uint8_t *p, size_t len)
+{
+	uint64_t sum = 0;
+	size_t ulen, i;
+
+	if (len < IP6_HDR_LEN + 8 || p[6] != 17)
+		return 0;
+	ulen = len - IP6_HDR_LEN;
+	if ((size_t)(p[44] << 8 | p[45]) != ulen)
+		return 0;
+	p[46] = p[47] = 0;
+	for (i = 8; i < 40; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	sum += ulen + 17;
+	for (i = IP6_HDR_LEN; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (i < len)
+		sum += (uint32_t)p[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+	if (!sum)
+		sum = 0xffff;       /* RFC 8200 8.1: zero is not allowed over IPv6 */
+	p[46] = (uint8_t)(sum >> 8);
+	p[47] = (uint8_t)sum;
+	return 1;
+}
+
 /* Ethernet multicast address of an IPv6 group (RFC 2464 7). */
 static inline void relay_group_mac(const struct in6_addr *g, uint8_t mac[6])
 {

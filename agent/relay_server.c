@@ -75,6 +75,10 @@ struct rs {
 	struct mmsghdr rx[RS_BATCH];
 	struct iovec rxiov[RS_BATCH];
 	struct sockaddr_ll rxll[RS_BATCH];
+	union {
+		struct cmsghdr align;
+		uint8_t b[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	} rxcm[RS_BATCH];
 	uint8_t *rxbuf;                  /* RS_BATCH * RELAY_PKT_MAXLEN */
 	/* send batch: frame header, packet, MAC per datagram */
 	unsigned ntx;
@@ -84,7 +88,7 @@ struct rs {
 	uint8_t txmac[RS_TX_MAX][GLM_MAC_LEN];
 	struct rs_session *txsess[RS_TX_MAX];
 	/* counters */
-	uint64_t rx_packets, rx_bytes, rx_batches, rx_unmatched, rx_bad, rx_trunc;
+	uint64_t rx_packets, rx_bytes, rx_batches, rx_unmatched, rx_bad, rx_trunc, rx_csum_fixed;
 	uint64_t tx_packets, tx_bytes, tx_drops;
 	uint64_t requests, refreshes, stops, expired, refused[GLM_ST_INTERNAL + 1];
 };
@@ -208,6 +212,23 @@ static void rs_queue(struct agentd *a, struct rs *rs, struct rs_session *s, cons
 		rs_flush(a, rs);
 }
 
+/* A packet from a local sender (veth, tap) whose checksum the sender left
+ * to offload: the receiving stack would have trusted it, the agent at the
+ * far end will not. */
+static bool rs_csum_not_ready(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		struct tpacket_auxdata aux;
+
+		if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA ||
+		    c->cmsg_len < CMSG_LEN(sizeof(aux)))
+			continue;
+		memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+		return aux.tp_status & TP_STATUS_CSUMNOTREADY;
+	}
+	return false;
+}
+
 /* The capture socket is readable: one batch of up to RS_BATCH packets. */
 static void rs_on_packets(struct agentd *a, void *arg)
 {
@@ -219,6 +240,7 @@ static void rs_on_packets(struct agentd *a, void *arg)
 		rs->rx[i].msg_hdr = (struct msghdr){
 			.msg_name = &rs->rxll[i], .msg_namelen = sizeof(rs->rxll[i]),
 			.msg_iov = &rs->rxiov[i], .msg_iovlen = 1,
+			.msg_control = rs->rxcm[i].b, .msg_controllen = sizeof(rs->rxcm[i].b),
 		};
 	}
 	n = recvmmsg(rs->pkt_fd, rs->rx, RS_BATCH, MSG_DONTWAIT, NULL);
@@ -245,6 +267,8 @@ static void rs_on_packets(struct agentd *a, void *arg)
 			rs->rx_bad++;
 			continue;
 		}
+		if (rs_csum_not_ready(&rs->rx[i].msg_hdr))
+			rs->rx_csum_fixed += relay_udp_csum_fix(rs->rxiov[i].iov_base, len);
 		for (unsigned j = 0; j < rs->nsess; j++) {
 			struct rs_session *s = rs->sess[j];
 
@@ -601,6 +625,8 @@ int relay_server_init(struct agentd *a)
 	}
 	if ((err = rs_filter(rs)) < 0)
 		goto fail_fd;
+	if (setsockopt(rs->pkt_fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0)
+		log_warn("relay: PACKET_AUXDATA (checksums left to offload stay unfixed)");
 	if (setsockopt(rs->pkt_fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0)
 		log_warn("relay: PACKET_IGNORE_OUTGOING (outgoing packets filtered by type instead)");
 	if (setsockopt(rs->pkt_fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
@@ -674,12 +700,12 @@ void relay_server_status(struct agentd *a, FILE *out, bool json)
 	}
 	fprintf(out,
 		"\"relay_server\":{\"ifname\":\"%s\",\"groups\":%u,\"rx_packets\":%llu,\"rx_bytes\":%llu,"
-		"\"rx_unmatched\":%llu,\"rx_truncated\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,"
+		"\"rx_unmatched\":%llu,\"rx_truncated\":%llu,\"rx_csum_fixed\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,"
 		"\"tx_drops\":%llu,\"requests\":%llu,\"refreshes\":%llu,\"stops\":%llu,\"expired\":%llu,"
 		"\"refused\":{\"stale\":%llu,\"denied\":%llu,\"badreq\":%llu,\"internal\":%llu},\"sessions\":[",
 		rs->ifname, rs->nmemb, (unsigned long long)rs->rx_packets, (unsigned long long)rs->rx_bytes,
 		(unsigned long long)rs->rx_unmatched, (unsigned long long)rs->rx_trunc,
-		(unsigned long long)rs->tx_packets, (unsigned long long)rs->tx_bytes,
+		(unsigned long long)rs->rx_csum_fixed, (unsigned long long)rs->tx_packets, (unsigned long long)rs->tx_bytes,
 		(unsigned long long)rs->tx_drops, (unsigned long long)rs->requests,
 		(unsigned long long)rs->refreshes, (unsigned long long)rs->stops, (unsigned long long)rs->expired,
 		(unsigned long long)rs->refused[GLM_ST_STALE], (unsigned long long)rs->refused[GLM_ST_DENIED],

@@ -84,19 +84,17 @@ static int fail(struct domxml_state *st, int rc, long line, const char *fmt, ...
 static void on_xml_error(void *data, xmlErrorPtr e)
 {
 	struct domxml_state *st = data;
-	char buf[200];
+	char msg[200], buf[200];
 	size_t n;
 
 	if (!e || e->level < XML_ERR_ERROR || st->rc)
 		return;
-	shown(e->message ? e->message : "not well-formed", buf, sizeof(buf));
-	n = strlen(buf);
-	while (n && buf[n - 1] == ' ')
-		buf[--n] = '\0';
-	/* libxml2's messages end in "\n", which shown() made a '?'. */
-	if (n && buf[n - 1] == '?' && e->message && e->message[strlen(e->message) - 1] == '\n')
-		buf[--n] = '\0';
-	fail(st, e->code == XML_ERR_NO_MEMORY ? -ENOMEM : -EINVAL, e->line, "%s", buf);
+	/* libxml2's messages end in "\n" and may quote the input. */
+	snprintf(msg, sizeof(msg), "%s", e->message && *e->message ? e->message : "not well-formed");
+	n = strlen(msg);
+	while (n && isspace((unsigned char)msg[n - 1]))
+		msg[--n] = '\0';
+	fail(st, e->code == XML_ERR_NO_MEMORY ? -ENOMEM : -EINVAL, e->line, "%s", shown(msg, buf, sizeof(buf)));
 }
 
 static struct domxml_state *sax_state(void *ctx)
@@ -429,8 +427,11 @@ static int parse_mobility(struct domxml_state *st, xmlNodePtr mob, struct domxml
 		const char *name = (const char *)n->name;
 		char buf[64];
 
-		/* Other namespaces' elements are theirs; ours must be known. */
-		if (n->type != XML_ELEMENT_NODE || !n->ns || !xmlStrEqual(n->ns->href, (const xmlChar *)GLM_XMLNS))
+		/* virDomainSetMetadata puts only the top element in our namespace
+		 * and leaves unprefixed children in none: those are ours too.
+		 * Other namespaces' elements are theirs; ours must be known. */
+		if (n->type != XML_ELEMENT_NODE ||
+		    (n->ns && !xmlStrEqual(n->ns->href, (const xmlChar *)GLM_XMLNS)))
 			continue;
 		if (!strcmp(name, "home"))
 			r = parse_home(st, n, d);

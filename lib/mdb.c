@@ -401,9 +401,8 @@ int mdb_add(struct mdb *m, int bridge, int port, const struct in6_addr *group, e
 	err = mdb_req(m, RTM_NEWMDB, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
 		      bridge, port, group, state);
 	if (err)
-		return mdb_fail(m, err, "%s %s on %s port %s (%s)", replace ? "replace" : "add", a6(group),
-				ifname(bridge, brn), ifname(port, pn),
-				state == MDB_ENTRY_PERMANENT ? "permanent" : "temp");
+		return mdb_fail(m, err, "%s %s on %s port %s", replace ? "replace" : "add", a6(group),
+				ifname(bridge, brn), ifname(port, pn));
 	return 0;
 }
 

@@ -204,3 +204,18 @@ refused() {
 	# Generous for sanitizer builds and a busy 2-core machine; a plain build is ~2 ms.
 	[[ $(((t1 - t0) / 50000000)) -lt 100 ]]
 }
+
+@test "domxml: hostile documents open no file and no socket" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	local f
+	for f in bad-xxe bad-external-dtd bad-billion-laughs; do
+		rc=0
+		# LeakSanitizer cannot run under ptrace; the other tests cover leaks.
+		ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=open,openat,socket,connect -o "$T/trace" \
+			"$GLM_BIN/glm-domxml" -f "$DATA/$f.xml" >/dev/null 2>&1 || rc=$?
+		[[ $rc -eq 65 ]]
+		# Only the loader's libraries, the sanitizer's /proc/self and the input.
+		! grep -vE '"(/lib|/usr/lib|/etc/ld\.so|/proc/self/)[^"]*"|'"$f"'\.xml"' "$T/trace"
+		! grep -qE 'socket\(|connect\(' "$T/trace"
+	done
+}

@@ -15,7 +15,7 @@
  * the time from the join to the first packet.
  *
  *   mcstream send --group G --port P --ifname IF [--rate PPS] [--size B]
- *                 [--duration S] [--hops N] [--source ADDR] [--json]
+ *                 [--duration S] [--hops N] [--source ADDR] [--rt-prio N] [--json]
  *   mcstream recv --group G --port P --ifname IF [--duration S] [--idle S]
  *                 [--linger S] [--gap-ms MS] [--json]
  *
@@ -32,6 +32,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -74,6 +75,7 @@ struct opts {
 	struct in6_addr group, source;
 	bool have_group, have_source;
 	unsigned port, ifindex, hops;
+	int rt_prio;
 	const char *ifname;
 	double rate, duration, idle, linger, gap_ms;
 	size_t size;
@@ -563,6 +565,8 @@ static void usage(FILE *out)
 		"                    (0: until the sender's FIN, --idle or a signal)\n"
 		"  --hops N          send: hop limit (64)\n"
 		"  --source ADDR     send: source address (the kernel's choice)\n"
+		"  --rt-prio N       run SCHED_FIFO at priority N, so a busy box does not\n"
+		"                    delay the sender's schedule (0: no)\n"
 		"  --idle S          recv: stop S seconds after the last packet (0: never)\n"
 		"  --linger S        recv: after the FIN, keep counting late copies for S s (0)\n"
 		"  --gap-ms MS       recv: report gaps longer than MS (3 send intervals)\n"
@@ -580,7 +584,8 @@ static int run(int argc, char **argv, bool sender)
 		{ "hops", required_argument, NULL, 'H' }, { "source", required_argument, NULL, 'S' },
 		{ "idle", required_argument, NULL, 'I' }, { "linger", required_argument, NULL, 'L' },
 		{ "gap-ms", required_argument, NULL, 'g' }, { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' }, { 0 } };
+		{ "rt-prio", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
+		{ 0 } };
 	struct opts o = { .rate = 1000, .size = 200, .duration = -1, .hops = 64 };
 	static struct stats st;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -620,6 +625,7 @@ static int run(int argc, char **argv, bool sender)
 		case 'L': o.linger = atof(optarg); break;
 		case 'g': o.gap_ms = atof(optarg); break;
 		case 'j': o.json = true; break;
+		case 'P': o.rt_prio = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EX_USAGE;
 		}
@@ -635,6 +641,14 @@ static int run(int argc, char **argv, bool sender)
 	}
 	if (o.duration < 0)
 		o.duration = sender ? 10 : 0;
+	if (o.rt_prio > 0) {
+		struct sched_param sp = { .sched_priority = o.rt_prio };
+
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0) {
+			fprintf(stderr, "mcstream: SCHED_FIFO priority %d: %s\n", o.rt_prio, strerror(errno));
+			return EX_NOPERM;
+		}
+	}
 
 	/* Signals stay blocked except inside ppoll, so a stop is never lost
 	 * between checking the flag and going to sleep. */

@@ -349,6 +349,24 @@ static void test_metadata(void **state)
 	assert_string_equal(ip(&d.groups[0].group), "ff05::1:3");
 	assert_false(d.has_relay);
 
+	/* As virsh metadata --key glm --set '<mobility><home .../></mobility>'
+	 * stores it: the children are in no namespace. */
+	assert_int_equal(parse_str("<domain><name>x</name><metadata><glm:mobility xmlns:glm='urn:x-glm:mobility:1'>"
+				   "<home address='2001:db8::1' key-id='7'/><group address='ff3e::1'/>"
+				   "<relay address='[2001:db8::2]:5310'/></glm:mobility></metadata></domain>"),
+			 0);
+	assert_true(d.has_home && d.has_relay);
+	assert_int_equal(d.key_id, 7);
+	assert_int_equal(d.ngroups, 1);
+	assert_refused(parse_str("<domain><name>x</name><metadata><glm:mobility xmlns:glm='urn:x-glm:mobility:1'>"
+				 "<hom address='2001:db8::1'/></glm:mobility></metadata></domain>"),
+		       "unknown element <glm:hom>");
+	/* A default namespace on the element works the same. */
+	assert_int_equal(parse_str("<domain><name>x</name><metadata><mobility xmlns='urn:x-glm:mobility:1'>"
+				   "<group address='ff3e::1'/></mobility></metadata></domain>"),
+			 0);
+	assert_int_equal(d.ngroups, 1);
+
 	/* Empty mobility element: managed, nothing else yet. */
 	assert_int_equal(parse_str(dom(NULL, "")), 0);
 	assert_true(d.has_mobility);

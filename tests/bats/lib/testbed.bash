@@ -77,6 +77,7 @@
 #   tb_wait_mdb NODE PORT GROUP TIMEOUT  wait until PORT is in GROUP on NODE's br0
 #   tb_mdb_watch NODE               spawn `bridge -t monitor mdb` in NODE, log
 #                                   to $TB_DIR/mdb-NODE.log; pid in TB_PID
+#   tb_mdb_events NODE [PORT GROUP] its events: "EPOCH add|del PORT GROUP FLAGS"
 # Nodes: rt hA hA2 hB cn ims vm, and with --mcast src relay. Addresses and
 # names: see tb_var.
 
@@ -536,6 +537,27 @@ tb_mdb_watch() {
 	local node=$1
 	tb__node_ok "$node" || return 1
 	tb_spawn "$node" stdbuf -oL bridge -t monitor mdb >>"$TB_DIR/mdb-$node.log" 2>&1
+}
+
+# The events tb_mdb_watch logged for NODE, one "EPOCH add|del PORT GROUP
+# FLAGS" a line (EPOCH in seconds with microseconds); with PORT and GROUP,
+# only those.
+tb_mdb_events() {
+	local node=$1 port=${2:-} group=${3:-}
+	[ -f "$TB_DIR/mdb-$node.log" ] || { tb__err "tb_mdb_events: no tb_mdb_watch $node"; return 1; }
+	awk -v P="$port" -v G="$group" '
+	BEGIN { split("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec", m, " ")
+		for (i = 1; i <= 12; i++) mon[m[i]] = i }
+	$1 == "Timestamp:" { split($5, hms, ":")
+		t = mktime($6 " " mon[$3] " " $4 " " hms[1] " " hms[2] " " hms[3]) + $7 / 1e6; next }
+	{ act = "add"; if ($1 == "Deleted") act = "del"
+		p = ""; g = ""; f = ""
+		for (i = 1; i <= NF; i++) {
+			if ($i == "port") p = $(i + 1); else if ($i == "grp") g = $(i + 1)
+			else if ($i == "permanent" || $i == "temp") f = $i
+		}
+		if (g == "" || (P != "" && p != P) || (G != "" && g != G)) next
+		printf "%.6f %s %s %s %s\n", t, act, p, g, f }' "$TB_DIR/mdb-$node.log"
 }
 
 tb_teardown() {
