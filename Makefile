@@ -63,6 +63,7 @@ HELPERS := $(HELPER_SRCS:helpers/%.c=$(BIN)/%)
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
+.SECONDARY:
 .PHONY: all tools units check check-unit check-bats fuzz fuzz-run demo bench deps install uninstall clean
 all: $(PROGS) $(HELPERS) $(TOOLS)
 

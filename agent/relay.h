@@ -201,7 +201,11 @@ static inline int relay_udp_csum_fix(uint8_t *p, size_t len)
 	for (i = 8; i < 40; i += 2)
 		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
 	sum += ulen + 17;
-	for (i = IP6_HDR_LEN; i + 1 < len; i += 2)
+	/* 32 bits at a time: a big-endian 32-bit word folds to the sum of
+	 * its two 16-bit halves (RFC 1071 2(B)) */
+	for (i = IP6_HDR_LEN; i + 3 < len; i += 4)
+		sum += (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 | p[i + 3];
+	for (; i + 1 < len; i += 2)
 		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
 	if (i < len)
 		sum += (uint32_t)p[i] << 8;

@@ -549,6 +549,7 @@ static uint64_t rc_invalid(const struct rc_session *s)
 void relay_client_status(struct agentd *a, FILE *out, bool json)
 {
 	struct rc *rc = rc_of(a);
+	uint64_t now = now_ns();
 	bool first = true;
 
 	if (json)
@@ -559,6 +560,10 @@ void relay_client_status(struct agentd *a, FILE *out, bool json)
 		for (unsigned b = 0; b < AGENT_MAX_BRIDGES; b++) {
 			const struct rc_leg *l = &s->leg[b];
 			const char *state = rc_state_name[s->state], *mode = rc_mode_name[l->mode];
+
+			/* a catch-up window that ran out with no relayed packet left */
+			if (l->mode == LEG_CATCHUP && now - l->native_ns > RC_CATCHUP_MS * 1000000ull)
+				mode = rc_mode_name[LEG_DONE];
 
 			if (!l->refs)
 				continue;

@@ -47,7 +47,11 @@
 # that reported the group (or that are in the MDB), and reports go up. A
 # moved VM's port so gets the group only after its own report: the
 # "snooping gap" of LAB.md, real here. The router's bridges do not snoop,
-# so a VM's report on hA also registers the group on hA2's up0.
+# so a VM's report on hA also registers the group on hA2's up0 (and a
+# group registered nowhere on a bridge is flooded to all its ports, as a
+# Linux bridge does). Routes are static (no Debian package routes IPv6
+# multicast from MLD): the router forwards the groups to link A whether
+# or not anyone there listens.
 #
 # API (all return non-zero with a message on stderr on failure):
 #   tb_setup [--two-nics] [--name NAME] [--ra-solicited] [--no-wait] [--mcast]
@@ -106,10 +110,11 @@ TB_MC_GROUPS="ff3e::1234 ff3e::5678"
 # unit). Defaults are 125 s queries, 10 s response, 260 s membership; here
 # 5 s / 0.5 s / 10.5 s (= robustness 2 x query + response), so a test sees a
 # general query and a stale entry expire within seconds. The querier
-# starts with 2 queries 1 s apart; leaves are checked with 2 queries 0.2 s
-# apart. After the bridge comes up it floods for one response interval
+# (MLDv2; hA's wins the election on link A, lowest address) starts with 2
+# queries 1 s apart; leaves are checked with 2 queries 0.2 s apart. After
+# the bridge comes up it floods every group for one response interval
 # before it trusts its MDB (the kernel's querier delay): tb_setup waits
-# that out.
+# that out, which is most of --mcast's cost (setup ~0.7 s instead of ~0.4).
 TB_MC_QUERY_INTERVAL=500
 TB_MC_RESPONSE_INTERVAL=50
 TB_MC_MEMBERSHIP_INTERVAL=1050
@@ -438,8 +443,8 @@ EOF
 # and the host bridges' querier delay (one response interval after the
 # querier starts, during which a bridge floods every group) is over.
 tb__mcast_ready() {
-	local i until
-	for i in $(seq 400); do
+	local until
+	for _ in $(seq 400); do
 		[ -s "$TB_DIR/smcroute.pid" ] && [ -S "$TB_DIR/smcroute.sock" ] && break
 		if ! kill -0 "$TB_SMCROUTED_PID" 2>/dev/null; then
 			tb__err "smcrouted exited; its log:"
@@ -480,7 +485,10 @@ tb_mroute_add() {
 		esac
 		shift
 	done
-	[ $# -ge 1 ] && [ $# -le 2 ] || { tb__err "usage: tb_mroute_add [--from IF] [--to \"IF...\"] GROUP [SOURCE]"; return 1; }
+	if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+		tb__err "usage: tb_mroute_add [--from IF] [--to \"IF...\"] GROUP [SOURCE]"
+		return 1
+	fi
 	local group=$1 source=${2:-}
 	# shellcheck disable=SC2086
 	tb__smcroutectl add "$from" $source "$group" $to ||
@@ -491,7 +499,10 @@ tb_mroute_del() {
 	local from=brC
 	tb__mcast_ok tb_mroute_del || return 1
 	[ "${1:-}" = --from ] && { from=$2; shift 2; }
-	[ $# -ge 1 ] && [ $# -le 2 ] || { tb__err "usage: tb_mroute_del [--from IF] GROUP [SOURCE]"; return 1; }
+	if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+		tb__err "usage: tb_mroute_del [--from IF] GROUP [SOURCE]"
+		return 1
+	fi
 	# shellcheck disable=SC2086
 	tb__smcroutectl remove "$from" ${2:-} "$1" ||
 		{ tb__err "tb_mroute_del: smcroutectl remove $from ${2:-} $1 failed"; return 1; }
@@ -662,12 +673,14 @@ tb_vm_host() {
 # so the vm has no carrier (sets TB_MIG_DOWN); --resume brings them up and
 # announces (sets TB_MIG_UP, appends to migrations). In between, a test
 # can run the hook's `started` step (an MDB entry on the still-down port,
-# a proxy join). tb_vm_host reports DEST from --attach-only on.
+# which must be `permanent`: the kernel refuses a `temp` one there; a
+# proxy join). tb_vm_host reports DEST from --attach-only on.
 #
-# On carrier-up the vm's kernel re-sends its MLD reports at once (addrconf
-# calls ipv6_mc_up when a ready link regains carrier, "we might have
-# roamed"), as a migrated guest does on IFLA_EVENT_IGMP_RESEND, so no
-# extra step is needed for the snooping bridges.
+# On carrier-up the vm's kernel re-sends its MLD reports by itself
+# (addrconf calls ipv6_mc_up when a ready link regains carrier, "we might
+# have roamed"), as a migrated guest does on IFLA_EVENT_IGMP_RESEND: on
+# the wire 4-16 ms after the up (MLD's work is delayed 2 jiffies, HZ=250
+# here), in the destination's MDB ~0.1 ms later. No extra step needed.
 tb_migrate() {
 	local announce=1 down_ms=0 mode=full
 	while [ $# -gt 0 ]; do
@@ -681,7 +694,10 @@ tb_migrate() {
 		esac
 		shift
 	done
-	[ -n "${TB_DIR:-}" ] && [ -d "$TB_DIR" ] || { tb__err "tb_migrate: no testbed"; return 1; }
+	if [ -z "${TB_DIR:-}" ] || [ ! -d "$TB_DIR" ]; then
+		tb__err "tb_migrate: no testbed"
+		return 1
+	fi
 	if [ $mode = resume ]; then
 		tb__migrate_resume "$announce"
 		return
