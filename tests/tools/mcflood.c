@@ -4,13 +4,21 @@
  * sendmmsg allows, the counter only counts.
  *
  *   mcflood send  --group G --ifname IF [--port P] [--size B] [--duration S] [--hops N]
+ *                 [--raw SOURCE]
  *   mcflood count --group G --ifname IF [--port P] [--duration S]
  *
+ * --raw sends prebuilt Ethernet frames from SOURCE through an AF_PACKET
+ * socket that bypasses the qdisc: no IPv6/UDP stack on the sending side,
+ * so one core offers more than a forwarder on another core can take, and
+ * the checksum is complete (as from a real NIC, not left to offload).
  * Prints one line of key=value: sent= / received=, pps=, gbps= (IPv6
  * packet bits: UDP payload + 48 bytes of headers). The counter's clock
  * starts at its first packet. */
 #include "util.h"
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
@@ -25,7 +33,8 @@
 #define BATCH 64
 
 struct opts {
-	struct in6_addr group;
+	struct in6_addr group, source;
+	bool raw;
 	unsigned ifindex, port, size, hops;
 	double duration;
 };
@@ -56,6 +65,91 @@ static int do_send(const struct opts *o)
 		for (int i = 0; i < BATCH; i++)
 			memcpy(buf[i], &sent, sizeof(sent));
 		int n = sendmmsg(fd, mm, BATCH, 0);
+		if (n < 0) {
+			errs++;
+			if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR) {
+				perror("mcflood: sendmmsg");
+				return 1;
+			}
+		} else {
+			sent += (unsigned)n;
+		}
+		now = now_ns();
+	} while (now < end);
+	double s = (double)(now - start) / 1e9;
+	printf("sent=%llu errors=%llu seconds=%.3f pps=%.0f gbps=%.3f\n", (unsigned long long)sent,
+	       (unsigned long long)errs, s, (double)sent / s, (double)sent * (o->size + 48) * 8 / s / 1e9);
+	return 0;
+}
+
+static uint16_t csum6(const uint8_t *ip, size_t len)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 8; i < 40; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	sum += (len - 40) + 17;
+	for (i = 40; i + 1 < len; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	if (i < len)
+		sum += (uint32_t)ip[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+	return sum ? (uint16_t)sum : 0xffff;
+}
+
+static int do_send_raw(const struct opts *o)
+{
+	static uint8_t frame[14 + 40 + 8 + 65507];
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_ifindex = (int)o->ifindex, .sll_halen = 6 };
+	struct mmsghdr mm[BATCH];
+	struct iovec iov;
+	struct ifreq ifr = { 0 };
+	size_t ulen = 8 + o->size, flen = 14 + 40 + ulen;
+	uint8_t *ip = frame + 14, *u = ip + 40;
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), one = 1;
+	uint64_t sent = 0, errs = 0, start, end, now;
+	uint16_t c;
+
+	if (fd < 0 || !if_indextoname(o->ifindex, ifr.ifr_name) || ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		perror("mcflood: raw socket");
+		return EX_OSERR;
+	}
+	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	frame[0] = frame[1] = 0x33;
+	memcpy(frame + 2, o->group.s6_addr + 12, 4);
+	memcpy(frame + 6, ifr.ifr_hwaddr.sa_data, 6);
+	frame[12] = 0x86;
+	frame[13] = 0xdd;
+	ip[0] = 0x60;
+	ip[4] = (uint8_t)(ulen >> 8);
+	ip[5] = (uint8_t)ulen;
+	ip[6] = 17;
+	ip[7] = (uint8_t)o->hops;
+	memcpy(ip + 8, &o->source, 16);
+	memcpy(ip + 24, &o->group, 16);
+	u[0] = 0x9c;
+	u[1] = 0x40;
+	u[2] = (uint8_t)(o->port >> 8);
+	u[3] = (uint8_t)o->port;
+	u[4] = (uint8_t)(ulen >> 8);
+	u[5] = (uint8_t)ulen;
+	memset(u + 8, 0xa5, o->size);
+	c = csum6(ip, 40 + ulen);
+	u[6] = (uint8_t)(c >> 8);
+	u[7] = (uint8_t)c;
+	memcpy(ll.sll_addr, frame, 6);
+	iov = (struct iovec){ frame, flen };
+	for (int i = 0; i < BATCH; i++)
+		mm[i].msg_hdr = (struct msghdr){ .msg_name = &ll, .msg_namelen = sizeof(ll), .msg_iov = &iov,
+						 .msg_iovlen = 1 };
+	start = now_ns();
+	end = start + (uint64_t)(o->duration * 1e9);
+	do {
+		int n = sendmmsg(fd, mm, BATCH, 0);
+
 		if (n < 0) {
 			errs++;
 			if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR) {
@@ -132,7 +226,7 @@ int main(int argc, char **argv)
 		{ "group", required_argument, 0, 'g' }, { "ifname", required_argument, 0, 'i' },
 		{ "port", required_argument, 0, 'p' },  { "size", required_argument, 0, 's' },
 		{ "duration", required_argument, 0, 'd' }, { "hops", required_argument, 0, 'H' },
-		{ "help", no_argument, 0, 'h' }, { 0 },
+		{ "raw", required_argument, 0, 'R' }, { "help", no_argument, 0, 'h' }, { 0 },
 	};
 	struct opts o = { .port = 5500, .size = 1400, .hops = 8, .duration = 5 };
 	bool have_group = false;
@@ -141,12 +235,12 @@ int main(int argc, char **argv)
 
 	if (argc < 2 || (strcmp(argv[1], "send") && strcmp(argv[1], "count"))) {
 		fprintf(stderr, "usage: mcflood send|count --group G --ifname IF [--port P] [--size B] "
-				"[--duration S] [--hops N]\n");
+				"[--duration S] [--hops N] [--raw SOURCE]\n");
 		return EX_USAGE;
 	}
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "g:i:p:s:d:H:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "g:i:p:s:d:H:R:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'g': have_group = inet_pton(AF_INET6, optarg, &o.group) == 1; break;
 		case 'i': o.ifindex = if_nametoindex(optarg); break;
@@ -154,6 +248,13 @@ int main(int argc, char **argv)
 		case 's': o.size = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'd': o.duration = atof(optarg); break;
 		case 'H': o.hops = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'R':
+			o.raw = true;
+			if (inet_pton(AF_INET6, optarg, &o.source) != 1) {
+				fprintf(stderr, "mcflood: --raw needs the source address\n");
+				return EX_USAGE;
+			}
+			break;
 		default: return c == 'h' ? 0 : EX_USAGE;
 		}
 	}
@@ -161,5 +262,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mcflood: need --group, an existing --ifname, sane --port/--size/--duration\n");
 		return EX_USAGE;
 	}
-	return !strcmp(mode, "send") ? do_send(&o) : do_count(&o);
+	if (!strcmp(mode, "send"))
+		return o.raw ? do_send_raw(&o) : do_send(&o);
+	return do_count(&o);
 }
