@@ -63,7 +63,9 @@ static void input(struct agentd *a, void *arg)
 
 		if (n < 0)
 			return;
-		if (n < 40 || (pkt[0] >> 4) != 6)
+		/* The kernel filter already did this; a packet socket on a
+		 * bridge can still hand us others (e.g. while it is set up). */
+		if (n < 40 || (pkt[0] >> 4) != 6 || pkt[24] != 0xff || (pkt[25] & 0x0f) < 3)
 			continue;
 		memcpy(&g, pkt + 24, 16);
 		now = now_ns();

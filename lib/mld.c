@@ -90,10 +90,14 @@ int mld_parse_report(const uint8_t *pkt, size_t len, mld_fn fn, void *ctx)
 
 int mld_socket(int ifindex)
 {
-	/* Accept IPv6 packets whose next header is Hop-by-Hop and whose
-	 * ICMPv6 type (after an 8-byte HBH header) is an MLD report or done:
-	 * the only packets the kernel copies to us. */
+	/* A bridge port hands every frame to the bridge before protocol
+	 * handlers run, so only an ETH_P_ALL socket sees what the VM sends.
+	 * The filter keeps IPv6 packets whose next header is Hop-by-Hop and
+	 * whose ICMPv6 type (after an 8-byte HBH header) is an MLD report or
+	 * done: the only packets the kernel copies to us. */
 	static struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 7),
 		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NH_HOPOPTS, 0, 5),
 		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 48),
@@ -104,11 +108,12 @@ int mld_socket(int ifindex)
 		BPF_STMT(BPF_RET | BPF_K, 0),
 	};
 	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IPV6), .sll_ifindex = ifindex };
-	int one = 1, fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_IPV6)), r;
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex };
+	int one = 1, fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), r;
 
 	if (fd < 0)
 		return -errno;
+	/* Filter first, then bind: nothing unfiltered gets queued. */
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
 	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {

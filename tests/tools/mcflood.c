@@ -4,13 +4,16 @@
  * sendmmsg allows, the counter only counts.
  *
  *   mcflood send  --group G --ifname IF [--port P] [--size B] [--duration S] [--hops N]
- *                 [--raw SOURCE]
+ *                 [--raw SOURCE] [--rate PPS]
  *   mcflood count --group G --ifname IF [--port P] [--duration S]
  *
  * --raw sends prebuilt Ethernet frames from SOURCE through an AF_PACKET
  * socket that bypasses the qdisc: no IPv6/UDP stack on the sending side,
  * so one core offers more than a forwarder on another core can take, and
  * the checksum is complete (as from a real NIC, not left to offload).
+ * --rate paces it (in batches, on absolute deadlines): a forwarder
+ * flooded far beyond what it can take livelocks in its receive path and
+ * forwards less than it can, so capacity is the best of several rates.
  * Prints one line of key=value: sent= / received=, pps=, gbps= (IPv6
  * packet bits: UDP payload + 48 bytes of headers). The counter's clock
  * starts at its first packet. */
@@ -28,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BATCH 64
@@ -36,7 +40,7 @@ struct opts {
 	struct in6_addr group, source;
 	bool raw;
 	unsigned ifindex, port, size, hops;
-	double duration;
+	double duration, rate;
 };
 
 static int do_send(const struct opts *o)
@@ -145,10 +149,20 @@ static int do_send_raw(const struct opts *o)
 	for (int i = 0; i < BATCH; i++)
 		mm[i].msg_hdr = (struct msghdr){ .msg_name = &ll, .msg_namelen = sizeof(ll), .msg_iov = &iov,
 						 .msg_iovlen = 1 };
+	unsigned batch = BATCH;
+	if (o->rate > 0 && o->rate / 2000 < BATCH)
+		batch = o->rate / 2000 > 1 ? (unsigned)(o->rate / 2000) : 1;
 	start = now_ns();
 	end = start + (uint64_t)(o->duration * 1e9);
 	do {
-		int n = sendmmsg(fd, mm, BATCH, 0);
+		if (o->rate > 0) {
+			uint64_t due = start + (uint64_t)((double)sent * 1e9 / o->rate);
+			struct timespec ts = { (time_t)(due / 1000000000u), (long)(due % 1000000000u) };
+
+			if (due > now_ns())
+				clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		}
+		int n = sendmmsg(fd, mm, batch, 0);
 
 		if (n < 0) {
 			errs++;
@@ -226,7 +240,7 @@ int main(int argc, char **argv)
 		{ "group", required_argument, 0, 'g' }, { "ifname", required_argument, 0, 'i' },
 		{ "port", required_argument, 0, 'p' },  { "size", required_argument, 0, 's' },
 		{ "duration", required_argument, 0, 'd' }, { "hops", required_argument, 0, 'H' },
-		{ "raw", required_argument, 0, 'R' }, { "help", no_argument, 0, 'h' }, { 0 },
+		{ "raw", required_argument, 0, 'R' }, { "rate", required_argument, 0, 'r' }, { "help", no_argument, 0, 'h' }, { 0 },
 	};
 	struct opts o = { .port = 5500, .size = 1400, .hops = 8, .duration = 5 };
 	bool have_group = false;
@@ -235,12 +249,12 @@ int main(int argc, char **argv)
 
 	if (argc < 2 || (strcmp(argv[1], "send") && strcmp(argv[1], "count"))) {
 		fprintf(stderr, "usage: mcflood send|count --group G --ifname IF [--port P] [--size B] "
-				"[--duration S] [--hops N] [--raw SOURCE]\n");
+				"[--duration S] [--hops N] [--raw SOURCE] [--rate PPS]\n");
 		return EX_USAGE;
 	}
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "g:i:p:s:d:H:R:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "g:i:p:s:d:H:R:r:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'g': have_group = inet_pton(AF_INET6, optarg, &o.group) == 1; break;
 		case 'i': o.ifindex = if_nametoindex(optarg); break;
@@ -248,6 +262,7 @@ int main(int argc, char **argv)
 		case 's': o.size = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'd': o.duration = atof(optarg); break;
 		case 'H': o.hops = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'r': o.rate = atof(optarg); break;
 		case 'R':
 			o.raw = true;
 			if (inet_pton(AF_INET6, optarg, &o.source) != 1) {

@@ -1,0 +1,296 @@
+#!/usr/bin/env bats
+# Multicast mobility end to end on the namespace testbed with --mcast
+# (lib/testbed.bash draws it): src on link C sends ff3e::1234; the router
+# (smcroute) forwards it to link A only, so link B gets no multicast at all;
+# glm-agentd runs on hA and hB and, in the relay role, on "relay" (link C);
+# the libvirt hook (hooks/qemu) is run the way libvirtd runs it, with the
+# vm's domain XML on stdin. A receiver in the vm counts sequence numbers at
+# 1000 packets/s while the vm migrates:
+#
+#   A -> B   relay path: nothing arrives on B, the agent on hB relays it
+#   B -> A   native path: the proxy join on hA, the MDB pin on the new tap
+#   A -> A2  the same move inside one subnet with no glm on hA2 (reference)
+
+load lib/testbed
+load lib/glm
+
+G=ff3e::1234
+PORT=7400
+
+setup() {
+	GLM_VM_CONF=()
+}
+
+teardown() {
+	local rc=0
+	glm_stop_and_check_logs || rc=1
+	tb_teardown
+	return $rc
+}
+
+jf() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+
+# The glm testbed with multicast: IMS, matd in vm and cn, agents on hA and
+# hB, the relay; the vm is running on hA (libvirt's start hooks run there).
+mcast_setup() {
+	tb_setup --mcast "$@"
+	glm_keys
+	glm_start_imsd
+	glm_start_matd cn
+	glm_start_matd vm "correspondent $TB_CN_ADDR"
+	glm_wait_handovers vm 1 5
+	glm_start_agent relay
+	glm_start_agent hA
+	glm_start_agent hB
+	glm_hook hA prepare begin
+	glm_hook hA started begin
+}
+
+recv_start() {
+	tb_spawn vm "$GLM_BIN/mcstream" recv --group "$G" --port $PORT --ifname eth0 --idle 3 --gap-ms 4 --json \
+		>"$TB_DIR/recv.json" 2>"$TB_DIR/recv.err"
+	RECV_PID=$TB_PID
+}
+
+send_start() {
+	tb_spawn src "$GLM_BIN/mcstream" send --group "$G" --port $PORT --ifname eth0 --rate 1000 --size 200 \
+		--duration "$1" --rt-prio 10 --json >"$TB_DIR/send.json" 2>"$TB_DIR/send.err"
+	SEND_PID=$TB_PID
+}
+
+stream_stop() {
+	tb_wait_pid "$SEND_PID" 60 || { cat "$TB_DIR/send.err" >&2; return 1; }
+	tb_wait_pid "$RECV_PID" 60 || { cat "$TB_DIR/recv.err" >&2; return 1; }
+	echo "receiver: $(cat "$TB_DIR/recv.json")" >&2
+}
+
+# A live migration as libvirt drives the hooks: on the destination
+# migrate/prepare before the tap exists, started once it does (still no
+# carrier), then the switch-over, then the source's stopped/release.
+glm_migrate() {
+	local dst=$1 src
+	src=$(tb_vm_host)
+	glm_hook "$dst" migrate begin
+	glm_hook "$dst" prepare begin
+	sleep 0.3 # the memory copy: the guest still runs on the source
+	tb_migrate --attach-only "$dst"
+	glm_hook "$dst" started begin
+	tb_migrate --resume
+	glm_hook "$src" stopped end
+	glm_hook "$src" release end
+}
+
+# The longest receiver gap that starts around move N (1-based) of the
+# migrations file.
+move_gap() {
+	python3 - "$TB_DIR/migrations" "$TB_DIR/recv.json" "$1" <<'PY'
+import json, sys
+moves = [l.split() for l in open(sys.argv[1]) if l.strip()]
+src, dst, down, up = moves[int(sys.argv[3]) - 1]
+gaps = json.load(open(sys.argv[2]))["gaps"]
+near = [g for g in gaps if float(down) - 0.02 <= g["at"] <= float(up) + 0.5]
+g = max(near, key=lambda g: g["ms"]) if near else None
+# the whole gap, and the part after the link came back (what the
+# agent's work decides; the part before is the testbed's move)
+print("%.1f ms (%.1f ms after carrier-up)" % (g["ms"], (g["at"] + g["ms"] / 1000 - float(up)) * 1000) if g else "none")
+PY
+}
+
+@test "multicast follows the vm: A->B by relay, B->A natively, A->A2 reference; gaps and duplicates" {
+	mcast_setup
+	recv_start
+	send_start 9
+	sleep 1
+	glm_migrate hB
+	glm_wait_handovers vm 2 5
+	sleep 1.5
+	# on hB the group is relayed: one session, packets flowing
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+r=[x for x in d['relays'] if x['group']=='$G']
+assert len(r)==1 and r[0]['packets']>0, d['relays']
+g=d['vms'][0]['groups'][0]
+assert g['relayed'] and g['pinned']==False and g['own_report'], g"
+	glm_migrate hA
+	glm_wait_handovers vm 3 5
+	sleep 1.5
+	glm_glmctl hA status --json | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+g=d['vms'][0]['groups'][0]
+assert g['native'] and not g['relayed'] and g['own_report'] and not g['proxy_joined'], g
+assert not [x for x in d['relays'] if x['refs']>0], d['relays']"
+	# reference: the same move inside one subnet, hA2 has no glm (its hook
+	# finds no agent), the same steps
+	sleep 0.3
+	tb_migrate --attach-only hA2
+	glm_hook hA2 started begin
+	tb_migrate --resume
+	sleep 1.5
+	stream_stop
+	[ "$(jf "$TB_DIR/recv.json" "d['error']")" = None ]
+	[ "$(jf "$TB_DIR/recv.json" "d['dup']")" = 0 ]
+	[ "$(jf "$TB_DIR/recv.json" "d['reordered']")" = 0 ]
+	echo "# gap A->B relay: $(move_gap 1)" >&3
+	echo "# gap B->A native: $(move_gap 2)" >&3
+	echo "# gap A->A2 same subnet, no glm: $(move_gap 3)" >&3
+	echo "# hooks (node op sub ms rc): $(tr '\n' ';' <"$TB_DIR/hook-times")" >&3
+	# the stream ran to its end after the last move
+	[ "$(jf "$TB_DIR/recv.json" "d['last_seq'] >= d['sent'] - 3")" = True ]
+	# every hook returned 0 and printed nothing
+	! awk '$5 != 0' "$TB_DIR/hook-times" | grep -q .
+}
+
+@test "two VMs on one host share one relay session" {
+	mcast_setup
+	glm_domain_xml | sed -e 's|<name>vm</name>|<name>vm2</name>|' -e "s|$TB_VM_MAC0|52:54:00:12:34:99|" \
+		-e 's|vnet0|vnet9|' -e 's|4dea22b3|5dea22b3|' >"$TB_DIR/vm2.xml"
+	glm_hook hB migrate begin
+	GLM_XML_FILE=$TB_DIR/vm2.xml glm_hook hB migrate begin
+	sleep 0.5
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+r=[x for x in d['relays'] if x['group']=='$G']
+assert len(r)==1 and r[0]['refs']==2, r
+assert len(d['vms'])==2, d['vms']"
+	glm_glmctl relay status --json | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+# one session for hB, whatever the number of its VMs (hA has its own)
+s=[x for x in d['relay_server']['sessions'] if x['group']=='$G' and x['agent'].startswith('[2001:db8:b::2]')]
+assert len(s)==1, d"
+	GLM_XML_FILE=$TB_DIR/vm2.xml glm_hook hB release end
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+r=[x for x in d['relays'] if x['group']=='$G']
+assert len(r)==1 and r[0]['refs']==1, r"
+	glm_hook hB release end
+	sleep 0.2
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+assert not [x for x in d['relays'] if x['refs']>0], d['relays']"
+}
+
+@test "the relay stops when the native stream appears, with no duplicate delivered" {
+	mcast_setup
+	recv_start
+	send_start 7
+	sleep 0.5
+	glm_migrate hB
+	glm_wait_handovers vm 2 5
+	sleep 1.5
+	# now link B gets the group natively too
+	tb_mroute_add --to "brA brB" "$G"
+	sleep 1.5
+	stream_stop
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+g=d['vms'][0]['groups'][0]
+assert g['native'] and not g['relayed'], g
+r=[x for x in d['relays'] if x['group']=='$G' and x['refs']>0 and x['state']!='stopped']
+assert not r, r" 
+	grep -o 'relay client: .*' "$TB_DIR/agent-hB.log" | tail -3 | sed 's/^/# /' >&3
+	grep -q 'arriving natively on br0.*relay no longer needed' "$TB_DIR/agent-hB.log"
+	[ "$(jf "$TB_DIR/recv.json" "d['dup']")" = 0 ]
+	[ "$(jf "$TB_DIR/recv.json" "d['error']")" = None ]
+}
+
+@test "the proxy join is left only after the vm's own report; the pin goes back to the kernel" {
+	mcast_setup
+	recv_start
+	send_start 6
+	sleep 0.5
+	glm_migrate hB
+	glm_wait_handovers vm 2 5
+	sleep 0.5
+	# back to A, step by step
+	glm_hook hA migrate begin
+	glm_hook hA prepare begin
+	tb_migrate --attach-only hA
+	glm_hook hA started begin
+	# before the switch-over: host membership and a permanent pin on vnet0
+	tb_mdb hA | grep -q "br0 $G"
+	tb_mdb hA | grep "vnet0 $G" | grep -q permanent
+	glm_glmctl hA status --json | python3 -c "
+import json,sys
+g=json.load(sys.stdin)['vms'][0]['groups'][0]
+assert g['proxy_joined'] and g['pinned'] and not g['own_report'], g"
+	tb_migrate --resume
+	sleep 1
+	glm_glmctl hA status --json | python3 -c "
+import json,sys
+g=json.load(sys.stdin)['vms'][0]['groups'][0]
+assert g['own_report'] and not g['proxy_joined'] and not g['pinned'], g"
+	# the VM's membership stands, as an ordinary entry
+	tb_mdb hA | grep "vnet0 $G" | grep -vq permanent
+	# and in the log, the report came before the leave
+	report=$(grep -n "own report for $G" "$TB_DIR/agent-hA.log" | tail -1 | cut -d: -f1)
+	leave=$(grep -n "proxy join of $G on br0 left" "$TB_DIR/agent-hA.log" | tail -1 | cut -d: -f1)
+	[ -n "$report" ] && [ -n "$leave" ] && [ "$report" -lt "$leave" ]
+	stream_stop
+	[ "$(jf "$TB_DIR/recv.json" "d['dup']")" = 0 ]
+}
+
+@test "agent killed mid-migration: the hook still exits 0 fast and the migration goes on" {
+	mcast_setup
+	glm_hook hB migrate begin
+	kill "$GLM_AGENT_HB_PID"
+	tb_wait_pid "$GLM_AGENT_HB_PID" 5 || true
+	GLM_AGENT_HB_PID=
+	run glm_hook hB prepare begin
+	[ "$status" -eq 0 ] && [ -z "$output" ]
+	tb_migrate --attach-only hB
+	run glm_hook hB started begin
+	[ "$status" -eq 0 ] && [ -z "$output" ]
+	tb_migrate --resume
+	glm_hook hA stopped end
+	glm_hook hA release end
+	# the VM runs and moved (unicast by matd's own RS/RA)
+	glm_wait_handovers vm 2 5
+	[[ "$(glm_vm_ma)" == 2001:db8:b:* ]]
+	# every hook call well under a second (they are reported, the bound is generous)
+	awk '{ if ($4 > 1000) exit 1 }' "$TB_DIR/hook-times"
+	echo "# hook times with the agent gone: $(awk '$1=="hB" {printf "%s/%s %s ms; ", $2, $3, $4}' "$TB_DIR/hook-times")" >&3
+}
+
+@test "forged RELAY_REQUEST and PREPARE are refused" {
+	mcast_setup
+	send() { tb_exec "$1" "$GLM_BIN/glmsend" -s "$2" -k "$TB_DIR/keys" "${@:3}"; }
+	# forged MAC: no answer, counted, no session
+	run send hB "[$GLM_RELAY_ADDR]:5310" -i 31 --forge RELAY_REQUEST group=$G lifetime=10
+	[ "$status" -eq 2 ]
+	[ "$(glm_glmctl relay stats | sed -n 's/^drop_bad_MAC=//p')" -ge 1 ]
+	# authentic but a link-local group: refused
+	run send hB "[$GLM_RELAY_ADDR]:5310" -i 31 RELAY_REQUEST group=ff02::1 lifetime=10
+	[ "$status" -eq 1 ]
+	glm_glmctl relay status --json | python3 -c "
+import json,sys
+assert not [x for x in json.load(sys.stdin)['relay_server']['sessions'] if x['group']=='ff02::1']"
+	# a forged PREPARE to the vm's matd changes nothing
+	ma=$(glm_vm_ma)
+	run send hB "[$ma]:5301" -i 31 --forge PREPARE prefix=2001:db8:b::/64 router=fe80::1
+	[ "$status" -eq 2 ]
+	[ "$(glm_status_field vm "d['mobile']['prepared']")" = None ]
+	[ "$(glm_matctl vm stats | sed -n 's/^drop_bad_MAC=//p')" -ge 1 ]
+}
+
+@test "malformed domain XML: glm-prepare says why and refuses, the hook still exits 0 silently" {
+	tb_setup
+	glm_keys
+	glm_start_agent hB
+	printf '<domain><name>vm</name><devices><interface type="bridge"><mac address="zz"/>' >"$TB_DIR/bad.xml"
+	run tb_exec hB "$GLM_BIN/glm-prepare" -d -s "$TB_DIR/agent-hB.sock" incoming <"$TB_DIR/bad.xml"
+	[ "$status" -eq 65 ]
+	[[ "$output" == *"domain XML"* ]]
+	GLM_XML_FILE=$TB_DIR/bad.xml run glm_hook hB migrate begin
+	[ "$status" -eq 0 ] && [ -z "$output" ]
+	# nothing registered
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+assert not json.load(sys.stdin)['vms']"
+}
