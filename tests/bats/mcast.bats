@@ -103,6 +103,9 @@ PY
 	sleep 1
 	glm_migrate hB
 	glm_wait_handovers vm 2 5
+	# the agent prepared the guest before the switch-over
+	[ "$(glm_status_field vm "d['mobile']['last_handover']['prepared']")" = True ]
+	grep -q 'matd prepared 2001:db8:b:' "$TB_DIR/agent-hB.log"
 	sleep 1.5
 	# on hB the group is relayed: one session, packets flowing
 	glm_glmctl hB status --json | python3 -c "
