@@ -189,7 +189,8 @@ int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group
 		source = &any6;
 	if (relay_group_status(group, source) != GLM_ST_OK)
 		return -EINVAL;
-	if (!relay) {
+	/* none named (or an unset address): the configured default relay */
+	if (!relay || IN6_IS_ADDR_UNSPECIFIED(&relay->sin6_addr) || !relay->sin6_port) {
 		if (!a->conf.has_relay)
 			return -EDESTADDRREQ;
 		relay = &a->conf.relay;
@@ -275,6 +276,10 @@ static void rc_response(struct agentd *a, struct rc_session *s, const struct glm
 
 	if (!s->awaiting || m->seq < s->first_seq || m->seq > s->last_seq)
 		return;                   /* an answer to an older round */
+	/* STALE: the relay already took a later request of ours (this one
+	 * was overtaken); that one's answer settles the round */
+	if (GLM_HAS(m, GLM_TLV_STATUS) && m->status == GLM_ST_STALE)
+		return;
 	s->awaiting = false;
 	s->last_status = GLM_HAS(m, GLM_TLV_STATUS) ? m->status : GLM_ST_BADREQ;
 	if (s->state == RC_STOPPED)

@@ -64,36 +64,11 @@ stream_stop() {
 	echo "receiver: $(cat "$TB_DIR/recv.json")" >&2
 }
 
-# A live migration as libvirt drives the hooks: on the destination
-# migrate/prepare before the tap exists, started once it does (still no
-# carrier), then the switch-over, then the source's stopped/release.
-glm_migrate() {
-	local dst=$1 src
-	src=$(tb_vm_host)
-	glm_hook "$dst" migrate begin
-	glm_hook "$dst" prepare begin
-	sleep 0.3 # the memory copy: the guest still runs on the source
-	tb_migrate --attach-only "$dst"
-	glm_hook "$dst" started begin
-	tb_migrate --resume
-	glm_hook "$src" stopped end
-	glm_hook "$src" release end
-}
-
-# The longest receiver gap that starts around move N (1-based) of the
-# migrations file.
+# move_gap N: the gap of move N (1-based) of the migrations file, whole
+# and after carrier-up (tests/bats/lib/movestats.py).
 move_gap() {
-	python3 - "$TB_DIR/migrations" "$TB_DIR/recv.json" "$1" <<'PY'
-import json, sys
-moves = [l.split() for l in open(sys.argv[1]) if l.strip()]
-src, dst, down, up = moves[int(sys.argv[3]) - 1]
-gaps = json.load(open(sys.argv[2]))["gaps"]
-near = [g for g in gaps if float(down) - 0.02 <= g["at"] <= float(up) + 0.5]
-g = max(near, key=lambda g: g["ms"]) if near else None
-# the whole gap, and the part after the link came back (what the
-# agent's work decides; the part before is the testbed's move)
-print("%.1f ms (%.1f ms after carrier-up)" % (g["ms"], (g["at"] + g["ms"] / 1000 - float(up)) * 1000) if g else "none")
-PY
+	python3 "$BATS_TEST_DIRNAME/lib/movestats.py" "$TB_DIR/migrations" "$TB_DIR/recv.json" |
+		python3 -c "import json,sys; m=json.load(sys.stdin)['moves'][$1-1]; print('%.1f ms (%.1f ms after carrier-up)' % (m['outage_ms'], m['after_up_ms']))"
 }
 
 @test "multicast follows the vm: A->B by relay, B->A natively, A->A2 reference; gaps and duplicates" {

@@ -355,6 +355,11 @@ static void test_client_refcount(void **state)
 	assert_int_equal(relay_client_want(&A, 1, &g, NULL, NULL), 0);
 	assert_int_equal(relay_client_want(&A, 0, &ll, NULL, NULL), -EINVAL);
 	assert_int_equal(relay_client_want(&A, 5, &g, NULL, NULL), -EINVAL);
+	A.conf.has_relay = false;
+	assert_int_equal(relay_client_want(&A, 0, &ll, NULL, &(struct sockaddr_in6){ 0 }), -EINVAL);
+	assert_int_equal(relay_client_want(&A, 0, &(struct in6_addr){ .s6_addr = { 0xff, 0x3e, [15] = 9 } }, NULL,
+					   &(struct sockaddr_in6){ 0 }), -EDESTADDRREQ);
+	A.conf.has_relay = true;
 	/* three VMs on two bridges: one session, one request */
 	s = the_session();
 	assert_int_equal(nsent, 1);
@@ -395,6 +400,9 @@ static void test_client_denied(void **state)
 	(void)state;
 	assert_int_equal(relay_client_want(&A, 0, &g, NULL, NULL), 0);
 	s = the_session();
+	respond(GLM_ST_STALE);                        /* overtaken request: not a refusal */
+	assert_int_equal(s->state, RC_REQUESTED);
+	assert_true(s->awaiting);
 	respond(GLM_ST_DENIED);
 	assert_int_equal(s->state, RC_DENIED);
 	assert_true(s->next_tx_ns - now_ns() > 20000000000ull);

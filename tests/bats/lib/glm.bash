@@ -253,3 +253,20 @@ glm_hook() {
 	return $rc
 }
 GLM_HOOKS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../hooks" && pwd)
+
+# glm_migrate DEST: a live migration of the vm as libvirt drives the hooks:
+# on the destination migrate and prepare before the tap exists, started
+# once it does (the guest has no carrier yet), then the switch-over, then
+# the source's stopped and release.
+glm_migrate() {
+	local dst=$1 src
+	src=$(tb_vm_host)
+	glm_hook "$dst" migrate begin
+	glm_hook "$dst" prepare begin
+	sleep "${GLM_COPY_S:-0.3}" # the memory copy: the guest still runs on the source
+	tb_migrate --attach-only "$dst"
+	glm_hook "$dst" started begin
+	tb_migrate --resume
+	glm_hook "$src" stopped end
+	glm_hook "$src" release end
+}

@@ -6,7 +6,9 @@ seconds), the receiver's seqstream JSON (gaps with their start time), and
 optionally matd's log (one "handover #N ..." line per handover, in order).
 Output: JSON, a list of {src, dst, down, up, outage_ms, phases...}.
 The outage of a move is the longest gap in the stream that starts between
-the link going down and half a second after it came back."""
+the link going down and half a second after it came back; after_up_ms is
+how long after the link came back that gap ended. The stream fields of a
+multicast receiver (mcstream) and a TCP/UDP one (seqstream) are the same."""
 import json
 import re
 import sys
@@ -46,8 +48,12 @@ def main():
     rx = json.load(open(sys.argv[2]))
     gaps = rx.get("gaps", [])
     for mv in moves:
-        near = [g["ms"] for g in gaps if mv["down"] - 0.02 <= g["at"] <= mv["up"] + 0.5]
-        mv["outage_ms"] = max(near) if near else 0.0
+        near = [g for g in gaps if mv["down"] - 0.02 <= g["at"] <= mv["up"] + 0.5]
+        g = max(near, key=lambda g: g["ms"]) if near else None
+        mv["outage_ms"] = g["ms"] if g else 0.0
+        # the part of it after the link came back: what glm decides; the
+        # part before is the testbed moving a veth between namespaces
+        mv["after_up_ms"] = (g["at"] + g["ms"] / 1000 - mv["up"]) * 1000 if g else 0.0
     if len(sys.argv) > 3:
         hos = handovers(sys.argv[3])
         # same-subnet moves give no handover line; pair in order otherwise
