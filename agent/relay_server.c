@@ -25,8 +25,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #if defined(__x86_64__)
-#include <cpuid.h>
-#include <immintrin.h>
 #endif
 
 #define RS_MAX_SESSIONS 1024
@@ -49,17 +47,11 @@ struct rs_member {
 	unsigned refs;
 };
 
-/* SHA-256 states after the HMAC key's inner and outer pad blocks. */
-struct rs_hmac {
-	uint32_t inner[8], outer[8];
-};
-
 struct rs_session {
 	struct sockaddr_in6 agent;
 	struct in6_addr group, source;   /* source :: = any */
 	uint32_t key_id;
 	crypto_auth_hmacsha256_state hmac0; /* keyed once: per packet only the data is hashed */
-	struct rs_hmac fast;                 /* the same, for the SHA-NI path */
 	struct rs_member *member;
 	uint64_t seq;                    /* of the next RELAYED_PACKET */
 	uint64_t created_ns, refreshed_ns, expires_ns;
@@ -104,172 +96,8 @@ struct rs {
 };
 
 /* HMAC-SHA256 of every forwarded packet is most of the relay's own work:
- * where the CPU has the SHA extensions, the compression runs on them
- * (several times faster than libsodium's portable code); the result is the
- * same HMAC, checked against libsodium by tests/unit/test_relay.c. The
- * keyed inner and outer states are computed once per session. */
-struct rs_sha {
-	uint32_t h[8];
-	uint8_t buf[64];
-	size_t n;
-	uint64_t total;
-};
-
-static const uint32_t sha256_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-static const uint32_t sha256_iv[8] = {
-	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-};
-
-static bool rs_shani;
-
-#if defined(__x86_64__)
-/* SHA-256 compression of len/64 blocks with the SHA-NI instructions. */
-__attribute__((target("sha,sse4.1,ssse3")))
-static void sha256_blocks(uint32_t h[8], const uint8_t *p, size_t len)
-{
-	const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
-	__m128i s0, s1, tmp, msg, w[4], abef, cdgh;
-
-	tmp = _mm_loadu_si128((const __m128i *)&h[0]);
-	s1 = _mm_loadu_si128((const __m128i *)&h[4]);
-	tmp = _mm_shuffle_epi32(tmp, 0xb1);          /* CDAB */
-	s1 = _mm_shuffle_epi32(s1, 0x1b);            /* EFGH */
-	s0 = _mm_alignr_epi8(tmp, s1, 8);            /* ABEF */
-	s1 = _mm_blend_epi16(s1, tmp, 0xf0);         /* CDGH */
-	for (; len >= 64; len -= 64, p += 64) {
-		abef = s0;
-		cdgh = s1;
-		for (int g = 0; g < 4; g++)
-			w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), mask);
-		for (int g = 0; g < 16; g++) {
-			msg = _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&sha256_k[4 * g]));
-			s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
-			if (g >= 3 && g <= 14) {
-				tmp = _mm_alignr_epi8(w[g & 3], w[(g - 1) & 3], 4);
-				w[(g + 1) & 3] = _mm_add_epi32(w[(g + 1) & 3], tmp);
-				w[(g + 1) & 3] = _mm_sha256msg2_epu32(w[(g + 1) & 3], w[g & 3]);
-			}
-			msg = _mm_shuffle_epi32(msg, 0x0e);
-			s0 = _mm_sha256rnds2_epu32(s0, s1, msg);
-			if (g >= 1 && g <= 12)
-				w[(g - 1) & 3] = _mm_sha256msg1_epu32(w[(g - 1) & 3], w[g & 3]);
-		}
-		s0 = _mm_add_epi32(s0, abef);
-		s1 = _mm_add_epi32(s1, cdgh);
-	}
-	tmp = _mm_shuffle_epi32(s0, 0x1b);           /* FEBA */
-	s1 = _mm_shuffle_epi32(s1, 0xb1);            /* DCHG */
-	s0 = _mm_blend_epi16(tmp, s1, 0xf0);         /* DCBA */
-	s1 = _mm_alignr_epi8(s1, tmp, 8);            /* ABEF */
-	_mm_storeu_si128((__m128i *)&h[0], s0);
-	_mm_storeu_si128((__m128i *)&h[4], s1);
-}
-
-static bool cpu_has_shani(void)
-{
-	unsigned a, b, c, d;
-
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) || !(c & bit_SSSE3))
-		return false;
-	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
-}
-#else
-static void sha256_blocks(uint32_t h[8], const uint8_t *p, size_t len) { (void)h; (void)p; (void)len; }
-static bool cpu_has_shani(void) { return false; }
-#endif
-
-static void rs_sha_update(struct rs_sha *s, const uint8_t *p, size_t len)
-{
-	s->total += len;
-	if (s->n) {
-		size_t k = 64 - s->n < len ? 64 - s->n : len;
-
-		memcpy(s->buf + s->n, p, k);
-		s->n += k;
-		p += k;
-		len -= k;
-		if (s->n < 64)
-			return;
-		sha256_blocks(s->h, s->buf, 64);
-		s->n = 0;
-	}
-	if (len >= 64) {
-		size_t full = len & ~(size_t)63;
-
-		sha256_blocks(s->h, p, full);
-		p += full;
-		len -= full;
-	}
-	memcpy(s->buf, p, len);
-	s->n = len;
-}
-
-static void rs_sha_final(struct rs_sha *s, uint8_t out[32])
-{
-	uint64_t bits = s->total * 8;
-
-	s->buf[s->n++] = 0x80;
-	if (s->n > 56) {
-		memset(s->buf + s->n, 0, 64 - s->n);
-		sha256_blocks(s->h, s->buf, 64);
-		s->n = 0;
-	}
-	memset(s->buf + s->n, 0, 56 - s->n);
-	for (int i = 0; i < 8; i++)
-		s->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
-	sha256_blocks(s->h, s->buf, 64);
-	for (int i = 0; i < 8; i++) {
-		out[4 * i] = (uint8_t)(s->h[i] >> 24);
-		out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
-		out[4 * i + 2] = (uint8_t)(s->h[i] >> 8);
-		out[4 * i + 3] = (uint8_t)s->h[i];
-	}
-}
-
-static void rs_hmac_key(struct rs_hmac *k, const uint8_t key[GLM_KEY_LEN])
-{
-	uint8_t pad[64];
-
-	memset(pad, 0x36, sizeof(pad));
-	for (int i = 0; i < GLM_KEY_LEN; i++)
-		pad[i] ^= key[i];
-	memcpy(k->inner, sha256_iv, sizeof(sha256_iv));
-	sha256_blocks(k->inner, pad, 64);
-	memset(pad, 0x5c, sizeof(pad));
-	for (int i = 0; i < GLM_KEY_LEN; i++)
-		pad[i] ^= key[i];
-	memcpy(k->outer, sha256_iv, sizeof(sha256_iv));
-	sha256_blocks(k->outer, pad, 64);
-	sodium_memzero(pad, sizeof(pad));
-}
-
-/* HMAC over a then b. */
-static void rs_hmac(const struct rs_hmac *k, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
-		    uint8_t mac[GLM_MAC_LEN])
-{
-	struct rs_sha s = { .total = 64 };
-	uint8_t inner[32];
-
-	memcpy(s.h, k->inner, sizeof(s.h));
-	rs_sha_update(&s, a, alen);
-	rs_sha_update(&s, b, blen);
-	rs_sha_final(&s, inner);
-	s = (struct rs_sha){ .total = 64 };
-	memcpy(s.h, k->outer, sizeof(s.h));
-	rs_sha_update(&s, inner, sizeof(inner));
-	rs_sha_final(&s, mac);
-}
-
+ * each session keeps libsodium's state after the key's inner pad, so per
+ * packet only the header and the packet are hashed. */
 static struct rs *rs_of(const struct agentd *a) { return a->relay_server; }
 
 /* Classic BPF over the IPv6 header (an AF_PACKET SOCK_DGRAM socket's
@@ -373,15 +201,11 @@ static void rs_queue(struct agentd *a, struct rs *rs, struct rs_session *s, cons
 	size_t hl = relay_frame_hdr(rs->txhdr[i], s->key_id, s->seq++, &s->group,
 				    IN6_IS_ADDR_UNSPECIFIED(&s->source) ? NULL : &s->source, len);
 
-	if (rs_shani) {
-		rs_hmac(&s->fast, rs->txhdr[i], hl, pkt, len, rs->txmac[i]);
-	} else {
-		crypto_auth_hmacsha256_state st = s->hmac0;
+	crypto_auth_hmacsha256_state st = s->hmac0;
 
-		crypto_auth_hmacsha256_update(&st, rs->txhdr[i], hl);
-		crypto_auth_hmacsha256_update(&st, pkt, len);
-		crypto_auth_hmacsha256_final(&st, rs->txmac[i]);
-	}
+	crypto_auth_hmacsha256_update(&st, rs->txhdr[i], hl);
+	crypto_auth_hmacsha256_update(&st, pkt, len);
+	crypto_auth_hmacsha256_final(&st, rs->txmac[i]);
 	rs->txiov[i][0] = (struct iovec){ rs->txhdr[i], hl };
 	rs->txiov[i][1] = (struct iovec){ (void *)pkt, len };
 	rs->txiov[i][2] = (struct iovec){ rs->txmac[i], GLM_MAC_LEN };
@@ -556,7 +380,6 @@ static void rs_end(struct agentd *a, struct rs *rs, unsigned i, const char *why)
 		 (unsigned long long)s->packets, (unsigned long long)s->bytes);
 	rs_leave(rs, s->member);
 	sodium_memzero(&s->hmac0, sizeof(s->hmac0));
-	sodium_memzero(&s->fast, sizeof(s->fast));
 	free(s);
 	rs->sess[i] = rs->sess[--rs->nsess];
 }
@@ -688,8 +511,6 @@ static void rs_request(struct agentd *a, struct rs *rs, const struct glm_msg *m,
 		s->source = source;
 		s->key_id = key->id;
 		crypto_auth_hmacsha256_init(&s->hmac0, key->secret, GLM_KEY_LEN);
-		if (rs_shani)
-			rs_hmac_key(&s->fast, key->secret);
 		/* wall-clock based: above anything a previous session of
 		 * this agent and group used, so its replay window accepts */
 		s->seq = seq_next();
@@ -779,7 +600,6 @@ int relay_server_init(struct agentd *a)
 
 	if (sodium_init() < 0)
 		return -EIO;
-	rs_shani = cpu_has_shani();
 	rs = calloc(1, sizeof(*rs));
 	if (!rs)
 		return -ENOMEM;
@@ -831,8 +651,7 @@ int relay_server_init(struct agentd *a)
 		goto fail_fd;
 	}
 	a->relay_server = rs;
-	log_info("relay: relaying groups received on %s (HMAC: %s)", rs->ifname,
-		 rs_shani ? "SHA extensions" : "libsodium");
+	log_info("relay: relaying groups received on %s", rs->ifname);
 	return 0;
 fail_fd:
 	close(rs->pkt_fd);

@@ -246,33 +246,6 @@ static void test_csum(void **state)
 	assert_int_equal(relay_udp_csum_fix(p, n), 0);
 }
 
-/* The relay's SHA-NI HMAC equals libsodium's, for every length around
- * the block boundaries and any split between frame header and packet. */
-static void test_fast_hmac(void **state)
-{
-	uint8_t key[GLM_KEY_LEN], msg[400], a[GLM_MAC_LEN], b[GLM_MAC_LEN];
-	struct rs_hmac k;
-
-	(void)state;
-	if (!cpu_has_shani())
-		skip();
-	randombytes_buf(key, sizeof(key));
-	randombytes_buf(msg, sizeof(msg));
-	rs_hmac_key(&k, key);
-	for (size_t len = 0; len < sizeof(msg); len += (len < 140 ? 1 : 37)) {
-		crypto_auth_hmacsha256_state st;
-
-		crypto_auth_hmacsha256_init(&st, key, sizeof(key));
-		crypto_auth_hmacsha256_update(&st, msg, len);
-		crypto_auth_hmacsha256_final(&st, a);
-		for (size_t split = 0; split <= len; split += (len < 70 ? 1 : 23)) {
-			rs_hmac(&k, msg, split, msg + split, len - split, b);
-			assert_memory_equal(a, b, GLM_MAC_LEN);
-		}
-	}
-}
-
-/* ---- the client ------------------------------------------------------- */
 static struct agentd A;
 static struct glm_keyring ring;
 
@@ -654,7 +627,6 @@ int main(void)
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_frame),
 		cmocka_unit_test(test_csum),
-		cmocka_unit_test(test_fast_hmac),
 		cmocka_unit_test_setup_teardown(test_client_refcount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_packets, setup, teardown),

@@ -1,0 +1,235 @@
+#!/bin/bash
+# guest/build-image.sh: build glm's test guest image from the Debian
+# packages installed on this machine, nothing downloaded.
+#
+#   guest/build-image.sh [--two-nics] [--bin DIR] [--kernel VERSION]
+#                        [--compress none|gzip|zstd] [--force] OUTDIR
+#
+# OUTDIR/vmlinux      the Debian kernel (linux-image-amd64), decompressed
+#                     from its bzImage (QEMU boots the ELF through PVH;
+#                     under TCG that halves the boot: LAB.md)
+# OUTDIR/initrd.img   cpio newc: busybox (static), the virtio and nftables
+#                     modules, qemu-ga, matd, matctl, nft, seqstream,
+#                     mcstream and their shared libraries, guest/init
+# OUTDIR/manifest     kernel, modules in load order, files, sizes
+# OUTDIR/stamp        hash of every input: an unchanged input set skips
+#                     the rebuild (--force rebuilds anyway)
+#
+# The guest is configured from the kernel command line: see guest/init and
+# glm-guest-image(7). --two-nics makes eth0 and eth1 the default managed
+# interfaces (glm.if= overrides it at boot). Needs root (mknod of
+# /dev/console in the archive; without root the init opens it itself).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+
+two_nics=0 bin="$top/build/bin" kver="" compress=none force=0 out=""
+usage() {
+	sed -n '4,6p' "${BASH_SOURCE[0]}" | sed 's/^# *//' >&2
+	exit 64
+}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--two-nics) two_nics=1 ;;
+	--bin) bin=$2; shift ;;
+	--kernel) kver=$2; shift ;;
+	--compress) compress=$2; shift ;;
+	--force) force=1 ;;
+	-h | --help) usage ;;
+	-*) echo "build-image: unknown option $1" >&2; usage ;;
+	*) [ -z "$out" ] || usage; out=$1 ;;
+	esac
+	shift
+done
+[ -n "$out" ] || usage
+case $compress in none | gzip | zstd) ;; *) echo "build-image: --compress none|gzip|zstd" >&2; exit 64 ;; esac
+
+die() { echo "build-image: $*" >&2; exit 1; }
+
+# Everything the image needs from the host, and the Debian package each
+# comes from (for the error message: `make deps` installs them).
+need() { # FILE PACKAGE
+	[ -e "$1" ] || die "$1 missing: apt-get install $2"
+}
+need /bin/busybox busybox-static
+need /usr/sbin/qemu-ga qemu-guest-agent
+need /usr/sbin/nft nftables
+command -v cpio >/dev/null || die "cpio missing: apt-get install cpio"
+command -v xz >/dev/null || die "xz missing: apt-get install xz-utils"
+# busybox-static's /bin/busybox is static: ldd says so.
+ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || die "/bin/busybox is not static: apt-get install busybox-static"
+for p in matd matctl seqstream mcstream; do
+	[ -x "$bin/$p" ] || die "$bin/$p missing: run make first"
+done
+
+# The kernel: the one linux-image-amd64 depends on, else the newest in /boot
+# that has its modules.
+if [ -z "$kver" ]; then
+	dep=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null | sed -n 's/.*linux-image-\([^ ,]*\).*/\1/p')
+	if [ -n "$dep" ] && [ -f "/boot/vmlinuz-$dep" ] && [ -f "/lib/modules/$dep/modules.dep" ]; then
+		kver=$dep
+	else
+		for f in $(ls -v /boot/vmlinuz-* 2>/dev/null); do
+			v=${f#/boot/vmlinuz-}
+			[ -f "/lib/modules/$v/modules.dep" ] && kver=$v
+		done
+	fi
+fi
+[ -n "$kver" ] || die "no Debian kernel with modules: apt-get install linux-image-amd64"
+vmlinuz=/boot/vmlinuz-$kver
+moddir=/lib/modules/$kver
+need "$vmlinuz" linux-image-amd64
+need "$moddir/modules.dep" linux-image-amd64
+
+# Modules, in load order (dependencies from modules.dep come first). The
+# virtio ones in the order LAB.md measured; crc32c_generic before
+# libcrc32c, which nf_tables needs and which asks the crypto API for
+# "crc32c" at load time (a softdep modprobe would honour, insmod does not).
+# nf_tables: tables, chains (filter and the ip6 route type are in the
+# core), payload, lookup, maps; nft_ct: the notrack expression, which
+# pulls in nf_conntrack. IPv6 and AF_PACKET are built in.
+modules_wanted="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
+failover net_failover virtio_net virtio_console crc32c_generic nf_tables nft_ct"
+declare -A modpath=() seen=()
+while IFS=: read -r m _; do
+	b=${m##*/}
+	b=${b%%.ko*}
+	modpath[${b//-/_}]=$m
+done <"$moddir/modules.dep"
+order=()
+add_mod() { # NAME: dependencies first, each once
+	local n=${1//-/_} d deps
+	[ -n "${seen[$n]:-}" ] && return 0
+	[ -n "${modpath[$n]:-}" ] || {
+		grep -q "/$1.ko" "$moddir/modules.builtin" 2>/dev/null && return 0
+		die "module $1 is neither in $moddir/modules.dep nor built in"
+	}
+	seen[$n]=1
+	deps=$(grep -m1 "^${modpath[$n]}:" "$moddir/modules.dep" | cut -d: -f2)
+	# modules.dep lists the deepest dependency last: load from the end.
+	for d in $(echo "$deps" | tr ' ' '\n' | tac); do
+		d=${d##*/}
+		add_mod "${d%%.ko*}"
+	done
+	[ "$n" = libcrc32c ] && add_mod crc32c_generic
+	order+=("$n")
+}
+for m in $modules_wanted; do add_mod "$m"; done
+
+progs=("$bin/matd:usr/sbin/matd" "$bin/matctl:usr/bin/matctl" "$bin/seqstream:usr/bin/seqstream"
+	"$bin/mcstream:usr/bin/mcstream" "/usr/sbin/qemu-ga:usr/sbin/qemu-ga" "/usr/sbin/nft:usr/sbin/nft")
+libs=()
+for p in "${progs[@]}"; do
+	for l in $(ldd "${p%%:*}" | awk '/=>/ { print $3 } /^[ \t]*\// { print $1 }'); do
+		[ -f "$l" ] && libs+=("$l")
+	done
+done
+mapfile -t libs < <(printf '%s\n' "${libs[@]}" | sort -u)
+
+# The stamp: every input file's content, the options, the package versions.
+inputs() {
+	echo "options two_nics=$two_nics compress=$compress kver=$kver"
+	dpkg-query -W -f='${Package} ${Version}\n' linux-image-amd64 "linux-image-$kver" busybox-static \
+		qemu-guest-agent nftables libc6 2>/dev/null || true
+	sha256sum "${BASH_SOURCE[0]}" "$here/init" /bin/busybox "$vmlinuz" "${libs[@]}"
+	for p in "${progs[@]}"; do sha256sum "${p%%:*}"; done
+	for m in "${order[@]}"; do sha256sum "$moddir/${modpath[$m]}"; done
+}
+stamp=$(inputs | sha256sum | cut -d' ' -f1)
+if [ $force = 0 ] && [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] &&
+	[ -f "$out/vmlinux" ] && [ -f "$out/initrd.img" ]; then
+	echo "guest image in $out is up to date"
+	exit 0
+fi
+
+mkdir -p "$out"
+work=$(mktemp -d "$out/.build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# --- vmlinux: the kernel tree's scripts/extract-vmlinux, in the script ---
+# Find each compressor's magic in the bzImage, decompress from there, keep
+# the first result that is an ELF file. (The magics without their NUL
+# bytes, which a shell string cannot hold; a false match just fails.)
+extract_vmlinux() { # BZIMAGE OUT
+	local img=$1 o=$2 magic tool off
+	while read -r magic tool; do
+		for off in $(LC_ALL=C grep -aboF -- "$(printf "$magic")" "$img" 2>/dev/null | cut -d: -f1); do
+			tail -c +$((off + 1)) "$img" | $tool >"$o" 2>/dev/null || true
+			if [ "$(head -c 4 "$o" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
+				return 0
+			fi
+		done
+	done <<'EOF'
+\3757zXZ xz -dc
+\037\213\010 gzip -dc
+(\265/\375 zstd -dc
+BZh91AY&SY bzip2 -dc
+EOF
+	return 1
+}
+extract_vmlinux "$vmlinuz" "$work/vmlinux" || die "could not find a compressed ELF kernel in $vmlinuz"
+
+# --- the initramfs tree ---
+root=$work/root
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,proc,sys,dev,run,tmp,var/log,var/lib,etc/glm,lib/modules/glm,root}
+ln -s ../run "$root/var/run"
+chmod 1777 "$root/tmp"
+cp /bin/busybox "$root/bin/busybox"
+for a in $(/bin/busybox --list-full); do
+	[ -e "$root/$a" ] || [ -L "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+done
+for p in "${progs[@]}"; do
+	rm -f "$root/${p#*:}"
+	install -m 755 "${p%%:*}" "$root/${p#*:}"
+done
+for l in "${libs[@]}"; do
+	mkdir -p "$root$(dirname "$l")"
+	cp -L "$l" "$root$l"
+done
+: >"$root/etc/glm/modules"
+for m in "${order[@]}"; do
+	cp "$moddir/${modpath[$m]}" "$root/lib/modules/glm/$m.ko"
+	echo "$m" >>"$root/etc/glm/modules"
+done
+install -m 755 "$here/init" "$root/init"
+ifaces=eth0
+[ $two_nics = 1 ] && ifaces="eth0 eth1"
+cat >"$root/etc/glm/image.conf" <<EOF
+# written by guest/build-image.sh
+GLM_IMAGE_IFACES="$ifaces"
+GLM_IMAGE_KERNEL=$kver
+GLM_IMAGE_STAMP=$stamp
+EOF
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\n' >"$root/etc/group"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$root/etc/hosts"
+echo glm-guest >"$root/etc/hostname"
+# The kernel opens /dev/console before init runs: without it init has no
+# stdio until it mounts devtmpfs.
+mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
+mknod -m 666 "$root/dev/null" c 1 3 2>/dev/null || true
+
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
+	cpio --quiet -o -H newc -R 0:0 --reproducible) >"$work/initrd.cpio"
+case $compress in
+none) mv "$work/initrd.cpio" "$work/initrd.img" ;;
+gzip) gzip -6 -n <"$work/initrd.cpio" >"$work/initrd.img" ;;
+zstd) zstd -q -19 <"$work/initrd.cpio" >"$work/initrd.img" ;;
+esac
+
+{
+	echo "kernel $kver ($vmlinuz, $(dpkg-query -W -f='${Version}' "linux-image-$kver" 2>/dev/null))"
+	echo "vmlinux $(stat -c %s "$work/vmlinux") bytes"
+	echo "initrd.img $(stat -c %s "$work/initrd.img") bytes ($compress)"
+	echo "interfaces $ifaces"
+	echo "modules ${order[*]}"
+	echo "files:"
+	(cd "$root" && find . -type f | LC_ALL=C sort | sed 's/^\./  /')
+} >"$work/manifest"
+
+mv -f "$work/vmlinux" "$out/vmlinux"
+mv -f "$work/initrd.img" "$out/initrd.img"
+mv -f "$work/manifest" "$out/manifest"
+echo "$stamp" >"$out/stamp"
+echo "guest image in $out: vmlinux $(du -h "$out/vmlinux" | cut -f1), initrd.img $(du -h "$out/initrd.img" | cut -f1), kernel $kver"
