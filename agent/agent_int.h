@@ -23,7 +23,10 @@ int reception_init(struct agentd *a, int br);
 bool reception_seen(const struct agentd *a, int br, const struct in6_addr *group, uint64_t since_ns);
 
 /* vm.c: the VMs this host holds or is about to receive. */
-enum vm_event { VM_EV_INCOMING, VM_EV_STARTED, VM_EV_RELEASE };
+/* RUNNING: a domain found running through libvirt (agent restart, or a
+ * start whose hook we missed): its ports and groups are learned, nothing
+ * is joined or pinned. */
+enum vm_event { VM_EV_INCOMING, VM_EV_STARTED, VM_EV_RELEASE, VM_EV_RUNNING };
 int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool prepare, FILE *out);
 void vm_native(struct agentd *a, int br, const struct in6_addr *group);
 void vm_mdb_entry(struct agentd *a, const struct mdb_entry *e);

@@ -1,37 +1,128 @@
-/* Record each VM's groups in its live domain metadata (glm's own XML
- * namespace, see glm-metadata(5)), so the XML of a migration carries them
- * to the destination's hook. libvirt calls block, and libvirtd may be busy
- * running our own hook for that very domain: they run in a worker thread,
- * never in the event loop and never in answer to a hook's request. */
+/* glm-agentd and libvirt (with "libvirt-uri" configured):
+ *   - record each VM's groups in its live domain metadata (glm's own XML
+ *     namespace, glm-metadata(5)), so the XML of a migration carries them
+ *     to the destination's hook;
+ *   - find the domains already running at start (an agent restarted under
+ *     running VMs) and follow domain lifecycle events, so a domain whose
+ *     hook was missed is still mapped to its taps.
+ * libvirt calls block, and libvirtd may be busy running our own hook for
+ * that very domain: they run in worker threads, never in the event loop
+ * and never in answer to a hook's request. Results reach the loop through
+ * a pipe, one pointer to a malloc'ed record per write. */
 #include "agent_int.h"
 #include "log.h"
 #include "util.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define JOBS 32
 
+struct lv_note {                 /* worker -> loop */
+	enum vm_event ev;
+	char name[256];
+	char *xml;               /* RUNNING: the domain XML */
+};
+
 static struct {
-	pthread_t thread;
+	pthread_t thread, events;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool running, stop;
+	bool running, events_running, stop;
 	char uri[256];
+	int pipe[2];
+	virConnectPtr evconn;
+	int cb_id;
 	unsigned head, tail;
 	struct job { char name[256]; char xml[8192]; } jobs[JOBS];
-} lv = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+} lv = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .pipe = { -1, -1 }, .cb_id = -1 };
 
 static void silent(void *ud, virErrorPtr e) { (void)ud; (void)e; }
+static void wake(int timer, void *opaque) { virEventRemoveTimeout(timer); (void)opaque; }
+
+static const char *lv_error(void)
+{
+	virErrorPtr e = virGetLastError();
+	return e && e->message ? e->message : "failed";
+}
+
+static void notify_loop(enum vm_event ev, const char *name, char *xml)
+{
+	struct lv_note *n = calloc(1, sizeof(*n));
+
+	if (!n) {
+		free(xml);
+		return;
+	}
+	n->ev = ev;
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->xml = xml;
+	if (write(lv.pipe[1], &n, sizeof(n)) != sizeof(n)) {
+		free(n->xml);
+		free(n);
+	}
+}
+
+static void post_running(virDomainPtr dom)
+{
+	char *xml = virDomainGetXMLDesc(dom, 0);
+
+	if (xml)
+		notify_loop(VM_EV_RUNNING, virDomainGetName(dom), xml);
+}
+
+static int on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	(void)c, (void)detail, (void)opaque;
+	if (event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED)
+		post_running(dom);
+	else if (event == VIR_DOMAIN_EVENT_STOPPED)
+		notify_loop(VM_EV_RELEASE, virDomainGetName(dom), NULL);
+	return 0;
+}
+
+/* Event thread: its own connection, libvirt's default event loop. */
+static void *events_thread(void *arg)
+{
+	virDomainPtr *doms = NULL;
+	int n;
+
+	(void)arg;
+	lv.evconn = virConnectOpen(lv.uri);
+	if (!lv.evconn) {
+		log_warnx("libvirt %s: cannot connect (%s): domains are known from the hook only", lv.uri, lv_error());
+		return NULL;
+	}
+	n = virConnectListAllDomains(lv.evconn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	for (int i = 0; i < n; i++) {
+		post_running(doms[i]);
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	lv.cb_id = virConnectDomainEventRegisterAny(lv.evconn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+						    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), NULL, NULL);
+	if (lv.cb_id < 0)
+		log_warnx("libvirt: domain events: %s", lv_error());
+	while (!__atomic_load_n(&lv.stop, __ATOMIC_ACQUIRE))
+		if (virEventRunDefaultImpl() < 0)
+			break;
+	if (lv.cb_id >= 0)
+		virConnectDomainEventDeregisterAny(lv.evconn, lv.cb_id);
+	virConnectClose(lv.evconn);
+	return NULL;
+}
 
 static void *worker(void *arg)
 {
 	virConnectPtr conn = NULL;
 
 	(void)arg;
-	virSetErrorFunc(NULL, silent);
 	pthread_mutex_lock(&lv.lock);
 	for (;;) {
 		struct job j;
@@ -51,12 +142,10 @@ static void *worker(void *arg)
 			log_debug("libvirt: no domain %s", j.name);
 		} else {
 			if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, j.xml, "glm", GLM_XMLNS,
-						 VIR_DOMAIN_AFFECT_LIVE) < 0) {
-				virErrorPtr e = virGetLastError();
-				log_warnx("libvirt: metadata of %s: %s", j.name, e && e->message ? e->message : "failed");
-			} else {
-				log_debug("libvirt: metadata of %s recorded", j.name);
-			}
+						 VIR_DOMAIN_AFFECT_LIVE) < 0)
+				log_warnx("libvirt: metadata of %s: %s", j.name, lv_error());
+			else
+				log_info("libvirt: groups of %s recorded in its metadata", j.name);
 			virDomainFree(dom);
 		}
 		pthread_mutex_lock(&lv.lock);
@@ -67,28 +156,73 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static void pipe_input(struct agentd *a, void *arg)
+{
+	struct lv_note *n;
+	static struct domxml d;
+	char err[256];
+	FILE *out = fopen("/dev/null", "w");
+
+	(void)arg;
+	while (read(lv.pipe[0], &n, sizeof(n)) == sizeof(n)) {
+		if (n->ev == VM_EV_RELEASE) {
+			memset(&d, 0, sizeof(d));
+			snprintf(d.name, sizeof(d.name), "%s", n->name);
+			if (vm_find(a, d.name))
+				vm_request(a, VM_EV_RELEASE, &d, false, out ? out : stderr);
+		} else if (domxml_parse(n->xml, strlen(n->xml), &d, err, sizeof(err)) < 0) {
+			log_warnx("libvirt: domain %s: %s", n->name, err);
+		} else if (!vm_find(a, d.name) && d.has_mobility) {
+			vm_request(a, VM_EV_RUNNING, &d, false, out ? out : stderr);
+		}
+		free(n->xml);
+		free(n);
+	}
+	if (out)
+		fclose(out);
+}
+
 void libvirt_init(struct agentd *a)
 {
 	if (!a->conf.use_libvirt)
 		return;
 	snprintf(lv.uri, sizeof(lv.uri), "%s", a->conf.libvirt_uri);
+	virSetErrorFunc(NULL, silent);
+	if (pipe2(lv.pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+		log_warn("libvirt: pipe");
+		return;
+	}
+	agentd_watch(a, lv.pipe[0], pipe_input, NULL);
+	if (virEventRegisterDefaultImpl() < 0)
+		log_warnx("libvirt: event loop: %s", lv_error());
 	if (pthread_create(&lv.thread, NULL, worker, NULL) == 0)
 		lv.running = true;
 	else
 		log_warn("libvirt worker thread");
+	if (pthread_create(&lv.events, NULL, events_thread, NULL) == 0)
+		lv.events_running = true;
+	else
+		log_warn("libvirt event thread");
 }
 
 void libvirt_free(struct agentd *a)
 {
 	(void)a;
-	if (!lv.running)
-		return;
 	pthread_mutex_lock(&lv.lock);
-	lv.stop = true;
+	__atomic_store_n(&lv.stop, true, __ATOMIC_RELEASE);
 	pthread_cond_signal(&lv.cond);
 	pthread_mutex_unlock(&lv.lock);
-	pthread_join(lv.thread, NULL);
-	lv.running = false;
+	if (lv.running)
+		pthread_join(lv.thread, NULL);
+	if (lv.events_running) {
+		/* wake virEventRunDefaultImpl() with a timer that fires at once */
+		virEventAddTimeout(0, wake, NULL, NULL);
+		pthread_join(lv.events, NULL);
+	}
+	lv.running = lv.events_running = false;
+	for (int i = 0; i < 2; i++)
+		if (lv.pipe[i] >= 0)
+			close(lv.pipe[i]);
 }
 
 void libvirt_record(struct agentd *a, const struct agent_vm *vm)

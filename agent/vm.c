@@ -254,6 +254,17 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 			memset(vm, 0, sizeof(*vm));
 		return r;
 	}
+	if (ev == VM_EV_RUNNING) {
+		for (unsigned p = 0; p < vm->nports; p++)
+			if (vm->ports[p].ifindex)
+				mdbwatch_port(a, vm->bridge, vm->ports[p].ifindex);
+		for (unsigned i = 0; i < vm->ngroups; i++)
+			vm->groups[i].own_report = true; /* its memberships are its own */
+		log_info("vm %s running on %s: %u ports, %u groups (from libvirt)", vm->name, a->br[vm->bridge].name,
+			 vm->nports, vm->ngroups);
+		fprintf(out, "domain %s: running, %u groups\n", vm->name, vm->ngroups);
+		return 0;
+	}
 	if (ev == VM_EV_INCOMING && !vm->incoming_ns)
 		vm->incoming_ns = now;
 	/* Proxy join every group (incoming, or a restart that still knows them). */

@@ -58,7 +58,7 @@ need /usr/sbin/nft nftables
 command -v cpio >/dev/null || die "cpio missing: apt-get install cpio"
 command -v xz >/dev/null || die "xz missing: apt-get install xz-utils"
 # busybox-static's /bin/busybox is static: ldd says so.
-ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || die "/bin/busybox is not static: apt-get install busybox-static"
+! ldd /bin/busybox >/dev/null 2>&1 || die "/bin/busybox is not static: apt-get install busybox-static"
 for p in matd matctl seqstream mcstream; do
 	[ -x "$bin/$p" ] || die "$bin/$p missing: run make first"
 done

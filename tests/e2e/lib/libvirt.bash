@@ -192,6 +192,18 @@ EOF
 	chmod 755 "$d/etc/hooks/qemu.d/00-lvlog"
 }
 
+lv__seed_caps() {
+	local d=$1 o
+	ls "$d"/cache/qemu/capabilities/*.xml >/dev/null 2>&1 && return 0
+	for o in "$TB_DIR"/lv-*/cache/qemu/capabilities; do
+		[ "$o" != "$d/cache/qemu/capabilities" ] || continue
+		ls "$o"/*.xml >/dev/null 2>&1 || continue
+		mkdir -p "$d/cache/qemu/capabilities" && cp -p "$o"/*.xml "$d/cache/qemu/capabilities/"
+		return 0
+	done
+	return 0
+}
+
 lv_host_start() {
 	local node=$1 d addr t0 m src dst mounts="" i
 	d=$(lv__dir "$node") || return 1
@@ -221,6 +233,10 @@ lv_host_start() {
 		[ -x "$d/etc/hooks/qemu.d/glm" ] || { lv__err "make install left no qemu.d/glm in $d/etc/hooks"; return 1; }
 	fi
 	rm -f "$d/libvirtd.pid" "$d/sock/libvirt-sock"
+	# QEMU's capabilities, probed at startup (most of libvirtd's ~8 s), are
+	# cached in /var/cache/libvirt/qemu; reuse another host's of this testbed
+	# (libvirt checks the cache against the binary, libvirt, the kernel).
+	lv__seed_caps "$d"
 	t0=$(tb__now)
 	# ip netns exec and unshare both exec: TB_PID is libvirtd's pid.
 	tb_spawn "$node" unshare -m --propagation private \
