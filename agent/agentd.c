@@ -156,21 +156,14 @@ static void udp_input(struct agentd *a, void *arg)
 	for (int budget = 0; budget < 256; budget++) {
 		uint8_t buf[GLM_MSG_MAX];
 		struct sockaddr_in6 from;
-		socklen_t fl = sizeof(from);
 		const struct glm_key *key;
 		struct glm_msg m;
-		enum glm_parse_err e;
-		ssize_t n = recvfrom(a->udp, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		int r = glm_recv_msg(a->udp, &a->keys, buf, sizeof(buf), &m, &key, &from, &a->rx, a->drops);
 
-		if (n < 0)
+		if (r < 0)
 			return;
-		a->rx++;
-		e = glm_msg_accept(&a->keys, buf, (size_t)n, &m, &key);
-		if (e != GLM_PE_OK) {
-			a->drops[e]++;
-			log_debug("dropped %zd bytes from %s: %s", n, sa6(&from), glm_parse_err_name(e));
+		if (r == 0)
 			continue;
-		}
 		switch (m.type) {
 		case GLM_RELAY_REQUEST:
 		case GLM_RELAY_STOP:

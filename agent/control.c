@@ -133,22 +133,10 @@ static int vm_cmd(struct agentd *a, enum vm_event ev, int argc, char **argv, FIL
 
 static void counters(struct agentd *a, FILE *out, bool json)
 {
-	fprintf(out, json ? "\"rx\":%llu,\"refused\":%llu,\"proxy_joins\":%u,\"drops\":{" :
+	fprintf(out, json ? "\"rx\":%llu,\"refused\":%llu,\"proxy_joins\":%u," :
 			    "rx=%llu\nrefused=%llu\nproxy_joins=%u\n",
 		(unsigned long long)a->rx, (unsigned long long)a->refused, proxy_joins(a));
-	for (int i = 1; i < GLM_PE_MAX; i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "%s", glm_parse_err_name(i));
-		for (char *p = name; *p; p++)
-			if (*p == ' ')
-				*p = '_';
-		if (json)
-			fprintf(out, "%s\"%s\":%llu", i > 1 ? "," : "", name, (unsigned long long)a->drops[i]);
-		else
-			fprintf(out, "drop_%s=%llu\n", name, (unsigned long long)a->drops[i]);
-	}
-	if (json)
-		fputc('}', out);
+	glm_drops_print(out, a->drops, json);
 }
 
 int agent_ctl_handler(void *ctx, int argc, char **argv, FILE *out)

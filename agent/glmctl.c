@@ -14,21 +14,7 @@ static bool json;
 
 static int request(const char *req)
 {
-	char *reply = NULL;
-	int r = ctl_request(sock, req, &reply, 3000);
-
-	if (r < 0) {
-		fprintf(stderr, "glmctl: cannot reach glm-agentd at %s: %s\n", sock, strerror(-r));
-		return EX_UNAVAILABLE;
-	}
-	if (r == 1) {
-		fprintf(stderr, "glmctl: %s", reply);
-		free(reply);
-		return EX_DATAERR;
-	}
-	fputs(reply, stdout);
-	free(reply);
-	return EX_OK;
+	return ctl_cli_request("glmctl", "glm-agentd", sock, req);
 }
 
 static int cmd_status(int argc, char **argv)

@@ -70,21 +70,14 @@ static void udp_input(struct matd *d)
 	for (;;) {
 		uint8_t buf[GLM_MSG_MAX];
 		struct sockaddr_in6 from;
-		socklen_t fl = sizeof(from);
 		const struct glm_key *key;
 		struct glm_msg m;
-		enum glm_parse_err e;
-		ssize_t n = recvfrom(d->udp, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		int r = glm_recv_msg(d->udp, &d->keys, buf, sizeof(buf), &m, &key, &from, &d->rx, d->drops);
 
-		if (n < 0)
+		if (r < 0)
 			return;
-		d->rx++;
-		e = glm_msg_accept(&d->keys, buf, (size_t)n, &m, &key);
-		if (e != GLM_PE_OK) {
-			d->drops[e]++;
-			log_debug("dropped %zd bytes from %s: %s", n, sa6(&from), glm_parse_err_name(e));
+		if (r == 0)
 			continue;
-		}
 		switch (m.type) {
 		case GLM_IMS_ACK:
 		case GLM_BINDING_ACK:
@@ -105,31 +98,13 @@ static void udp_input(struct matd *d)
 
 static void stats_out(struct matd *d, FILE *out, bool json)
 {
-	if (json) {
-		fprintf(out, "{\"rx\":%llu,\"stale\":%llu,\"refused\":%llu,\"ra_bad\":%llu,\"drops\":{",
-			(unsigned long long)d->rx, (unsigned long long)d->stale,
-			(unsigned long long)d->refused, (unsigned long long)d->ra_bad);
-		for (int i = 1; i < GLM_PE_MAX; i++) {
-			char name[32];
-			snprintf(name, sizeof(name), "%s", glm_parse_err_name(i));
-			for (char *p = name; *p; p++)
-				if (*p == ' ')
-					*p = '_';
-			fprintf(out, "%s\"%s\":%llu", i > 1 ? "," : "", name, (unsigned long long)d->drops[i]);
-		}
-		fprintf(out, "}}\n");
-		return;
-	}
-	fprintf(out, "rx=%llu\nstale=%llu\nrefused=%llu\nra_bad=%llu\n", (unsigned long long)d->rx,
-		(unsigned long long)d->stale, (unsigned long long)d->refused, (unsigned long long)d->ra_bad);
-	for (int i = 1; i < GLM_PE_MAX; i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "%s", glm_parse_err_name(i));
-		for (char *p = name; *p; p++)
-			if (*p == ' ')
-				*p = '_';
-		fprintf(out, "drop_%s=%llu\n", name, (unsigned long long)d->drops[i]);
-	}
+	fprintf(out, json ? "{\"rx\":%llu,\"stale\":%llu,\"refused\":%llu,\"ra_bad\":%llu," :
+			    "rx=%llu\nstale=%llu\nrefused=%llu\nra_bad=%llu\n",
+		(unsigned long long)d->rx, (unsigned long long)d->stale, (unsigned long long)d->refused,
+		(unsigned long long)d->ra_bad);
+	glm_drops_print(out, d->drops, json);
+	if (json)
+		fputs("}\n", out);
 }
 
 /* key=value arguments of a control request. */

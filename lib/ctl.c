@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 static int ctl_addr(const char *path, struct sockaddr_un *sun)
@@ -174,4 +175,23 @@ int ctl_request(const char *path, const char *req, char **reply, int timeout_ms)
 	}
 	*reply = buf;
 	return r;
+}
+
+int ctl_cli_request(const char *prog, const char *daemon, const char *path, const char *req)
+{
+	char *reply = NULL;
+	int r = ctl_request(path, req, &reply, 3000);
+
+	if (r < 0) {
+		fprintf(stderr, "%s: cannot reach %s at %s: %s\n", prog, daemon, path, strerror(-r));
+		return EX_UNAVAILABLE;
+	}
+	if (r == 1) {
+		fprintf(stderr, "%s: %s", prog, reply);
+		free(reply);
+		return EX_DATAERR;
+	}
+	fputs(reply, stdout);
+	free(reply);
+	return EX_OK;
 }

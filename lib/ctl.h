@@ -16,4 +16,7 @@ int ctl_serve(int lfd, ctl_fn fn, void *ctx);
 /* Send req, wait up to timeout_ms; *reply is malloc'ed (body or message).
  * Returns 0 for "ok", 1 for "error", -errno if the daemon could not be asked. */
 int ctl_request(const char *path, const char *req, char **reply, int timeout_ms);
+/* A CLI's whole request: print the body on stdout, or "PROG: message" on
+ * stderr; returns the sysexits code (0, EX_DATAERR, EX_UNAVAILABLE). */
+int ctl_cli_request(const char *prog, const char *daemon, const char *path, const char *req);
 #endif

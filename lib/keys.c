@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include <sys/socket.h>
+#include "log.h"
+#include "util.h"
 
 static int key_line(void *ctx, const struct conf_pos *pos, int argc, char **argv)
 {
@@ -102,4 +105,23 @@ enum glm_parse_err glm_msg_accept(const struct glm_keyring *kr, const uint8_t *b
 	if (e == GLM_PE_OK)
 		*key = k;
 	return e;
+}
+
+int glm_recv_msg(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t cap, struct glm_msg *m,
+		 const struct glm_key **key, struct sockaddr_in6 *from, uint64_t *rx, uint64_t drops[GLM_PE_MAX])
+{
+	socklen_t fl = sizeof(*from);
+	enum glm_parse_err e;
+	ssize_t n = recvfrom(fd, buf, cap, 0, (struct sockaddr *)from, &fl);
+
+	if (n < 0)
+		return -1;
+	(*rx)++;
+	e = glm_msg_accept(kr, buf, (size_t)n, m, key);
+	if (e != GLM_PE_OK) {
+		drops[e]++;
+		log_debug("dropped %zd bytes from %s: %s", n, sa6(from), glm_parse_err_name(e));
+		return 0;
+	}
+	return 1;
 }

@@ -35,4 +35,10 @@ bool key_owns_home(const struct glm_key *k, const struct in6_addr *ha);
  * enum glm_parse_err; an unknown key id counts as GLM_PE_MAC. */
 enum glm_parse_err glm_msg_accept(const struct glm_keyring *kr, const uint8_t *buf, size_t len,
 				  struct glm_msg *m, const struct glm_key **key);
+
+/* Receive one datagram on a non-blocking fd and accept it as above.
+ * Returns 1 with m, key and from set; 0 if it was dropped (counted in
+ * drops[reason], logged at debug level); -1 when nothing is pending. */
+int glm_recv_msg(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t cap, struct glm_msg *m,
+		 const struct glm_key **key, struct sockaddr_in6 *from, uint64_t *rx, uint64_t drops[GLM_PE_MAX]);
 #endif

@@ -215,62 +215,9 @@ int mdb_decode(const void *buf, size_t len, mdb_fn fn, void *ctx)
 
 /* --- requests --- */
 
-typedef int (*mdb_reply_fn)(const struct nlmsghdr *nlh, void *ctx);
-
-/* Send one request, read its replies up to the ack (or NLMSG_DONE for a
- * dump). Replies to an earlier request are told by their sequence number. */
-static int mdb_talk(struct mdb *m, struct nlmsghdr *nlh, mdb_reply_fn fn, void *ctx)
+static int mdb_talk(struct mdb *m, struct nlmsghdr *nlh, nl_reply_fn fn, void *ctx)
 {
-	const struct nlmsghdr *r;
-	const char *kmsg;
-	uint32_t seq = ++m->seq;
-	int err = 0, rem;
-	ssize_t len;
-
-	m->errmsg[0] = '\0';
-	nlh->nlmsg_seq = seq;
-	if (!(nlh->nlmsg_flags & NLM_F_DUMP) || nlh->nlmsg_type != RTM_GETMDB)
-		nlh->nlmsg_flags |= NLM_F_ACK;
-	if (mnl_socket_sendto(m->req, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		len = mnl_socket_recvfrom(m->req, m->rx, sizeof(m->rx));
-		if (len < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		r = (const struct nlmsghdr *)m->rx;
-		for (rem = (int)len; nl_msg_ok(r, rem); r = mnl_nlmsg_next(r, &rem)) {
-			if (r->nlmsg_seq != seq || r->nlmsg_pid != m->portid)
-				continue;
-			switch (r->nlmsg_type) {
-			case NLMSG_ERROR: {
-				int aerr = nl_ack_parse(r, &kmsg);
-
-				if (kmsg)
-					snprintf(m->errmsg, sizeof(m->errmsg), "%s", kmsg);
-				return aerr ? aerr : err;
-			}
-			case NLMSG_DONE:
-				if (mnl_nlmsg_get_payload_len(r) >= sizeof(int)) {
-					int derr;
-
-					memcpy(&derr, mnl_nlmsg_get_payload(r), sizeof(derr));
-					if (derr < 0 && !err)
-						err = derr;
-				}
-				return err;
-			case NLMSG_NOOP:
-			case NLMSG_OVERRUN:
-				break;
-			default:
-				if (fn && !err)
-					err = fn(r, ctx);
-				break;
-			}
-		}
-	}
+	return nl_talk(m->req, m->portid, &m->seq, m->rx, sizeof(m->rx), nlh, fn, ctx, m->errmsg, sizeof(m->errmsg));
 }
 
 static const char *ifname(int ifindex, char buf[IF_NAMESIZE + 8])

@@ -149,43 +149,43 @@ static int attr_parse(const struct nlmsghdr *nlh, size_t hdrlen, mnl_attr_cb_t c
 	return mnl_attr_parse_payload((const char *)mnl_nlmsg_get_payload(nlh) + off, plen - off, cb, data);
 }
 
-typedef int (*rtnl_reply_fn)(const struct nlmsghdr *nlh, void *ctx);
-
 /* Send one request and read its replies up to the ack (or NLMSG_DONE for
  * a dump). Replies to earlier requests (a dump cut short by an error) are
- * recognised by their sequence number and dropped. */
-static int rtnl_talk(struct rtnl *r, struct nlmsghdr *nlh, rtnl_reply_fn fn, void *ctx)
+ * recognised by their sequence number and dropped. Shared by every
+ * request socket (rtnl.c, mdb.c). */
+int nl_talk(struct mnl_socket *sock, uint32_t portid, uint32_t *seqp, void *rx, size_t rxlen,
+	    struct nlmsghdr *nlh, nl_reply_fn fn, void *ctx, char *errmsg, size_t errlen)
 {
 	const struct nlmsghdr *m;
 	const char *kmsg;
-	uint32_t seq = ++r->seq;
+	uint32_t seq = ++*seqp;
 	int err = 0, rem;
 	ssize_t len;
 
-	r->errmsg[0] = '\0';
+	errmsg[0] = '\0';
 	nlh->nlmsg_seq = seq;
 	/* NLM_F_DUMP shares bits with NLM_F_REPLACE/EXCL: only a GET is a dump. */
 	if (!(nlh->nlmsg_type % 4 == 2 && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP))
 		nlh->nlmsg_flags |= NLM_F_ACK;
-	if (mnl_socket_sendto(r->req, nlh, nlh->nlmsg_len) < 0)
+	if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
-		len = mnl_socket_recvfrom(r->req, r->rx, sizeof(r->rx));
+		len = mnl_socket_recvfrom(sock, rx, rxlen);
 		if (len < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		m = (const struct nlmsghdr *)r->rx;
+		m = (const struct nlmsghdr *)rx;
 		for (rem = (int)len; nl_msg_ok(m, rem); m = mnl_nlmsg_next(m, &rem)) {
-			if (m->nlmsg_seq != seq || m->nlmsg_pid != r->portid)
+			if (m->nlmsg_seq != seq || m->nlmsg_pid != portid)
 				continue;
 			switch (m->nlmsg_type) {
 			case NLMSG_ERROR: {
 				int aerr = nl_ack_parse(m, &kmsg);
 
 				if (kmsg)
-					snprintf(r->errmsg, sizeof(r->errmsg), "%s", kmsg);
+					snprintf(errmsg, errlen, "%s", kmsg);
 				return aerr ? aerr : err;
 			}
 			case NLMSG_DONE:
@@ -207,6 +207,11 @@ static int rtnl_talk(struct rtnl *r, struct nlmsghdr *nlh, rtnl_reply_fn fn, voi
 			}
 		}
 	}
+}
+
+static int rtnl_talk(struct rtnl *r, struct nlmsghdr *nlh, nl_reply_fn fn, void *ctx)
+{
+	return nl_talk(r->req, r->portid, &r->seq, r->rx, sizeof(r->rx), nlh, fn, ctx, r->errmsg, sizeof(r->errmsg));
 }
 
 /* "rtnl: add 2001:db8::1/64 on eth0: <kernel text, or strerror>" */

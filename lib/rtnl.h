@@ -81,6 +81,15 @@ int nl_ack_parse(const struct nlmsghdr *nlh, const char **msg);
 /* mnl_nlmsg_ok, also safe for nlmsg_len >= 2^31 (libmnl 1.0.4 is not). */
 bool nl_msg_ok(const struct nlmsghdr *nlh, int rem);
 
+/* One request on a netlink request socket, its replies to fn, up to the
+ * ack; the kernel's error text (extack) lands in errmsg. For rtnl.c and
+ * mdb.c, whose sockets are libmnl ones. */
+struct mnl_socket;
+struct nlmsghdr;
+typedef int (*nl_reply_fn)(const struct nlmsghdr *nlh, void *ctx);
+int nl_talk(struct mnl_socket *sock, uint32_t portid, uint32_t *seq, void *rx, size_t rxlen,
+	    struct nlmsghdr *nlh, nl_reply_fn fn, void *ctx, char *errmsg, size_t errlen);
+
 /* Write /proc/sys/net/ipv6/conf/IFNAME/KEY. */
 int sysctl_ipv6_set(const char *ifname, const char *key, const char *value);
 #endif

@@ -200,3 +200,23 @@ const char *glm_status_name(unsigned st)
 	static const char *const n[] = { "ok", "stale", "denied", "not found", "bad request", "internal error" };
 	return st < sizeof(n) / sizeof(n[0]) ? n[st] : "unknown";
 }
+
+void glm_drops_print(FILE *out, const uint64_t drops[GLM_PE_MAX], bool json)
+{
+	if (json)
+		fputs("\"drops\":{", out);
+	for (int i = 1; i < GLM_PE_MAX; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s", glm_parse_err_name((enum glm_parse_err)i));
+		for (char *p = name; *p; p++)
+			if (*p == ' ')
+				*p = '_';
+		if (json)
+			fprintf(out, "%s\"%s\":%llu", i > 1 ? "," : "", name, (unsigned long long)drops[i]);
+		else
+			fprintf(out, "drop_%s=%llu\n", name, (unsigned long long)drops[i]);
+	}
+	if (json)
+		fputc('}', out);
+}

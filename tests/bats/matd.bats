@@ -14,10 +14,7 @@ setup() {
 }
 
 teardown() {
-	local rc=0
-	glm_stop_and_check_logs || rc=1
-	tb_teardown
-	return $rc
+	glm_teardown
 }
 
 # Read a field of a seqstream JSON summary.

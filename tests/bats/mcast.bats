@@ -22,10 +22,7 @@ setup() {
 }
 
 teardown() {
-	local rc=0
-	glm_stop_and_check_logs || rc=1
-	tb_teardown
-	return $rc
+	glm_teardown
 }
 
 jf() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }

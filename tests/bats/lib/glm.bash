@@ -270,3 +270,12 @@ glm_migrate() {
 	glm_hook "$src" stopped end
 	glm_hook "$src" release end
 }
+
+# bats teardown for glm tests: stop the daemons, fail on a sanitizer
+# report, then tear the testbed down whatever happened.
+glm_teardown() {
+	local rc=0
+	glm_stop_and_check_logs || rc=1
+	tb_teardown
+	return $rc
+}

@@ -65,6 +65,9 @@
 #   lv_define_vm NODE XMLFILE     virsh define
 #   lv_start NODE [DOM]           virsh start DOM (default vm); records QEMU's pid
 #   lv_qemu_pid NODE [DOM]        print the pid of DOM's QEMU on NODE
+#   lv_tap NODE [DOM]             print DOM's tap on br0 (virsh domiflist)
+#   lv_agent_cmd NODE JSON [DOM]  virsh qemu-agent-command: the reply
+#   lv_wait_agent NODE TIMEOUT [DOM]  until qemu-ga answers guest-ping
 #   lv_state NODE [DOM]           print virsh domstate (e.g. "running"), or "absent"
 #   lv_migrate SRC DST [--domain DOM] [VIRSH_FLAGS...]
 #                                 virsh migrate --live --p2p --persistent
@@ -90,6 +93,8 @@ LV_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${LV_START_TIMEOUT:=30}"
 : "${LV_LOG_LEVEL:=3}"
 LV_MOUNTS="etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt log:/var/log/libvirt cache:/var/cache/libvirt"
+
+LV_VM_MAC=52:54:00:00:e2:01
 
 lv__err() { echo "libvirt.bash: $*" >&2; }
 
@@ -222,7 +227,7 @@ lv_host_start() {
 		[ -d "$dst" ] || mkdir -p "$dst" || { lv__err "cannot create mount point $dst"; return 1; }
 		mounts="$mounts mount --bind '$d/$src' '$dst' &&"
 	done
-	mkdir -p "$d/sock" || return 1
+	mkdir -p "$d/sock" "$d/log/qemu" || return 1
 	: >"$d/hooks.log"
 	lv__write_conf "$node" "$d" "$addr" || return 1
 	if [ "${LV_INSTALL:-1}" != 0 ]; then
@@ -285,6 +290,26 @@ lv__record_qemu() {
 	local pid
 	pid=$(lv_qemu_pid "$1" "${2:-vm}") || return 1
 	tb__record_pid "$pid"
+}
+
+lv_tap() {
+	lv_virsh "$1" domiflist "${2:-vm}" | awk '$3 == "br0" {print $1; exit}'
+}
+
+# lv_agent_cmd NODE JSON [DOM]: a qemu-guest-agent command, its JSON reply.
+lv_agent_cmd() {
+	lv_virsh "$1" qemu-agent-command "${3:-vm}" "$2"
+}
+
+# lv_wait_agent NODE TIMEOUT [DOM]: until the guest agent answers guest-ping.
+lv_wait_agent() {
+	local node=$1 t=$2 dom=${3:-vm} i
+	for i in $(seq $((t * 5))); do
+		lv_agent_cmd "$node" '{"execute":"guest-ping"}' "$dom" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	lv__err "no guest agent in $dom on $node after ${t}s"
+	return 1
 }
 
 lv_define_vm() {
@@ -387,17 +412,19 @@ lv_teardown() {
 }
 
 # lv_domain_xml [--name N] [--kernel F --initrd F [--cmdline S]] [--mem MiB]
-#               [--uuid U] [--no-metadata] [--group G]...
+#               [--uuid U] [--mac M] [--tap DEV] [--no-metadata] [--group G]...
 # A small TCG guest (type='qemu': libvirt reports KVM usable here, but a
 # KVM guest never boots on this PVM host): q35, qemu64 CPU, no disk, one
-# virtio NIC on br0 (MAC TB_VM_MAC0, tap vnet0), serial console to a file
+# virtio NIC on br0 (MAC LV_VM_MAC, not the testbed's TB_VM_MAC0: the
+# testbed's veth "vm" sits on hA's br0 too, as vnet0; so the tap name is
+# libvirt's choice, vnetN, unless --tap), serial console to a file
 # in the private /var/log/libvirt/qemu, the qemu-guest-agent channel, and
 # glm's <metadata> (home GLM_HA, key 10, relay [GLM_RELAY_ADDR]:5310, the
 # groups given, default GLM_GROUP). Without --kernel the guest has no OS:
 # QEMU runs SeaBIOS, finds nothing to boot and idles, which migrates fine.
 lv_domain_xml() {
 	local name=vm kernel="" initrd="" cmdline="console=ttyS0 quiet" mem=128 meta=1
-	local uuid="" groups=() g
+	local uuid="" groups=() g mac=$LV_VM_MAC tap=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--name) name=$2; shift ;;
@@ -406,6 +433,8 @@ lv_domain_xml() {
 		--cmdline) cmdline=$2; shift ;;
 		--mem) mem=$2; shift ;;
 		--uuid) uuid=$2; shift ;;
+		--mac) mac=$2; shift ;;
+		--tap) tap=$2; shift ;;
 		--group) groups+=("$2"); shift ;;
 		--no-metadata) meta=0 ;;
 		*) lv__err "lv_domain_xml: unknown option $1"; return 1 ;;
@@ -447,9 +476,11 @@ EOF
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <interface type='bridge'>
-      <mac address='${TB_VM_MAC0:-52:54:00:12:34:56}'/>
+      <mac address='$mac'/>
       <source bridge='br0'/>
-      <target dev='vnet0'/>
+EOF
+	[ -z "$tap" ] || echo "      <target dev='$tap'/>"
+	cat <<EOF
       <model type='virtio'/>
     </interface>
     <serial type='file'>
