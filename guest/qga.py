@@ -160,7 +160,7 @@ def main(argv):
     try:
         if sub == "ping":
             wait = float(rest[1]) if len(rest) == 2 and rest[0] == "--wait" else 0.0
-            c = connect_retry(path, wait)
+            c = connect_retry(path, wait, per_try=0.25 if wait else 1.0)
             if not c:
                 print("qga: no answer from %s" % path, file=sys.stderr)
                 return 3

@@ -19,6 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$top/tests/bats/lib/testbed.bash"
 . "$top/tests/bats/lib/glm.bash"
+# shellcheck source=tests/e2e/lib/libvirt.bash
 . "$here/lib/libvirt.bash"
 
 pass=0 fail=0
@@ -121,13 +122,13 @@ if lv_migrate hA hB; then ok "virsh migrate --live --p2p hA -> hB (${LV_MIG_MS} 
 mig1=$LV_MIG_MS
 check "vm runs on hB" test "$(lv_state hB)" = running
 check "vm gone from hA (--undefinesource)" test "$(lv_state hA)" = absent
-down1=$(lv_downtime hB) || down1=?
+down1=$(lv_downtime hB) || down1='?'
 say "hA -> hB: wall ${mig1} ms, downtime ${down1} ms"
 lv_jobinfo hB | sed 's/^/#   /'
 check "hB hooks: migrate prepare start started" \
 	test "$(lv_hook_calls hB | tr '\n' ' ')" = "migrate begin prepare begin start begin started begin "
 check "hB's migrate hook got the glm metadata" \
-	grep -q 'urn:x-glm:mobility:1' "$(ls "$TB_DIR"/lv-hB/hook-xml/vm-*.xml | head -n 1)"
+	grep -q 'urn:x-glm:mobility:1' "$TB_DIR"/lv-hB/hook-xml/vm-*.xml
 # The source's stopped/release come after virsh returns (1.25-1.85 s, LAB.md).
 for _ in $(seq 50); do
 	[ "$(lv_hook_calls hA | tail -n 2 | tr '\n' ' ')" = "stopped end release end " ] && break
@@ -162,7 +163,7 @@ if lv_migrate hB hA; then ok "virsh migrate hB -> hA, agents down (${LV_MIG_MS} 
 mig2=$LV_MIG_MS
 check "vm runs on hA again" test "$(lv_state hA)" = running
 check "vm gone from hB" test "$(lv_state hB)" = absent
-down2=$(lv_downtime hA) || down2=?
+down2=$(lv_downtime hA) || down2='?'
 say "hB -> hA (agents down): wall ${mig2} ms, downtime ${down2} ms"
 check "hA hooks on the way back: migrate prepare start started" \
 	test "$(lv_hook_calls hA | tail -n 4 | tr '\n' ' ')" = "migrate begin prepare begin start begin started begin "

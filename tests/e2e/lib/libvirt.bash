@@ -69,10 +69,14 @@
 #   lv_agent_cmd NODE JSON [DOM]  virsh qemu-agent-command: the reply
 #   lv_wait_agent NODE TIMEOUT [DOM]  until qemu-ga answers guest-ping
 #   lv_state NODE [DOM]           print virsh domstate (e.g. "running"), or "absent"
-#   lv_migrate SRC DST [--domain DOM] [VIRSH_FLAGS...]
+#   lv_migrate SRC DST [--domain DOM] [--max-downtime MS] [VIRSH_FLAGS...]
 #                                 virsh migrate --live --p2p --persistent
 #                                 --undefinesource DOM qemu+tcp://[DST]/system
 #                                 (+ flags), run on SRC; returns virsh's status.
+#                                 --max-downtime (or LV_MAX_DOWNTIME): first
+#                                 virsh migrate-setmaxdowntime on SRC (QEMU's
+#                                 default limit is 300 ms, per QEMU process: a
+#                                 migrated guest gets the default back).
 #                                 Sets LV_MIG_MS (wall time, ms), LV_MIG_RC, appends
 #                                 "SRC DST WALL_MS RC" to $TB_DIR/lv-migrations,
 #                                 records the destination QEMU's pid.
@@ -210,7 +214,7 @@ lv__seed_caps() {
 }
 
 lv_host_start() {
-	local node=$1 d addr t0 m src dst mounts="" i
+	local node=$1 d addr t0 m src dst mounts=""
 	d=$(lv__dir "$node") || return 1
 	addr=$(lv__addr "$node") || return 1
 	if [ -s "$d/libvirtd.pid" ] && kill -0 "$(cat "$d/libvirtd.pid")" 2>/dev/null; then
@@ -218,8 +222,10 @@ lv_host_start() {
 		return 1
 	fi
 	command -v libvirtd >/dev/null || PATH=$PATH:/usr/sbin
-	command -v libvirtd >/dev/null && command -v virsh >/dev/null ||
-		{ lv__err "libvirtd/virsh missing: apt-get install libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients"; return 1; }
+	if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null; then
+		lv__err "libvirtd/virsh missing: apt-get install libvirt-daemon-system libvirt-daemon-system-sysv"
+		return 1
+	fi
 	for m in $LV_MOUNTS; do
 		src=${m%%:*} dst=${m#*:}
 		mkdir -p "$d/$src" || return 1
@@ -248,7 +254,7 @@ lv_host_start() {
 		sh -c "$mounts exec libvirtd -l -f '$d/etc/libvirtd.conf' -p '$d/libvirtd.pid'" \
 		>>"$d/libvirtd.out" 2>&1 </dev/null || return 1
 	echo "$TB_PID" >"$d/spawn.pid"
-	for i in $(seq $((LV_START_TIMEOUT * 10))); do
+	for _ in $(seq $((LV_START_TIMEOUT * 10))); do
 		if [ -S "$d/sock/libvirt-sock" ] && lv_virsh "$node" version >/dev/null 2>&1; then
 			LV_START_S=$(awk -v a="$t0" -v b="$(tb__now)" 'BEGIN{printf "%.2f", b-a}')
 			echo "$node $LV_START_S" >>"$TB_DIR/lv-starts"
@@ -303,8 +309,8 @@ lv_agent_cmd() {
 
 # lv_wait_agent NODE TIMEOUT [DOM]: until the guest agent answers guest-ping.
 lv_wait_agent() {
-	local node=$1 t=$2 dom=${3:-vm} i
-	for i in $(seq $((t * 5))); do
+	local node=$1 t=$2 dom=${3:-vm}
+	for _ in $(seq $((t * 5))); do
 		lv_agent_cmd "$node" '{"execute":"guest-ping"}' "$dom" >/dev/null 2>&1 && return 0
 		sleep 0.2
 	done
@@ -331,14 +337,23 @@ lv_state() {
 }
 
 lv_migrate() {
-	local src=$1 dst=$2 dom=vm uri t0 t1 rc=0
+	local src=$1 dst=$2 dom=vm uri t0 t1 rc=0 maxdown=${LV_MAX_DOWNTIME:-}
 	shift 2
-	if [ "${1:-}" = --domain ]; then
-		dom=$2
-		shift 2
-	fi
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--domain) dom=$2; shift 2 ;;
+		--max-downtime) maxdown=$2; shift 2 ;;
+		*) break ;;
+		esac
+	done
 	uri=$(lv_tcp_uri "$dst") || return 1
 	lv__dir "$src" >/dev/null || return 1
+	# QEMU's downtime limit (default 300 ms) belongs to the QEMU process:
+	# set it on the source's QEMU before each migration.
+	if [ -n "$maxdown" ]; then
+		lv_virsh "$src" migrate-setmaxdowntime "$dom" "$maxdown" >/dev/null ||
+			{ lv__err "lv_migrate: migrate-setmaxdowntime $maxdown failed on $src"; return 1; }
+	fi
 	t0=$(tb__now)
 	lv_virsh "$src" migrate --live --p2p --persistent --undefinesource "$@" "$dom" "$uri" || rc=$?
 	t1=$(tb__now)
@@ -353,7 +368,7 @@ lv_migrate() {
 }
 
 lv_jobinfo() {
-	lv_virsh "$1" domjobinfo --completed "${2:-vm}"
+	lv_virsh "$1" domjobinfo --completed --keep-completed "${2:-vm}"
 }
 
 lv_downtime() {
@@ -369,9 +384,9 @@ lv_hook_calls() {
 
 # Kill PID (ours: checked by the caller) with TERM, KILL after ~2 s.
 lv__kill_wait() {
-	local pid=$1 i
+	local pid=$1
 	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 0
 		sleep 0.02
 	done
