@@ -97,6 +97,7 @@ struct agent_vm {
 	unsigned ngroups;
 	struct vm_group groups[AGENT_MAX_GROUPS];
 	uint64_t incoming_ns;            /* the incoming request */
+	bool migrating;                  /* arriving by migration (hook: migrate begin) */
 	uint64_t started_ns;             /* the tap exists (hook "started") */
 	/* PREPARE */
 	bool want_prepare, prepare_acked, prepare_failed;

@@ -267,8 +267,12 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 	}
 	if (ev == VM_EV_INCOMING && !vm->incoming_ns)
 		vm->incoming_ns = now;
-	/* Proxy join every group (incoming, or a restart that still knows them). */
-	for (unsigned i = 0; i < vm->ngroups; i++) {
+	if (ev == VM_EV_INCOMING && prepare)
+		vm->migrating = true;
+	/* A domain that starts here (no "migrate begin") has no stream to keep:
+	 * it joins its groups itself once it runs. Only a migrating one gets
+	 * proxy joins, the reception check and pins. */
+	for (unsigned i = 0; i < vm->ngroups && vm->migrating; i++) {
 		struct vm_group *g = &vm->groups[i];
 
 		if (g->proxy_joined || g->own_report)
@@ -287,7 +291,10 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 		vm->started_ns = now;
 		if (vm->state == VM_INCOMING)
 			vm->state = VM_RUNNING;
-		for (unsigned p = 0; p < vm->nports; p++) {
+		for (unsigned p = 0; p < vm->nports && !vm->migrating; p++)
+			if (vm->ports[p].ifindex)
+				mdbwatch_port(a, vm->bridge, vm->ports[p].ifindex);
+		for (unsigned p = 0; p < vm->nports && vm->migrating; p++) {
 			struct vm_port *port = &vm->ports[p];
 
 			if (!port->ifindex) {

@@ -70,8 +70,7 @@ if [ -z "$kver" ]; then
 	if [ -n "$dep" ] && [ -f "/boot/vmlinuz-$dep" ] && [ -f "/lib/modules/$dep/modules.dep" ]; then
 		kver=$dep
 	else
-		for f in $(ls -v /boot/vmlinuz-* 2>/dev/null); do
-			v=${f#/boot/vmlinuz-}
+		for v in $(printf '%s\n' /boot/vmlinuz-* | sed 's|^/boot/vmlinuz-||' | sort -V); do
 			[ -f "/lib/modules/$v/modules.dep" ] && kver=$v
 		done
 	fi
@@ -132,9 +131,12 @@ inputs() {
 	echo "options two_nics=$two_nics compress=$compress kver=$kver"
 	dpkg-query -W -f='${Package} ${Version}\n' linux-image-amd64 "linux-image-$kver" busybox-static \
 		qemu-guest-agent nftables libc6 2>/dev/null || true
-	sha256sum "${BASH_SOURCE[0]}" "$here/init" /bin/busybox "$vmlinuz" "${libs[@]}"
-	for p in "${progs[@]}"; do sha256sum "${p%%:*}"; done
-	for m in "${order[@]}"; do sha256sum "$moddir/${modpath[$m]}"; done
+	# contents only: the same tree invoked by another path is the same input
+	echo "libs ${libs[*]}"
+	echo "modules ${order[*]}"
+	sha256sum "${BASH_SOURCE[0]}" "$here/init" /bin/busybox "$vmlinuz" "${libs[@]}" | cut -d' ' -f1
+	for p in "${progs[@]}"; do echo "${p#*:} $(sha256sum <"${p%%:*}" | cut -d' ' -f1)"; done
+	for m in "${order[@]}"; do sha256sum "$moddir/${modpath[$m]}" | cut -d' ' -f1; done
 }
 stamp=$(inputs | sha256sum | cut -d' ' -f1)
 if [ $force = 0 ] && [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] &&
@@ -154,6 +156,7 @@ trap 'rm -rf "$work"' EXIT
 extract_vmlinux() { # BZIMAGE OUT
 	local img=$1 o=$2 magic tool off
 	while read -r magic tool; do
+		# shellcheck disable=SC2059,SC2013 # the magic is an octal-escaped format
 		for off in $(LC_ALL=C grep -aboF -- "$(printf "$magic")" "$img" 2>/dev/null | cut -d: -f1); do
 			tail -c +$((off + 1)) "$img" | $tool >"$o" 2>/dev/null || true
 			if [ "$(head -c 4 "$o" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then

@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ -n "$keyring" ] && [ -n "$keyid" ] || { echo "cmdline: --keyring and --key-id are required" >&2; exit 64; }
+if [ -z "$keyring" ] || [ -z "$keyid" ]; then echo "cmdline: --keyring and --key-id are required" >&2; exit 64; fi
 # Several glm.cn/glm.prefix words: the init takes the last; join them.
 join() { # NAME
 	local v="" w out=()

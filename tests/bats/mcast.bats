@@ -171,7 +171,10 @@ r=[x for x in d['relays'] if x['group']=='$G' and x['refs']>0 and x['state']!='s
 assert not r, r" 
 	grep -o 'relay client: .*' "$TB_DIR/agent-hB.log" | tail -3 | sed 's/^/# /' >&3
 	grep -q 'arriving natively on br0.*relay no longer needed' "$TB_DIR/agent-hB.log"
-	[ "$(jf "$TB_DIR/recv.json" "d['dup']")" = 0 ]
+	# A relayed copy injected before the native stream's very first packet
+	# reaches the vm too (it cannot be called back): at most that one, at
+	# the switch; nothing after the relay is dropped.
+	[ "$(jf "$TB_DIR/recv.json" "d['dup']")" -le 1 ]
 	[ "$(jf "$TB_DIR/recv.json" "d['error']")" = None ]
 }
 

@@ -103,9 +103,12 @@ show() {
 	done
 	show tcli.json usrv.json
 	[[ $(tb_json "$TB_DIR/tcli.json" error) == null ]]
-	[[ $(tb_json "$TB_DIR/tcli.json" received) == 2500 ]]
+	# every record the sender wrote arrived (how many it wrote in its
+	# time depends on the box's load)
+	[[ $(tb_json "$TB_DIR/tcli.json" received) == $(tb_json "$TB_DIR/tsrv.json" sent) ]]
+	(( $(tb_json "$TB_DIR/tcli.json" received) > 2000 ))
 	[[ $(tb_json "$TB_DIR/tcli.json" eof) == true ]]
-	[[ $(tb_json "$TB_DIR/usrv.json" sent) == 2000 ]]
+	(( $(tb_json "$TB_DIR/usrv.json" sent) > 1500 ))
 	lost=$(tb_json "$TB_DIR/usrv.json" lost)
 	echo "# udp vm->cn across hA2: lost $lost, max gap $(tb_json "$TB_DIR/usrv.json" max_gap_ms) ms" >&3
 	(( lost < 200 ))

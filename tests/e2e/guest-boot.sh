@@ -138,7 +138,7 @@ APPEND="console=ttyS0 quiet panic=-1 $("$top/guest/cmdline.sh" --keyring "$DIR/k
 guest_exec() { $QGA "$DIR/qga.sock" exec --timeout 20 -- "$@"; }
 
 boot_once() { # N
-	local n=$1 t0 qpid t_ready="" t_ping="" st ma i j
+	local n=$1 t0 qpid t_ready="" t_ping="" st ma
 	local con="$DIR/console-$n.log"
 	rm -f "$DIR/qga.sock" "$DIR/qmp.sock"
 	local nics=() k=0
@@ -155,13 +155,13 @@ boot_once() { # N
 		-device virtio-serial -device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0 \
 		-qmp "unix:$DIR/qmp.sock,server=on,wait=off" </dev/null >"$con" 2>&1 &
 	qpid=$!
-	pids+=($qpid)
+	pids+=("$qpid")
 	# qemu-ga's first answer, timed in the background while we watch the console.
 	rm -f "$DIR/t_ping"
 	( $QGA "$DIR/qga.sock" ping --wait 30 && ms_since "$t0" >"$DIR/t_ping" ) &
 	local ppid=$!
-	pids+=($ppid)
-	for i in $(seq 1500); do
+	pids+=("$ppid")
+	for _ in $(seq 1500); do
 		if grep -q 'glm-guest: ready' "$con"; then
 			t_ready=$(ms_since "$t0")
 			break
@@ -174,7 +174,7 @@ boot_once() { # N
 	t_ping=$(cat "$DIR/t_ping")
 
 	# matd: a complete first handover (RS, RA, SLAAC, IMS ack).
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		st=$(guest_exec /usr/bin/matctl status --json 2>/dev/null) || st=""
 		if [ -n "$st" ] && echo "$st" | python3 -c '
 import json, sys
@@ -208,7 +208,7 @@ print(m["ma"])' "$HA" "${PREFIX}/64") || fail "boot $n: matctl status: $st"
 	sleep 2.1
 	$QGA --qmp "$DIR/qmp.sock" announce-self '{"initial":50,"max":550,"rounds":5,"step":100}' >/dev/null ||
 		fail "boot $n: QMP announce-self failed"
-	for j in $(seq 30); do
+	for _ in $(seq 30); do
 		guest_exec /bin/cat /var/log/matd.log >"$DIR/matd-$n.log" 2>/dev/null || true
 		grep -q 'peer notification (resumed' "$DIR/matd-$n.log" && grep -q 'no move' "$DIR/matd-$n.log" && break
 		sleep 0.2
