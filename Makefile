@@ -64,7 +64,7 @@ TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
 .SECONDARY:
-.PHONY: all tools units check check-unit check-bats fuzz fuzz-run demo bench deps install uninstall clean
+.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo bench deps install uninstall clean
 all: $(PROGS) $(HELPERS) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -151,6 +151,18 @@ fuzz-run: fuzz
 		echo "== $$n ($(FUZZ_SECONDS)s)"; $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		build/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 12; done
 
+# The test guest, glm-guest-image(7): vmlinux + initrd.img from Debian
+# packages; guest/build-image.sh skips the rebuild when no input changed.
+# Built from the normal build: sanitizer binaries would drag libasan in.
+GUEST_DIR ?= build/guest
+guest-image:
+	$(Q)$(MAKE) --no-print-directory BUILD=build SAN= all
+	$(E) GUEST $(GUEST_DIR)
+	$(Q)guest/build-image.sh --bin $(abspath build/bin) $(GUEST_DIR)
+
+check-guest: guest-image
+	$(Q)GLM_BIN=$(abspath build/bin) tests/e2e/guest-boot.sh --image $(abspath $(GUEST_DIR))
+
 demo: all
 	$(Q)GLM_BIN=$(abspath $(BIN)) tests/demo.sh
 
@@ -160,7 +172,9 @@ bench: all
 # Debian packages for the build, the tests and the demo. Idempotent.
 DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
 	libsqlite3-dev sqlite3 libcmocka-dev libxml2-dev libvirt-dev bats iproute2 \
-	nftables radvd ndisc6 smcroute procps psmisc iputils-ping python3 socat
+	nftables radvd ndisc6 smcroute procps psmisc iputils-ping python3 socat \
+	qemu-system-x86 qemu-guest-agent linux-image-amd64 busybox-static cpio xz-utils \
+	libvirt-daemon-system libvirt-daemon-system-sysv gnuplot-nox
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
@@ -171,7 +185,7 @@ deps:
 # qemu.d): an operator's own $(HOOKDIR)/qemu is never touched.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(HOOKDIR)/qemu.d
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(HOOKDIR)/qemu.d
 	install -m 755 $(BIN)/imsd $(BIN)/matd $(wildcard $(BIN)/glm-agentd) $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(BIN)/matctl $(wildcard $(BIN)/glmctl) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(HELPERS) $(DESTDIR)$(LIBEXECDIR)/
@@ -181,6 +195,7 @@ install: all
 	mv $(DESTDIR)$(HOOKDIR)/qemu.d/glm.tmp $(DESTDIR)$(HOOKDIR)/qemu.d/glm
 	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/imsd $(DESTDIR)$(SBINDIR)/matd $(DESTDIR)$(SBINDIR)/glm-agentd

@@ -239,3 +239,4 @@ void corr_status(struct matd *d, FILE *out, bool json)
 	}
 	fprintf(out, "]");
 }
+

@@ -122,6 +122,7 @@ struct matd {
 	struct handover_record last;
 	unsigned handovers;
 	uint64_t refresh_ns;         /* next IMS lifetime refresh */
+	uint64_t last_check_ns;      /* a link check that found no move */
 	uint64_t ims_refresh_seq;
 
 	/* correspondent */

@@ -300,8 +300,9 @@ void mobile_link_event(struct matd *d, const struct rtnl_event *ev)
 		uint64_t now = now_ns();
 
 		/* QEMU announces five times in ~0.85 s after a migration. */
-		if (d->ho.state != HO_IDLE ||
-		    (d->last.finished_ns && now - d->last.finished_ns < (uint64_t)d->conf.debounce_ms * 1000000ull)) {
+		uint64_t last = d->last.finished_ns > d->last_check_ns ? d->last.finished_ns : d->last_check_ns;
+
+		if (d->ho.state != HO_IDLE || (last && now - last < (uint64_t)d->conf.debounce_ms * 1000000ull)) {
 			log_debug("%s: peer notification ignored (debounce)", d->nic[i].name);
 			return;
 		}
@@ -347,6 +348,7 @@ void mobile_ndisc(struct matd *d, int nic)
 				log_info("%s: still in %s/64 (router %s): no move", d->nic[nic].name, a6(&p->prefix),
 					 a6(&m.from));
 				ho_reset(d);
+				d->last_check_ns = now_ns();
 				continue;
 			}
 			if (d->prep.valid && in6_prefix_match(&d->prep.ma, &p->prefix, 64) && d->prep.nic == nic) {
@@ -455,9 +457,14 @@ void mobile_timer(struct matd *d, uint64_t now)
 			ho_reset(d);
 		} else if (now >= d->ho.next_ns) {
 			struct nic *n = &d->nic[d->ho.nic];
+			/* An RS that could not even be sent (no link-local address
+			 * yet, right after carrier) is retried at once, not backed off. */
+			if (ndisc_send_rs(n->ndfd, n->ifindex, n->mac) < 0) {
+				d->ho.next_ns = now + RS_FIRST_RETX_NS;
+				break;
+			}
 			d->ho.next_ns = now + (RS_FIRST_RETX_NS << (d->ho.tries < 6 ? d->ho.tries : 6));
 			d->ho.tries++;
-			ndisc_send_rs(n->ndfd, n->ifindex, n->mac);
 		}
 		break;
 	case HO_IMS:
