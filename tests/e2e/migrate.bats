@@ -1,0 +1,133 @@
+#!/usr/bin/env bats
+# Real migrations: a QEMU guest (make guest-image: matd, qemu-ga, test
+# tools) started by libvirtd on hA, live-migrated with plain
+# `virsh migrate --live --p2p` to hB in another IPv6 subnet and back; glm's
+# hook installed into each libvirtd by `make install`; glm-agentd on each
+# host; IMS, relay, correspondent and multicast sender on link C
+# (tests/bats/lib/testbed.bash draws the topology; link B gets no
+# multicast). Skipped, with the reason, where QEMU, libvirtd or the guest
+# image are missing.
+
+load ../bats/lib/testbed
+load ../bats/lib/glm
+load lib/libvirt
+load lib/guest
+
+setup_file() {
+	local why
+	why=$(e2e_skip_reason)
+	[ -z "$why" ] || skip "$why"
+}
+
+setup() {
+	local why
+	why=$(e2e_skip_reason)
+	[ -z "$why" ] || skip "$why"
+	GLM_VM_CONF=()
+}
+
+teardown() {
+	lv_teardown || true
+	glm_teardown
+}
+
+jf() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+
+# cn streams TCP to the guest's home address; the guest receives ff3e::1234.
+streams_start() {
+	local secs=$1 pid
+	ga_exec hA /usr/bin/seqstream server --tcp --listen "[$GLM_HA]:7000" --recv --duration 0 --json >"$TB_DIR/tcp.pid"
+	ga_exec hA /usr/bin/mcstream recv --group "$GLM_GROUP" --port 7400 --ifname eth0 --idle 3 --json >"$TB_DIR/mc.pid"
+	sleep 0.5
+	tb_spawn cn "$GLM_BIN/seqstream" client --tcp --connect "[$GLM_HA]:7000" --send --rate 500 --duration "$secs" \
+		--json >"$TB_DIR/tcp-send.json" 2>"$TB_DIR/tcp-send.err"
+	TCP_TX=$TB_PID
+	tb_spawn src "$GLM_BIN/mcstream" send --group "$GLM_GROUP" --port 7400 --ifname eth0 --rate 500 \
+		--duration "$secs" >/dev/null 2>"$TB_DIR/mc-send.err"
+	MC_TX=$TB_PID
+	sleep 1
+}
+
+# streams_stop NODE: collect both receivers' reports from the guest on NODE.
+streams_stop() {
+	tb_wait_pid "$TCP_TX" 120 || { cat "$TB_DIR/tcp-send.err" >&2; return 1; }
+	tb_wait_pid "$MC_TX" 120
+	ga_wait "$1" "$(cat "$TB_DIR/tcp.pid")" 30 >"$TB_DIR/tcp.json" || { cat "$TB_DIR/tcp.json" >&2; return 1; }
+	ga_wait "$1" "$(cat "$TB_DIR/mc.pid")" 30 >"$TB_DIR/mc.json" || { cat "$TB_DIR/mc.json" >&2; return 1; }
+	echo "tcp: $(cat "$TB_DIR/tcp.json")" >&2
+	echo "mcast: $(cat "$TB_DIR/mc.json")" >&2
+}
+
+@test "TCP and multicast survive virsh migrate --live --p2p A->B and B->A; qemu-agent shows the new MA" {
+	e2e_setup hA hB
+	e2e_guest_start
+	ma0=$(e2e_status hA | python3 -c "import json,sys; print(json.load(sys.stdin)['mobile']['ma'])")
+	[[ "$ma0" == 2001:db8:a:* ]]
+	streams_start 14
+	lv_migrate hA hB
+	[ "$(lv_state hB)" = running ]
+	[ "$(lv_state hA)" = absent ]
+	e2e_wait_handovers hB 2 10
+	# what virsh qemu-agent-command sees: the HA, and the MA in hB's prefix
+	st=$(e2e_status hB)
+	echo "$st" | python3 -c "
+import json,sys
+m=json.load(sys.stdin)['mobile']
+assert m['ha']=='$GLM_HA', m
+assert m['ma'].startswith('2001:db8:b:'), m
+assert m['last_handover']['prepared'], m['last_handover']"
+	sleep 2
+	lv_migrate hB hA
+	[ "$(lv_state hA)" = running ]
+	e2e_wait_handovers hA 3 10
+	streams_stop hA
+	[ "$(jf "$TB_DIR/tcp.json" "d['error']")" = None ]
+	[ "$(jf "$TB_DIR/tcp.json" "d['lost']")" = 0 ]
+	[ "$(jf "$TB_DIR/tcp.json" "d['received']")" = "$(jf "$TB_DIR/tcp-send.json" "d['sent']")" ]
+	[ "$(jf "$TB_DIR/mc.json" "d['error']")" = None ]
+	echo "# TCP max gap $(jf "$TB_DIR/tcp.json" "d['max_gap_ms']") ms; multicast max gap $(jf "$TB_DIR/mc.json" "d['max_gap_ms']") ms, dup $(jf "$TB_DIR/mc.json" "d['dup']"), lost $(jf "$TB_DIR/mc.json" "d['lost']")" >&3
+	echo "# downtime (QEMU): $(lv_downtime hA) ms; hook calls: $(lv_hook_calls hB | tr '\n' ',')" >&3
+	# the phases are logged on both sides
+	ga_run hA /bin/cat /var/log/matd.log | grep -q 'handover #2 prepared eth0 (announce)'
+	grep -q 'vm vm: matd prepared 2001:db8:b:' "$TB_DIR/agent-hB.log"
+	grep -q 'relayed from' "$TB_DIR/agent-hB.log"
+}
+
+@test "glm-agentd stopped on B: the migration completes, the guest moves unprepared" {
+	e2e_setup hA hB
+	e2e_guest_start
+	kill "$GLM_AGENT_HB_PID"
+	tb_wait_pid "$GLM_AGENT_HB_PID" 5 || true
+	GLM_AGENT_HB_PID=
+	lv_migrate hA hB
+	[ "$(lv_state hB)" = running ]
+	e2e_wait_handovers hB 2 10
+	st=$(e2e_status hB)
+	echo "$st" | python3 -c "
+import json,sys
+h=json.load(sys.stdin)['mobile']['last_handover']
+assert not h['prepared'] and h['to'].startswith('2001:db8:b:'), h"
+	ga_run hB /bin/cat /var/log/matd.log | grep -q 'handover #2 unprepared'
+}
+
+@test "a migration the destination refuses leaves the guest on A with its MA and session" {
+	e2e_setup hA hB
+	e2e_guest_start
+	ma0=$(e2e_status hA | python3 -c "import json,sys; print(json.load(sys.stdin)['mobile']['ma'])")
+	streams_start 6
+	# hB already has a different domain named vm: it refuses the incoming one
+	lv_domain_xml --name vm --mac 52:54:00:00:e2:99 >"$TB_DIR/other.xml"
+	lv_define_vm hB "$TB_DIR/other.xml"
+	run lv_migrate hA hB
+	[ "$status" -ne 0 ]
+	[ "$(lv_state hA)" = running ]
+	sleep 1
+	st=$(e2e_status hA)
+	echo "$st" | python3 -c "
+import json,sys
+m=json.load(sys.stdin)['mobile']
+assert m['ma']=='$ma0' and m['handovers']==1, m"
+	streams_stop hA
+	[ "$(jf "$TB_DIR/tcp.json" "d['error']")" = None ]
+	[ "$(jf "$TB_DIR/tcp.json" "d['lost']")" = 0 ]
+}
