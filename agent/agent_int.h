@@ -26,9 +26,10 @@ bool reception_seen(const struct agentd *a, int br, const struct in6_addr *group
 /* RUNNING: a domain found running through libvirt (agent restart, or a
  * start whose hook we missed): its ports and groups are learned, nothing
  * is joined or pinned. */
-enum vm_event { VM_EV_INCOMING, VM_EV_STARTED, VM_EV_RELEASE, VM_EV_RUNNING };
+enum vm_event { VM_EV_INCOMING, VM_EV_STARTED, VM_EV_RELEASE, VM_EV_RUNNING, VM_EV_RESUMED };
 int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool prepare, FILE *out);
 void vm_native(struct agentd *a, int br, const struct in6_addr *group);
+void vm_resumed(struct agentd *a, const char *name);
 void vm_mdb_entry(struct agentd *a, const struct mdb_entry *e);
 void vm_timer(struct agentd *a, uint64_t now);
 uint64_t vm_next_deadline(const struct agentd *a);

@@ -98,6 +98,7 @@ struct agent_vm {
 	struct vm_group groups[AGENT_MAX_GROUPS];
 	uint64_t incoming_ns;            /* the incoming request */
 	bool migrating;                  /* arriving by migration (hook: migrate begin) */
+	bool pin_deferred;               /* pin at libvirt's RESUMED event */
 	uint64_t started_ns;             /* the tap exists (hook "started") */
 	/* PREPARE */
 	bool want_prepare, prepare_acked, prepare_failed;

@@ -80,6 +80,8 @@ static void post_running(virDomainPtr dom)
 static int on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque)
 {
 	(void)c, (void)detail, (void)opaque;
+	if (event == VIR_DOMAIN_EVENT_RESUMED)
+		notify_loop(VM_EV_RESUMED, virDomainGetName(dom), NULL);
 	if (event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED)
 		post_running(dom);
 	else if (event == VIR_DOMAIN_EVENT_STOPPED)
@@ -165,7 +167,9 @@ static void pipe_input(struct agentd *a, void *arg)
 
 	(void)arg;
 	while (read(lv.pipe[0], &n, sizeof(n)) == sizeof(n)) {
-		if (n->ev == VM_EV_RELEASE) {
+		if (n->ev == VM_EV_RESUMED) {
+			vm_resumed(a, n->name);
+		} else if (n->ev == VM_EV_RELEASE) {
 			memset(&d, 0, sizeof(d));
 			snprintf(d.name, sizeof(d.name), "%s", n->name);
 			if (vm_find(a, d.name))

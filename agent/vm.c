@@ -68,6 +68,56 @@ static void unpin(struct agentd *a, struct agent_vm *vm, struct vm_group *g, con
 	log_info("vm %s: MDB pin of %s released (%s)", vm->name, a6(&g->group), why);
 }
 
+static bool port_has_carrier(const char *name)
+{
+	char path[64], c = '0';
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/carrier", name);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fread(&c, 1, 1, f) != 1)
+		c = '0';
+	fclose(f);
+	return c == '1';
+}
+
+/* Our permanent MDB entry for every group the VM has not reported yet. */
+static unsigned pin_port(struct agentd *a, struct agent_vm *vm, struct vm_port *port)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < vm->ngroups; i++) {
+		struct vm_group *g = &vm->groups[i];
+		int r;
+
+		if (g->own_report)
+			continue;
+		r = mdb_add(a->mdb, a->br[vm->bridge].ifindex, port->ifindex, &g->group, MDB_ENTRY_PERMANENT, false);
+		if (r == 0 || r == -EEXIST) {
+			g->pinned = true;
+			n++;
+		}
+	}
+	return n;
+}
+
+void vm_resumed(struct agentd *a, const char *name)
+{
+	struct agent_vm *vm = vm_find(a, name);
+	unsigned n = 0;
+
+	if (!vm || !vm->pin_deferred)
+		return;
+	vm->pin_deferred = false;
+	for (unsigned p = 0; p < vm->nports; p++)
+		if (vm->ports[p].ifindex)
+			n += pin_port(a, vm, &vm->ports[p]);
+	log_info("vm %s resumed: %u MDB pins, %.1f ms after the tap appeared", vm->name, n,
+		 ms_since(vm->started_ns, now_ns()));
+}
+
 static void group_done_with_join(struct agentd *a, struct agent_vm *vm, struct vm_group *g)
 {
 	/* Hold the proxy join until the VM's own report, and while relayed
@@ -301,16 +351,17 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 				log_warnx("vm %s: tap %s does not exist", vm->name, port->name[0] ? port->name : "(unnamed)");
 				continue;
 			}
-			for (unsigned i = 0; i < vm->ngroups; i++) {
-				struct vm_group *g = &vm->groups[i];
-				if (g->own_report)
-					continue;
-				r = mdb_add(a->mdb, a->br[vm->bridge].ifindex, port->ifindex, &g->group, MDB_ENTRY_PERMANENT, false);
-				if (r == 0 || r == -EEXIST) {
-					g->pinned = true;
-					pinned++;
-				}
+			/* A real tap with a paused QEMU behind it queues whatever
+			 * the bridge sends it and hands it all to the guest at
+			 * resume: packets it already had on the source, duplicates.
+			 * With libvirt's events, pin at the RESUMED event instead.
+			 * A tap without carrier (the guest is not attached yet)
+			 * queues nothing: pin now. */
+			if (a->conf.use_libvirt && port_has_carrier(port->name)) {
+				vm->pin_deferred = true;
+				continue;
 			}
+			pinned += pin_port(a, vm, port);
 			if (port->mld_fd < 0 && vm->ngroups) {
 				port->mld_fd = mld_socket(port->ifindex);
 				if (port->mld_fd < 0)
@@ -361,7 +412,10 @@ void vm_mdb_entry(struct agentd *a, const struct mdb_entry *e)
 	int br = agentd_bridge_by_ifindex(a, e->bridge);
 	char name[IF_NAMESIZE];
 
-	if (br < 0 || e->port == e->bridge)
+	/* Link-local groups (solicited-node, all-routers...) belong to the
+	 * link the VM is on; they are not followed, nor written into the
+	 * metadata that the destination's hook reads. */
+	if (br < 0 || e->port == e->bridge || e->group.s6_addr[0] != 0xff || (e->group.s6_addr[1] & 0x0f) < 3)
 		return;
 	for (int i = 0; i < AGENT_MAX_VMS; i++) {
 		struct agent_vm *vm = &a->vms[i];

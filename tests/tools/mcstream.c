@@ -85,6 +85,7 @@ struct gap {
 	double at;    /* wall clock (epoch s) of the last arrival before the gap */
 	double ms;
 	uint64_t seq; /* first packet after the gap */
+	double send_ms; /* the same gap in the sender's time: a paused guest's own clock stops */
 };
 
 struct stats {
@@ -96,6 +97,7 @@ struct stats {
 	uint32_t stream;
 	uint64_t first_seq, max_seq;
 	uint64_t joined_at, first_rx, last_rx, max_gap, max_gap_at, max_delay, first_delay; /* realtime ns */
+	uint64_t last_send; /* send time of the last packet received */
 	uint64_t gap_thresh;
 	struct gap gaps[MAX_GAPS];
 	unsigned ngaps, gaps_total;
@@ -299,11 +301,12 @@ static void note_arrival(struct stats *st, const struct opts *o, uint64_t t, con
 		st->have_rx = true;
 		st->first_rx = st->last_rx = t;
 		st->first_delay = t > p->send_ns ? t - p->send_ns : 0;
+		st->last_send = p->send_ns;
 		return;
 	}
 	if (t <= st->last_rx)
 		return;
-	uint64_t g = t - st->last_rx;
+	uint64_t g = t - st->last_rx, sg = p->send_ns > st->last_send ? p->send_ns - st->last_send : 0;
 
 	if (g > st->max_gap) {
 		st->max_gap = g;
@@ -311,10 +314,11 @@ static void note_arrival(struct stats *st, const struct opts *o, uint64_t t, con
 	}
 	if (g > st->gap_thresh) {
 		if (st->ngaps < MAX_GAPS)
-			st->gaps[st->ngaps++] = (struct gap){ epoch_s(st->last_rx), ns_to_ms(g), p->seq };
+			st->gaps[st->ngaps++] = (struct gap){ epoch_s(st->last_rx), ns_to_ms(g), p->seq, ns_to_ms(sg) };
 		st->gaps_total++;
 	}
 	st->last_rx = t;
+	st->last_send = p->send_ns;
 }
 
 /* One datagram; false when the stream has ended (FIN). */
@@ -506,8 +510,9 @@ static void report(const struct opts *o, const struct stats *st, bool sender)
 			       ns_to_ms(st->max_delay), ns_to_ms(st->first_delay), ns_to_ms(st->gap_thresh),
 			       st->gaps_total);
 			for (unsigned i = 0; i < st->ngaps; i++)
-				printf("%s{\"at\":%.6f,\"ms\":%.3f,\"seq\":%llu}", i ? "," : "",
-				       st->gaps[i].at, st->gaps[i].ms, (unsigned long long)st->gaps[i].seq);
+				printf("%s{\"at\":%.6f,\"ms\":%.3f,\"seq\":%llu,\"send_ms\":%.3f}", i ? "," : "",
+				       st->gaps[i].at, st->gaps[i].ms, (unsigned long long)st->gaps[i].seq,
+				       st->gaps[i].send_ms);
 			printf("],\"joined_at\":%.6f,\"first_rx\":%.6f,\"last_rx\":%.6f,\"eof\":%s",
 			       epoch_s(st->joined_at), st->have_rx ? epoch_s(st->first_rx) : 0.0,
 			       st->have_rx ? epoch_s(st->last_rx) : 0.0, st->eof ? "true" : "false");
