@@ -134,6 +134,16 @@ check-unit: $(UNITS)
 
 check-bats: all
 	$(Q)GLM_BIN=$(abspath $(BIN)) bats --timing tests/bats
+	$(Q)if command -v qemu-system-x86_64 >/dev/null && [ -x /usr/sbin/libvirtd ]; then \
+		$(MAKE) --no-print-directory check-e2e GLM_E2E_BIN=$(abspath $(BIN)); \
+	else echo "check-e2e skipped: QEMU or libvirtd not installed (make deps installs them)"; fi
+
+# End-to-end: real QEMU guests (make guest-image) under two libvirtd hosts,
+# migrated with plain virsh migrate; the hosts' daemons come from
+# GLM_E2E_BIN (make check passes its sanitizer build).
+GLM_E2E_BIN ?= $(abspath build/bin)
+check-e2e: guest-image
+	$(Q)GLM_BIN=$(GLM_E2E_BIN) bats --timing tests/e2e
 
 # libFuzzer targets: one per parser. `make fuzz` builds them, `make fuzz-run
 # FUZZ_SECONDS=N` runs each for N seconds on its seed corpus.

@@ -83,7 +83,7 @@ static void conf_defaults(struct matd_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->lifetime = 600;
-	c->debounce_ms = 2000;
+	c->debounce_ms = 1000;
 	strcpy(c->table, "mat");
 	c->listen.sin6_family = AF_INET6;
 	c->listen.sin6_port = htons(MATD_DEFAULT_PORT);

@@ -40,7 +40,7 @@ struct matd_conf {
 	uint8_t home_len[MATD_MAX_HOME_PREFIXES];
 	uint32_t lifetime;
 	char table[32];
-	unsigned debounce_ms;        /* NOTIFY_PEERS repeats ignored this long after a handover */
+	unsigned debounce_ms;        /* a NOTIFY_PEERS this close to the previous one repeats it */
 };
 
 struct nic {
@@ -122,7 +122,7 @@ struct matd {
 	struct handover_record last;
 	unsigned handovers;
 	uint64_t refresh_ns;         /* next IMS lifetime refresh */
-	uint64_t last_check_ns;      /* a link check that found no move */
+	uint64_t last_notify_ns;     /* the last IFLA_EVENT_NOTIFY_PEERS */
 	uint64_t ims_refresh_seq;
 
 	/* correspondent */

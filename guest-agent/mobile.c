@@ -297,13 +297,13 @@ void mobile_link_event(struct matd *d, const struct rtnl_event *ev)
 		return;
 	}
 	if (ev->link_event == IFLA_EVENT_NOTIFY_PEERS) {
-		uint64_t now = now_ns();
+		uint64_t now = now_ns(), prev = d->last_notify_ns;
 
-		/* QEMU announces five times in ~0.85 s after a migration. */
-		uint64_t last = d->last.finished_ns > d->last_check_ns ? d->last.finished_ns : d->last_check_ns;
-
-		if (d->ho.state != HO_IDLE || (last && now - last < (uint64_t)d->conf.debounce_ms * 1000000ull)) {
-			log_debug("%s: peer notification ignored (debounce)", d->nic[i].name);
+		/* QEMU announces five times in ~0.85 s after a migration: the
+		 * first event of such a burst is the move, the rest repeat it. */
+		d->last_notify_ns = now;
+		if (d->ho.state != HO_IDLE || (prev && now - prev < (uint64_t)d->conf.debounce_ms * 1000000ull)) {
+			log_debug("%s: peer notification ignored (same announcement)", d->nic[i].name);
 			return;
 		}
 		log_info("%s: peer notification (resumed after migration?)", d->nic[i].name);
@@ -348,7 +348,6 @@ void mobile_ndisc(struct matd *d, int nic)
 				log_info("%s: still in %s/64 (router %s): no move", d->nic[nic].name, a6(&p->prefix),
 					 a6(&m.from));
 				ho_reset(d);
-				d->last_check_ns = now_ns();
 				continue;
 			}
 			if (d->prep.valid && in6_prefix_match(&d->prep.ma, &p->prefix, 64) && d->prep.nic == nic) {
