@@ -89,6 +89,12 @@ void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockadd
 			vm->current_ma = m->ma;
 			vm->have_current_ma = true;
 			vm->prepare_next_ns = now_ns();
+			if (in6_prefix_match(&m->ma, &a->br[vm->bridge].prefix, 64)) {
+				/* a move inside the subnet: the guest keeps its MA */
+				vm->want_prepare = false;
+				log_info("vm %s: already in %s/64 (%s): nothing to prepare", vm->name,
+					 a6(&a->br[vm->bridge].prefix), a6(&m->ma));
+			}
 		} else if (m->type == GLM_PREPARE_ACK && m->seq == vm->prepare_seq) {
 			if (m->status != GLM_ST_OK)
 				return fail(vm, "matd refused the preparation");

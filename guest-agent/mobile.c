@@ -418,7 +418,7 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 			r = mobile_prepare(d, NULL, &m->prefix, 64, &m->router,
 					   GLM_HAS(m, GLM_TLV_MA) ? &m->ma : NULL, NULL);
 		GLM_SET(&a, status, GLM_TLV_STATUS, r < 0 ? GLM_ST_BADREQ : GLM_ST_OK);
-		if (r == 0)
+		if (r == 0 && d->prep.valid)
 			GLM_SET(&a, ma, GLM_TLV_MA, d->prep.ma);
 		matd_send(d, from, NULL, &a, key);
 	}
@@ -548,6 +548,12 @@ int mobile_prepare(struct matd *d, const char *ifname, const struct in6_addr *pr
 	}
 	if (nic < 0) /* two NICs: prepare the idle one; one NIC: itself */
 		nic = d->nnics > 1 ? !d->active : d->active;
+	if (d->have_ma && in6_prefix_match(&d->ma, prefix, plen)) {
+		/* a move inside the subnet we are in: nothing to prepare (and
+		 * re-adding our own MA without its prefix route would hurt) */
+		log_info("prepare for %s/%u: already there, nothing to do", a6(prefix), plen);
+		return 0;
+	}
 	if (d->prep.valid)
 		mobile_unprepare(d);
 	if (ma) {
