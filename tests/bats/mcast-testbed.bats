@@ -111,12 +111,13 @@ ms_after_up() {
 	tb_wait_pid "$RECV_PID" 10 || { show vm.json vm.err; false; }
 	show vm.json send.json
 	[[ $(tb_json "$TB_DIR/vm.json" error) == null ]]
-	[[ $(tb_json "$TB_DIR/send.json" sent) == 3000 ]]
+	# (how many the sender managed in its 3 s depends on the box's load)
+	(( $(tb_json "$TB_DIR/send.json" sent) > 2500 ))
 	[[ $(tb_json "$TB_DIR/vm.json" eof) == true ]]
 	# The first packets wait in the kernel while smcrouted installs the
 	# (S,G) route from its (*,G) template: none is lost.
 	[[ $(tb_json "$TB_DIR/vm.json" first_seq) == 0 ]]
-	[[ $(tb_json "$TB_DIR/vm.json" received) == 3000 ]]
+	[[ $(tb_json "$TB_DIR/vm.json" received) == $(tb_json "$TB_DIR/send.json" sent) ]]
 	[[ $(tb_json "$TB_DIR/vm.json" lost) == 0 ]]
 	[[ $(tb_json "$TB_DIR/vm.json" dup) == 0 ]]
 	first=$(tb_json "$TB_DIR/vm.json" first_delay_ms)
@@ -156,7 +157,8 @@ ms_after_up() {
 	tb_wait_pid "$SEND_PID" 10
 	tb_wait_pid "$RECV_PID" 10
 	show hb.json
-	[[ $(tb_json "$TB_DIR/hb.json" received) == 1000 ]]
+	[[ $(tb_json "$TB_DIR/hb.json" received) == $(tb_json "$TB_DIR/send.json" sent) ]]
+	(( $(tb_json "$TB_DIR/hb.json" received) > 800 ))
 	tb_mroute_del ff3e::abcd "$TB_SRC_ADDR"
 	run tb_mroute_show
 	[[ $output != *ff3e::abcd* ]]

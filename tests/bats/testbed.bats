@@ -73,7 +73,9 @@ show() {
 	show srv.json
 	[[ $(tb_json "$TB_DIR/srv.json" error) == null ]]
 	[[ $(tb_json "$TB_DIR/srv.json" eof) == true ]]
-	[[ $(tb_json "$TB_DIR/srv.json" received) == 3000 ]]
+	# every record sent arrived (the count the sender reached depends on load)
+	[[ $(tb_json "$TB_DIR/srv.json" received) == $(tb_json "$TB_DIR/cli.json" sent) ]]
+	(( $(tb_json "$TB_DIR/srv.json" received) > 2500 ))
 	[[ $(tb_json "$TB_DIR/srv.json" lost) == 0 ]]
 	gap=$(tb_json "$TB_DIR/srv.json" max_gap_ms)
 	echo "# same-subnet TCP max gap ${gap} ms over 2 moves" >&3
