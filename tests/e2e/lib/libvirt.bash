@@ -199,6 +199,25 @@ echo "\$t \$*" >>"$d/hooks.log"
 exit 0
 EOF
 	chmod 755 "$d/etc/hooks/qemu.d/00-lvlog"
+	# ... and once more after glm's hook: the difference is an upper bound
+	# of how long glm's hook held libvirt up (lv_hook_durations).
+	cat >"$d/etc/hooks/qemu.d/zz-lvlog" <<EOF
+#!/bin/sh
+cat >/dev/null
+echo "\$(date +%s.%N) \$*" >>"$d/hooks-end.log"
+exit 0
+EOF
+	chmod 755 "$d/etc/hooks/qemu.d/zz-lvlog"
+}
+
+# lv_hook_durations NODE: "OP SUBOP MS" per hook call, from 00-lvlog's
+# start to zz-lvlog's start: glm's hook plus two tiny shell scripts.
+lv_hook_durations() {
+	local d
+	d=$(lv__dir "$1") || return 1
+	[ -f "$d/hooks-end.log" ] || return 0
+	paste -d' ' <(awk '{print $1, $3, $4}' "$d/hooks.log") <(awk '{print $1}' "$d/hooks-end.log") |
+		awk 'NF == 4 {printf "%s %s %.1f\n", $2, $3, ($4 - $1) * 1000}'
 }
 
 lv__seed_caps() {
