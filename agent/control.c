@@ -12,16 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *arg(int argc, char **argv, const char *key)
-{
-	size_t kl = strlen(key);
-
-	for (int i = 1; i < argc; i++)
-		if (!strncmp(argv[i], key, kl) && argv[i][kl] == '=')
-			return argv[i] + kl + 1;
-	return NULL;
-}
-
 static bool ifname_ok(const char *s, size_t len)
 {
 	if (len == 0 || len >= IF_NAMESIZE)
@@ -100,26 +90,26 @@ static int vm_cmd(struct agentd *a, enum vm_event ev, int argc, char **argv, FIL
 	int r;
 
 	memset(&d, 0, sizeof(d));
-	v = arg(argc, argv, "domain");
+	v = conf_arg(argc, argv, "domain");
 	if (!v || !*v || strlen(v) >= sizeof(d.name))
 		return fprintf(out, "need domain=NAME"), -EINVAL;
 	strcpy(d.name, v);
 	if (a->conf.relay_role)
 		return fprintf(out, "this glm-agentd is a relay"), -EINVAL;
 	if (ev != VM_EV_RELEASE) {
-		if (!(v = arg(argc, argv, "nics")))
+		if (!(v = conf_arg(argc, argv, "nics")))
 			return fprintf(out, "need nics=MAC/BRIDGE[/TARGET];..."), -EINVAL;
 		if ((r = parse_nics(v, &d, out)) < 0)
 			return r;
-		if ((v = arg(argc, argv, "groups")) && *v && (r = parse_groups(v, &d, out)) < 0)
+		if ((v = conf_arg(argc, argv, "groups")) && *v && (r = parse_groups(v, &d, out)) < 0)
 			return r;
-		if ((v = arg(argc, argv, "ha"))) {
-			const char *k = arg(argc, argv, "key");
+		if ((v = conf_arg(argc, argv, "ha"))) {
+			const char *k = conf_arg(argc, argv, "key");
 			if (parse_in6(v, &d.home) || !k || parse_u32(k, 1, UINT32_MAX, &d.key_id))
 				return fprintf(out, "need ha=ADDR and key=ID together"), -EINVAL;
 			d.has_home = d.has_mobility = true;
 		}
-		if ((v = arg(argc, argv, "relay"))) {
+		if ((v = conf_arg(argc, argv, "relay"))) {
 			struct sockaddr_in6 sa;
 			if (strlen(v) >= sizeof(d.relay) || parse_sockaddr6(v, AGENT_PORT, &sa))
 				return fprintf(out, "bad relay '%s'", v), -EINVAL;
@@ -127,7 +117,7 @@ static int vm_cmd(struct agentd *a, enum vm_event ev, int argc, char **argv, FIL
 			d.has_relay = true;
 		}
 	}
-	v = arg(argc, argv, "prepare");
+	v = conf_arg(argc, argv, "prepare");
 	return vm_request(a, ev, &d, v && !strcmp(v, "1"), out);
 }
 
@@ -142,7 +132,7 @@ static void counters(struct agentd *a, FILE *out, bool json)
 int agent_ctl_handler(void *ctx, int argc, char **argv, FILE *out)
 {
 	struct agentd *a = ctx;
-	const char *f = arg(argc, argv, "format");
+	const char *f = conf_arg(argc, argv, "format");
 	bool json = f && !strcmp(f, "json");
 
 	if (!strcmp(argv[0], "incoming"))

@@ -30,9 +30,7 @@ int matd_send(struct matd *d, const struct sockaddr_in6 *to, const struct in6_ad
 {
 	uint8_t buf[2048];
 	ssize_t n;
-	union { char b[CMSG_SPACE(sizeof(struct in6_pktinfo))]; struct cmsghdr align; } c;
-	struct iovec iov;
-	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = sizeof(*to), .msg_iov = &iov, .msg_iovlen = 1 };
+	int r;
 
 	if (!key)
 		key = d->key;
@@ -40,29 +38,12 @@ int matd_send(struct matd *d, const struct sockaddr_in6 *to, const struct in6_ad
 	n = glm_msg_encode(m, key->secret, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	iov.iov_base = buf;
-	iov.iov_len = (size_t)n;
 	/* Control traffic leaves from the MA itself, never from the HA: the
 	 * HA would be rewritten to the MA the peer may not know yet. */
-	if (src) {
-		struct in6_pktinfo pi = { .ipi6_addr = *src };
-		struct cmsghdr *cm;
-
-		memset(&c, 0, sizeof(c));
-		mh.msg_control = c.b;
-		mh.msg_controllen = sizeof(c.b);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	}
-	if (sendmsg(d->udp, &mh, 0) < 0) {
-		int e = -errno;
-		log_debug("send %s to %s: %s", glm_msg_type_name(m->type), sa6(to), strerror(-e));
-		return e;
-	}
-	return 0;
+	r = sendto_from(d->udp, buf, (size_t)n, to, src, 0);
+	if (r < 0)
+		log_debug("send %s to %s: %s", glm_msg_type_name(m->type), sa6(to), strerror(-r));
+	return r;
 }
 
 static void udp_input(struct matd *d)
@@ -107,21 +88,10 @@ static void stats_out(struct matd *d, FILE *out, bool json)
 		fputs("}\n", out);
 }
 
-/* key=value arguments of a control request. */
-static const char *arg(int argc, char **argv, const char *key)
-{
-	size_t kl = strlen(key);
-
-	for (int i = 1; i < argc; i++)
-		if (!strncmp(argv[i], key, kl) && argv[i][kl] == '=')
-			return argv[i] + kl + 1;
-	return NULL;
-}
-
 static int ctl_handler(void *ctx, int argc, char **argv, FILE *out)
 {
 	struct matd *d = ctx;
-	bool json = arg(argc, argv, "format") && !strcmp(arg(argc, argv, "format"), "json");
+	bool json = conf_arg(argc, argv, "format") && !strcmp(conf_arg(argc, argv, "format"), "json");
 
 	if (!strcmp(argv[0], "status")) {
 		if (json)
@@ -139,8 +109,8 @@ static int ctl_handler(void *ctx, int argc, char **argv, FILE *out)
 		return 0;
 	}
 	if (!strcmp(argv[0], "prepare")) {
-		const char *p = arg(argc, argv, "prefix"), *r = arg(argc, argv, "router");
-		const char *i = arg(argc, argv, "ifname"), *a = arg(argc, argv, "address");
+		const char *p = conf_arg(argc, argv, "prefix"), *r = conf_arg(argc, argv, "router");
+		const char *i = conf_arg(argc, argv, "ifname"), *a = conf_arg(argc, argv, "address");
 		struct in6_addr prefix, router, ma;
 		uint8_t plen;
 
@@ -170,7 +140,7 @@ static int ctl_handler(void *ctx, int argc, char **argv, FILE *out)
 		return mobile_check_link(d, "matctl") ? (fprintf(out, "a handover is already running"), -EBUSY) : 0;
 	}
 	if (!strcmp(argv[0], "query")) {
-		const char *h = arg(argc, argv, "ha");
+		const char *h = conf_arg(argc, argv, "ha");
 		struct in6_addr ha;
 
 		if (!h || parse_in6(h, &ha)) {

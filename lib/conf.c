@@ -226,3 +226,13 @@ int parse_hex(const char *s, uint8_t *out, size_t len)
 	}
 	return 0;
 }
+
+const char *conf_arg(int argc, char **argv, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], key, kl) && argv[i][kl] == '=')
+			return argv[i] + kl + 1;
+	return NULL;
+}

@@ -26,6 +26,9 @@ int conf_parse_buf(const char *name, const char *buf, size_t len, conf_line_fn f
 /* Print "FILE:LINE: message" through the log, return -EINVAL. */
 int conf_err(const struct conf_pos *pos, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The value of "key=value" among a control request's words (argv[1..]). */
+const char *conf_arg(int argc, char **argv, const char *key);
+
 /* Value parsers shared by config files and CLIs. Return 0 or -EINVAL. */
 #include <netinet/in.h>
 #include <stdint.h>

@@ -290,32 +290,25 @@ int mdb_dump(struct mdb *m, int bridge, mdb_fn fn, void *ctx)
 	return 0;
 }
 
+struct mdb_decode_arg {
+	mdb_fn fn;
+	void *ctx;
+};
+
+static int mdb_decode_cb(const void *buf, size_t len, void *arg)
+{
+	struct mdb_decode_arg *d = arg;
+
+	return mdb_decode(buf, len, d->fn, d->ctx);
+}
+
 int mdb_events_read(struct mdb *m, mdb_fn fn, void *ctx)
 {
-	int total = 0, n;
-	ssize_t len;
+	struct mdb_decode_arg d = { fn, ctx };
 
 	if (!m->ev)
 		return -EBADF;
-	for (;;) {
-		len = mnl_socket_recvfrom(m->ev, m->rx, sizeof(m->rx));
-		if (len < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return total;
-			if (errno == ENOBUFS) {
-				log_warnx("mdb: event socket overran, events lost");
-				return -ENOBUFS;
-			}
-			return -errno;
-		}
-		n = mdb_decode(m->rx, (size_t)len, fn, ctx);
-		if (n < 0)
-			log_warnx("mdb: malformed event buffer (%zd bytes)", len);
-		else
-			total += n;
-	}
+	return nl_events_read(m->ev, m->rx, sizeof(m->rx), "mdb", mdb_decode_cb, &d);
 }
 
 static int mdb_req(struct mdb *m, uint16_t type, uint16_t flags, int bridge, int port,

@@ -1,5 +1,6 @@
 /* Router solicitation, the RA parser and echo probes (see ndisc.h). */
 #include "ndisc.h"
+#include "util.h"
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/icmp6.h>
@@ -88,24 +89,8 @@ static int send_from(int fd, int ifindex, const struct in6_addr *src, const stru
 		     const void *msg, size_t len)
 {
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = *dst, .sin6_scope_id = (uint32_t)ifindex };
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
-	union { char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))]; struct cmsghdr align; } c;
-	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (src) {
-		struct cmsghdr *cm;
-		struct in6_pktinfo pi = { .ipi6_addr = *src, .ipi6_ifindex = (unsigned)ifindex };
-
-		memset(&c, 0, sizeof(c));
-		mh.msg_control = c.buf;
-		mh.msg_controllen = sizeof(c.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	}
-	return sendmsg(fd, &mh, 0) < 0 ? -errno : 0;
+	return sendto_from(fd, msg, len, &to, src, ifindex);
 }
 
 int ndisc_send_rs(int fd, int ifindex, const uint8_t mac[6])

@@ -646,32 +646,51 @@ int rtnl_events_decode(const void *buf, size_t len, rtnl_event_fn fn, void *ctx)
 	return n;
 }
 
-int rtnl_events_read(struct rtnl *r, rtnl_event_fn fn, void *ctx)
+int nl_events_read(struct mnl_socket *sock, void *rx, size_t rxlen, const char *what, nl_decode_fn decode, void *arg)
 {
 	int total = 0, n;
 	ssize_t len;
 
-	if (!r->ev)
-		return -EBADF;
 	for (;;) {
-		len = mnl_socket_recvfrom(r->ev, r->rx, sizeof(r->rx));
+		len = mnl_socket_recvfrom(sock, rx, rxlen);
 		if (len < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return total;
 			if (errno == ENOBUFS) {
-				log_warnx("rtnl: event socket overran, events lost");
+				log_warnx("%s: event socket overran, events lost", what);
 				return -ENOBUFS;
 			}
 			return -errno;
 		}
-		n = rtnl_events_decode(r->rx, (size_t)len, fn, ctx);
+		n = decode(rx, (size_t)len, arg);
 		if (n < 0)
-			log_warnx("rtnl: malformed event buffer (%zd bytes)", len);
+			log_warnx("%s: malformed event buffer (%zd bytes)", what, len);
 		else
 			total += n;
 	}
+}
+
+struct rtnl_decode_arg {
+	rtnl_event_fn fn;
+	void *ctx;
+};
+
+static int rtnl_decode_cb(const void *buf, size_t len, void *arg)
+{
+	struct rtnl_decode_arg *d = arg;
+
+	return rtnl_events_decode(buf, len, d->fn, d->ctx);
+}
+
+int rtnl_events_read(struct rtnl *r, rtnl_event_fn fn, void *ctx)
+{
+	struct rtnl_decode_arg d = { fn, ctx };
+
+	if (!r->ev)
+		return -EBADF;
+	return nl_events_read(r->ev, r->rx, sizeof(r->rx), "rtnl", rtnl_decode_cb, &d);
 }
 
 /* --- sysctl --- */

@@ -90,6 +90,11 @@ typedef int (*nl_reply_fn)(const struct nlmsghdr *nlh, void *ctx);
 int nl_talk(struct mnl_socket *sock, uint32_t portid, uint32_t *seq, void *rx, size_t rxlen,
 	    struct nlmsghdr *nlh, nl_reply_fn fn, void *ctx, char *errmsg, size_t errlen);
 
+/* Read every pending message of a non-blocking event socket and hand each
+ * buffer to decode (which returns the events it delivered or <0). */
+typedef int (*nl_decode_fn)(const void *buf, size_t len, void *arg);
+int nl_events_read(struct mnl_socket *sock, void *rx, size_t rxlen, const char *what, nl_decode_fn decode, void *arg);
+
 /* Write /proc/sys/net/ipv6/conf/IFNAME/KEY. */
 int sysctl_ipv6_set(const char *ifname, const char *key, const char *value);
 #endif

@@ -109,3 +109,26 @@ int write_pidfile(const char *path)
 	close(fd);
 	return 0;
 }
+
+int sendto_from(int fd, const void *msg, size_t len, const struct sockaddr_in6 *to, const struct in6_addr *src,
+		int ifindex)
+{
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+	union { char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))]; struct cmsghdr align; } c;
+	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = sizeof(*to), .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (src) {
+		struct in6_pktinfo pi = { .ipi6_addr = *src, .ipi6_ifindex = (unsigned)ifindex };
+		struct cmsghdr *cm;
+
+		memset(&c, 0, sizeof(c));
+		mh.msg_control = c.buf;
+		mh.msg_controllen = sizeof(c.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	return sendmsg(fd, &mh, 0) < 0 ? -errno : 0;
+}

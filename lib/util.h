@@ -22,4 +22,10 @@ bool in6_prefix_match(const struct in6_addr *a, const struct in6_addr *p, unsign
 void in6_prefix_apply(struct in6_addr *a, unsigned len);
 
 int write_pidfile(const char *path);
+
+/* sendmsg to `to`, from source address src (IPV6_PKTINFO; NULL: the
+ * kernel's choice) out of ifindex (0: by route). Returns 0 or -errno. */
+#include <stddef.h>
+int sendto_from(int fd, const void *msg, size_t len, const struct sockaddr_in6 *to, const struct in6_addr *src,
+		int ifindex);
 #endif
