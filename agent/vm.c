@@ -357,11 +357,6 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 			 * With libvirt's events, pin at the RESUMED event instead.
 			 * A tap without carrier (the guest is not attached yet)
 			 * queues nothing: pin now. */
-			if (a->conf.use_libvirt && port_has_carrier(port->name)) {
-				vm->pin_deferred = true;
-				continue;
-			}
-			pinned += pin_port(a, vm, port);
 			if (port->mld_fd < 0 && vm->ngroups) {
 				port->mld_fd = mld_socket(port->ifindex);
 				if (port->mld_fd < 0)
@@ -371,6 +366,10 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 					agentd_watch(a, port->mld_fd, report_input, port);
 			}
 			mdbwatch_port(a, vm->bridge, port->ifindex);
+			if (a->conf.use_libvirt && port_has_carrier(port->name))
+				vm->pin_deferred = true;
+			else
+				pinned += pin_port(a, vm, port);
 		}
 	}
 	log_info("vm %s %s on %s: %u groups, %u proxy joins, %u MDB pins%s", vm->name,

@@ -97,6 +97,11 @@ assert m['last_handover']['prepared'], m['last_handover']"
 	ga_run hA /bin/cat /var/log/matd.log | grep -q 'handover #2 prepared eth0 (announce)'
 	grep -q 'vm vm: matd prepared 2001:db8:b:' "$TB_DIR/agent-hB.log"
 	grep -q 'relayed from' "$TB_DIR/agent-hB.log"
+	# back on A: pinned at the guest's resume, the proxy join left after
+	# the guest's own report
+	grep -q 'vm vm resumed: 1 MDB pins' "$TB_DIR/agent-hA.log"
+	grep -q "own report for $GLM_GROUP" "$TB_DIR/agent-hA.log"
+	grep -q "proxy join of $GLM_GROUP on br0 left" "$TB_DIR/agent-hA.log"
 }
 
 @test "glm-agentd stopped on B: the migration completes, the guest moves unprepared" {
