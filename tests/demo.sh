@@ -10,6 +10,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/bats/lib/testbed.bash"
 source "$here/bats/lib/glm.bash"
 [ "$(id -u)" = 0 ] || { echo "demo: needs root (network namespaces)" >&2; exit 77; }
+
+# With QEMU, libvirtd and the guest image, the demo is the real thing.
+source "$here/e2e/lib/guest.bash"
+why=$(e2e_skip_reason)
+if [ -z "$why" ] && [ -z "${GLM_DEMO_NAMESPACES:-}" ]; then
+	exec "$here/demo-e2e.sh"
+fi
+echo "glm demo: no real guest here (${why:-GLM_DEMO_NAMESPACES is set}): the namespace stand-in instead"
 trap tb_teardown EXIT
 
 echo "glm demo: building the testbed (router + radvd, hosts hA/hA2 on 2001:db8:a::/64, hB on 2001:db8:b::/64, cn, IMS)"
