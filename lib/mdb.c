@@ -40,32 +40,18 @@ struct mdb {
 
 int mdb_open(struct mdb **mp, bool events)
 {
-	unsigned group = RTNLGRP_MDB;
 	struct mdb *m;
-	int one = 1, size = 1 << 20, fd, err;
+	int err;
 
 	*mp = NULL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->req = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!m->req || mnl_socket_bind(m->req, 0, MNL_SOCKET_AUTOPID) < 0)
+	m->req = nl_request_open(&m->portid, &m->seq);
+	if (!m->req)
 		goto fail;
-	m->portid = mnl_socket_get_portid(m->req);
-	m->seq = (uint32_t)time(NULL);
-	/* Older kernels lack these: then errors just come without text. */
-	mnl_socket_setsockopt(m->req, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(m->req, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (events) {
-		m->ev = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (!m->ev || mnl_socket_bind(m->ev, 0, MNL_SOCKET_AUTOPID) < 0 ||
-		    mnl_socket_setsockopt(m->ev, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
-			goto fail;
-		/* A bridge flushing a port's groups sends one event per entry. */
-		fd = mnl_socket_get_fd(m->ev);
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	}
+	if (events && !(m->ev = nl_event_open(0, RTNLGRP_MDB)))
+		goto fail;
 	*mp = m;
 	return 0;
 fail:

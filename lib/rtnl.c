@@ -45,30 +45,60 @@ static void sock_bufsize(struct mnl_socket *nl, int opt_force, int opt, int size
 		setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
 }
 
+struct mnl_socket *nl_request_open(uint32_t *portid, uint32_t *seq)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	int one = 1;
+
+	if (!nl)
+		return NULL;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int e = errno;
+		mnl_socket_close(nl);
+		errno = e;
+		return NULL;
+	}
+	*portid = mnl_socket_get_portid(nl);
+	*seq = (uint32_t)time(NULL);
+	/* Older kernels lack these: then errors just come without text. */
+	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	return nl;
+}
+
+struct mnl_socket *nl_event_open(unsigned groups, unsigned group)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (!nl)
+		return NULL;
+	if (mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) < 0 ||
+	    (group && mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)) {
+		int e = errno;
+		mnl_socket_close(nl);
+		errno = e;
+		return NULL;
+	}
+	/* A burst (a bridge with many ports going down, flushing a port's
+	 * groups) must not overrun. */
+	sock_bufsize(nl, SO_RCVBUFFORCE, SO_RCVBUF, 1 << 20);
+	return nl;
+}
+
 int rtnl_open(struct rtnl **rp, unsigned groups)
 {
 	struct rtnl *r;
-	int one = 1, err;
+	int err;
 
 	*rp = NULL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->req = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!r->req || mnl_socket_bind(r->req, 0, MNL_SOCKET_AUTOPID) < 0)
+	r->req = nl_request_open(&r->portid, &r->seq);
+	if (!r->req)
 		goto fail;
-	r->portid = mnl_socket_get_portid(r->req);
-	r->seq = (uint32_t)time(NULL);
-	/* Older kernels lack these: then errors just come without text. */
-	mnl_socket_setsockopt(r->req, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(r->req, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (groups) {
-		r->ev = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (!r->ev || mnl_socket_bind(r->ev, groups, MNL_SOCKET_AUTOPID) < 0)
-			goto fail;
-		/* A burst (a bridge with many ports going down) must not overrun. */
-		sock_bufsize(r->ev, SO_RCVBUFFORCE, SO_RCVBUF, 1 << 20);
-	}
+	if (groups && !(r->ev = nl_event_open(groups, 0)))
+		goto fail;
 	*rp = r;
 	return 0;
 fail:

@@ -87,6 +87,11 @@ bool nl_msg_ok(const struct nlmsghdr *nlh, int rem);
 struct mnl_socket;
 struct nlmsghdr;
 typedef int (*nl_reply_fn)(const struct nlmsghdr *nlh, void *ctx);
+/* A request socket (ext ack on; its port id and a first sequence number)
+ * and a non-blocking event socket subscribed to the RTMGRP_* bits groups
+ * and, if not 0, the RTNLGRP_* group. NULL with errno on failure. */
+struct mnl_socket *nl_request_open(uint32_t *portid, uint32_t *seq);
+struct mnl_socket *nl_event_open(unsigned groups, unsigned group);
 int nl_talk(struct mnl_socket *sock, uint32_t portid, uint32_t *seq, void *rx, size_t rxlen,
 	    struct nlmsghdr *nlh, nl_reply_fn fn, void *ctx, char *errmsg, size_t errlen);
 
