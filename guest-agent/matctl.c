@@ -14,30 +14,6 @@
 #include <string.h>
 #include <sysexits.h>
 
-static const char *sock = "/run/glm/matd.sock";
-static bool json;
-
-static int request(const char *req)
-{
-	return ctl_cli_request("matctl", "matd", sock, req);
-}
-
-static int cmd_status(int argc, char **argv)
-{
-	(void)argv;
-	if (argc != 1)
-		return -1;
-	return request(json ? "status format=json" : "status");
-}
-
-static int cmd_stats(int argc, char **argv)
-{
-	(void)argv;
-	if (argc != 1)
-		return -1;
-	return request(json ? "stats format=json" : "stats");
-}
-
 static int cmd_prepare(int argc, char **argv)
 {
 	static const struct option o[] = { { "prefix", required_argument, 0, 'p' }, { "router", required_argument, 0, 'r' },
@@ -79,14 +55,14 @@ static int cmd_prepare(int argc, char **argv)
 	}
 	snprintf(req, sizeof(req), "prepare prefix=%s router=%s%s%s%s%s", prefix, router, ifname ? " ifname=" : "",
 		 ifname ? ifname : "", addr ? " address=" : "", addr ? addr : "");
-	return request(req);
+	return ctl_cli_send(req);
 }
 
 static int cmd_simple(int argc, char **argv)
 {
 	if (argc != 1)
 		return -1;
-	return request(argv[0]);
+	return ctl_cli_send(argv[0]);
 }
 
 static int cmd_query(int argc, char **argv)
@@ -101,16 +77,12 @@ static int cmd_query(int argc, char **argv)
 		return EX_USAGE;
 	}
 	snprintf(req, sizeof(req), "query ha=%s", argv[1]);
-	return request(req);
+	return ctl_cli_send(req);
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *args, *help;
-} cmds[] = {
-	{ "status", cmd_status, "", "home address, current MA, interface, peers, last handover and its phases" },
-	{ "stats", cmd_stats, "", "message counters, drops by reason" },
+static const struct ctl_cmd cmds[] = {
+	{ "status", ctl_cli_status, "", "home address, current MA, interface, peers, last handover and its phases" },
+	{ "stats", ctl_cli_stats, "", "message counters, drops by reason" },
 	{ "prepare", cmd_prepare, "--prefix P/64 --router LLADDR [--ifname IF] [--address MA]",
 	  "install an MA for the next network now, so a move only switches" },
 	{ "unprepare", cmd_simple, "", "drop a preparation" },
@@ -118,53 +90,9 @@ static const struct {
 	{ "query", cmd_query, "HA", "ask the IMS for HA's mapping and install it (correspondent)" },
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f, "Usage: matctl [-s SOCKET] [--json] COMMAND [ARGS]\n\nCommands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
-		fprintf(f, "  %-10s %s\n  %-10s   %s\n", cmds[i].name, cmds[i].args, "", cmds[i].help);
-	fprintf(f, "\nOptions:\n  -s, --socket PATH  matd's control socket (default /run/glm/matd.sock)\n"
-		   "  -j, --json         JSON output (status, stats)\n  -h, --help\n  -V, --version\n");
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option o[] = { { "socket", required_argument, 0, 's' }, { "json", no_argument, 0, 'j' },
-					   { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0 } };
-	int c;
+	struct ctl_cli cli = { "matctl", "matd", "/run/glm/matd.sock", false, cmds, ARRAY_SIZE(cmds) };
 
-	/* '+': stop at the command, its options are its own. */
-	while ((c = getopt_long(argc, argv, "+s:jhV", o, NULL)) != -1) {
-		switch (c) {
-		case 's': sock = optarg; break;
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return EX_OK;
-		case 'V': printf("matctl %s\n", GLM_VERSION); return EX_OK;
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
-		if (strcmp(argv[optind], cmds[i].name))
-			continue;
-		/* "status --json" reads naturally too */
-		int n = argc - optind;
-		char **v = argv + optind;
-		if (n == 2 && !strcmp(v[1], "--json")) {
-			json = true;
-			n = 1;
-		}
-		int r = cmds[i].fn(n, v);
-		if (r < 0) {
-			fprintf(stderr, "Usage: matctl %s %s\n", cmds[i].name, cmds[i].args);
-			return EX_USAGE;
-		}
-		return r;
-	}
-	fprintf(stderr, "matctl: unknown command '%s'\n", argv[optind]);
-	usage(stderr);
-	return EX_USAGE;
+	return ctl_cli_main(&cli, argc, argv);
 }
