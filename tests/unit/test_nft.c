@@ -17,6 +17,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "unit.h"
 
 #include "log.h"
 #include "nft.h"
@@ -37,52 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static bool in_netns;
 static char peer_ns[64];
-
-static struct in6_addr ip6(const char *s)
-{
-	struct in6_addr a;
-
-	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
-	return a;
-}
-
-/* Run a shell command; its stdout (and stderr) into out. Returns the exit status. */
-static int run(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t size, const char *fmt, ...)
-{
-	char cmd[1024];
-	size_t n = 0;
-	va_list ap;
-	FILE *f;
-	int st;
-
-	strcpy(cmd, "{ ");
-	va_start(ap, fmt);
-	vsnprintf(cmd + 2, sizeof(cmd) - 16, fmt, ap);
-	va_end(ap);
-	strcat(cmd, "; } 2>&1");
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	if (out && size) {
-		n = fread(out, 1, size - 1, f);
-		out[n] = '\0';
-	} else {
-		char sink[512];
-
-		while (fread(sink, 1, sizeof(sink), f) > 0)
-			;
-	}
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-#define need_netns()                                                          \
-	do {                                                                  \
-		if (!in_netns)                                                \
-			skip();                                               \
-	} while (0)
 
 static int group_setup(void **state)
 {
@@ -201,30 +157,6 @@ static void test_elements(void **state)
 }
 
 /* Capture what the library logs to stderr while fn runs. */
-static int capture_fd = -1, saved_stderr = -1;
-static void capture_begin(void)
-{
-	char path[] = "/tmp/glm-unit-log-XXXXXX";
-
-	fflush(stderr);
-	capture_fd = mkstemp(path);
-	assert_true(capture_fd >= 0);
-	unlink(path);
-	saved_stderr = dup(2);
-	dup2(capture_fd, 2);
-}
-
-static void capture_end(char *out, size_t size)
-{
-	ssize_t len;
-
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	len = pread(capture_fd, out, size - 1, 0);
-	out[len > 0 ? len : 0] = '\0';
-	close(capture_fd);
-}
 
 static void test_atomic(void **state)
 {

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "unit.h"
 
 #include "log.h"
 #include "rtnl.h"
@@ -28,75 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static bool in_netns;
 static int veth0;
-
-static struct in6_addr ip6(const char *s)
-{
-	struct in6_addr a;
-
-	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
-	return a;
-}
-
-/* Run a shell command, its output into out; returns the exit status. */
-static int run(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t size, const char *fmt, ...)
-{
-	char cmd[1024];
-	char sink[512];
-	va_list ap;
-	size_t n;
-	FILE *f;
-	int st;
-
-	strcpy(cmd, "{ ");
-	va_start(ap, fmt);
-	vsnprintf(cmd + 2, sizeof(cmd) - 16, fmt, ap);
-	va_end(ap);
-	strcat(cmd, "; } 2>&1");
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	if (out && size) {
-		n = fread(out, 1, size - 1, f);
-		out[n] = '\0';
-	}
-	while (fread(sink, 1, sizeof(sink), f) > 0)
-		;
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int capture_fd = -1, saved_stderr = -1;
-static void capture_begin(void)
-{
-	char path[] = "/tmp/glm-unit-log-XXXXXX";
-
-	fflush(stderr);
-	capture_fd = mkstemp(path);
-	assert_true(capture_fd >= 0);
-	unlink(path);
-	saved_stderr = dup(2);
-	dup2(capture_fd, 2);
-}
-
-static void capture_end(char *out, size_t size)
-{
-	ssize_t len;
-
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	len = pread(capture_fd, out, size - 1, 0);
-	out[len > 0 ? len : 0] = '\0';
-	close(capture_fd);
-}
-
-#define need_netns()                                                          \
-	do {                                                                  \
-		if (!in_netns)                                                \
-			skip();                                               \
-	} while (0)
 
 static int group_setup(void **state)
 {
