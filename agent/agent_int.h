@@ -12,6 +12,11 @@ int bridges_init(struct agentd *a);
 void bridges_free(struct agentd *a);
 int bridge_by_name(const struct agentd *a, const char *name);
 int bridge_echo(struct agentd *a, int br, const struct in6_addr *dst, uint16_t id);
+/* Until the guest has switched routers (at most BRIDGE_REDIRECT_MS), frames
+ * from vm to old_router are delivered to this bridge's router instead. */
+#define BRIDGE_REDIRECT_MS 30000
+void bridge_redirect(struct agentd *a, struct agent_vm *vm, const uint8_t old_router[6]);
+void bridge_unredirect(struct agentd *a, struct agent_vm *vm);
 
 /* proxyjoin.c: host memberships on a bridge, counted per (bridge, group). */
 int proxy_join(struct agentd *a, int br, const struct in6_addr *group, const struct in6_addr *source);

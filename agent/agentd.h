@@ -59,6 +59,8 @@ struct agent_bridge {
 	int pkt_fd;                      /* AF_PACKET on the bridge: native arrivals, injection */
 	bool have_prefix;                /* learned from RAs on the bridge */
 	struct in6_addr prefix, router;
+	bool have_router_mac;            /* the RA's source link-layer address */
+	uint8_t router_mac[6];
 };
 
 struct vm_group {
@@ -111,6 +113,10 @@ struct agent_vm {
 	bool ma_checked;
 	unsigned ma_tries;
 	uint64_t check_deadline_ns, query_next_ns;
+	/* frames to the router of the link it came from go to ours (bridges.c) */
+	bool redirected;
+	uint8_t old_router_mac[6];
+	uint64_t redirect_until_ns;
 };
 
 struct agentd {
@@ -129,6 +135,7 @@ struct agentd {
 	} watch[AGENT_MAX_WATCH];
 	void *relay_client;              /* relay_client.c's state */
 	void *relay_server;              /* relay_server.c's state */
+	struct mat_nft *nft;             /* table bridge glm; NULL if nftables is unusable */
 	uint64_t rx, drops[GLM_PE_MAX], refused;
 };
 

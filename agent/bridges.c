@@ -3,6 +3,7 @@
  * Router Advertisements seen on it (for PREPARE). */
 #include "agent_int.h"
 #include "log.h"
+#include "nft.h"
 #include "ndisc.h"
 #include "rtnl.h"
 #include "util.h"
@@ -44,6 +45,10 @@ static void ra_input(struct agentd *a, void *arg)
 			b->prefix = p->prefix;
 			b->router = m.from;
 			b->have_prefix = true;
+			if (m.ra.has_slla) {
+				memcpy(b->router_mac, m.ra.slla, 6);
+				b->have_router_mac = true;
+			}
 			break;
 		}
 	}
@@ -93,13 +98,63 @@ int bridges_init(struct agentd *a)
 			goto out;
 	}
 	r = 0;
+	/* Not fatal: without it an arriving guest's first frames go to its
+	 * old router's MAC until matd has switched (see glm-agentd(8)). */
+	if ((r = br_nft_open(&a->nft)) < 0 || (r = br_nft_setup(a->nft)) < 0) {
+		log_warnx("nftables table bridge glm: %s: frames of arriving guests to their old router are not "
+			  "redirected", strerror(-r));
+		mat_nft_close(a->nft);
+		a->nft = NULL;
+	}
+	r = 0;
 out:
 	rtnl_close(rt);
 	return r;
 }
 
+static const char *mac_str(const uint8_t m[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return buf;
+}
+
+void bridge_redirect(struct agentd *a, struct agent_vm *vm, const uint8_t old_router[6])
+{
+	struct agent_bridge *b = &a->br[vm->bridge];
+	char m1[18], m2[18];
+
+	if (!a->nft || !b->have_router_mac || !memcmp(old_router, b->router_mac, 6) || !vm->nports)
+		return;
+	bridge_unredirect(a, vm);
+	br_nft_redirect(a->nft, vm->ports[0].mac, old_router, b->router_mac, BRIDGE_REDIRECT_MS);
+	if (mat_nft_commit(a->nft) < 0)
+		return;
+	vm->redirected = true;
+	memcpy(vm->old_router_mac, old_router, 6);
+	vm->redirect_until_ns = now_ns() + BRIDGE_REDIRECT_MS * 1000000ull;
+	log_info("vm %s: frames to its previous router %s go to %s's router %s until it has switched (%u s at most)",
+		 vm->name, mac_str(old_router, m1), b->name, mac_str(b->router_mac, m2), BRIDGE_REDIRECT_MS / 1000);
+}
+
+void bridge_unredirect(struct agentd *a, struct agent_vm *vm)
+{
+	if (!vm->redirected)
+		return;
+	vm->redirected = false;
+	/* an element that timed out is gone already: deleting it would fail */
+	if (!a->nft || now_ns() >= vm->redirect_until_ns)
+		return;
+	br_nft_unredirect(a->nft, vm->ports[0].mac, vm->old_router_mac);
+	mat_nft_commit(a->nft);
+}
+
 void bridges_free(struct agentd *a)
 {
+	if (a->nft) {
+		mat_nft_teardown(a->nft);
+		mat_nft_close(a->nft);
+		a->nft = NULL;
+	}
 	for (unsigned i = 0; i < a->nbr; i++) {
 		if (a->br[i].join_fd >= 0)
 			close(a->br[i].join_fd);

@@ -102,6 +102,10 @@ void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockadd
 			vm->prepare_rtt_ms = ns_to_ms(now_ns() - vm->prepare_sent_ns);
 			log_info("vm %s: matd prepared %s via %s (%.3f ms)", vm->name, a6(&vm->prepared_ma),
 				 a6(&a->br[vm->bridge].router), vm->prepare_rtt_ms);
+			/* the guest's current router, whose MAC it will still use
+			 * for its first frames here */
+			if (GLM_HAS(m, GLM_TLV_LLADDR))
+				bridge_redirect(a, vm, m->lladdr);
 		}
 	}
 }
@@ -130,6 +134,10 @@ void prepare_timer(struct agentd *a, struct agent_vm *vm, uint64_t now)
 	m.prefix_len = 64;
 	GLM_SET(&m, ma, GLM_TLV_MA, vm->prepared_ma);
 	GLM_SET(&m, router, GLM_TLV_ROUTER, a->br[vm->bridge].router);
+	if (a->br[vm->bridge].have_router_mac) {
+		memcpy(m.lladdr, a->br[vm->bridge].router_mac, 6);
+		m.present |= 1u << GLM_TLV_LLADDR;
+	}
 	GLM_SET(&m, ha, GLM_TLV_HA, vm->home);
 	vm->prepare_sent_ns = now;
 	vm->prepare_next_ns = now + (RETX_NS << (vm->prepare_tries < 5 ? vm->prepare_tries : 5));

@@ -266,6 +266,7 @@ static void vm_free(struct agentd *a, struct agent_vm *vm)
 			relay_client_release(a, vm->bridge, &g->group, &g->source);
 	}
 	close_mld(a, vm);
+	bridge_unredirect(a, vm);
 	memset(vm, 0, sizeof(*vm));
 }
 
@@ -532,11 +533,19 @@ void vm_status(struct agentd *a, FILE *out, bool json)
 				vm->name, st[vm->state], a->br[vm->bridge].name);
 			for (unsigned p = 0; p < vm->nports; p++)
 				fprintf(out, "%s\"%s\"", p ? "," : "", vm->ports[p].name);
-			fprintf(out, "],\"home\":%s%s%s,\"prepare\":{\"acked\":%s,\"ma\":%s%s%s,\"rtt_ms\":%.3f},\"groups\":[",
+			fprintf(out, "],\"home\":%s%s%s,\"prepare\":{\"acked\":%s,\"ma\":%s%s%s,\"rtt_ms\":%.3f},",
 				vm->has_home ? "\"" : "", vm->has_home ? a6(&vm->home) : "null", vm->has_home ? "\"" : "",
 				vm->prepare_acked ? "true" : "false", vm->prepare_acked ? "\"" : "",
 				vm->prepare_acked ? a6(&vm->prepared_ma) : "null", vm->prepare_acked ? "\"" : "",
 				vm->prepare_rtt_ms);
+			bool redir = vm->redirected && now < vm->redirect_until_ns;
+			const uint8_t *o = vm->old_router_mac;
+			if (redir)
+				fprintf(out, "\"redirect\":{\"from\":\"%02x:%02x:%02x:%02x:%02x:%02x\",\"expires_s\":%.1f},", o[0],
+					o[1], o[2], o[3], o[4], o[5], ns_to_ms(vm->redirect_until_ns - now) / 1000);
+			else
+				fprintf(out, "\"redirect\":null,");
+			fprintf(out, "\"groups\":[");
 			for (unsigned k = 0; k < vm->ngroups; k++) {
 				struct vm_group *g = &vm->groups[k];
 				fprintf(out, "%s{\"group\":\"%s\",\"proxy_joined\":%s,\"pinned\":%s,\"own_report\":%s,"
@@ -556,6 +565,11 @@ void vm_status(struct agentd *a, FILE *out, bool json)
 				fprintf(out, ", home %s", a6(&vm->home));
 			if (vm->prepare_acked)
 				fprintf(out, ", prepared %s (%.2f ms)", a6(&vm->prepared_ma), vm->prepare_rtt_ms);
+			if (vm->redirected && now < vm->redirect_until_ns)
+				fprintf(out, ", frames to %02x:%02x:%02x:%02x:%02x:%02x redirected (%.0f s left)",
+					vm->old_router_mac[0], vm->old_router_mac[1], vm->old_router_mac[2],
+					vm->old_router_mac[3], vm->old_router_mac[4], vm->old_router_mac[5],
+					ns_to_ms(vm->redirect_until_ns - now) / 1000);
 			fprintf(out, "\n");
 			for (unsigned k = 0; k < vm->ngroups; k++) {
 				struct vm_group *g = &vm->groups[k];

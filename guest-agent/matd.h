@@ -79,6 +79,8 @@ struct prepared {
 	int nic;                     /* index in matd.nic[] */
 	struct in6_addr prefix, router, ma;
 	uint8_t plen;
+	bool has_router_mac;         /* from the agent's PREPARE */
+	uint8_t router_mac[6];
 };
 
 struct peer {                        /* correspondent role: a mobile peer */
@@ -104,6 +106,8 @@ struct matd {
 	bool have_ma;
 	struct in6_addr ma, prev_ma, router;
 	bool have_prev_ma;
+	bool have_router_mac;        /* the router's MAC, told to the next host's agent */
+	uint8_t router_mac[6];
 	uint8_t ma_plen;
 	struct prepared prep;
 	struct {
@@ -113,6 +117,8 @@ struct matd {
 		char trigger[24];
 		struct in6_addr new_ma, router;
 		uint8_t plen;
+		bool has_router_mac;
+		uint8_t router_mac[6];
 		uint64_t t_event, t_usable, t_ims_sent, t_ims_ack, t_done;
 		uint64_t ims_seq, next_ns, deadline_ns;
 		unsigned tries;

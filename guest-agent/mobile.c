@@ -140,6 +140,8 @@ static void finish(struct matd *d, bool ok)
 	d->ma = d->ho.new_ma;
 	d->have_ma = true;
 	d->router = d->ho.router;
+	d->have_router_mac = d->ho.has_router_mac;
+	memcpy(d->router_mac, d->ho.router_mac, 6);
 	d->ma_plen = d->ho.plen;
 	d->active = d->ho.nic;
 	program_self(d, &d->ma, NULL);
@@ -184,6 +186,11 @@ static void commit(struct matd *d)
 	int r;
 
 	if (d->ho.prepared) {
+		/* The router here may answer to the same link-local address as
+		 * the last one with another MAC: use the MAC the agent told us
+		 * now, rather than after the RA answering our RS. */
+		if (d->ho.has_router_mac)
+			rtnl_neigh_replace(d->rtnl, n->ifindex, &d->ho.router, d->ho.router_mac);
 		/* Installed at prepare time without its prefix route (it was
 		 * not on-link then); dropping NOPREFIXROUTE adds the route. */
 		r = rtnl_addr_add(d->rtnl, n->ifindex, &d->ho.new_ma, 64, IFA_F_NODAD, FOREVER, FOREVER);
@@ -333,6 +340,8 @@ void mobile_ndisc(struct matd *d, int nic)
 			d->ho.prepared = true;
 			d->ho.new_ma = d->prep.ma;
 			d->ho.router = d->prep.router;
+			d->ho.has_router_mac = d->prep.has_router_mac;
+			memcpy(d->ho.router_mac, d->prep.router_mac, 6);
 			d->ho.plen = d->prep.plen;
 			commit(d);
 		} else if (m.kind == NDISC_RA && (d->ho.state == HO_SOLICIT || d->ho.state == HO_PROBE) &&
@@ -359,6 +368,8 @@ void mobile_ndisc(struct matd *d, int nic)
 			}
 			d->ho.new_ma = ma;
 			d->ho.router = m.from;
+			d->ho.has_router_mac = m.ra.has_slla;
+			memcpy(d->ho.router_mac, m.ra.slla, 6);
 			d->ho.plen = 64;
 			commit(d);
 		}
@@ -418,8 +429,17 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 			r = mobile_prepare(d, NULL, &m->prefix, 64, &m->router,
 					   GLM_HAS(m, GLM_TLV_MA) ? &m->ma : NULL, NULL);
 		GLM_SET(&a, status, GLM_TLV_STATUS, r < 0 ? GLM_ST_BADREQ : GLM_ST_OK);
-		if (r == 0 && d->prep.valid)
+		if (r == 0 && d->prep.valid) {
 			GLM_SET(&a, ma, GLM_TLV_MA, d->prep.ma);
+			d->prep.has_router_mac = GLM_HAS(m, GLM_TLV_LLADDR);
+			memcpy(d->prep.router_mac, m->lladdr, 6);
+			/* our router now: the agent there sends our first frames,
+			 * still addressed to it, to its own router */
+			if (d->have_router_mac) {
+				memcpy(a.lladdr, d->router_mac, 6);
+				a.present |= 1u << GLM_TLV_LLADDR;
+			}
+		}
 		matd_send(d, from, NULL, &a, key);
 	}
 }
@@ -571,6 +591,7 @@ int mobile_prepare(struct matd *d, const char *ifname, const struct in6_addr *pr
 		return r;
 	}
 	d->prep.valid = true;
+	d->prep.has_router_mac = false; /* PREPARE from an agent sets it after us */
 	d->prep.nic = nic;
 	d->prep.prefix = *prefix;
 	d->prep.plen = plen;

@@ -26,6 +26,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter_bridge.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ struct nft_op {
 	uint16_t type;     /* NFT_MSG_* */
 	const char *obj;   /* table, chain or map name */
 	bool has_key, has_val;
-	struct in6_addr key, val;
+	struct in6_addr key, val; /* bridge: MAC . MAC : MAC, see br_key */
 };
 
 struct mat_nft {
@@ -54,6 +55,7 @@ struct mat_nft {
 	int error;          /* sticky while queueing: -ENOMEM, -EMSGSIZE */
 	unsigned nops;
 	struct mnl_nlmsg_batch *batch;
+	uint16_t family;    /* NFPROTO_IPV6 (matd) or NFPROTO_BRIDGE (agent) */
 	char table[NFT_TABLE_MAXNAMELEN];
 	struct nft_op ops[NFT_OPS_MAX];
 	char buf[NFT_BATCH_LIMIT + NFT_MSG_ROOM] __attribute__((aligned(4)));
@@ -84,14 +86,12 @@ static void sock_bufsize(struct mnl_socket *nl, int opt_force, int opt, int size
 		setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
 }
 
-int mat_nft_open(struct mat_nft **np, const char *table)
+static int nft_open(struct mat_nft **np, const char *table, uint16_t family)
 {
 	struct mat_nft *n;
 	int one = 1, err;
 
 	*np = NULL;
-	if (!table)
-		table = "mat";
 	if (!*table)
 		return -EINVAL;
 	if (strlen(table) >= NFT_TABLE_MAXNAMELEN)
@@ -100,6 +100,7 @@ int mat_nft_open(struct mat_nft **np, const char *table)
 	if (!n)
 		return -ENOMEM;
 	strcpy(n->table, table);
+	n->family = family;
 	n->batch = mnl_nlmsg_batch_start(n->buf, NFT_BATCH_LIMIT);
 	if (!n->batch)
 		goto fail;
@@ -118,6 +119,11 @@ fail:
 	err = errno ? -errno : -EIO;
 	mat_nft_close(n);
 	return err;
+}
+
+int mat_nft_open(struct mat_nft **np, const char *table)
+{
+	return nft_open(np, table ? table : "mat", NFPROTO_IPV6);
 }
 
 void mat_nft_close(struct mat_nft *n)
@@ -157,7 +163,7 @@ static struct nlmsghdr *op_start(struct mat_nft *n, uint16_t type, uint16_t flag
 		nftnl_batch_begin(mnl_nlmsg_batch_current(n->batch), n->seq_begin);
 		mnl_nlmsg_batch_next(n->batch);
 	}
-	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(n->batch), type, NFPROTO_IPV6,
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(n->batch), type, n->family,
 				    flags | NLM_F_ACK, n->seq);
 	op = &n->ops[n->nops];
 	memset(op, 0, sizeof(*op));
@@ -178,20 +184,28 @@ static void op_finish(struct mat_nft *n)
 	n->nops++;
 }
 
-static void op_describe(const struct nft_op *op, const char *table, char *buf, size_t size)
+static void op_describe(const struct nft_op *op, uint16_t family, const char *table, char *buf, size_t size)
 {
-	char k[INET6_ADDRSTRLEN] = "", v[INET6_ADDRSTRLEN] = "";
+	char k[INET6_ADDRSTRLEN + 20] = "", v[INET6_ADDRSTRLEN] = "";
+	const char *fam = family == NFPROTO_BRIDGE ? "bridge" : "ip6";
 
-	if (op->has_key)
-		inet_ntop(AF_INET6, &op->key, k, sizeof(k));
-	if (op->has_val)
-		inet_ntop(AF_INET6, &op->val, v, sizeof(v));
+	if (family == NFPROTO_BRIDGE) {
+		const uint8_t *a = op->key.s6_addr, *b = op->key.s6_addr + 8, *c = op->val.s6_addr;
+		snprintf(k, sizeof(k), "%02x:%02x:%02x:%02x:%02x:%02x . %02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1],
+			 a[2], a[3], a[4], a[5], b[0], b[1], b[2], b[3], b[4], b[5]);
+		snprintf(v, sizeof(v), "%02x:%02x:%02x:%02x:%02x:%02x", c[0], c[1], c[2], c[3], c[4], c[5]);
+	} else {
+		if (op->has_key)
+			inet_ntop(AF_INET6, &op->key, k, sizeof(k));
+		if (op->has_val)
+			inet_ntop(AF_INET6, &op->val, v, sizeof(v));
+	}
 	switch (op->type) {
 	case NFT_MSG_NEWTABLE:
-		snprintf(buf, size, "add table ip6 %s", table);
+		snprintf(buf, size, "add table %s %s", fam, table);
 		break;
 	case NFT_MSG_DELTABLE:
-		snprintf(buf, size, "delete table ip6 %s", table);
+		snprintf(buf, size, "delete table %s %s", fam, table);
 		break;
 	case NFT_MSG_NEWSET:
 		snprintf(buf, size, "add map %s", op->obj);
@@ -250,7 +264,7 @@ static int batch_acks(struct mat_nft *n, uint32_t seq_end)
 			if (!e)
 				continue;
 			if (off >= 1 && off <= n->nops)
-				op_describe(&n->ops[off - 1], n->table, what, sizeof(what));
+				op_describe(&n->ops[off - 1], n->family, n->table, what, sizeof(what));
 			else
 				snprintf(what, sizeof(what), "commit");
 			if (kmsg)
@@ -300,42 +314,40 @@ int mat_nft_commit(struct mat_nft *n)
 
 /* --- elements --- */
 
-static void elem_op(struct mat_nft *n, uint16_t type, uint16_t flags, enum mat_map map,
-		    const struct in6_addr *key, const struct in6_addr *val)
+/* One element change of set `set`: key and value of up to 16 bytes each
+ * (no key: DELSETELEM flushes the whole set), timeout in ms (0: none). */
+static void elem_op(struct mat_nft *n, uint16_t type, uint16_t flags, const char *set, const void *key,
+		    uint32_t klen, const void *val, uint32_t vlen, uint64_t timeout_ms)
 {
 	struct nftnl_set_elem *e = NULL;
 	struct nftnl_set *s;
 	struct nlmsghdr *nlh;
 	struct nft_op *op;
 
-	if ((unsigned)map >= MAT_MAP_COUNT) {
-		if (!n->error)
-			n->error = -EINVAL;
-		return;
-	}
-	nlh = op_start(n, type, flags, mat_maps[map].name, &op);
+	nlh = op_start(n, type, flags, set, &op);
 	if (!nlh)
 		return;
 	s = nftnl_set_alloc();
 	if (!s)
 		goto nomem;
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, mat_maps[map].name);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	if (key) {
 		e = nftnl_set_elem_alloc();
 		if (!e)
 			goto nomem;
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(*key));
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, klen);
 		op->has_key = true;
-		op->key = *key;
+		memcpy(&op->key, key, klen);
 		if (val) {
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, val, sizeof(*val));
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, val, vlen);
 			op->has_val = true;
-			op->val = *val;
+			memcpy(&op->val, val, vlen);
 		}
+		if (timeout_ms)
+			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout_ms);
 		nftnl_set_elem_add(s, e);
 	}
-	/* Without elements, DELSETELEM flushes the whole map. */
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	op_finish(n);
@@ -346,19 +358,31 @@ nomem:
 	n->error = -ENOMEM;
 }
 
+static bool map_ok(struct mat_nft *n, enum mat_map map)
+{
+	if ((unsigned)map < MAT_MAP_COUNT && n->family == NFPROTO_IPV6)
+		return true;
+	if (!n->error)
+		n->error = -EINVAL;
+	return false;
+}
+
 void mat_nft_flush(struct mat_nft *n, enum mat_map map)
 {
-	elem_op(n, NFT_MSG_DELSETELEM, 0, map, NULL, NULL);
+	if (map_ok(n, map))
+		elem_op(n, NFT_MSG_DELSETELEM, 0, mat_maps[map].name, NULL, 0, NULL, 0, 0);
 }
 
 void mat_nft_add(struct mat_nft *n, enum mat_map map, const struct in6_addr *key, const struct in6_addr *val)
 {
-	elem_op(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, map, key, val);
+	if (map_ok(n, map))
+		elem_op(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, mat_maps[map].name, key, 16, val, 16, 0);
 }
 
 void mat_nft_del(struct mat_nft *n, enum mat_map map, const struct in6_addr *key)
 {
-	elem_op(n, NFT_MSG_DELSETELEM, 0, map, key, NULL);
+	if (map_ok(n, map))
+		elem_op(n, NFT_MSG_DELSETELEM, 0, mat_maps[map].name, key, 16, NULL, 0, 0);
 }
 
 /* --- table, maps, chains, rules --- */
@@ -377,7 +401,7 @@ static void table_op(struct mat_nft *n, uint16_t type, uint16_t flags)
 		return;
 	}
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, n->table);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV6);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, n->family);
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
 	op_finish(n);
@@ -391,12 +415,13 @@ static void table_delete(struct mat_nft *n)
 	table_op(n, NFT_MSG_DELTABLE, 0);
 }
 
-static void map_add(struct mat_nft *n, enum mat_map map)
+static void set_add(struct mat_nft *n, const char *name, uint32_t id, uint32_t flags, uint32_t ktype,
+		    uint32_t klen, uint32_t vtype, uint32_t vlen)
 {
 	struct nlmsghdr *nlh;
 	struct nftnl_set *s;
 
-	nlh = op_start(n, NFT_MSG_NEWSET, NLM_F_CREATE, mat_maps[map].name, NULL);
+	nlh = op_start(n, NFT_MSG_NEWSET, NLM_F_CREATE, name, NULL);
 	if (!nlh)
 		return;
 	s = nftnl_set_alloc();
@@ -405,17 +430,22 @@ static void map_add(struct mat_nft *n, enum mat_map map)
 		return;
 	}
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, mat_maps[map].name);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV6);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, map + 1);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_IPV6_ADDR);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, sizeof(struct in6_addr));
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_TYPE_IPV6_ADDR);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, sizeof(struct in6_addr));
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, n->family);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, ktype);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, klen);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, vtype);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, vlen);
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	op_finish(n);
+}
+
+static void map_add(struct mat_nft *n, enum mat_map map)
+{
+	set_add(n, mat_maps[map].name, map + 1, 0, NFT_TYPE_IPV6_ADDR, 16, NFT_TYPE_IPV6_ADDR, 16);
 }
 
 static void chain_add(struct mat_nft *n, const char *name, const char *type, uint32_t hook)
@@ -433,35 +463,82 @@ static void chain_add(struct mat_nft *n, const char *name, const char *type, uin
 	}
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, n->table);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV6);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, n->family);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, NFT_PRIO_RAW);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, NFT_PRIO_RAW); /* bridge: dstnat, also -300 */
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	nftnl_chain_free(c);
 	op_finish(n);
 }
 
-static struct nftnl_expr *payload_expr(uint32_t offset, bool write)
+/* Load (reg = destination) or write (write: reg = source) len bytes at
+ * base + offset. Writes to IPv6 addresses carry the pseudo-header flag:
+ * the address is in the TCP/UDP pseudo-header, so the kernel fixes the L4
+ * checksum incrementally (IPv6 has no header checksum). */
+static struct nftnl_expr *payload_expr(uint32_t base, uint32_t offset, uint32_t len, bool write, uint32_t reg)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("payload");
 
 	if (!e)
 		return NULL;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, sizeof(struct in6_addr));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
 	if (write) {
-		/* The address is in the TCP/UDP pseudo-header: have the kernel
-		 * fix the L4 checksum incrementally (IPv6 has no header csum). */
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_SREG, reg);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_NONE);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, 0);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_FLAGS, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
+		if (base == NFT_PAYLOAD_NETWORK_HEADER)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_FLAGS, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
 	} else {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, reg);
 	}
 	return e;
+}
+
+static struct nftnl_expr *lookup_expr(const char *set, uint32_t id)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id);
+	return e;
+}
+
+/* Append a rule of n expressions (NULL: out of memory) to chain. */
+static void rule_append(struct mat_nft *n, const char *chain, struct nftnl_expr **e, unsigned ne)
+{
+	struct nftnl_rule *r = NULL;
+	struct nlmsghdr *nlh;
+	unsigned i;
+
+	nlh = op_start(n, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, chain, NULL);
+	for (i = 0; nlh && i < ne; i++)
+		if (!e[i])
+			break;
+	if (nlh && i == ne)
+		r = nftnl_rule_alloc();
+	if (!r) {
+		for (i = 0; i < ne; i++)
+			if (e[i])
+				nftnl_expr_free(e[i]);
+		if (nlh)
+			n->error = -ENOMEM;
+		return;
+	}
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, n->table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, n->family);
+	for (i = 0; i < ne; i++)
+		nftnl_rule_add_expr(r, e[i]);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	op_finish(n);
 }
 
 /* ip6 {s,d}addr set ip6 {s,d}addr map @MAP notrack, as nft 1.0.6 emits it:
@@ -472,46 +549,23 @@ static struct nftnl_expr *payload_expr(uint32_t offset, bool write)
  * A miss in the lookup ends the rule, so unmapped packets pass untouched. */
 static void rule_add(struct mat_nft *n, enum mat_map map)
 {
-	struct nftnl_expr *e[4];
-	struct nlmsghdr *nlh;
-	struct nftnl_rule *r;
-	unsigned i;
+	uint32_t off = mat_maps[map].offset;
+	struct nftnl_expr *e[4] = {
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, off, 16, false, NFT_REG_1),
+		lookup_expr(mat_maps[map].name, map + 1),
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, off, 16, true, NFT_REG_1),
+		nftnl_expr_alloc("notrack"),
+	};
 
-	nlh = op_start(n, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, mat_maps[map].chain, NULL);
-	if (!nlh)
-		return;
-	r = nftnl_rule_alloc();
-	e[0] = payload_expr(mat_maps[map].offset, false);
-	e[1] = nftnl_expr_alloc("lookup");
-	e[2] = payload_expr(mat_maps[map].offset, true);
-	e[3] = nftnl_expr_alloc("notrack");
-	if (!r || !e[0] || !e[1] || !e[2] || !e[3]) {
-		for (i = 0; i < ARRAY_SIZE(e); i++)
-			if (e[i])
-				nftnl_expr_free(e[i]);
-		if (r)
-			nftnl_rule_free(r);
-		n->error = -ENOMEM;
-		return;
-	}
-	nftnl_expr_set_u32(e[1], NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e[1], NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
-	nftnl_expr_set_str(e[1], NFTNL_EXPR_LOOKUP_SET, mat_maps[map].name);
-	nftnl_expr_set_u32(e[1], NFTNL_EXPR_LOOKUP_SET_ID, map + 1);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, n->table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, mat_maps[map].chain);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV6);
-	for (i = 0; i < ARRAY_SIZE(e); i++)
-		nftnl_rule_add_expr(r, e[i]);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	op_finish(n);
+	rule_append(n, mat_maps[map].chain, e, ARRAY_SIZE(e));
 }
 
 int mat_nft_setup(struct mat_nft *n)
 {
 	unsigned i;
 
+	if (n->family != NFPROTO_IPV6)
+		return -EINVAL;
 	batch_reset(n); /* queued element changes refer to the old table */
 	table_delete(n);
 	table_op(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);
@@ -530,4 +584,69 @@ int mat_nft_teardown(struct mat_nft *n)
 	batch_reset(n);
 	table_delete(n);
 	return mat_nft_commit(n);
+}
+
+/* --- the host agent's table: bridge glm, see nft.h --- */
+
+#define NFT_TYPE_ETHER_ADDR 9 /* nft's datatype id for ether_addr */
+#define NFT_TYPE_BITS 6       /* concatenated types: (a << 6) | b */
+#define BR_MAP "to_router"
+#define BR_MAP_ID 1
+#define BR_CHAIN "pre"
+
+int br_nft_open(struct mat_nft **n)
+{
+	return nft_open(n, "glm", NFPROTO_BRIDGE);
+}
+
+/* ether daddr set ether daddr . ether saddr map @to_router, as nft 1.0.6
+ * emits it (each part of a concatenation padded to 8 bytes):
+ *   [ payload load 6b @ link header + 0 => reg 1 ]
+ *   [ payload load 6b @ link header + 6 => reg 10 ]
+ *   [ lookup reg 1 set to_router dreg 1 ]
+ *   [ payload write reg 1 => 6b @ link header + 0 ]
+ * The hook runs before the bridge's forwarding lookup, which then sends the
+ * frame to the port the new destination was learned on. */
+int br_nft_setup(struct mat_nft *n)
+{
+	if (n->family != NFPROTO_BRIDGE)
+		return -EINVAL;
+	batch_reset(n);
+	table_delete(n);
+	table_op(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	set_add(n, BR_MAP, BR_MAP_ID, NFT_SET_TIMEOUT, NFT_TYPE_ETHER_ADDR << NFT_TYPE_BITS | NFT_TYPE_ETHER_ADDR,
+		16, NFT_TYPE_ETHER_ADDR, 6);
+	chain_add(n, BR_CHAIN, "filter", NF_BR_PRE_ROUTING);
+	struct nftnl_expr *e[4] = {
+		payload_expr(NFT_PAYLOAD_LL_HEADER, 0, 6, false, NFT_REG_1),
+		payload_expr(NFT_PAYLOAD_LL_HEADER, 6, 6, false, NFT_REG32_02),
+		lookup_expr(BR_MAP, BR_MAP_ID),
+		payload_expr(NFT_PAYLOAD_LL_HEADER, 0, 6, true, NFT_REG_1),
+	};
+	rule_append(n, BR_CHAIN, e, ARRAY_SIZE(e));
+	return mat_nft_commit(n);
+}
+
+static void br_key(struct in6_addr *k, const uint8_t dst[6], const uint8_t src[6])
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->s6_addr, dst, 6);
+	memcpy(k->s6_addr + 8, src, 6);
+}
+
+void br_nft_redirect(struct mat_nft *n, const uint8_t src[6], const uint8_t old_dst[6], const uint8_t new_dst[6],
+		     uint64_t timeout_ms)
+{
+	struct in6_addr k;
+
+	br_key(&k, old_dst, src);
+	elem_op(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, BR_MAP, &k, 16, new_dst, 6, timeout_ms);
+}
+
+void br_nft_unredirect(struct mat_nft *n, const uint8_t src[6], const uint8_t old_dst[6])
+{
+	struct in6_addr k;
+
+	br_key(&k, old_dst, src);
+	elem_op(n, NFT_MSG_DELSETELEM, 0, BR_MAP, &k, 16, NULL, 0, 0);
 }

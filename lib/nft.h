@@ -43,4 +43,21 @@ int mat_nft_commit(struct mat_nft *n);
 int mat_nft_teardown(struct mat_nft *n);
 void mat_nft_close(struct mat_nft *n);
 const char *mat_map_name(enum mat_map map);
+
+/* The host agent's table, on the same handle type (commit, teardown and
+ * close as above):
+ *   table bridge glm {
+ *     map to_router { type ether_addr . ether_addr : ether_addr; flags timeout }
+ *     chain pre { type filter hook prerouting priority dstnat;
+ *       ether daddr set ether daddr . ether saddr map @to_router }
+ *   }
+ * An element (old router . VM : new router) sends the frames a VM that
+ * just arrived still addresses to the router of the link it left to this
+ * link's router, until the guest has switched or the element times out. */
+#include <stdint.h>
+int br_nft_open(struct mat_nft **n);
+int br_nft_setup(struct mat_nft *n);
+void br_nft_redirect(struct mat_nft *n, const uint8_t src[6], const uint8_t old_dst[6], const uint8_t new_dst[6],
+		     uint64_t timeout_ms);
+void br_nft_unredirect(struct mat_nft *n, const uint8_t src[6], const uint8_t old_dst[6]);
 #endif

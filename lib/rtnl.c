@@ -17,6 +17,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -614,6 +615,31 @@ int rtnl_route_del(struct rtnl *r, const struct in6_addr *dst, uint8_t dst_len,
 	if (err)
 		return rtnl_fail(r, err, "delete route %s",
 				 route_text(what, sizeof(what), dst, dst_len, gw, oif, NULL));
+	return 0;
+}
+
+/* A neighbour entry in state STALE: used at once, confirmed by the
+ * kernel's own reachability probe on first use (as an RA's SLLA would). */
+int rtnl_neigh_replace(struct rtnl *r, int ifindex, const struct in6_addr *a, const uint8_t mac[6])
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->tx);
+	char ifn[IF_NAMESIZE + 8];
+	struct ndmsg *ndm;
+	int err;
+
+	nlh->nlmsg_type = RTM_NEWNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = AF_INET6;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = NUD_STALE;
+	ndm->ndm_type = RTN_UNICAST;
+	mnl_attr_put(nlh, NDA_DST, sizeof(*a), a);
+	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	err = rtnl_talk(r, nlh, NULL, NULL);
+	if (err)
+		return rtnl_fail(r, err, "replace neighbour %s dev %s lladdr %02x:%02x:%02x:%02x:%02x:%02x", a6(a),
+				 ifname_or_index(ifindex, ifn), mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 	return 0;
 }
 

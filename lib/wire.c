@@ -9,7 +9,7 @@ static const uint16_t tlv_len[GLM_TLV_MAX + 1] = {
 	[GLM_TLV_HA] = 16, [GLM_TLV_MA] = 16, [GLM_TLV_LIFETIME] = 4,
 	[GLM_TLV_STATUS] = 2, [GLM_TLV_PREFIX] = 17, [GLM_TLV_ROUTER] = 16,
 	[GLM_TLV_GROUP] = 16, [GLM_TLV_SOURCE] = 16, [GLM_TLV_PORT] = 2,
-	[GLM_TLV_UPDATE_SEQ] = 8, [GLM_TLV_PACKET] = 0 /* variable */,
+	[GLM_TLV_UPDATE_SEQ] = 8, [GLM_TLV_PACKET] = 0 /* variable */, [GLM_TLV_LLADDR] = 6,
 };
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -60,6 +60,7 @@ enum glm_parse_err glm_msg_parse(const uint8_t *buf, size_t len, struct glm_msg 
 		case GLM_TLV_ROUTER: memcpy(&m->router, v, 16); break;
 		case GLM_TLV_GROUP: memcpy(&m->group, v, 16); break;
 		case GLM_TLV_SOURCE: memcpy(&m->source, v, 16); break;
+		case GLM_TLV_LLADDR: memcpy(m->lladdr, v, 6); break;
 		case GLM_TLV_LIFETIME: m->lifetime = get32(v); break;
 		case GLM_TLV_STATUS: m->status = get16(v); break;
 		case GLM_TLV_PORT: m->port = get16(v); break;
@@ -140,6 +141,7 @@ ssize_t glm_msg_encode(const struct glm_msg *m, const uint8_t key[GLM_KEY_LEN], 
 		case GLM_TLV_ROUTER: put_tlv(&w, t, &m->router, 16); break;
 		case GLM_TLV_GROUP: put_tlv(&w, t, &m->group, 16); break;
 		case GLM_TLV_SOURCE: put_tlv(&w, t, &m->source, 16); break;
+		case GLM_TLV_LLADDR: put_tlv(&w, t, m->lladdr, 6); break;
 		case GLM_TLV_LIFETIME: { uint32_t v = htobe32(m->lifetime); put_tlv(&w, t, &v, 4); break; }
 		case GLM_TLV_STATUS: { uint16_t v = htobe16(m->status); put_tlv(&w, t, &v, 2); break; }
 		case GLM_TLV_PORT: { uint16_t v = htobe16(m->port); put_tlv(&w, t, &v, 2); break; }

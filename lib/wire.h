@@ -58,7 +58,9 @@ enum glm_tlv_type {
 	GLM_TLV_PORT,         /* u16 */
 	GLM_TLV_UPDATE_SEQ,   /* u64: sequence of the update a NOTIFY/REPLY reports */
 	GLM_TLV_PACKET,       /* variable: an IPv6 packet */
-	GLM_TLV_MAX = GLM_TLV_PACKET,
+	GLM_TLV_LLADDR,       /* 6 bytes: link-layer address of a router (PREPARE:
+	                       * the new one; PREPARE_ACK: the guest's current one) */
+	GLM_TLV_MAX = GLM_TLV_LLADDR,
 };
 
 enum glm_status {
@@ -100,6 +102,7 @@ struct glm_msg {
 	uint64_t update_seq;
 	const uint8_t *packet; /* points into the parsed buffer */
 	uint16_t packet_len;
+	uint8_t lladdr[6];
 };
 
 /* Structural parse; returns GLM_PE_OK or the reason. Never reads past len. */

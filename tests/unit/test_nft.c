@@ -409,6 +409,50 @@ static void test_table_name(void **state)
 	assert_string_equal(mat_map_name(MAT_PEER_HA2MA), "peer_ha2ma");
 }
 
+/* The host agent's bridge table: the rule as nft prints it, an element
+ * with its timeout, removal, a missing element refused, and the ip6 map
+ * calls refused on a bridge handle. */
+static void test_bridge(void **state)
+{
+	static const uint8_t vm[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 }, old[6] = { 2, 0, 0, 0, 0x0a, 1 },
+			     new[6] = { 2, 0, 0, 0, 0x0b, 1 };
+	struct mat_nft *b;
+	char out[4096];
+
+	(void)state;
+	need_netns();
+	assert_int_equal(br_nft_open(&b), 0);
+	assert_int_equal(mat_nft_setup(b), -EINVAL);
+	assert_int_equal(br_nft_setup(b), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list table bridge glm"), 0);
+	assert_non_null(strstr(out, "type ether_addr . ether_addr : ether_addr"));
+	assert_non_null(strstr(out, "flags timeout"));
+	assert_non_null(strstr(out, "type filter hook prerouting priority dstnat; policy accept;"));
+	assert_non_null(strstr(out, "ether daddr set ether daddr . ether saddr map @to_router"));
+	br_nft_redirect(b, vm, old, new, 30000);
+	assert_int_equal(mat_nft_commit(b), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list map bridge glm to_router"), 0);
+	assert_non_null(strstr(out, "02:00:00:00:0a:01 . 52:54:00:12:34:56 timeout 30s"));
+	assert_non_null(strstr(out, ": 02:00:00:00:0b:01"));
+	br_nft_unredirect(b, vm, old);
+	assert_int_equal(mat_nft_commit(b), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list map bridge glm to_router"), 0);
+	assert_null(strstr(out, "52:54:00:12:34:56"));
+	br_nft_unredirect(b, vm, old);
+	assert_int_equal(mat_nft_commit(b), -ENOENT);
+	mat_nft_add(b, MAT_SELF_HA2MA, &in6addr_loopback, &in6addr_loopback);
+	assert_int_equal(mat_nft_commit(b), -EINVAL);
+	/* setup again replaces the table (an agent restart) */
+	br_nft_redirect(b, vm, old, new, 30000);
+	assert_int_equal(mat_nft_commit(b), 0);
+	assert_int_equal(br_nft_setup(b), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list map bridge glm to_router"), 0);
+	assert_null(strstr(out, "52:54:00:12:34:56"));
+	assert_int_equal(mat_nft_teardown(b), 0);
+	assert_int_not_equal(run(out, sizeof(out), "nft list table bridge glm 2>&1"), 0);
+	mat_nft_close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_translation),
 		cmocka_unit_test(test_teardown),
 		cmocka_unit_test(test_table_name),
+		cmocka_unit_test(test_bridge),
 	};
 
 	log_init("test_nft", true, 0);

@@ -41,6 +41,27 @@ static void test_roundtrip(void **state)
 	assert_true(GLM_HAS(&m, GLM_TLV_HA) && !GLM_HAS(&m, GLM_TLV_ROUTER));
 }
 
+/* The router's link-layer address of PREPARE/PREPARE_ACK: exactly 6 bytes. */
+static void test_lladdr(void **state)
+{
+	static const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	struct glm_msg m = { .type = GLM_PREPARE_ACK, .seq = 9 }, p;
+	uint8_t buf[256];
+	ssize_t n;
+
+	(void)state;
+	memcpy(m.lladdr, mac, 6);
+	m.present |= 1u << GLM_TLV_LLADDR;
+	n = glm_msg_encode(&m, key, buf, sizeof(buf));
+	assert_int_equal(n, GLM_HDR_LEN + 4 + 6 + GLM_MAC_LEN);
+	assert_int_equal(glm_msg_parse(buf, (size_t)n, &p), GLM_PE_OK);
+	assert_true(GLM_HAS(&p, GLM_TLV_LLADDR));
+	assert_memory_equal(p.lladdr, mac, 6);
+	/* a 5-byte link-layer address is refused */
+	buf[GLM_HDR_LEN + 3] = 5;
+	assert_int_equal(glm_msg_parse(buf, (size_t)n, &p), GLM_PE_TLV_LEN);
+}
+
 static void test_every_bit_flip_caught(void **state)
 {
 	uint8_t buf[256];
@@ -133,7 +154,7 @@ static void test_keyring(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_every_bit_flip_caught),
+		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_lladdr), cmocka_unit_test(test_every_bit_flip_caught),
 		cmocka_unit_test(test_refusals), cmocka_unit_test(test_encode_limits),
 		cmocka_unit_test(test_keyring),
 	};
