@@ -46,6 +46,9 @@ struct agent_vm *vm_find(struct agentd *a, const char *name);
 void prepare_start(struct agentd *a, struct agent_vm *vm);
 void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockaddr_in6 *from);
 void prepare_echo_reply(struct agentd *a, int br, const struct in6_addr *from, uint16_t id);
+/* libvirt resumed the VM here: tell its matd at once (it would otherwise
+ * learn it from QEMU's announcement, 50 ms later). */
+void prepare_resumed(struct agentd *a, struct agent_vm *vm);
 void prepare_timer(struct agentd *a, struct agent_vm *vm, uint64_t now);
 uint64_t prepare_deadline(const struct agent_vm *vm);
 

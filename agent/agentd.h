@@ -113,6 +113,8 @@ struct agent_vm {
 	bool ma_checked;
 	unsigned ma_tries;
 	uint64_t check_deadline_ns, query_next_ns;
+	unsigned resumed_sent;           /* RESUMED messages sent to matd */
+	uint64_t resumed_next_ns;
 	/* frames to the router of the link it came from go to ours (bridges.c) */
 	bool redirected;
 	uint8_t old_router_mac[6];

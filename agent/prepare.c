@@ -9,6 +9,7 @@
 #include "agent_int.h"
 #include "log.h"
 #include "ndisc.h"
+#include "rtnl.h"
 #include "util.h"
 #include <sodium.h>
 #include <string.h>
@@ -110,11 +111,45 @@ void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockadd
 	}
 }
 
+#define RESUMED_COPIES 3
+
+static void resumed_send(struct agentd *a, struct agent_vm *vm, uint64_t now)
+{
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = vm->prepared_ma };
+	struct glm_msg m = { .type = GLM_RESUMED, .seq = seq_next() };
+
+	to.sin6_port = htons(a->conf.guest_port);
+	GLM_SET(&m, ma, GLM_TLV_MA, vm->prepared_ma);
+	GLM_SET(&m, ha, GLM_TLV_HA, vm->home);
+	agentd_send(a, &to, &m, NULL);
+	/* a guest that has only just been resumed may miss one */
+	vm->resumed_next_ns = now + (vm->resumed_sent ? 30 : 10) * 1000000ull;
+	vm->resumed_sent++;
+}
+
+void prepare_resumed(struct agentd *a, struct agent_vm *vm)
+{
+	struct rtnl *rt;
+
+	if (!vm->prepare_acked || vm->resumed_sent || !vm->nports)
+		return;
+	/* The prepared MA answers neighbour solicitations only once the
+	 * guest runs; tell the kernel its MAC so the first copy goes now. */
+	if (rtnl_open(&rt, 0) == 0) {
+		rtnl_neigh_replace(rt, a->br[vm->bridge].ifindex, &vm->prepared_ma, vm->ports[0].mac);
+		rtnl_close(rt);
+	}
+	resumed_send(a, vm, now_ns());
+	log_info("vm %s resumed here: told its matd at %s", vm->name, a6(&vm->prepared_ma));
+}
+
 void prepare_timer(struct agentd *a, struct agent_vm *vm, uint64_t now)
 {
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
 	struct glm_msg m = { .type = GLM_PREPARE };
 
+	if (vm->resumed_sent && vm->resumed_sent < RESUMED_COPIES && now >= vm->resumed_next_ns)
+		resumed_send(a, vm, now);
 	if (!vm->want_prepare || vm->prepare_acked || vm->prepare_failed)
 		return;
 	if (now >= vm->prepare_deadline_ns)
@@ -134,7 +169,9 @@ void prepare_timer(struct agentd *a, struct agent_vm *vm, uint64_t now)
 	m.prefix_len = 64;
 	GLM_SET(&m, ma, GLM_TLV_MA, vm->prepared_ma);
 	GLM_SET(&m, router, GLM_TLV_ROUTER, a->br[vm->bridge].router);
-	if (a->br[vm->bridge].have_router_mac) {
+	/* A matd older than the LLADDR TLV refuses the whole message (unknown
+	 * TLVs are errors): from the third try on, prepare it without. */
+	if (a->br[vm->bridge].have_router_mac && vm->prepare_tries < 2) {
 		memcpy(m.lladdr, a->br[vm->bridge].router_mac, 6);
 		m.present |= 1u << GLM_TLV_LLADDR;
 	}
@@ -149,6 +186,8 @@ uint64_t prepare_deadline(const struct agent_vm *vm)
 {
 	uint64_t t;
 
+	if (vm->resumed_sent && vm->resumed_sent < RESUMED_COPIES)
+		return vm->resumed_next_ns;
 	if (!vm->want_prepare || vm->prepare_acked || vm->prepare_failed)
 		return UINT64_MAX;
 	t = vm->prepare_deadline_ns;

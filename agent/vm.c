@@ -108,7 +108,10 @@ void vm_resumed(struct agentd *a, const char *name)
 	struct agent_vm *vm = vm_find(a, name);
 	unsigned n = 0;
 
-	if (!vm || !vm->pin_deferred)
+	if (!vm)
+		return;
+	prepare_resumed(a, vm);
+	if (!vm->pin_deferred)
 		return;
 	vm->pin_deferred = false;
 	for (unsigned p = 0; p < vm->nports; p++)

@@ -63,6 +63,7 @@ static void udp_input(struct matd *d)
 		case GLM_IMS_ACK:
 		case GLM_BINDING_ACK:
 		case GLM_PREPARE:
+		case GLM_RESUMED:
 			mobile_msg(d, &m, key, &from);
 			break;
 		case GLM_BINDING_UPDATE:

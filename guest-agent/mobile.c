@@ -380,9 +380,9 @@ void mobile_ndisc(struct matd *d, int nic)
 void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key,
 		const struct sockaddr_in6 *from)
 {
-	/* Acks must be sealed with our own key; PREPARE comes from a host
-	 * agent, whose key is in our keyring. */
-	if (!d->conf.mobile || (m->type != GLM_PREPARE && key != d->key)) {
+	/* Acks must be sealed with our own key; PREPARE and RESUMED come from
+	 * a host agent, whose key is in our keyring. */
+	if (!d->conf.mobile || (m->type != GLM_PREPARE && m->type != GLM_RESUMED && key != d->key)) {
 		d->refused++;
 		return;
 	}
@@ -421,6 +421,21 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		}
 		if (all)
 			finish(d, true);
+	} else if (m->type == GLM_RESUMED) {
+		/* The destination's agent saw libvirt resume us there: the
+		 * move, ~50 ms before QEMU's announcement tells us. Only for a
+		 * prepared move (it names the MA it prepared), only once. */
+		if (!d->prep.valid || !GLM_HAS(m, GLM_TLV_MA) || memcmp(&m->ma, &d->prep.ma, 16)) {
+			log_debug("RESUMED from %s for %s: not what we are prepared for", sa6(from),
+				  GLM_HAS(m, GLM_TLV_MA) ? a6(&m->ma) : "no MA");
+			return;
+		}
+		if (d->ho.state != HO_IDLE)
+			return;
+		log_info("%s: resumed on the prepared link (host agent %s)", d->nic[d->prep.nic].name, sa6(from));
+		/* QEMU's announcement that follows is this same move */
+		d->last_notify_ns = now_ns();
+		mobile_check_link(d, "agent");
 	} else if (m->type == GLM_PREPARE) {
 		struct glm_msg a = { .type = GLM_PREPARE_ACK, .seq = m->seq };
 		int r = -EINVAL;

@@ -177,6 +177,7 @@ static const char *const type_names[] = {
 	[GLM_IMS_UPDATE] = "UPDATE", [GLM_IMS_ACK] = "ACK", [GLM_QUERY] = "QUERY",
 	[GLM_REPLY] = "REPLY", [GLM_SUBSCRIBE] = "SUBSCRIBE", [GLM_NOTIFY] = "NOTIFY",
 	[GLM_BINDING_UPDATE] = "BINDING_UPDATE", [GLM_BINDING_ACK] = "BINDING_ACK",
+	[GLM_RESUMED] = "RESUMED",
 };
 
 const char *glm_msg_type_name(unsigned type)

@@ -43,7 +43,8 @@ enum glm_msg_type {
 	GLM_NOTIFY,
 	GLM_BINDING_UPDATE,
 	GLM_BINDING_ACK,
-	GLM_MSG_TYPE_MAX = GLM_BINDING_ACK,
+	GLM_RESUMED,          /* host agent -> matd: the VM runs here now (libvirt's RESUMED) */
+	GLM_MSG_TYPE_MAX = GLM_RESUMED,
 };
 
 enum glm_tlv_type {

@@ -117,6 +117,42 @@ assert not [x for x in d['relays'] if x['refs']>0], d['relays']"
 	! awk '$5 != 0' "$TB_DIR/hook-times" | grep -q .
 }
 
+@test "frames the guest still addresses to its old router reach the new one, until it leaves" {
+	mcast_setup
+	glm_migrate hB
+	glm_wait_handovers vm 2 5
+	# matd told hB's agent its router on link A; hB's agent told matd B's
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+v=json.load(sys.stdin)['vms'][0]
+assert v['redirect'] and v['redirect']['from']=='02:00:00:00:0a:01', v"
+	tb_exec hB nft list map bridge glm to_router | grep -q "02:00:00:00:0a:01 . $TB_VM_MAC0 .*: 02:00:00:00:0b:01"
+	# the guest's neighbour cache as right after a resume: the router's
+	# address still on link A's router (the testbed's radvd would correct
+	# it within 70 ms; a real network's does not for minutes)
+	udp_burst() {
+		tb_exec vm ip -6 neigh replace fe80::1 lladdr "$1" dev eth0 nud permanent
+		tb_spawn cn "$GLM_BIN/seqstream" server --udp --listen "[::]:$2" --idle 1 --duration 4 --json \
+			>"$TB_DIR/burst-$2.json"
+		local rx=$TB_PID
+		sleep 0.2
+		tb_exec vm "$GLM_BIN/seqstream" client --udp --connect "[$TB_CN_ADDR]:$2" --rate 200 --duration 0.5 \
+			--json >"$TB_DIR/burst-$2-tx.json"
+		tb_wait_pid "$rx" 10
+	}
+	udp_burst 02:00:00:00:0a:01 5011
+	echo "# to link A's router's MAC: sent $(jf "$TB_DIR/burst-5011-tx.json" "d['sent']"), received $(jf "$TB_DIR/burst-5011.json" "d['received']")" >&3
+	[ "$(jf "$TB_DIR/burst-5011.json" "d['received']")" -ge 1 ]
+	[ "$(jf "$TB_DIR/burst-5011.json" "d['received'] == $(jf "$TB_DIR/burst-5011-tx.json" "d['sent']")")" = True ]
+	# control: a MAC no router on any link has gets nowhere
+	udp_burst 02:00:00:00:0e:01 5012
+	[ "$(jf "$TB_DIR/burst-5012.json" "d['received']")" = 0 ]
+	tb_exec vm ip -6 neigh del fe80::1 dev eth0
+	# the vm leaves hB: its element goes with it
+	glm_hook hB release end
+	! tb_exec hB nft list map bridge glm to_router | grep -q "$TB_VM_MAC0"
+}
+
 @test "two VMs on one host share one relay session" {
 	mcast_setup
 	glm_domain_xml | sed -e 's|<name>vm</name>|<name>vm2</name>|' -e "s|$TB_VM_MAC0|52:54:00:12:34:99|" \

@@ -94,8 +94,15 @@ assert m['last_handover']['prepared'], m['last_handover']"
 	[ -s "$TB_DIR/hook-ms" ]
 	awk '{ if ($3 > 1000) exit 1 }' "$TB_DIR/hook-ms"
 	# the phases are logged on both sides
-	ga_run hA /bin/cat /var/log/matd.log | grep -q 'handover #2 prepared eth0 (announce)'
+	ga_run hA /bin/cat /var/log/matd.log >"$TB_DIR/matd.log"
+	grep 'handover #[23] ' "$TB_DIR/matd.log" | sed 's/^/# /' >&3
+	# started by hB's agent at libvirt's RESUMED event, or by QEMU's
+	# announcement if that came first
+	grep -Eq 'handover #2 prepared eth0 \((agent|announce)\)' "$TB_DIR/matd.log"
 	grep -q 'vm vm: matd prepared 2001:db8:b:' "$TB_DIR/agent-hB.log"
+	grep -q 'vm vm resumed here: told its matd at 2001:db8:b:' "$TB_DIR/agent-hB.log"
+	# frames the guest still sent to link A's router went to link B's
+	grep -q 'vm vm: frames to its previous router .* go to br0.s router' "$TB_DIR/agent-hB.log"
 	grep -q 'relayed from' "$TB_DIR/agent-hB.log"
 	# back on A: pinned at the guest's resume, the proxy join left after
 	# the guest's own report
