@@ -110,6 +110,13 @@ struct matd {
 	uint8_t router_mac[6];
 	uint8_t ma_plen;
 	struct prepared prep;
+	struct {                     /* what the self maps hold now */
+		bool valid;
+		bool has_out;
+		struct in6_addr out;
+		unsigned nin;
+		struct in6_addr in[4];
+	} self;
 	struct {
 		enum ho_state state;
 		bool prepared;

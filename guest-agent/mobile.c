@@ -47,30 +47,55 @@ static void ho_reset(struct matd *d)
 	d->ho.state = HO_IDLE;
 }
 
+static bool in6_listed(const struct in6_addr *a, const struct in6_addr *list, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!memcmp(a, &list[i], sizeof(*a)))
+			return true;
+	return false;
+}
+
 /* Program both self maps in one batch: HA -> out_ma, and every MA we may
- * still receive on -> HA. */
+ * still receive on -> HA: the current one, the previous one, extra, and a
+ * prepared one (nothing arrives there before the move, and then the maps
+ * need no change at the switch). Nothing is sent when the maps already
+ * hold exactly that: an nftables commit costs milliseconds in a TCG guest. */
 static int program_self(struct matd *d, const struct in6_addr *out_ma, const struct in6_addr *extra)
 {
-	const struct in6_addr *in[3] = { d->have_ma ? &d->ma : NULL, d->have_prev_ma ? &d->prev_ma : NULL, extra };
+	const struct in6_addr *cand[4] = { d->have_ma ? &d->ma : NULL, d->have_prev_ma ? &d->prev_ma : NULL, extra,
+					   d->prep.valid ? &d->prep.ma : NULL };
+	struct in6_addr in[4];
+	unsigned nin = 0;
+	bool same;
 	int r;
 
+	for (int i = 0; i < 4; i++)
+		if (cand[i] && !in6_listed(cand[i], in, nin))
+			in[nin++] = *cand[i];
+	same = d->self.valid && d->self.has_out == !!out_ma && (!out_ma || !memcmp(&d->self.out, out_ma, 16)) &&
+	       d->self.nin == nin;
+	for (unsigned i = 0; same && i < nin; i++)
+		same = in6_listed(&in[i], d->self.in, d->self.nin);
+	if (same)
+		return 0;
 	mat_nft_flush(d->nft, MAT_SELF_HA2MA);
 	mat_nft_flush(d->nft, MAT_SELF_MA2HA);
 	if (out_ma)
 		mat_nft_add(d->nft, MAT_SELF_HA2MA, &d->conf.ha, out_ma);
-	for (int i = 0; i < 3; i++) {
-		bool dup = false;
-		if (!in[i])
-			continue;
-		for (int j = 0; j < i; j++)
-			dup |= in[j] && !memcmp(in[i], in[j], sizeof(*in[i]));
-		if (!dup)
-			mat_nft_add(d->nft, MAT_SELF_MA2HA, in[i], &d->conf.ha);
-	}
+	for (unsigned i = 0; i < nin; i++)
+		mat_nft_add(d->nft, MAT_SELF_MA2HA, &in[i], &d->conf.ha);
 	r = mat_nft_commit(d->nft);
-	if (r < 0)
+	d->self.valid = r == 0;
+	if (r < 0) {
 		log_warnx("nftables: update of self maps failed: %s", strerror(-r));
-	return r;
+		return r;
+	}
+	d->self.has_out = !!out_ma;
+	if (out_ma)
+		d->self.out = *out_ma;
+	d->self.nin = nin;
+	memcpy(d->self.in, in, sizeof(in));
+	return 0;
 }
 
 static int nic_by_name(const struct matd *d, const char *name)
@@ -179,36 +204,47 @@ static void finish(struct matd *d, bool ok)
 }
 
 /* The new link is confirmed: make the new MA usable, then tell the IMS. */
-static void commit(struct matd *d)
+static void default_route(struct matd *d, const struct nic *n)
 {
-	struct nic *n = &d->nic[d->ho.nic];
 	static const struct in6_addr dflt;
-	int r;
+	int r = rtnl_route_replace(d->rtnl, &dflt, 0, &d->ho.router, n->ifindex, &d->conf.ha, MATD_ROUTE_METRIC);
 
-	if (d->ho.prepared) {
-		/* The router here may answer to the same link-local address as
-		 * the last one with another MAC: use the MAC the agent told us
-		 * now, rather than after the RA answering our RS. */
-		if (d->ho.has_router_mac)
-			rtnl_neigh_replace(d->rtnl, n->ifindex, &d->ho.router, d->ho.router_mac);
-		/* Installed at prepare time without its prefix route (it was
-		 * not on-link then); dropping NOPREFIXROUTE adds the route. */
-		r = rtnl_addr_add(d->rtnl, n->ifindex, &d->ho.new_ma, 64, IFA_F_NODAD, FOREVER, FOREVER);
-	} else {
-		r = rtnl_addr_add(d->rtnl, n->ifindex, &d->ho.new_ma, 64, IFA_F_OPTIMISTIC, FOREVER, FOREVER);
-	}
-	if (r < 0) {
-		log_warnx("handover: add %s/64 on %s: %s; staying with %s", a6(&d->ho.new_ma), n->name,
-			  strerror(-r), d->have_ma ? a6(&d->ma) : "no address");
-		ho_reset(d);
-		return;
-	}
-	r = rtnl_route_replace(d->rtnl, &dflt, 0, &d->ho.router, n->ifindex, &d->conf.ha, MATD_ROUTE_METRIC);
 	if (r < 0)
 		log_warnx("handover: default route via %s dev %s src %s: %s", a6(&d->ho.router), n->name,
 			  a6(&d->conf.ha), strerror(-r));
-	/* Accept the new MA at once; keep sending from the old one until the
-	 * correspondents know the new one (first handover: nothing to wait for). */
+}
+
+static void commit(struct matd *d, const char *how)
+{
+	struct nic *n = &d->nic[d->ho.nic];
+	uint64_t t0 = now_ns();
+	int r;
+
+	log_debug("handover: %s confirmed the link %.3f ms after the trigger", how, ns_to_ms(t0 - d->ho.t_event));
+	/* A prepared MA is installed already (without its prefix route: it
+	 * was not on-link then) and answers neighbour solicitations: the
+	 * default route makes it usable; the prefix route and the router's
+	 * MAC follow once the IMS update is out. A new MA is added first. */
+	if (!d->ho.prepared) {
+		r = rtnl_addr_add(d->rtnl, n->ifindex, &d->ho.new_ma, 64, IFA_F_OPTIMISTIC, FOREVER, FOREVER);
+		if (r < 0) {
+			log_warnx("handover: add %s/64 on %s: %s; staying with %s", a6(&d->ho.new_ma), n->name,
+				  strerror(-r), d->have_ma ? a6(&d->ma) : "no address");
+			ho_reset(d);
+			return;
+		}
+	}
+	uint64_t t_addr = now_ns();
+	/* Routers often have the same link-local address on every link: the
+	 * default route we have is then already right, and is only refreshed
+	 * once the updates are out. */
+	bool same_route = d->have_ma && d->active == d->ho.nic && !memcmp(&d->router, &d->ho.router, 16);
+	if (!same_route)
+		default_route(d, n);
+	uint64_t t_route = now_ns();
+	/* Accept the new MA at once (a prepared one is accepted since the
+	 * PREPARE); keep sending from the old one until the correspondents
+	 * know the new one (first handover: nothing to wait for). */
 	program_self(d, d->have_ma ? &d->ma : &d->ho.new_ma, &d->ho.new_ma);
 	d->ho.t_usable = now_ns();
 	d->ho.state = HO_IMS;
@@ -217,17 +253,66 @@ static void commit(struct matd *d)
 	d->ho.t_ims_sent = now_ns();
 	d->ho.next_ns = d->ho.t_ims_sent + MSG_FIRST_RETX_NS;
 	send_ims_update(d, &d->ho.new_ma, d->ho.ims_seq);
-}
-
-static void start_notify(struct matd *d)
-{
-	d->ho.state = HO_NOTIFY;
-	if (!d->conf.ncns) {
-		finish(d, true);
-		return;
-	}
+	/* The correspondents at once, not after the IMS ack as the published
+	 * system did: their binding updates carry the same sequence number
+	 * (whichever of it and the IMS's push comes second is stale), and
+	 * the IMS round trip is off the path of every open session. */
 	for (unsigned i = 0; i < d->conf.ncns; i++)
 		send_bu(d, i);
+	if (same_route)
+		default_route(d, n);
+	if (d->ho.prepared) {
+		/* The router here may answer to the same link-local address as
+		 * the last one with another MAC (its agent redirects our frames
+		 * meanwhile): use the MAC the agent told us now, rather than
+		 * after the RA answering our RS. */
+		if (d->ho.has_router_mac)
+			rtnl_neigh_replace(d->rtnl, n->ifindex, &d->ho.router, d->ho.router_mac);
+		/* dropping NOPREFIXROUTE adds the prefix route */
+		r = rtnl_addr_add(d->rtnl, n->ifindex, &d->ho.new_ma, 64, IFA_F_NODAD, FOREVER, FOREVER);
+		if (r < 0)
+			log_warnx("handover: prefix route of %s/64 on %s: %s", a6(&d->ho.new_ma), n->name, strerror(-r));
+	}
+	log_debug("handover: usable after %.3f ms (address %.3f, route %.3f, nft %.3f); prefix route and "
+		  "neighbour %.3f ms more", ns_to_ms(d->ho.t_usable - t0), ns_to_ms(t_addr - t0),
+		  ns_to_ms(t_route - t_addr), ns_to_ms(d->ho.t_usable - t_route), ns_to_ms(now_ns() - d->ho.t_usable));
+}
+
+/* The binding updates went out with the IMS update (commit); once the
+ * IMS has acked, the handover ends when every correspondent has. */
+static void start_notify(struct matd *d)
+{
+	bool all = true;
+
+	d->ho.state = HO_NOTIFY;
+	for (unsigned i = 0; i < d->conf.ncns; i++) {
+		if (!d->ho.cn[i].tries)
+			send_bu(d, i);
+		all &= d->ho.cn[i].acked;
+	}
+	if (all)
+		finish(d, true);
+}
+
+/* Retransmit the binding updates that are due; false when none is
+ * pending any more (acked, or given up). */
+static bool bu_timer(struct matd *d, uint64_t now)
+{
+	bool pending = false;
+
+	for (unsigned i = 0; i < d->conf.ncns; i++) {
+		struct cn_state *c = &d->ho.cn[i];
+		if (c->acked)
+			continue;
+		if (c->tries >= MSG_MAX_TRIES) {
+			if (now >= c->next_ns)
+				continue;
+		} else if (now >= c->next_ns) {
+			send_bu(d, i);
+		}
+		pending = true;
+	}
+	return pending;
 }
 
 static void start_solicit(struct matd *d, int nic)
@@ -343,7 +428,7 @@ void mobile_ndisc(struct matd *d, int nic)
 			d->ho.has_router_mac = d->prep.has_router_mac;
 			memcpy(d->ho.router_mac, d->prep.router_mac, 6);
 			d->ho.plen = d->prep.plen;
-			commit(d);
+			commit(d, "echo reply of the prepared router");
 		} else if (m.kind == NDISC_RA && (d->ho.state == HO_SOLICIT || d->ho.state == HO_PROBE) &&
 			   nic == d->ho.nic) {
 			const struct ra_prefix *p = ra_slaac_prefix(&m.ra);
@@ -371,7 +456,7 @@ void mobile_ndisc(struct matd *d, int nic)
 			d->ho.has_router_mac = m.ra.has_slla;
 			memcpy(d->ho.router_mac, m.ra.slla, 6);
 			d->ho.plen = 64;
-			commit(d);
+			commit(d, "router advertisement");
 		}
 	}
 	d->ra_bad += bad;
@@ -405,7 +490,7 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		}
 		start_notify(d);
 	} else if (m->type == GLM_BINDING_ACK) {
-		if (d->ho.state != HO_NOTIFY || m->seq != d->ho.ims_seq)
+		if ((d->ho.state != HO_IMS && d->ho.state != HO_NOTIFY) || m->seq != d->ho.ims_seq)
 			return;
 		bool all = true;
 		for (unsigned i = 0; i < d->conf.ncns; i++) {
@@ -419,7 +504,7 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 			}
 			all &= c->acked;
 		}
-		if (all)
+		if (all && d->ho.state == HO_NOTIFY)
 			finish(d, true);
 	} else if (m->type == GLM_RESUMED) {
 		/* The destination's agent saw libvirt resume us there: the
@@ -435,7 +520,22 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		log_info("%s: resumed on the prepared link (host agent %s)", d->nic[d->prep.nic].name, sa6(from));
 		/* QEMU's announcement that follows is this same move */
 		d->last_notify_ns = now_ns();
-		mobile_check_link(d, "agent");
+		/* The agent that prepared us says we run on its link: that is
+		 * the confirmation the probe would bring, one round trip later. */
+		ho_reset(d);
+		d->ho.t_event = d->last_notify_ns;
+		snprintf(d->ho.trigger, sizeof(d->ho.trigger), "agent");
+		d->ho.nic = d->prep.nic;
+		d->ho.prepared = true;
+		d->ho.new_ma = d->prep.ma;
+		d->ho.router = d->prep.router;
+		d->ho.has_router_mac = d->prep.has_router_mac;
+		memcpy(d->ho.router_mac, d->prep.router_mac, 6);
+		d->ho.plen = d->prep.plen;
+		commit(d, "the host agent's RESUMED");
+		/* without the router's MAC from the agent, its RA refreshes ours */
+		if (!d->ho.has_router_mac && d->ho.state != HO_IDLE)
+			ndisc_send_rs(d->nic[d->ho.nic].ndfd, d->nic[d->ho.nic].ifindex, d->nic[d->ho.nic].mac);
 	} else if (m->type == GLM_PREPARE) {
 		struct glm_msg a = { .type = GLM_PREPARE_ACK, .seq = m->seq };
 		int r = -EINVAL;
@@ -513,21 +613,10 @@ void mobile_timer(struct matd *d, uint64_t now)
 			d->ho.tries++;
 			send_ims_update(d, &d->ho.new_ma, d->ho.ims_seq);
 		}
+		bu_timer(d, now);
 		break;
 	case HO_NOTIFY: {
-		bool pending = false;
-		for (unsigned i = 0; i < d->conf.ncns; i++) {
-			struct cn_state *c = &d->ho.cn[i];
-			if (c->acked)
-				continue;
-			if (c->tries >= MSG_MAX_TRIES) {
-				if (now >= c->next_ns)
-					continue;
-			} else if (now >= c->next_ns) {
-				send_bu(d, i);
-			}
-			pending = true;
-		}
+		bool pending = bu_timer(d, now);
 		if (!pending) {
 			log_warnx("handover: not every correspondent acknowledged the binding update");
 			finish(d, false);
@@ -554,12 +643,21 @@ uint64_t mobile_next_deadline(const struct matd *d)
 		break;
 	case HO_IMS:
 		t = d->ho.next_ns;
+		__attribute__((fallthrough)); /* binding updates are out too */
+	case HO_NOTIFY: {
+		uint64_t now = now_ns();
+		for (unsigned i = 0; i < d->conf.ncns; i++) {
+			const struct cn_state *c = &d->ho.cn[i];
+			/* one given up on (its last wait over) has no deadline */
+			if (c->acked || (c->tries >= MSG_MAX_TRIES && now >= c->next_ns))
+				continue;
+			if (c->next_ns < t)
+				t = c->next_ns;
+		}
+		if (d->ho.state == HO_NOTIFY && t == UINT64_MAX)
+			t = now; /* nothing pending: finish on the next tick */
 		break;
-	case HO_NOTIFY:
-		for (unsigned i = 0; i < d->conf.ncns; i++)
-			if (!d->ho.cn[i].acked && d->ho.cn[i].next_ns < t)
-				t = d->ho.cn[i].next_ns;
-		break;
+	}
 	}
 	return t;
 }
@@ -612,6 +710,8 @@ int mobile_prepare(struct matd *d, const char *ifname, const struct in6_addr *pr
 	d->prep.plen = plen;
 	d->prep.router = *router;
 	d->prep.ma = a;
+	if (d->ho.state == HO_IDLE && d->have_ma)
+		program_self(d, &d->ma, NULL);
 	log_info("prepared %s on %s for %s/%u via %s", a6(&a), d->nic[nic].name, a6(prefix), plen, a6(router));
 	return 0;
 }
@@ -624,6 +724,8 @@ void mobile_unprepare(struct matd *d)
 		rtnl_addr_del(d->rtnl, d->nic[d->prep.nic].ifindex, &d->prep.ma, 64);
 	log_info("dropped preparation of %s", a6(&d->prep.ma));
 	d->prep.valid = false;
+	if (d->ho.state == HO_IDLE && d->have_ma)
+		program_self(d, &d->ma, NULL);
 }
 
 int mobile_start(struct matd *d)

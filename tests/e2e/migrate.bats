@@ -95,6 +95,7 @@ assert m['last_handover']['prepared'], m['last_handover']"
 	awk '{ if ($3 > 1000) exit 1 }' "$TB_DIR/hook-ms"
 	# the phases are logged on both sides
 	ga_run hA /bin/cat /var/log/matd.log >"$TB_DIR/matd.log"
+	[ -z "${GLM_E2E_SAVE:-}" ] || cp "$TB_DIR/matd.log" "$TB_DIR/agent-hB.log" "$TB_DIR/agent-hA.log" "$GLM_E2E_SAVE/"
 	grep 'handover #[23] ' "$TB_DIR/matd.log" | sed 's/^/# /' >&3
 	# started by hB's agent at libvirt's RESUMED event, or by QEMU's
 	# announcement if that came first
