@@ -247,6 +247,10 @@ static void commit(struct matd *d, const char *how)
 	 * know the new one (first handover: nothing to wait for). */
 	program_self(d, d->have_ma ? &d->ma : &d->ho.new_ma, &d->ho.new_ma);
 	d->ho.t_usable = now_ns();
+	/* The acks and every packet to the new MA come through the router:
+	 * its neighbour entry for the MA, from this solicitation, spares it a
+	 * resolution round trip in front of them. */
+	ndisc_send_ns(n->ndfd, n->ifindex, &d->ho.new_ma, &d->ho.router, n->mac);
 	d->ho.state = HO_IMS;
 	d->ho.ims_seq = seq_next();
 	d->ho.tries = 1;

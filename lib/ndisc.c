@@ -102,6 +102,19 @@ int ndisc_send_rs(int fd, int ifindex, const uint8_t mac[6])
 	return send_from(fd, ifindex, NULL, &all_routers, msg, sizeof(msg));
 }
 
+int ndisc_send_ns(int fd, int ifindex, const struct in6_addr *src, const struct in6_addr *target,
+		  const uint8_t mac[6])
+{
+	uint8_t msg[32] = { ND_NEIGHBOR_SOLICIT, 0, 0, 0, 0, 0, 0, 0, [24] = ND_OPT_SOURCE_LINKADDR, [25] = 1 };
+	/* to the target's solicited-node group: no neighbour entry needed */
+	struct in6_addr snm = { .s6_addr = { 0xff, 0x02, [11] = 0x01, [12] = 0xff } };
+
+	memcpy(msg + 8, target, 16);
+	memcpy(msg + 26, mac, 6);
+	memcpy(snm.s6_addr + 13, target->s6_addr + 13, 3);
+	return send_from(fd, ifindex, src, &snm, msg, sizeof(msg));
+}
+
 int ndisc_send_echo(int fd, int ifindex, const struct in6_addr *src, const struct in6_addr *dst,
 		    uint16_t id, uint16_t seq)
 {

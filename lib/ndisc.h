@@ -34,6 +34,11 @@ int ra_parse(const uint8_t *buf, size_t len, struct ra_info *ra);
 /* A raw ICMPv6 socket bound to ifname that receives RAs and echo replies. */
 int ndisc_socket(const char *ifname, int ifindex);
 int ndisc_send_rs(int fd, int ifindex, const uint8_t mac[6]);
+/* Neighbour Solicitation for target from src with our link-layer address:
+ * the target (a router) creates a neighbour entry for src on receipt, so
+ * its first packet to src needs no resolution of its own. */
+int ndisc_send_ns(int fd, int ifindex, const struct in6_addr *src, const struct in6_addr *target,
+		  const uint8_t mac[6]);
 /* Echo request to dst on ifindex, from src (NULL: kernel's choice). */
 int ndisc_send_echo(int fd, int ifindex, const struct in6_addr *src, const struct in6_addr *dst,
 		    uint16_t id, uint16_t seq);

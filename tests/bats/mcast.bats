@@ -292,6 +292,14 @@ assert not [x for x in json.load(sys.stdin)['relay_server']['sessions'] if x['gr
 	[ "$status" -eq 2 ]
 	[ "$(glm_status_field vm "d['mobile']['prepared']")" = None ]
 	[ "$(glm_matctl vm stats | sed -n 's/^drop_bad_MAC=//p')" -ge 1 ]
+	# RESUMED, forged or for an address it was not prepared for: no move
+	n=$(glm_status_field vm "d['mobile']['handovers']")
+	bad=$(glm_matctl vm stats | sed -n 's/^drop_bad_MAC=//p')
+	run send hB "[$ma]:5301" -i 31 --forge RESUMED ma=2001:db8:b::99
+	run send hB "[$ma]:5301" -i 31 RESUMED ma=2001:db8:b::99
+	[ "$(glm_matctl vm stats | sed -n 's/^drop_bad_MAC=//p')" -gt "$bad" ]
+	[ "$(glm_status_field vm "d['mobile']['handovers']")" = "$n" ]
+	[ "$(glm_status_field vm "d['mobile']['ma']")" = "$ma" ]
 }
 
 @test "malformed domain XML: glm-prepare says why and refuses, the hook still exits 0 silently" {
