@@ -247,10 +247,6 @@ static void commit(struct matd *d, const char *how)
 	 * know the new one (first handover: nothing to wait for). */
 	program_self(d, d->have_ma ? &d->ma : &d->ho.new_ma, &d->ho.new_ma);
 	d->ho.t_usable = now_ns();
-	/* The acks and every packet to the new MA come through the router:
-	 * its neighbour entry for the MA, from this solicitation, spares it a
-	 * resolution round trip in front of them. */
-	ndisc_send_ns(n->ndfd, n->ifindex, &d->ho.new_ma, &d->ho.router, n->mac);
 	d->ho.state = HO_IMS;
 	d->ho.ims_seq = seq_next();
 	d->ho.tries = 1;
@@ -263,6 +259,11 @@ static void commit(struct matd *d, const char *how)
 	 * the IMS round trip is off the path of every open session. */
 	for (unsigned i = 0; i < d->conf.ncns; i++)
 		send_bu(d, i);
+	/* The acks and every packet to the new MA come through the router:
+	 * its neighbour entry for the MA, from this solicitation (it gets
+	 * there before the acks do), spares it a resolution round trip in
+	 * front of them. */
+	ndisc_send_ns(n->ndfd, n->ifindex, &d->ho.new_ma, &d->ho.router, n->mac);
 	if (same_route)
 		default_route(d, n);
 	if (d->ho.prepared) {
