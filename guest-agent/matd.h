@@ -110,6 +110,13 @@ struct matd {
 	uint8_t router_mac[6];
 	uint8_t ma_plen;
 	struct prepared prep;
+	struct {                     /* work after a switch, see post_switch() */
+		bool pending, route, prefix_route, has_router_mac;
+		int nic;
+		uint64_t due_ns;
+		struct in6_addr router, ma;
+		uint8_t router_mac[6];
+	} post;
 	struct {                     /* what the self maps hold now */
 		bool valid;
 		bool has_out;

@@ -38,6 +38,7 @@
 #define MSG_FIRST_RETX_NS (50 * 1000000ull)
 #define MSG_MAX_TRIES 5
 #define FOREVER 0xffffffffu
+#define POST_SWITCH_DELAY_NS (200 * 1000000ull)
 
 static const struct in6_addr in6_any;
 
@@ -204,6 +205,17 @@ static void finish(struct matd *d, bool ok)
 }
 
 /* The new link is confirmed: make the new MA usable, then tell the IMS. */
+/* The handover goes to the prepared MA, router and router MAC. */
+static void take_prepared(struct matd *d)
+{
+	d->ho.prepared = true;
+	d->ho.new_ma = d->prep.ma;
+	d->ho.router = d->prep.router;
+	d->ho.has_router_mac = d->prep.has_router_mac;
+	memcpy(d->ho.router_mac, d->prep.router_mac, 6);
+	d->ho.plen = d->prep.plen;
+}
+
 static void default_route(struct matd *d, const struct nic *n)
 {
 	static const struct in6_addr dflt;
@@ -214,6 +226,8 @@ static void default_route(struct matd *d, const struct nic *n)
 			  a6(&d->conf.ha), strerror(-r));
 }
 
+static void post_switch(struct matd *d);
+
 static void commit(struct matd *d, const char *how)
 {
 	struct nic *n = &d->nic[d->ho.nic];
@@ -221,6 +235,7 @@ static void commit(struct matd *d, const char *how)
 	int r;
 
 	log_debug("handover: %s confirmed the link %.3f ms after the trigger", how, ns_to_ms(t0 - d->ho.t_event));
+	post_switch(d); /* the last switch's, if still pending */
 	/* A prepared MA is installed already (without its prefix route: it
 	 * was not on-link then) and answers neighbour solicitations: the
 	 * default route makes it usable; the prefix route and the router's
@@ -264,23 +279,51 @@ static void commit(struct matd *d, const char *how)
 	 * there before the acks do), spares it a resolution round trip in
 	 * front of them. */
 	ndisc_send_ns(n->ndfd, n->ifindex, &d->ho.new_ma, &d->ho.router, n->mac);
-	if (same_route)
-		default_route(d, n);
-	if (d->ho.prepared) {
-		/* The router here may answer to the same link-local address as
-		 * the last one with another MAC (its agent redirects our frames
-		 * meanwhile): use the MAC the agent told us now, rather than
-		 * after the RA answering our RS. */
-		if (d->ho.has_router_mac)
-			rtnl_neigh_replace(d->rtnl, n->ifindex, &d->ho.router, d->ho.router_mac);
-		/* dropping NOPREFIXROUTE adds the prefix route */
-		r = rtnl_addr_add(d->rtnl, n->ifindex, &d->ho.new_ma, 64, IFA_F_NODAD, FOREVER, FOREVER);
+	/* The rest is not on the sessions' path: it waits until the guest,
+	 * just resumed (and in a TCG guest slow to run anything for a while),
+	 * has served its applications (see post_switch). */
+	d->post.pending = true;
+	d->post.due_ns = now_ns() + POST_SWITCH_DELAY_NS;
+	d->post.nic = d->ho.nic;
+	d->post.route = same_route;
+	d->post.prefix_route = d->ho.prepared;
+	d->post.has_router_mac = d->ho.prepared && d->ho.has_router_mac;
+	d->post.router = d->ho.router;
+	memcpy(d->post.router_mac, d->ho.router_mac, 6);
+	d->post.ma = d->ho.new_ma;
+	log_debug("handover: usable after %.3f ms (address %.3f, route %.3f, nft %.3f)", ns_to_ms(d->ho.t_usable - t0),
+		  ns_to_ms(t_addr - t0), ns_to_ms(t_route - t_addr), ns_to_ms(d->ho.t_usable - t_route));
+}
+
+/* After a switch: refresh an unchanged default route; for a prepared MA
+ * its prefix route (dropping NOPREFIXROUTE adds it) and the new router's
+ * MAC from the agent's PREPARE in the neighbour cache (the router here may
+ * answer to the same link-local address as the last one with another MAC;
+ * until then the agent redirects our frames, and the RA answering an RS
+ * would correct it as well). */
+static void post_switch(struct matd *d)
+{
+	struct nic *n = &d->nic[d->post.nic];
+	uint64_t t0 = now_ns();
+	int r;
+
+	if (!d->post.pending)
+		return;
+	d->post.pending = false;
+	if (d->post.route) {
+		r = rtnl_route_replace(d->rtnl, &in6_any, 0, &d->post.router, n->ifindex, &d->conf.ha, MATD_ROUTE_METRIC);
 		if (r < 0)
-			log_warnx("handover: prefix route of %s/64 on %s: %s", a6(&d->ho.new_ma), n->name, strerror(-r));
+			log_warnx("handover: default route via %s dev %s src %s: %s", a6(&d->post.router), n->name,
+				  a6(&d->conf.ha), strerror(-r));
 	}
-	log_debug("handover: usable after %.3f ms (address %.3f, route %.3f, nft %.3f); prefix route and "
-		  "neighbour %.3f ms more", ns_to_ms(d->ho.t_usable - t0), ns_to_ms(t_addr - t0),
-		  ns_to_ms(t_route - t_addr), ns_to_ms(d->ho.t_usable - t_route), ns_to_ms(now_ns() - d->ho.t_usable));
+	if (d->post.has_router_mac)
+		rtnl_neigh_replace(d->rtnl, n->ifindex, &d->post.router, d->post.router_mac);
+	if (d->post.prefix_route) {
+		r = rtnl_addr_add(d->rtnl, n->ifindex, &d->post.ma, 64, IFA_F_NODAD, FOREVER, FOREVER);
+		if (r < 0)
+			log_warnx("handover: prefix route of %s/64 on %s: %s", a6(&d->post.ma), n->name, strerror(-r));
+	}
+	log_debug("handover: route, prefix route and neighbour after the switch: %.3f ms", ns_to_ms(now_ns() - t0));
 }
 
 /* The binding updates went out with the IMS update (commit); once the
@@ -427,12 +470,7 @@ void mobile_ndisc(struct matd *d, int nic)
 			continue;
 		if (m.kind == NDISC_ECHO_REPLY && d->ho.state == HO_PROBE && nic == d->prep.nic &&
 		    m.id == d->ho.echo_id && !memcmp(&m.from, &d->prep.router, sizeof(m.from))) {
-			d->ho.prepared = true;
-			d->ho.new_ma = d->prep.ma;
-			d->ho.router = d->prep.router;
-			d->ho.has_router_mac = d->prep.has_router_mac;
-			memcpy(d->ho.router_mac, d->prep.router_mac, 6);
-			d->ho.plen = d->prep.plen;
+			take_prepared(d);
 			commit(d, "echo reply of the prepared router");
 		} else if (m.kind == NDISC_RA && (d->ho.state == HO_SOLICIT || d->ho.state == HO_PROBE) &&
 			   nic == d->ho.nic) {
@@ -531,12 +569,7 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		d->ho.t_event = d->last_notify_ns;
 		snprintf(d->ho.trigger, sizeof(d->ho.trigger), "agent");
 		d->ho.nic = d->prep.nic;
-		d->ho.prepared = true;
-		d->ho.new_ma = d->prep.ma;
-		d->ho.router = d->prep.router;
-		d->ho.has_router_mac = d->prep.has_router_mac;
-		memcpy(d->ho.router_mac, d->prep.router_mac, 6);
-		d->ho.plen = d->prep.plen;
+		take_prepared(d);
 		commit(d, "the host agent's RESUMED");
 		/* without the router's MAC from the agent, its RA refreshes ours */
 		if (!d->ho.has_router_mac && d->ho.state != HO_IDLE)
@@ -568,6 +601,8 @@ void mobile_timer(struct matd *d, uint64_t now)
 {
 	if (!d->conf.mobile)
 		return;
+	if (d->post.pending && now >= d->post.due_ns)
+		post_switch(d);
 	switch (d->ho.state) {
 	case HO_IDLE:
 		if (d->have_ma && d->refresh_ns && now >= d->refresh_ns) {
@@ -664,6 +699,8 @@ uint64_t mobile_next_deadline(const struct matd *d)
 		break;
 	}
 	}
+	if (d->post.pending && d->post.due_ns < t)
+		t = d->post.due_ns;
 	return t;
 }
 

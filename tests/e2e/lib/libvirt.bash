@@ -39,7 +39,8 @@
 #
 # Hosts reach each other as qemu+tcp://[ADDR]/system (listen_tcp, auth_tcp
 # "none": only reachable inside the testbed's netns); QEMU's migration
-# stream goes to [ADDR]:49152.. (migration_host). Each libvirtd has a host
+# stream goes to [ADDR]:49152.. (migration_host); ADDR is on the hosts'
+# migration network (see lv__addr). Each libvirtd has a host
 # UUID of its own (two libvirtds on one machine would otherwise both read
 # the machine's SMBIOS UUID, and libvirt refuses to "migrate to the same
 # host").
@@ -113,13 +114,51 @@ lv__dir() {
 	esac
 }
 
+# The hosts' migration network (LV_MIGRATION_NET=1, the default): one
+# more link, 2001:db8:f::/64, a bridge of its own that every hypervisor
+# host has a leg on and nothing routes to, as platforms keep migration
+# traffic apart from the VMs'. libvirt's peer-to-peer connection and
+# QEMU's stream use it, so a move to another subnet (hA -> hB) and one
+# inside a subnet (hA -> hA2) transfer the same way, and what differs
+# between them is the VM's network alone. LV_MIGRATION_NET=0: the hosts'
+# addresses on their VM links (the stream then crosses the router).
+LV_MIGRATION_NET=${LV_MIGRATION_NET:-1}
+
 lv__addr() {
+	if [ "$LV_MIGRATION_NET" = 1 ]; then
+		case "$1" in
+		hA) echo 2001:db8:f::1 ;;
+		hA2) echo 2001:db8:f::2 ;;
+		hB) echo 2001:db8:f::3 ;;
+		*) lv__err "no address for node '$1'"; return 1 ;;
+		esac
+		return 0
+	fi
 	case "$1" in
 	hA) echo "$TB_HA_ADDR" ;;
 	hA2) echo "$TB_HA2_ADDR" ;;
 	hB) echo "$TB_HB_ADDR" ;;
 	*) lv__err "no address for node '$1'"; return 1 ;;
 	esac
+}
+
+# lv__mignet NODE ADDR: NODE's leg (mig0) on the migration bridge brM,
+# which lives in the router's namespace without an address of its own.
+lv__mignet() {
+	local node=$1 addr=$2 rt=${TB_RT_NS:-$TB-rt}
+	[ "$LV_MIGRATION_NET" = 1 ] || return 0
+	ip -n "$TB-$node" link show mig0 >/dev/null 2>&1 && return 0
+	if ! ip -n "$rt" link show brM >/dev/null 2>&1; then
+		ip -n "$rt" link add brM type bridge stp_state 0 mcast_snooping 0 &&
+			ip netns exec "$rt" sysctl -q -w net.ipv6.conf.brM.disable_ipv6=1 >/dev/null &&
+			ip -n "$rt" link set brM up || { lv__err "migration bridge brM failed"; return 1; }
+	fi
+	ip -n "$rt" link add "pM-$node" type veth peer name mig0 netns "$TB-$node" &&
+		ip -n "$rt" link set "pM-$node" master brM up &&
+		ip netns exec "$TB-$node" sysctl -q -w net.ipv6.conf.mig0.disable_ipv6=0 >/dev/null &&
+		ip -n "$TB-$node" link set mig0 up &&
+		ip -n "$TB-$node" addr add "$addr/64" dev mig0 nodad ||
+		{ lv__err "$node: migration link failed"; return 1; }
 }
 
 lv_uri() {
@@ -254,6 +293,7 @@ lv_host_start() {
 	done
 	mkdir -p "$d/sock" "$d/log/qemu" || return 1
 	: >"$d/hooks.log"
+	lv__mignet "$node" "$addr" || return 1
 	lv__write_conf "$node" "$d" "$addr" || return 1
 	if [ "${LV_INSTALL:-1}" != 0 ]; then
 		# shellcheck disable=SC2086
