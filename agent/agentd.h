@@ -102,6 +102,7 @@ struct agent_vm {
 	bool migrating;                  /* arriving by migration (hook: migrate begin) */
 	bool pin_deferred;               /* pin at libvirt's RESUMED event */
 	uint64_t started_ns;             /* the tap exists (hook "started") */
+	int instance_id;                 /* libvirt's id of the instance started here, -1 */
 	/* PREPARE */
 	bool want_prepare, prepare_acked, prepare_failed;
 	struct in6_addr current_ma, prepared_ma;

@@ -1,5 +1,5 @@
 /* glm-agentd's control socket: the hook's helpers and glmctl.
- *   incoming|started|release domain=NAME [nics=MAC/BRIDGE/TARGET;...]
+ *   incoming|started|release domain=NAME [id=N] [nics=MAC/BRIDGE/TARGET;...]
  *            [ha=ADDR key=ID] [relay=[ADDR]:PORT] [groups=G[/S],...] [prepare=1]
  *   status [format=json]      stats [format=json]
  * Values are validated here again: the socket is the trust boundary. */
@@ -116,6 +116,13 @@ static int vm_cmd(struct agentd *a, enum vm_event ev, int argc, char **argv, FIL
 			strcpy(d.relay, v);
 			d.has_relay = true;
 		}
+	}
+	d.id = -1;
+	if ((v = conf_arg(argc, argv, "id"))) {
+		uint32_t id;
+		if (parse_u32(v, 0, INT32_MAX, &id))
+			return fprintf(out, "bad id '%s'", v), -EINVAL;
+		d.id = (int)id;
 	}
 	v = conf_arg(argc, argv, "prepare");
 	return vm_request(a, ev, &d, v && !strcmp(v, "1"), out);

@@ -171,6 +171,7 @@ static void pipe_input(struct agentd *a, void *arg)
 			vm_resumed(a, n->name);
 		} else if (n->ev == VM_EV_RELEASE) {
 			memset(&d, 0, sizeof(d));
+			d.id = -1;
 			snprintf(d.name, sizeof(d.name), "%s", n->name);
 			if (vm_find(a, d.name))
 				vm_request(a, VM_EV_RELEASE, &d, false, out ? out : stderr);

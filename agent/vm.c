@@ -254,8 +254,31 @@ static int vm_fill(struct agentd *a, struct agent_vm *vm, const struct domxml *d
 	return 0;
 }
 
+/* Instances that ended here (name, libvirt id), newest last: the hook's
+ * "stopped"/"release" for a domain that migrated away comes 1-2 s after
+ * libvirt's own event, when the same domain may be arriving back. */
+#define ENDED_MAX 32
+static struct {
+	char name[256];
+	int id;
+} ended[ENDED_MAX];
+static unsigned ended_next;
+
+static bool instance_ended(const char *name, int id)
+{
+	for (unsigned i = 0; i < ENDED_MAX && id >= 0; i++)
+		if (ended[i].id == id && !strcmp(ended[i].name, name))
+			return true;
+	return false;
+}
+
 static void vm_free(struct agentd *a, struct agent_vm *vm)
 {
+	if (vm->instance_id >= 0 && !instance_ended(vm->name, vm->instance_id)) {
+		snprintf(ended[ended_next].name, sizeof(ended[0].name), "%s", vm->name);
+		ended[ended_next].id = vm->instance_id;
+		ended_next = (ended_next + 1) % ENDED_MAX;
+	}
 	for (unsigned i = 0; i < vm->ngroups; i++) {
 		struct vm_group *g = &vm->groups[i];
 
@@ -281,6 +304,12 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 	int r;
 
 	if (ev == VM_EV_RELEASE) {
+		if (instance_ended(d->name, d->id) || (vm && d->id >= 0 && vm->instance_id >= 0 && d->id != vm->instance_id)) {
+			log_info("vm %s: release of its instance %d, which ended here already: %s", d->name, d->id,
+				 vm ? "the one here now is kept" : "nothing to do");
+			fprintf(out, "domain %s: instance %d ended already\n", d->name, d->id);
+			return 0;
+		}
 		if (!vm) {
 			fprintf(out, "domain %s: not known here\n", d->name);
 			return 0;
@@ -289,6 +318,13 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 		vm_free(a, vm);
 		fprintf(out, "domain %s released\n", d->name);
 		return 0;
+	}
+	if (vm && ev == VM_EV_INCOMING && vm->state == VM_RUNNING && vm->instance_id >= 0) {
+		/* its release has not come yet: that instance ended, this is another */
+		log_info("vm %s arriving while its instance %d is still recorded here: that one has ended", vm->name,
+			 vm->instance_id);
+		vm_free(a, vm);
+		vm = NULL;
 	}
 	if (!vm) {
 		for (int i = 0; i < AGENT_MAX_VMS && !vm; i++)
@@ -300,9 +336,12 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 		}
 		memset(vm, 0, sizeof(*vm));
 		vm->used = true;
+		vm->instance_id = -1;
 		snprintf(vm->name, sizeof(vm->name), "%s", d->name);
 		vm->state = ev == VM_EV_INCOMING ? VM_INCOMING : VM_RUNNING;
 	}
+	if (ev == VM_EV_STARTED && d->id >= 0)
+		vm->instance_id = d->id;
 	if ((r = vm_fill(a, vm, d, out)) < 0) {
 		if (!vm->ngroups && !vm->nports)
 			memset(vm, 0, sizeof(*vm));

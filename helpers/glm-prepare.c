@@ -115,6 +115,10 @@ int main(int argc, char **argv)
 		return EX_OK;
 	}
 	off = (size_t)snprintf(req, sizeof(req), "%s domain=%s", ev, d.name);
+	/* which instance: a late release of one that left must not end the
+	 * one arriving under the same name */
+	if (d.id >= 0 && strcmp(ev, "incoming"))
+		off += (size_t)snprintf(req + off, sizeof(req) - off, " id=%d", d.id);
 	if (strcmp(ev, "release")) {
 		off += (size_t)snprintf(req + off, sizeof(req) - off, " nics=");
 		for (unsigned i = 0; i < d.nnics; i++) {

@@ -460,6 +460,19 @@ static int parse_doc(struct domxml_state *st, xmlDocPtr doc, struct domxml *d)
 	if (root->ns || strcmp((const char *)root->name, "domain"))
 		return fail(st, -EINVAL, line_of(root), "root element is <%s>, not <domain>",
 			    shown((const char *)root->name, buf, sizeof(buf)));
+	d->id = -1;
+	if ((v = attr(root, "id"))) {
+		uint32_t id;
+		/* a running domain's id; libvirt writes -1 for none */
+		if (strcmp(v, "-1") && (parse_u32(v, 0, INT32_MAX, &id) || !isdigit((unsigned char)v[0]))) {
+			r = fail(st, -EINVAL, line_of(root), "<domain id='%s'>: not a domain id", shown(v, buf, sizeof(buf)));
+			goto cleanup;
+		}
+		if (strcmp(v, "-1"))
+			d->id = (int)id;
+		xmlFree(v);
+		v = NULL;
+	}
 	xc = xmlXPathNewContext(doc);
 	if (!xc || xmlXPathRegisterNs(xc, (const xmlChar *)"glm", (const xmlChar *)GLM_XMLNS)) {
 		r = fail(st, -ENOMEM, 0, "cannot set up XPath");

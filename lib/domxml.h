@@ -40,6 +40,7 @@ struct domxml_group {
 
 struct domxml {
 	char name[256];
+	int id;                        /* <domain id='N'>: libvirt's runtime id on this host, -1 if none */
 	char uuid[37];
 	unsigned nnics;
 	struct domxml_nic nics[DOMXML_MAX_NICS];

@@ -154,6 +154,24 @@ assert v['redirect'] and v['redirect']['from']=='02:00:00:00:0a:01', v"
 	! tb_exec hB nft list map bridge glm to_router | grep -q "$TB_VM_MAC0"
 }
 
+@test "a late release of an instance that left does not end the one arriving under the same name" {
+	mcast_setup
+	glm_domain_xml | sed "s|<domain type='qemu'>|<domain type='qemu' id='3'>|" >"$TB_DIR/id3.xml"
+	glm_domain_xml | sed "s|<domain type='qemu'>|<domain type='qemu' id='7'>|" >"$TB_DIR/id7.xml"
+	GLM_XML_FILE=$TB_DIR/id3.xml glm_hook hA started begin
+	# instance 3 migrated away; the domain comes back before libvirt's
+	# hooks reported instance 3's end (they come 1-2 s late)
+	glm_hook hA migrate begin
+	GLM_XML_FILE=$TB_DIR/id3.xml glm_hook hA stopped end
+	GLM_XML_FILE=$TB_DIR/id3.xml glm_hook hA release end
+	[ "$(glm_glmctl hA status --json | python3 -c "import json,sys; v=json.load(sys.stdin)['vms']; print(len(v), v[0]['state'])")" = "1 incoming" ]
+	grep -q "vm vm: release of its instance 3, which ended here already: the one here now is kept" "$TB_DIR/agent-hA.log"
+	# the new instance's own end is an end
+	GLM_XML_FILE=$TB_DIR/id7.xml glm_hook hA started begin
+	GLM_XML_FILE=$TB_DIR/id7.xml glm_hook hA release end
+	[ "$(glm_glmctl hA status --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)['vms']))")" = 0 ]
+}
+
 @test "two VMs on one host share one relay session" {
 	mcast_setup
 	glm_domain_xml | sed -e 's|<name>vm</name>|<name>vm2</name>|' -e "s|$TB_VM_MAC0|52:54:00:12:34:99|" \

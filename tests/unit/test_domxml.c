@@ -184,6 +184,28 @@ static void test_hostile_files(void **state)
 	}
 }
 
+/* <domain id='N'>: the runtime id libvirt gives an instance on its host */
+static void test_instance_id(void **state)
+{
+	static const char *bad[] = { "x", "", "4294967296", "-2", "+5", " 5", "2147483648" };
+	char xml[256];
+
+	(void)state;
+	assert_int_equal(domxml_parse("<domain><name>a</name></domain>", 31, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.id, -1);
+	snprintf(xml, sizeof(xml), "<domain type='qemu' id='7'><name>a</name></domain>");
+	assert_int_equal(domxml_parse(xml, strlen(xml), &d, err, sizeof(err)), 0);
+	assert_int_equal(d.id, 7);
+	snprintf(xml, sizeof(xml), "<domain id='-1'><name>a</name></domain>");
+	assert_int_equal(domxml_parse(xml, strlen(xml), &d, err, sizeof(err)), 0);
+	assert_int_equal(d.id, -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(xml, sizeof(xml), "<domain id='%s'><name>a</name></domain>", bad[i]);
+		assert_int_equal(domxml_parse(xml, strlen(xml), &d, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "not a domain id"));
+	}
+}
+
 static void test_too_large(void **state)
 {
 	size_t n = 10u << 20;
@@ -484,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_hostile_files),
+		cmocka_unit_test(test_instance_id),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_empty_and_odd_input),
