@@ -187,4 +187,8 @@ void corr_timer(struct matd *d, uint64_t now);
 uint64_t corr_next_deadline(const struct matd *d);
 int corr_query(struct matd *d, const struct in6_addr *ha);
 void corr_status(struct matd *d, FILE *out, bool json);
+/* tcpkick.c: one out-of-window segment on each established TCP
+ * connection of ha, so each peer sends its ACK again (to the new MA).
+ * Returns how many were sent, or -errno. */
+int tcp_kick(const struct in6_addr *ha);
 #endif

@@ -171,6 +171,10 @@ static void finish(struct matd *d, bool ok)
 	d->ma_plen = d->ho.plen;
 	d->active = d->ho.nic;
 	program_self(d, &d->ma, NULL);
+	/* ACKs sent to the old MA since the resume are lost: have the peers
+	 * send them again, to the new MA (tcpkick.c) */
+	if (had && moved && memcmp(&old, &d->ma, sizeof(old)))
+		tcp_kick(&d->conf.ha);
 	if (had && moved && (memcmp(&old, &d->ma, sizeof(old)) || old_nic != d->active)) {
 		int r = rtnl_addr_del(d->rtnl, d->nic[old_nic].ifindex, &old, 64);
 		if (r < 0 && r != -EADDRNOTAVAIL)

@@ -87,9 +87,11 @@ need "$moddir/modules.dep" linux-image-amd64
 # "crc32c" at load time (a softdep modprobe would honour, insmod does not).
 # nf_tables: tables, chains (filter and the ip6 route type are in the
 # core), payload, lookup, maps; nft_ct: the notrack expression, which
-# pulls in nf_conntrack. IPv6 and AF_PACKET are built in.
+# pulls in nf_conntrack; inet_diag, tcp_diag: matd lists the TCP sessions
+# of the home address (sock_diag) to restart them after a move. IPv6 and
+# AF_PACKET are built in.
 modules_wanted="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-failover net_failover virtio_net virtio_console crc32c_generic nf_tables nft_ct"
+failover net_failover virtio_net virtio_console crc32c_generic nf_tables nft_ct inet_diag tcp_diag"
 declare -A modpath=() seen=()
 while IFS=: read -r m _; do
 	b=${m##*/}

@@ -1,0 +1,139 @@
+/* After a move, get every TCP session of the home address going again.
+ *
+ * Between the resume and the correspondent learning the new MA, the guest
+ * may send (its frames reach the peer through the new link), but the
+ * peer's ACKs go to the old MA and are lost. A sender that waits for them
+ * (Nagle, a full window) then sits until its retransmission timer, 200 ms
+ * or more. Once the correspondents have the new MA, matd sends on each
+ * established TCP connection of the HA one segment outside the peer's
+ * receive window; the peer answers it with an ACK of what it has received
+ * (RFC 793 3.9; RFC 5961 5: at most one per 500 ms and connection on
+ * Linux), which now reaches the new MA, and the guest's TCP goes on.
+ *
+ * The connections come from sock_diag (NETLINK_SOCK_DIAG, inet_diag), the
+ * segment leaves through a raw socket with the HA as source, so the self
+ * translation rewrites it like every other packet of the HA. */
+#include "matd.h"
+#include "log.h"
+#include "rtnl.h"
+#include "util.h"
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define KICK_MAX 256
+
+struct kick_list {
+	const struct in6_addr *ha;
+	unsigned n;
+	struct {
+		struct in6_addr dst;
+		uint16_t sport, dport; /* network order */
+	} c[KICK_MAX];
+};
+
+static int diag_msg(const struct nlmsghdr *nlh, void *arg)
+{
+	struct kick_list *l = arg;
+	const struct inet_diag_msg *m;
+
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY || mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return MNL_CB_OK;
+	m = mnl_nlmsg_get_payload(nlh);
+	if (m->idiag_family != AF_INET6 || memcmp(m->id.idiag_src, l->ha, 16) || l->n == KICK_MAX)
+		return MNL_CB_OK;
+	memcpy(&l->c[l->n].dst, m->id.idiag_dst, 16);
+	l->c[l->n].sport = m->id.idiag_sport;
+	l->c[l->n].dport = m->id.idiag_dport;
+	l->n++;
+	return MNL_CB_OK;
+}
+
+/* The established TCP connections whose local address is ha. */
+static int tcp_sessions(const struct in6_addr *ha, struct kick_list *l)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct inet_diag_req_v2 *req;
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	uint32_t seq = (uint32_t)now_ns(), portid;
+	ssize_t n;
+	int r = 0;
+
+	l->ha = ha;
+	l->n = 0;
+	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = AF_INET6;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = 1u << 1; /* TCP_ESTABLISHED */
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		r = -errno;
+		goto out;
+	}
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		r = mnl_cb_run(buf, (size_t)n, seq, portid, diag_msg, l);
+		if (r <= MNL_CB_STOP)
+			break;
+	}
+	r = r < 0 ? -errno : 0;
+out:
+	if (nl)
+		mnl_socket_close(nl);
+	return r;
+}
+
+int tcp_kick(const struct in6_addr *ha)
+{
+	static struct kick_list l;
+	int fd, off = 16, r, sent = 0;
+
+	if ((r = tcp_sessions(ha, &l)) < 0) {
+		log_warnx("TCP sessions of %s: sock_diag: %s", a6(ha), strerror(-r));
+		return r;
+	}
+	if (!l.n)
+		return 0;
+	fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &off, sizeof(off)) < 0) {
+		r = -errno;
+		log_warnx("raw TCP socket: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	for (unsigned i = 0; i < l.n; i++) {
+		struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = l.c[i].dst };
+		struct tcphdr th = { 0 };
+
+		th.th_sport = l.c[i].sport;
+		th.th_dport = l.c[i].dport;
+		/* a random sequence number: outside the peer's window (up to a
+		 * few MB of 4 GB) but for a chance the peer just drops */
+		th.th_seq = randombytes_random();
+		th.th_off = 5;
+		th.th_flags = TH_ACK;
+		th.th_win = htons(1024);
+		if (sendto_from(fd, &th, sizeof(th), &to, ha, 0) >= 0)
+			sent++;
+	}
+	close(fd);
+	log_info("%d of %u TCP sessions of %s asked their peers for an ACK", sent, l.n, a6(ha));
+	return sent;
+}
