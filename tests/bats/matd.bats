@@ -107,6 +107,9 @@ assert_tcp_intact() {
 	migrate hB 4
 	finish_stream
 	assert_tcp_intact
+	# after each move its peer was asked to send its ACKs again, to the
+	# new MA (the ones sent to the old MA since the move are lost)
+	[ "$(grep -c "1 of 1 TCP sessions of $GLM_HA asked their peers for an ACK" "$TB_DIR/matd-vm.log")" -ge 3 ]
 }
 
 @test "UDP from cn to the vm continues across A->B->A->B, in order" {
