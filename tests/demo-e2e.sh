@@ -32,7 +32,7 @@ tb_spawn src "$GLM_BIN/mcstream" send --group "$GLM_GROUP" --port 7400 --ifname 
 	--duration 6 --rt-prio 10 >/dev/null 2>&1
 mtx=$TB_PID
 sleep 1.5
-echo "virsh migrate --live --p2p --persistent --undefinesource vm qemu+tcp://[$TB_HB_ADDR]/system"
+echo "virsh migrate --live --p2p --persistent --undefinesource vm $(lv_tcp_uri hB)   (over the hosts' migration network)"
 lv_migrate hA hB
 job=$(lv_jobinfo hB | awk -F: '/Time elapsed:/ {gsub(/[^0-9]/,"",$2); print $2; exit}')
 down=$(lv_downtime hB)
