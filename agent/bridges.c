@@ -112,16 +112,10 @@ out:
 	return r;
 }
 
-static const char *mac_str(const uint8_t m[6], char buf[18])
-{
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	return buf;
-}
-
 void bridge_redirect(struct agentd *a, struct agent_vm *vm, const uint8_t old_router[6])
 {
 	struct agent_bridge *b = &a->br[vm->bridge];
-	char m1[18], m2[18];
+	char m1[MAC_STRLEN], m2[MAC_STRLEN];
 
 	if (!a->nft || !b->have_router_mac || !memcmp(old_router, b->router_mac, 6) || !vm->nports)
 		return;

@@ -567,6 +567,8 @@ void vm_status(struct agentd *a, FILE *out, bool json)
 		fprintf(out, "\"vms\":[");
 	for (int i = 0; i < AGENT_MAX_VMS; i++) {
 		struct agent_vm *vm = &a->vms[i];
+		bool redir = vm->redirected && now < vm->redirect_until_ns;
+		char mac[MAC_STRLEN];
 
 		if (!vm->used)
 			continue;
@@ -580,11 +582,9 @@ void vm_status(struct agentd *a, FILE *out, bool json)
 				vm->prepare_acked ? "true" : "false", vm->prepare_acked ? "\"" : "",
 				vm->prepare_acked ? a6(&vm->prepared_ma) : "null", vm->prepare_acked ? "\"" : "",
 				vm->prepare_rtt_ms);
-			bool redir = vm->redirected && now < vm->redirect_until_ns;
-			const uint8_t *o = vm->old_router_mac;
 			if (redir)
-				fprintf(out, "\"redirect\":{\"from\":\"%02x:%02x:%02x:%02x:%02x:%02x\",\"expires_s\":%.1f},", o[0],
-					o[1], o[2], o[3], o[4], o[5], ns_to_ms(vm->redirect_until_ns - now) / 1000);
+				fprintf(out, "\"redirect\":{\"from\":\"%s\",\"expires_s\":%.1f},",
+					mac_str(vm->old_router_mac, mac), ns_to_ms(vm->redirect_until_ns - now) / 1000);
 			else
 				fprintf(out, "\"redirect\":null,");
 			fprintf(out, "\"groups\":[");
@@ -607,10 +607,8 @@ void vm_status(struct agentd *a, FILE *out, bool json)
 				fprintf(out, ", home %s", a6(&vm->home));
 			if (vm->prepare_acked)
 				fprintf(out, ", prepared %s (%.2f ms)", a6(&vm->prepared_ma), vm->prepare_rtt_ms);
-			if (vm->redirected && now < vm->redirect_until_ns)
-				fprintf(out, ", frames to %02x:%02x:%02x:%02x:%02x:%02x redirected (%.0f s left)",
-					vm->old_router_mac[0], vm->old_router_mac[1], vm->old_router_mac[2],
-					vm->old_router_mac[3], vm->old_router_mac[4], vm->old_router_mac[5],
+			if (redir)
+				fprintf(out, ", frames to %s redirected (%.0f s left)", mac_str(vm->old_router_mac, mac),
 					ns_to_ms(vm->redirect_until_ns - now) / 1000);
 			fprintf(out, "\n");
 			for (unsigned k = 0; k < vm->ngroups; k++) {

@@ -86,11 +86,6 @@ static void json_str(const char *v)
 	putchar('"');
 }
 
-static void mac_str(const uint8_t m[6], char out[18])
-{
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
 static void print_shell(const struct domxml *d)
 {
 	char name[32], mac[18], a[INET6_ADDRSTRLEN], list[DOMXML_MAX_GROUPS * INET6_ADDRSTRLEN];
@@ -128,7 +123,7 @@ static void print_shell(const struct domxml *d)
 
 static void print_json(const struct domxml *d)
 {
-	char mac[18], a[INET6_ADDRSTRLEN];
+	char mac[MAC_STRLEN], a[INET6_ADDRSTRLEN];
 
 	fputs("{\"domain\":", stdout);
 	json_str(d->name);

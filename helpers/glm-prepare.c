@@ -122,11 +122,11 @@ int main(int argc, char **argv)
 	if (strcmp(ev, "release")) {
 		off += (size_t)snprintf(req + off, sizeof(req) - off, " nics=");
 		for (unsigned i = 0; i < d.nnics; i++) {
-			const uint8_t *m = d.nics[i].mac;
+			char mac[MAC_STRLEN];
 			if (!d.nics[i].bridge[0])
 				continue;
-			off += (size_t)snprintf(req + off, sizeof(req) - off, "%s%02x:%02x:%02x:%02x:%02x:%02x/%s%s%s",
-						off && req[off - 1] != '=' ? ";" : "", m[0], m[1], m[2], m[3], m[4], m[5],
+			off += (size_t)snprintf(req + off, sizeof(req) - off, "%s%s/%s%s%s",
+						off && req[off - 1] != '=' ? ";" : "", mac_str(d.nics[i].mac, mac),
 						d.nics[i].bridge, d.nics[i].target[0] ? "/" : "", d.nics[i].target);
 		}
 		if (d.has_home)

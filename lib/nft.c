@@ -190,10 +190,11 @@ static void op_describe(const struct nft_op *op, uint16_t family, const char *ta
 	const char *fam = family == NFPROTO_BRIDGE ? "bridge" : "ip6";
 
 	if (family == NFPROTO_BRIDGE) {
-		const uint8_t *a = op->key.s6_addr, *b = op->key.s6_addr + 8, *c = op->val.s6_addr;
-		snprintf(k, sizeof(k), "%02x:%02x:%02x:%02x:%02x:%02x . %02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1],
-			 a[2], a[3], a[4], a[5], b[0], b[1], b[2], b[3], b[4], b[5]);
-		snprintf(v, sizeof(v), "%02x:%02x:%02x:%02x:%02x:%02x", c[0], c[1], c[2], c[3], c[4], c[5]);
+		char dst[MAC_STRLEN], src[MAC_STRLEN];
+
+		/* the key as br_key() lays it out */
+		snprintf(k, sizeof(k), "%s . %s", mac_str(op->key.s6_addr, dst), mac_str(op->key.s6_addr + 8, src));
+		mac_str(op->val.s6_addr, v);
 	} else {
 		if (op->has_key)
 			inet_ntop(AF_INET6, &op->key, k, sizeof(k));

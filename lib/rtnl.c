@@ -623,7 +623,7 @@ int rtnl_route_del(struct rtnl *r, const struct in6_addr *dst, uint8_t dst_len,
 int rtnl_neigh_replace(struct rtnl *r, int ifindex, const struct in6_addr *a, const uint8_t mac[6])
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->tx);
-	char ifn[IF_NAMESIZE + 8];
+	char ifn[IF_NAMESIZE + 8], m[MAC_STRLEN];
 	struct ndmsg *ndm;
 	int err;
 
@@ -638,8 +638,8 @@ int rtnl_neigh_replace(struct rtnl *r, int ifindex, const struct in6_addr *a, co
 	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
 	err = rtnl_talk(r, nlh, NULL, NULL);
 	if (err)
-		return rtnl_fail(r, err, "replace neighbour %s dev %s lladdr %02x:%02x:%02x:%02x:%02x:%02x", a6(a),
-				 ifname_or_index(ifindex, ifn), mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		return rtnl_fail(r, err, "replace neighbour %s dev %s lladdr %s", a6(a), ifname_or_index(ifindex, ifn),
+				 mac_str(mac, m));
 	return 0;
 }
 

@@ -51,6 +51,12 @@ int udp6_socket(const struct sockaddr_in6 *bind_to)
 	return fd;
 }
 
+const char *mac_str(const uint8_t m[6], char out[MAC_STRLEN])
+{
+	snprintf(out, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return out;
+}
+
 const char *a6(const struct in6_addr *a)
 {
 	static char buf[8][INET6_ADDRSTRLEN];

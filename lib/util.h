@@ -18,6 +18,9 @@ int udp6_socket(const struct sockaddr_in6 *bind_to);
 /* inet_ntop into a static rotating buffer: for log lines only. */
 const char *a6(const struct in6_addr *a);
 const char *sa6(const struct sockaddr_in6 *sa);
+/* A MAC as aa:bb:cc:dd:ee:ff into out; returns out. */
+#define MAC_STRLEN 18
+const char *mac_str(const uint8_t m[6], char out[MAC_STRLEN]);
 bool in6_prefix_match(const struct in6_addr *a, const struct in6_addr *p, unsigned len);
 void in6_prefix_apply(struct in6_addr *a, unsigned len);
 
