@@ -45,57 +45,41 @@ static int diag_msg(const struct nlmsghdr *nlh, void *arg)
 	const struct inet_diag_msg *m;
 
 	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY || mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
-		return MNL_CB_OK;
+		return 0;
 	m = mnl_nlmsg_get_payload(nlh);
 	if (m->idiag_family != AF_INET6 || memcmp(m->id.idiag_src, l->ha, 16) || l->n == KICK_MAX)
-		return MNL_CB_OK;
+		return 0;
 	memcpy(&l->c[l->n].dst, m->id.idiag_dst, 16);
 	l->c[l->n].sport = m->id.idiag_sport;
 	l->c[l->n].dport = m->id.idiag_dport;
 	l->n++;
-	return MNL_CB_OK;
+	return 0;
 }
 
 /* The established TCP connections whose local address is ha. */
 static int tcp_sessions(const struct in6_addr *ha, struct kick_list *l)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	static char tx[256] __attribute__((aligned(4))), rx[16384] __attribute__((aligned(4)));
 	struct inet_diag_req_v2 *req;
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
-	uint32_t seq = (uint32_t)now_ns(), portid;
-	ssize_t n;
-	int r = 0;
+	uint32_t portid, seq;
+	char err[256];
+	int r;
 
 	l->ha = ha;
 	l->n = 0;
-	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	nlh = mnl_nlmsg_put_header(buf);
+	if (!(nl = nl_request_open(NETLINK_SOCK_DIAG, &portid, &seq)))
+		return -errno;
+	nlh = mnl_nlmsg_put_header(tx);
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = AF_INET6;
 	req->sdiag_protocol = IPPROTO_TCP;
 	req->idiag_states = 1u << 1; /* TCP_ESTABLISHED */
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		r = -errno;
-		goto out;
-	}
-	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		r = mnl_cb_run(buf, (size_t)n, seq, portid, diag_msg, l);
-		if (r <= MNL_CB_STOP)
-			break;
-	}
-	r = r < 0 ? -errno : 0;
-out:
-	if (nl)
-		mnl_socket_close(nl);
+	r = nl_talk(nl, portid, &seq, rx, sizeof(rx), nlh, diag_msg, l, err, sizeof(err));
+	mnl_socket_close(nl);
 	return r;
 }
 

@@ -47,7 +47,7 @@ int mdb_open(struct mdb **mp, bool events)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->req = nl_request_open(&m->portid, &m->seq);
+	m->req = nl_request_open(NETLINK_ROUTE, &m->portid, &m->seq);
 	if (!m->req)
 		goto fail;
 	if (events && !(m->ev = nl_event_open(0, RTNLGRP_MDB)))

@@ -46,9 +46,9 @@ static void sock_bufsize(struct mnl_socket *nl, int opt_force, int opt, int size
 		setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
 }
 
-struct mnl_socket *nl_request_open(uint32_t *portid, uint32_t *seq)
+struct mnl_socket *nl_request_open(int bus, uint32_t *portid, uint32_t *seq)
 {
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct mnl_socket *nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	int one = 1;
 
 	if (!nl)
@@ -95,7 +95,7 @@ int rtnl_open(struct rtnl **rp, unsigned groups)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->req = nl_request_open(&r->portid, &r->seq);
+	r->req = nl_request_open(NETLINK_ROUTE, &r->portid, &r->seq);
 	if (!r->req)
 		goto fail;
 	if (groups && !(r->ev = nl_event_open(groups, 0)))
@@ -195,7 +195,10 @@ int nl_talk(struct mnl_socket *sock, uint32_t portid, uint32_t *seqp, void *rx, 
 
 	errmsg[0] = '\0';
 	nlh->nlmsg_seq = seq;
-	/* NLM_F_DUMP shares bits with NLM_F_REPLACE/EXCL: only a GET is a dump. */
+	/* NLM_F_DUMP shares bits with NLM_F_REPLACE/EXCL: only a GET is a dump.
+	 * (Other buses number their types otherwise; a dump that gets the
+	 * ACK flag anyway still ends with NLMSG_DONE, the kernel sends no
+	 * ack after a dump.) */
 	if (!(nlh->nlmsg_type % 4 == 2 && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP))
 		nlh->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0)

@@ -84,15 +84,16 @@ int nl_ack_parse(const struct nlmsghdr *nlh, const char **msg);
 bool nl_msg_ok(const struct nlmsghdr *nlh, int rem);
 
 /* One request on a netlink request socket, its replies to fn, up to the
- * ack; the kernel's error text (extack) lands in errmsg. For rtnl.c and
- * mdb.c, whose sockets are libmnl ones. */
+ * ack; the kernel's error text (extack) lands in errmsg. For rtnl.c,
+ * mdb.c and matd's sock_diag dump, whose sockets are libmnl ones. */
 struct mnl_socket;
 struct nlmsghdr;
 typedef int (*nl_reply_fn)(const struct nlmsghdr *nlh, void *ctx);
-/* A request socket (ext ack on; its port id and a first sequence number)
+/* A request socket on bus (NETLINK_ROUTE, NETLINK_SOCK_DIAG; ext ack on;
+ * its port id and a first sequence number)
  * and a non-blocking event socket subscribed to the RTMGRP_* bits groups
  * and, if not 0, the RTNLGRP_* group. NULL with errno on failure. */
-struct mnl_socket *nl_request_open(uint32_t *portid, uint32_t *seq);
+struct mnl_socket *nl_request_open(int bus, uint32_t *portid, uint32_t *seq);
 struct mnl_socket *nl_event_open(unsigned groups, unsigned group);
 int nl_talk(struct mnl_socket *sock, uint32_t portid, uint32_t *seq, void *rx, size_t rxlen,
 	    struct nlmsghdr *nlh, nl_reply_fn fn, void *ctx, char *errmsg, size_t errlen);
