@@ -97,7 +97,6 @@ int bridges_init(struct agentd *a)
 		if ((r = reception_init(a, (int)i)) < 0)
 			goto out;
 	}
-	r = 0;
 	/* Not fatal: without it an arriving guest's first frames go to its
 	 * old router's MAC until matd has switched (see glm-agentd(8)). */
 	if ((r = br_nft_open(&a->nft)) < 0 || (r = br_nft_setup(a->nft)) < 0) {
