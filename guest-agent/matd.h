@@ -66,6 +66,18 @@ struct handover_record {
 
 enum ho_state { HO_IDLE, HO_PROBE, HO_SOLICIT, HO_IMS, HO_NOTIFY };
 
+/* The HA's established TCP sessions at a move, listed once (tcpkick.c) */
+#define KICK_MAX 256
+struct kick_list {
+	bool loaded;
+	unsigned n;
+	struct {
+		struct in6_addr dst;
+		uint16_t sport, dport; /* network order */
+		bool done;
+	} c[KICK_MAX];
+};
+
 struct cn_state {
 	uint64_t bu_seq;
 	uint64_t sent_ns, next_ns;
@@ -138,6 +150,7 @@ struct matd {
 		unsigned tries;
 		uint16_t echo_id;
 		struct cn_state cn[MATD_MAX_CNS];
+		struct kick_list kick;
 	} ho;
 	struct handover_record last;
 	unsigned handovers;
@@ -187,8 +200,9 @@ void corr_timer(struct matd *d, uint64_t now);
 uint64_t corr_next_deadline(const struct matd *d);
 int corr_query(struct matd *d, const struct in6_addr *ha);
 void corr_status(struct matd *d, FILE *out, bool json);
-/* tcpkick.c: one out-of-window segment on each established TCP
- * connection of ha, so each peer sends its ACK again (to the new MA).
- * Returns how many were sent, or -errno. */
-int tcp_kick(const struct in6_addr *ha);
+/* tcpkick.c: one out-of-window segment, from the new MA, on each
+ * established TCP connection of the HA with peer (NULL: with any peer)
+ * not asked yet in this handover, so each peer sends its ACK again, to
+ * the new MA. Returns how many were sent, or -errno. */
+int tcp_kick(struct matd *d, const struct in6_addr *from, const struct in6_addr *peer);
 #endif

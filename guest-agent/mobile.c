@@ -170,11 +170,12 @@ static void finish(struct matd *d, bool ok)
 	memcpy(d->router_mac, d->ho.router_mac, 6);
 	d->ma_plen = d->ho.plen;
 	d->active = d->ho.nic;
-	program_self(d, &d->ma, NULL);
 	/* ACKs sent to the old MA since the resume are lost: have the peers
-	 * send them again, to the new MA (tcpkick.c) */
+	 * not asked at their binding ack send them again, to the new MA
+	 * (tcpkick.c) */
 	if (had && moved && memcmp(&old, &d->ma, sizeof(old)))
-		tcp_kick(&d->conf.ha);
+		tcp_kick(d, &d->ma, NULL);
+	program_self(d, &d->ma, NULL);
 	if (had && moved && (memcmp(&old, &d->ma, sizeof(old)) || old_nic != d->active)) {
 		int r = rtnl_addr_del(d->rtnl, d->nic[old_nic].ifindex, &old, 64);
 		if (r < 0 && r != -EADDRNOTAVAIL)
@@ -548,6 +549,10 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 				/* stale: the IMS push got there first, nothing to do */
 				if (m->status != GLM_ST_OK && m->status != GLM_ST_STALE)
 					log_warnx("correspondent %s: binding update %s", sa6(from), glm_status_name(m->status));
+				/* it has the new MA: its ACKs lost since the resume,
+				 * now, not after the IMS ack (tcpkick.c) */
+				else if (d->have_ma && memcmp(&d->ma, &d->ho.new_ma, 16))
+					tcp_kick(d, &d->ho.new_ma, &from->sin6_addr);
 			}
 			all &= c->acked;
 		}

@@ -4,15 +4,19 @@
  * may send (its frames reach the peer through the new link), but the
  * peer's ACKs go to the old MA and are lost. A sender that waits for them
  * (Nagle, a full window) then sits until its retransmission timer, 200 ms
- * or more. Once the correspondents have the new MA, matd sends on each
- * established TCP connection of the HA one segment outside the peer's
- * receive window; the peer answers it with an ACK of what it has received
- * (RFC 793 3.9; RFC 5961 5: at most one per 500 ms and connection on
- * Linux), which now reaches the new MA, and the guest's TCP goes on.
+ * or more. As soon as a correspondent acked its binding update, matd
+ * sends on each established TCP connection of the HA with it one segment
+ * outside the peer's receive window; the peer answers it with an ACK of
+ * what it has received (RFC 793 3.9; RFC 5961 5: at most one per 500 ms
+ * and connection on Linux), which now reaches the new MA, and the guest's
+ * TCP goes on. Sessions with other peers (bindings from the IMS) are asked
+ * when the handover finishes.
  *
- * The connections come from sock_diag (NETLINK_SOCK_DIAG, inet_diag), the
- * segment leaves through a raw socket with the HA as source, so the self
- * translation rewrites it like every other packet of the HA. */
+ * The connections come from sock_diag (NETLINK_SOCK_DIAG, inet_diag), once
+ * per handover. The segment leaves through a raw socket from the new MA
+ * itself: the output translation may still map the HA to the old MA (it
+ * moves when every correspondent acked), and the peer, which has the new
+ * binding, maps the new MA to the HA. */
 #include "matd.h"
 #include "log.h"
 #include "rtnl.h"
@@ -28,30 +32,26 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define KICK_MAX 256
-
-struct kick_list {
+struct diag_arg {
 	const struct in6_addr *ha;
-	unsigned n;
-	struct {
-		struct in6_addr dst;
-		uint16_t sport, dport; /* network order */
-	} c[KICK_MAX];
+	struct kick_list *l;
 };
 
 static int diag_msg(const struct nlmsghdr *nlh, void *arg)
 {
-	struct kick_list *l = arg;
+	const struct diag_arg *a = arg;
+	struct kick_list *l = a->l;
 	const struct inet_diag_msg *m;
 
 	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY || mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
 		return 0;
 	m = mnl_nlmsg_get_payload(nlh);
-	if (m->idiag_family != AF_INET6 || memcmp(m->id.idiag_src, l->ha, 16) || l->n == KICK_MAX)
+	if (m->idiag_family != AF_INET6 || memcmp(m->id.idiag_src, a->ha, 16) || l->n == KICK_MAX)
 		return 0;
 	memcpy(&l->c[l->n].dst, m->id.idiag_dst, 16);
 	l->c[l->n].sport = m->id.idiag_sport;
 	l->c[l->n].dport = m->id.idiag_dport;
+	l->c[l->n].done = false;
 	l->n++;
 	return 0;
 }
@@ -60,6 +60,7 @@ static int diag_msg(const struct nlmsghdr *nlh, void *arg)
 static int tcp_sessions(const struct in6_addr *ha, struct kick_list *l)
 {
 	static char tx[256] __attribute__((aligned(4))), rx[16384] __attribute__((aligned(4)));
+	struct diag_arg a = { ha, l };
 	struct inet_diag_req_v2 *req;
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
@@ -67,7 +68,6 @@ static int tcp_sessions(const struct in6_addr *ha, struct kick_list *l)
 	char err[256];
 	int r;
 
-	l->ha = ha;
 	l->n = 0;
 	if (!(nl = nl_request_open(NETLINK_SOCK_DIAG, &portid, &seq)))
 		return -errno;
@@ -78,21 +78,28 @@ static int tcp_sessions(const struct in6_addr *ha, struct kick_list *l)
 	req->sdiag_family = AF_INET6;
 	req->sdiag_protocol = IPPROTO_TCP;
 	req->idiag_states = 1u << 1; /* TCP_ESTABLISHED */
-	r = nl_talk(nl, portid, &seq, rx, sizeof(rx), nlh, diag_msg, l, err, sizeof(err));
+	r = nl_talk(nl, portid, &seq, rx, sizeof(rx), nlh, diag_msg, &a, err, sizeof(err));
 	mnl_socket_close(nl);
 	return r;
 }
 
-int tcp_kick(const struct in6_addr *ha)
+int tcp_kick(struct matd *d, const struct in6_addr *from, const struct in6_addr *peer)
 {
-	static struct kick_list l;
-	int fd, off = 16, r, sent = 0;
+	struct kick_list *l = &d->ho.kick;
+	int fd, off = 16, r, sent = 0, due = 0;
 
-	if ((r = tcp_sessions(ha, &l)) < 0) {
-		log_warnx("TCP sessions of %s: sock_diag: %s", a6(ha), strerror(-r));
-		return r;
+	if (!l->loaded) {
+		/* once per handover: at the first kick, the sessions that
+		 * lived through the move */
+		if ((r = tcp_sessions(&d->conf.ha, l)) < 0) {
+			log_warnx("TCP sessions of %s: sock_diag: %s", a6(&d->conf.ha), strerror(-r));
+			return r;
+		}
+		l->loaded = true;
 	}
-	if (!l.n)
+	for (unsigned i = 0; i < l->n; i++)
+		due += !l->c[i].done && (!peer || !memcmp(&l->c[i].dst, peer, 16));
+	if (!due)
 		return 0;
 	fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &off, sizeof(off)) < 0) {
@@ -102,22 +109,26 @@ int tcp_kick(const struct in6_addr *ha)
 			close(fd);
 		return r;
 	}
-	for (unsigned i = 0; i < l.n; i++) {
-		struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = l.c[i].dst };
+	for (unsigned i = 0; i < l->n; i++) {
+		struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = l->c[i].dst };
 		struct tcphdr th = { 0 };
 
-		th.th_sport = l.c[i].sport;
-		th.th_dport = l.c[i].dport;
+		if (l->c[i].done || (peer && memcmp(&l->c[i].dst, peer, 16)))
+			continue;
+		l->c[i].done = true; /* one try: the peer answers at most once per 500 ms anyway */
+		th.th_sport = l->c[i].sport;
+		th.th_dport = l->c[i].dport;
 		/* a random sequence number: outside the peer's window (up to a
 		 * few MB of 4 GB) but for a chance the peer just drops */
 		th.th_seq = randombytes_random();
 		th.th_off = 5;
 		th.th_flags = TH_ACK;
 		th.th_win = htons(1024);
-		if (sendto_from(fd, &th, sizeof(th), &to, ha, 0) >= 0)
+		if (sendto_from(fd, &th, sizeof(th), &to, from, 0) >= 0)
 			sent++;
 	}
 	close(fd);
-	log_info("%d of %u TCP sessions of %s asked their peers for an ACK", sent, l.n, a6(ha));
+	log_info("%d of %d TCP sessions of %s%s%s asked their peers for an ACK to %s", sent, due, a6(&d->conf.ha),
+		 peer ? " with " : "", peer ? a6(peer) : "", a6(from));
 	return sent;
 }

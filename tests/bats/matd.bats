@@ -109,7 +109,7 @@ assert_tcp_intact() {
 	assert_tcp_intact
 	# after each move its peer was asked to send its ACKs again, to the
 	# new MA (the ones sent to the old MA since the move are lost)
-	[ "$(grep -c "1 of 1 TCP sessions of $GLM_HA asked their peers for an ACK" "$TB_DIR/matd-vm.log")" -ge 3 ]
+	[ "$(grep -c "1 of 1 TCP sessions of $GLM_HA with $TB_CN_ADDR asked their peers for an ACK to " "$TB_DIR/matd-vm.log")" -ge 3 ]
 }
 
 @test "UDP from cn to the vm continues across A->B->A->B, in order" {
