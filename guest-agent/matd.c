@@ -279,7 +279,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	d.udp = d.ctl = d.epfd = -1;
+	d.udp = d.ctl = d.epfd = d.kick_fd = -1;
 	if ((r = rtnl_open(&d.rtnl, RTMGRP_LINK)) < 0) {
 		log_warnx("rtnetlink: %s", strerror(-r));
 		return EX_OSERR;

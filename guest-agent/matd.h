@@ -157,6 +157,8 @@ struct matd {
 	uint64_t refresh_ns;         /* next IMS lifetime refresh */
 	uint64_t last_notify_ns;     /* the last IFLA_EVENT_NOTIFY_PEERS */
 	uint64_t ims_refresh_seq;
+	int kick_fd;                 /* raw TCP socket, tcpkick.c */
+	uint64_t kick_rng;
 
 	/* correspondent */
 	unsigned npeers;
@@ -200,9 +202,13 @@ void corr_timer(struct matd *d, uint64_t now);
 uint64_t corr_next_deadline(const struct matd *d);
 int corr_query(struct matd *d, const struct in6_addr *ha);
 void corr_status(struct matd *d, FILE *out, bool json);
-/* tcpkick.c: one out-of-window segment, from the new MA, on each
- * established TCP connection of the HA with peer (NULL: with any peer)
- * not asked yet in this handover, so each peer sends its ACK again, to
- * the new MA. Returns how many were sent, or -errno. */
+/* tcpkick.c: tcp_kick_open() at start (the raw socket); tcp_kick_list()
+ * lists the HA's established TCP sessions once per handover (returns how
+ * many, or -errno); tcp_kick() sends one out-of-window segment, from the
+ * new MA, on each of them with peer (NULL: with any peer) not asked yet
+ * in this handover, so each peer sends its ACK again, to the new MA.
+ * Returns how many were sent, or -errno. */
+int tcp_kick_open(struct matd *d);
+int tcp_kick_list(struct matd *d);
 int tcp_kick(struct matd *d, const struct in6_addr *from, const struct in6_addr *peer);
 #endif

@@ -147,6 +147,8 @@ static void finish(struct matd *d, bool ok)
 	struct handover_record *h = &d->last;
 	uint64_t now = now_ns();
 	struct in6_addr old = d->ma;
+
+	log_debug("handover: finishing %.3f ms after the trigger", ns_to_ms(now - d->ho.t_event));
 	bool had = d->have_ma, moved = !had || memcmp(&old, &d->ho.new_ma, sizeof(old)) || d->active != d->ho.nic;
 	int old_nic = d->active;
 	unsigned acked = 0;
@@ -284,6 +286,10 @@ static void commit(struct matd *d, const char *how)
 	 * there before the acks do), spares it a resolution round trip in
 	 * front of them. */
 	ndisc_send_ns(n->ndfd, n->ifindex, &d->ho.new_ma, &d->ho.router, n->mac);
+	/* The TCP sessions to restart at the acks: listed now, while the
+	 * updates are out (tens of ms of a just-resumed TCG guest's CPU) */
+	if (d->have_ma && memcmp(&d->ma, &d->ho.new_ma, 16) && d->kick_fd >= 0)
+		tcp_kick_list(d);
 	/* The rest is not on the sessions' path: it waits until the guest,
 	 * just resumed (and in a TCG guest slow to run anything for a while),
 	 * has served its applications (see post_switch). */
@@ -530,6 +536,7 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		if (d->ho.state != HO_IMS || m->seq != d->ho.ims_seq)
 			return;
 		d->ho.t_ims_ack = now_ns();
+		log_debug("handover: IMS ack %.3f ms after the trigger", ns_to_ms(d->ho.t_ims_ack - d->ho.t_event));
 		if (m->status == GLM_ST_STALE && d->ho.tries > 1) {
 			/* our retransmission of an update the IMS already stored */
 		} else if (m->status != GLM_ST_OK) {
@@ -546,6 +553,8 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 			if (!c->acked && !memcmp(&d->conf.cns[i].sin6_addr, &from->sin6_addr, 16)) {
 				c->acked = true;
 				c->rtt_ms = ns_to_ms(now_ns() - c->sent_ns);
+				log_debug("handover: binding ack from %s %.3f ms after the trigger (try %u)", sa6(from),
+					  ns_to_ms(now_ns() - d->ho.t_event), c->tries);
 				/* stale: the IMS push got there first, nothing to do */
 				if (m->status != GLM_ST_OK && m->status != GLM_ST_STALE)
 					log_warnx("correspondent %s: binding update %s", sa6(from), glm_status_name(m->status));
@@ -817,6 +826,9 @@ int mobile_start(struct matd *d)
 		log_warnx("home address %s on lo: %s", a6(&d->conf.ha), strerror(-r));
 		return r;
 	}
+	if ((r = tcp_kick_open(d)) < 0)
+		log_warnx("raw TCP socket: %s; TCP sessions will not be asked for their ACKs after a move",
+			  strerror(-r));
 	ho_reset(d);
 	d->active = 0;
 	mobile_check_link(d, "start");
@@ -834,6 +846,8 @@ void mobile_stop(struct matd *d)
 	for (unsigned i = 0; i < d->nnics; i++)
 		if (d->nic[i].ndfd >= 0)
 			close(d->nic[i].ndfd);
+	if (d->kick_fd >= 0)
+		close(d->kick_fd);
 }
 
 static const char *phase(double ms, char *buf, size_t len)

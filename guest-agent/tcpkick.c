@@ -27,7 +27,6 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -83,32 +82,63 @@ static int tcp_sessions(const struct in6_addr *ha, struct kick_list *l)
 	return r;
 }
 
+int tcp_kick_open(struct matd *d)
+{
+	int off = 16;
+
+	d->kick_fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (d->kick_fd < 0 || setsockopt(d->kick_fd, IPPROTO_IPV6, IPV6_CHECKSUM, &off, sizeof(off)) < 0) {
+		int r = -errno;
+
+		if (d->kick_fd >= 0)
+			close(d->kick_fd);
+		d->kick_fd = -1;
+		return r;
+	}
+	/* the segments' sequence numbers only need to be unlikely inside a
+	 * window: no getrandom(), which blocks in a guest booted moments ago
+	 * until its entropy pool is ready (0.8 s in a TCG guest) */
+	d->kick_rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
+	return 0;
+}
+
+int tcp_kick_list(struct matd *d)
+{
+	struct kick_list *l = &d->ho.kick;
+	uint64_t t0 = now_ns();
+	int r;
+
+	if (l->loaded)
+		return (int)l->n;
+	if ((r = tcp_sessions(&d->conf.ha, l)) < 0) {
+		log_warnx("TCP sessions of %s: sock_diag: %s", a6(&d->conf.ha), strerror(-r));
+		return r;
+	}
+	l->loaded = true;
+	log_debug("handover: %u TCP sessions of %s listed in %.3f ms", l->n, a6(&d->conf.ha), ns_to_ms(now_ns() - t0));
+	return (int)l->n;
+}
+
+static uint32_t kick_seq(struct matd *d)
+{
+	uint64_t x = d->kick_rng; /* xorshift64 */
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	d->kick_rng = x;
+	return (uint32_t)(x >> 32);
+}
+
 int tcp_kick(struct matd *d, const struct in6_addr *from, const struct in6_addr *peer)
 {
 	struct kick_list *l = &d->ho.kick;
-	int fd, off = 16, r, sent = 0, due = 0;
+	int r, sent = 0, due = 0;
 
-	if (!l->loaded) {
-		/* once per handover: at the first kick, the sessions that
-		 * lived through the move */
-		if ((r = tcp_sessions(&d->conf.ha, l)) < 0) {
-			log_warnx("TCP sessions of %s: sock_diag: %s", a6(&d->conf.ha), strerror(-r));
-			return r;
-		}
-		l->loaded = true;
-	}
-	for (unsigned i = 0; i < l->n; i++)
-		due += !l->c[i].done && (!peer || !memcmp(&l->c[i].dst, peer, 16));
-	if (!due)
-		return 0;
-	fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &off, sizeof(off)) < 0) {
-		r = -errno;
-		log_warnx("raw TCP socket: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (d->kick_fd < 0)
+		return -EBADF;
+	if ((r = tcp_kick_list(d)) <= 0)
 		return r;
-	}
 	for (unsigned i = 0; i < l->n; i++) {
 		struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = l->c[i].dst };
 		struct tcphdr th = { 0 };
@@ -116,18 +146,21 @@ int tcp_kick(struct matd *d, const struct in6_addr *from, const struct in6_addr 
 		if (l->c[i].done || (peer && memcmp(&l->c[i].dst, peer, 16)))
 			continue;
 		l->c[i].done = true; /* one try: the peer answers at most once per 500 ms anyway */
+		due++;
 		th.th_sport = l->c[i].sport;
 		th.th_dport = l->c[i].dport;
-		/* a random sequence number: outside the peer's window (up to a
-		 * few MB of 4 GB) but for a chance the peer just drops */
-		th.th_seq = randombytes_random();
+		/* outside the peer's window (up to a few MB of 4 GB) but for a
+		 * chance the peer just drops */
+		th.th_seq = htonl(kick_seq(d));
 		th.th_off = 5;
 		th.th_flags = TH_ACK;
 		th.th_win = htons(1024);
-		if (sendto_from(fd, &th, sizeof(th), &to, from, 0) >= 0)
+		if (sendto_from(d->kick_fd, &th, sizeof(th), &to, from, 0) >= 0)
 			sent++;
 	}
-	close(fd);
+	if (!due)
+		return 0;
+	log_debug("handover: TCP sessions asked %.3f ms after the trigger", ns_to_ms(now_ns() - d->ho.t_event));
 	log_info("%d of %d TCP sessions of %s%s%s asked their peers for an ACK to %s", sent, due, a6(&d->conf.ha),
 		 peer ? " with " : "", peer ? a6(peer) : "", a6(from));
 	return sent;
