@@ -92,10 +92,16 @@ static int apply(struct matd *d, const struct in6_addr *ha, const struct in6_add
 		log_warnx("peer %s -> %s (%s): nftables: %s", a6(ha), a6(ma), via, strerror(-r));
 		return GLM_ST_INTERNAL;
 	}
+	bool moved = p != NULL;
+
 	if (!p)
 		p = &d->peers[d->npeers++];
 	*p = n;
 	log_info("peer %s now at %s (%s, seq %llu)", a6(ha), a6(ma), via, (unsigned long long)seq);
+	/* our ACKs since it left went to the old MA: send one now, to the
+	 * new one (tcpkick.c) */
+	if (moved)
+		tcp_kick_peer(d, ha);
 	return GLM_ST_OK;
 }
 

@@ -279,7 +279,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	d.udp = d.ctl = d.epfd = d.kick_fd = -1;
+	d.udp = d.ctl = d.epfd = d.kick_fd = d.inject_fd = -1;
 	if ((r = rtnl_open(&d.rtnl, RTMGRP_LINK)) < 0) {
 		log_warnx("rtnetlink: %s", strerror(-r));
 		return EX_OSERR;
@@ -343,6 +343,8 @@ cleanup:
 		close(d.udp);
 	if (d.epfd >= 0)
 		close(d.epfd);
+	if (d.inject_fd >= 0)
+		close(d.inject_fd);
 	if (pidfile)
 		unlink(pidfile);
 	rtnl_close(d.rtnl);

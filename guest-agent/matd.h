@@ -72,7 +72,7 @@ struct kick_list {
 	bool loaded;
 	unsigned n;
 	struct {
-		struct in6_addr dst;
+		struct in6_addr src, dst; /* local, remote */
 		uint16_t sport, dport; /* network order */
 		bool done;
 	} c[KICK_MAX];
@@ -158,6 +158,7 @@ struct matd {
 	uint64_t last_notify_ns;     /* the last IFLA_EVENT_NOTIFY_PEERS */
 	uint64_t ims_refresh_seq;
 	int kick_fd;                 /* raw TCP socket, tcpkick.c */
+	int inject_fd;               /* raw IPv6 socket (header included), tcpkick.c */
 	uint64_t kick_rng;
 
 	/* correspondent */
@@ -211,4 +212,9 @@ void corr_status(struct matd *d, FILE *out, bool json);
 int tcp_kick_open(struct matd *d);
 int tcp_kick_list(struct matd *d);
 int tcp_kick(struct matd *d, const struct in6_addr *from, const struct in6_addr *peer);
+/* The correspondent's side of it: once a mobile peer's binding moved, an
+ * out-of-window segment from its HA injected into our own stack on each
+ * of our established TCP sessions with it, so our TCP sends its ACK at
+ * once (to the new MA), before the peer even heard of our binding ack. */
+int tcp_kick_peer(struct matd *d, const struct in6_addr *ha);
 #endif

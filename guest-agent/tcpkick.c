@@ -16,7 +16,15 @@
  * per handover. The segment leaves through a raw socket from the new MA
  * itself: the output translation may still map the HA to the old MA (it
  * moves when every correspondent acked), and the peer, which has the new
- * binding, maps the new MA to the HA. */
+ * binding, maps the new MA to the HA.
+ *
+ * A correspondent running matd does the same for its side the moment it
+ * installs the moved binding (tcp_kick_peer): a segment from the peer's
+ * HA to itself, injected through a raw IPv6 socket, on each of its own
+ * sessions with the peer, which makes its TCP send the ACK to the new MA
+ * tens of ms before the peer, just resumed, has read our binding ack. The
+ * peer's own segment that follows is then within Linux's 500 ms limit and
+ * goes unanswered, which is fine: one ACK is all it takes. */
 #include "matd.h"
 #include "log.h"
 #include "rtnl.h"
@@ -26,13 +34,15 @@
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/ip6.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 struct diag_arg {
-	const struct in6_addr *ha;
+	const struct in6_addr *addr;
+	bool remote; /* addr is the remote end, not the local one */
 	struct kick_list *l;
 };
 
@@ -45,8 +55,10 @@ static int diag_msg(const struct nlmsghdr *nlh, void *arg)
 	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY || mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
 		return 0;
 	m = mnl_nlmsg_get_payload(nlh);
-	if (m->idiag_family != AF_INET6 || memcmp(m->id.idiag_src, a->ha, 16) || l->n == KICK_MAX)
+	if (m->idiag_family != AF_INET6 || memcmp(a->remote ? m->id.idiag_dst : m->id.idiag_src, a->addr, 16) ||
+	    l->n == KICK_MAX)
 		return 0;
+	memcpy(&l->c[l->n].src, m->id.idiag_src, 16);
 	memcpy(&l->c[l->n].dst, m->id.idiag_dst, 16);
 	l->c[l->n].sport = m->id.idiag_sport;
 	l->c[l->n].dport = m->id.idiag_dport;
@@ -55,11 +67,11 @@ static int diag_msg(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
-/* The established TCP connections whose local address is ha. */
-static int tcp_sessions(const struct in6_addr *ha, struct kick_list *l)
+/* The established TCP connections whose local (or remote) address is addr. */
+static int tcp_sessions(const struct in6_addr *addr, bool remote, struct kick_list *l)
 {
 	static char tx[256] __attribute__((aligned(4))), rx[16384] __attribute__((aligned(4)));
-	struct diag_arg a = { ha, l };
+	struct diag_arg a = { addr, remote, l };
 	struct inet_diag_req_v2 *req;
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
@@ -110,7 +122,7 @@ int tcp_kick_list(struct matd *d)
 
 	if (l->loaded)
 		return (int)l->n;
-	if ((r = tcp_sessions(&d->conf.ha, l)) < 0) {
+	if ((r = tcp_sessions(&d->conf.ha, false, l)) < 0) {
 		log_warnx("TCP sessions of %s: sock_diag: %s", a6(&d->conf.ha), strerror(-r));
 		return r;
 	}
@@ -163,5 +175,73 @@ int tcp_kick(struct matd *d, const struct in6_addr *from, const struct in6_addr 
 	log_debug("handover: TCP sessions asked %.3f ms after the trigger", ns_to_ms(now_ns() - d->ho.t_event));
 	log_info("%d of %d TCP sessions of %s%s%s asked their peers for an ACK to %s", sent, due, a6(&d->conf.ha),
 		 peer ? " with " : "", peer ? a6(peer) : "", a6(from));
+	return sent;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)b[i] << 8 | b[i + 1];
+	if (len & 1)
+		sum += (uint32_t)b[len - 1] << 8;
+	return sum;
+}
+
+int tcp_kick_peer(struct matd *d, const struct in6_addr *ha)
+{
+	static struct kick_list l;
+	int r, sent = 0;
+
+	if (d->inject_fd < 0) {
+		d->inject_fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW); /* header included */
+		if (d->inject_fd < 0) {
+			log_warnx("raw IPv6 socket: %s; our TCP sessions with moved peers wait for them", strerror(errno));
+			return -errno;
+		}
+		if (!d->kick_rng)
+			d->kick_rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
+	}
+	if ((r = tcp_sessions(ha, true, &l)) < 0) {
+		log_warnx("TCP sessions with %s: sock_diag: %s", a6(ha), strerror(-r));
+		return r;
+	}
+	for (unsigned i = 0; i < l.n; i++) {
+		struct {
+			struct ip6_hdr ip;
+			struct tcphdr th;
+		} __attribute__((packed)) pk = { 0 };
+		struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = l.c[i].src };
+		uint32_t sum = IPPROTO_TCP + sizeof(pk.th); /* pseudo-header: length, next header */
+
+		pk.ip.ip6_flow = htonl(6u << 28);
+		pk.ip.ip6_plen = htons(sizeof(pk.th));
+		pk.ip.ip6_nxt = IPPROTO_TCP;
+		pk.ip.ip6_hlim = 64;
+		pk.ip.ip6_src = l.c[i].dst; /* from the peer's HA, to us */
+		pk.ip.ip6_dst = l.c[i].src;
+		pk.th.th_sport = l.c[i].dport;
+		pk.th.th_dport = l.c[i].sport;
+		pk.th.th_seq = htonl(kick_seq(d));
+		pk.th.th_ack = htonl(kick_seq(d));
+		pk.th.th_off = 5;
+		pk.th.th_flags = TH_ACK;
+		pk.th.th_win = htons(1024);
+		sum = csum_add(sum, &pk.ip.ip6_src, 32);
+		sum = csum_add(sum, &pk.th, sizeof(pk.th));
+		pk.th.th_sum = htons(csum_fold(sum));
+		if (sendto(d->inject_fd, &pk, sizeof(pk), 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)sizeof(pk))
+			sent++;
+	}
+	if (l.n)
+		log_info("%d of %u of our TCP sessions with %s asked for an ACK to its new MA", sent, l.n, a6(ha));
 	return sent;
 }
