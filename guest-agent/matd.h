@@ -124,7 +124,10 @@ struct matd {
 	struct prepared prep;
 	struct {                     /* work after a switch, see post_switch() */
 		bool pending, route, prefix_route, has_router_mac;
-		int nic;
+		bool output;                 /* output to the MA, old one off its NIC */
+		int nic, old_nic;
+		struct in6_addr old;
+		bool del_old;
 		uint64_t due_ns;
 		struct in6_addr router, ma;
 		uint8_t router_mac[6];
@@ -150,8 +153,8 @@ struct matd {
 		unsigned tries;
 		uint16_t echo_id;
 		struct cn_state cn[MATD_MAX_CNS];
-		struct kick_list kick;
 	} ho;
+	struct kick_list kick;       /* listed at PREPARE (else at the switch), used up by the move */
 	struct handover_record last;
 	unsigned handovers;
 	uint64_t refresh_ns;         /* next IMS lifetime refresh */
@@ -204,8 +207,8 @@ uint64_t corr_next_deadline(const struct matd *d);
 int corr_query(struct matd *d, const struct in6_addr *ha);
 void corr_status(struct matd *d, FILE *out, bool json);
 /* tcpkick.c: tcp_kick_open() at start (the raw socket); tcp_kick_list()
- * lists the HA's established TCP sessions once per handover (returns how
- * many, or -errno); tcp_kick() sends one out-of-window segment, from the
+ * lists the HA's established TCP sessions into d->kick unless listed
+ * already (returns how many, or -errno); tcp_kick() sends one out-of-window segment, from the
  * new MA, on each of them with peer (NULL: with any peer) not asked yet
  * in this handover, so each peer sends its ACK again, to the new MA.
  * Returns how many were sent, or -errno. */

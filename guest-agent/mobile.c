@@ -142,6 +142,8 @@ static void send_bu(struct matd *d, unsigned i)
 	matd_send(d, &d->conf.cns[i], &d->ho.new_ma, &m, NULL);
 }
 
+static void post_switch(struct matd *d);
+
 static void finish(struct matd *d, bool ok)
 {
 	struct handover_record *h = &d->last;
@@ -172,19 +174,20 @@ static void finish(struct matd *d, bool ok)
 	memcpy(d->router_mac, d->ho.router_mac, 6);
 	d->ma_plen = d->ho.plen;
 	d->active = d->ho.nic;
-	/* ACKs sent to the old MA since the resume are lost: have the peers
-	 * not asked at their binding ack send them again, to the new MA
-	 * (tcpkick.c) */
-	if (had && moved && memcmp(&old, &d->ma, sizeof(old)))
-		tcp_kick(d, &d->ma, NULL);
-	program_self(d, &d->ma, NULL);
-	if (had && moved && (memcmp(&old, &d->ma, sizeof(old)) || old_nic != d->active)) {
-		int r = rtnl_addr_del(d->rtnl, d->nic[old_nic].ifindex, &old, 64);
-		if (r < 0 && r != -EADDRNOTAVAIL)
-			log_warnx("remove old address %s from %s: %s", a6(&old), d->nic[old_nic].name, strerror(-r));
-	}
 	if (d->ho.prepared)
 		d->prep.valid = false;
+	/* Output to the new MA (an nftables commit: 10 ms of a just-resumed
+	 * TCG guest), the old MA off its NIC and the TCP sessions with peers
+	 * other than the correspondents: with the rest, in post_switch(),
+	 * while the guest's applications catch up. Until then the HA still
+	 * goes out as the old MA, which every correspondent accepts, through
+	 * the new router (the agent redirects frames to the old one). */
+	d->post.output = true;
+	d->post.del_old = had && moved && (memcmp(&old, &d->ma, sizeof(old)) || old_nic != d->active);
+	d->post.old = old;
+	d->post.old_nic = old_nic;
+	if (!d->post.pending)
+		post_switch(d);
 
 	memset(h, 0, sizeof(*h));
 	h->id = ++d->handovers;
@@ -232,8 +235,6 @@ static void default_route(struct matd *d, const struct nic *n)
 		log_warnx("handover: default route via %s dev %s src %s: %s", a6(&d->ho.router), n->name,
 			  a6(&d->conf.ha), strerror(-r));
 }
-
-static void post_switch(struct matd *d);
 
 static void commit(struct matd *d, const char *how)
 {
@@ -286,9 +287,9 @@ static void commit(struct matd *d, const char *how)
 	 * there before the acks do), spares it a resolution round trip in
 	 * front of them. */
 	ndisc_send_ns(n->ndfd, n->ifindex, &d->ho.new_ma, &d->ho.router, n->mac);
-	/* The TCP sessions to restart at the acks: listed now, while the
-	 * updates are out (tens of ms of a just-resumed TCG guest's CPU) */
-	if (d->have_ma && memcmp(&d->ma, &d->ho.new_ma, 16) && d->kick_fd >= 0)
+	/* The TCP sessions to restart at the acks, unless listed at the
+	 * PREPARE: now, while the updates are out */
+	if (d->have_ma && memcmp(&d->ma, &d->ho.new_ma, 16))
 		tcp_kick_list(d);
 	/* The rest is not on the sessions' path: it waits until the guest,
 	 * just resumed (and in a TCG guest slow to run anything for a while),
@@ -318,6 +319,23 @@ static void post_switch(struct matd *d)
 	uint64_t t0 = now_ns();
 	int r;
 
+	if (d->post.output) {
+		d->post.output = false;
+		/* ACKs sent to the old MA since the resume are lost: have the
+		 * peers not asked at their binding ack send them again, to the
+		 * new MA (tcpkick.c); the list is used up by this move */
+		if (d->post.del_old && memcmp(&d->post.old, &d->ma, 16))
+			tcp_kick(d, &d->ma, NULL);
+		d->kick.loaded = false;
+		program_self(d, &d->ma, NULL);
+		if (d->post.del_old) {
+			struct nic *o = &d->nic[d->post.old_nic];
+
+			r = rtnl_addr_del(d->rtnl, o->ifindex, &d->post.old, 64);
+			if (r < 0 && r != -EADDRNOTAVAIL)
+				log_warnx("remove old address %s from %s: %s", a6(&d->post.old), o->name, strerror(-r));
+		}
+	}
 	if (!d->post.pending)
 		return;
 	d->post.pending = false;
@@ -601,6 +619,12 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 					   GLM_HAS(m, GLM_TLV_MA) ? &m->ma : NULL, NULL);
 		GLM_SET(&a, status, GLM_TLV_STATUS, r < 0 ? GLM_ST_BADREQ : GLM_ST_OK);
 		if (r == 0 && d->prep.valid) {
+			/* the sessions to restart after the move, listed now
+			 * rather than by the just-resumed guest */
+			if (d->ho.state == HO_IDLE) {
+				d->kick.loaded = false;
+				tcp_kick_list(d);
+			}
 			GLM_SET(&a, ma, GLM_TLV_MA, d->prep.ma);
 			d->prep.has_router_mac = GLM_HAS(m, GLM_TLV_LLADDR);
 			memcpy(d->prep.router_mac, m->lladdr, 6);

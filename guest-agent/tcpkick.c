@@ -12,8 +12,11 @@
  * TCP goes on. Sessions with other peers (bindings from the IMS) are asked
  * when the handover finishes.
  *
- * The connections come from sock_diag (NETLINK_SOCK_DIAG, inet_diag), once
- * per handover. The segment leaves through a raw socket from the new MA
+ * The connections come from sock_diag (NETLINK_SOCK_DIAG, inet_diag), listed
+ * when the agent's PREPARE comes, before the move (a just-resumed TCG guest
+ * takes 10-15 ms for the dump), or at the switch of an unprepared move; one
+ * opened in between is left to the correspondent's own request (below) or
+ * its retransmission timer. The segment leaves through a raw socket from the new MA
  * itself: the output translation may still map the HA to the old MA (it
  * moves when every correspondent acked), and the peer, which has the new
  * binding, maps the new MA to the HA.
@@ -116,18 +119,20 @@ int tcp_kick_open(struct matd *d)
 
 int tcp_kick_list(struct matd *d)
 {
-	struct kick_list *l = &d->ho.kick;
+	struct kick_list *l = &d->kick;
 	uint64_t t0 = now_ns();
 	int r;
 
 	if (l->loaded)
 		return (int)l->n;
+	if (d->kick_fd < 0)
+		return 0;
 	if ((r = tcp_sessions(&d->conf.ha, false, l)) < 0) {
 		log_warnx("TCP sessions of %s: sock_diag: %s", a6(&d->conf.ha), strerror(-r));
 		return r;
 	}
 	l->loaded = true;
-	log_debug("handover: %u TCP sessions of %s listed in %.3f ms", l->n, a6(&d->conf.ha), ns_to_ms(now_ns() - t0));
+	log_debug("%u TCP sessions of %s listed in %.3f ms", l->n, a6(&d->conf.ha), ns_to_ms(now_ns() - t0));
 	return (int)l->n;
 }
 
@@ -144,7 +149,7 @@ static uint32_t kick_seq(struct matd *d)
 
 int tcp_kick(struct matd *d, const struct in6_addr *from, const struct in6_addr *peer)
 {
-	struct kick_list *l = &d->ho.kick;
+	struct kick_list *l = &d->kick;
 	int r, sent = 0, due = 0;
 
 	if (d->kick_fd < 0)
