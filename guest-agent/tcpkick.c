@@ -110,10 +110,6 @@ int tcp_kick_open(struct matd *d)
 		d->kick_fd = -1;
 		return r;
 	}
-	/* the segments' sequence numbers only need to be unlikely inside a
-	 * window: no getrandom(), which blocks in a guest booted moments ago
-	 * until its entropy pool is ready (0.8 s in a TCG guest) */
-	d->kick_rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	return 0;
 }
 
@@ -136,10 +132,15 @@ int tcp_kick_list(struct matd *d)
 	return (int)l->n;
 }
 
+/* The segments' sequence numbers only need to be unlikely inside a
+ * window: no getrandom(), which blocks in a guest booted moments ago until
+ * its entropy pool is ready (0.8 s in a TCG guest). */
 static uint32_t kick_seq(struct matd *d)
 {
 	uint64_t x = d->kick_rng; /* xorshift64 */
 
+	if (!x)
+		x = now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	x ^= x << 13;
 	x ^= x >> 7;
 	x ^= x << 17;
@@ -212,8 +213,6 @@ int tcp_kick_peer(struct matd *d, const struct in6_addr *ha)
 			log_warnx("raw IPv6 socket: %s; our TCP sessions with moved peers wait for them", strerror(errno));
 			return -errno;
 		}
-		if (!d->kick_rng)
-			d->kick_rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	}
 	if ((r = tcp_sessions(ha, true, &l)) < 0) {
 		log_warnx("TCP sessions with %s: sock_diag: %s", a6(ha), strerror(-r));
