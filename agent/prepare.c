@@ -134,8 +134,12 @@ void prepare_resumed(struct agentd *a, struct agent_vm *vm)
 	if (!vm->prepare_acked || vm->resumed_sent || !vm->nports)
 		return;
 	/* The prepared MA answers neighbour solicitations only once the
-	 * guest runs; tell the kernel its MAC so the first copy goes now. */
+	 * guest runs; tell the kernel its MAC so the first copy goes now.
+	 * The entry there is the one our unused-address echo left
+	 * unresolved, holding that echo: dropped with it, or the guest
+	 * would answer an obsolete probe just as it resumes. */
 	if (rtnl_open(&rt, 0) == 0) {
+		rtnl_neigh_del(rt, a->br[vm->bridge].ifindex, &vm->prepared_ma);
 		rtnl_neigh_replace(rt, a->br[vm->bridge].ifindex, &vm->prepared_ma, vm->ports[0].mac);
 		rtnl_close(rt);
 	}

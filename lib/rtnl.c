@@ -623,27 +623,42 @@ int rtnl_route_del(struct rtnl *r, const struct in6_addr *dst, uint8_t dst_len,
 
 /* A neighbour entry in state STALE: used at once, confirmed by the
  * kernel's own reachability probe on first use (as an RA's SLLA would). */
-int rtnl_neigh_replace(struct rtnl *r, int ifindex, const struct in6_addr *a, const uint8_t mac[6])
+/* One neighbour request: mac given, replace (or create) the entry as
+ * STALE with it; NULL, delete the entry (and what its queue holds). */
+static int neigh_request(struct rtnl *r, int ifindex, const struct in6_addr *a, const uint8_t *mac)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->tx);
 	char ifn[IF_NAMESIZE + 8], m[MAC_STRLEN];
 	struct ndmsg *ndm;
 	int err;
 
-	nlh->nlmsg_type = RTM_NEWNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+	nlh->nlmsg_type = mac ? RTM_NEWNEIGH : RTM_DELNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | (mac ? NLM_F_CREATE | NLM_F_REPLACE : 0);
 	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
 	ndm->ndm_family = AF_INET6;
 	ndm->ndm_ifindex = ifindex;
-	ndm->ndm_state = NUD_STALE;
+	ndm->ndm_state = mac ? NUD_STALE : 0;
 	ndm->ndm_type = RTN_UNICAST;
 	mnl_attr_put(nlh, NDA_DST, sizeof(*a), a);
-	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	if (mac)
+		mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
 	err = rtnl_talk(r, nlh, NULL, NULL);
-	if (err)
+	if (err && mac)
 		return rtnl_fail(r, err, "replace neighbour %s dev %s lladdr %s", a6(a), ifname_or_index(ifindex, ifn),
 				 mac_str(mac, m));
-	return 0;
+	if (err && err != -ENOENT) /* none: nothing to delete */
+		return rtnl_fail(r, err, "delete neighbour %s dev %s", a6(a), ifname_or_index(ifindex, ifn));
+	return err;
+}
+
+int rtnl_neigh_replace(struct rtnl *r, int ifindex, const struct in6_addr *a, const uint8_t mac[6])
+{
+	return neigh_request(r, ifindex, a, mac);
+}
+
+int rtnl_neigh_del(struct rtnl *r, int ifindex, const struct in6_addr *a)
+{
+	return neigh_request(r, ifindex, a, NULL);
 }
 
 /* --- events --- */

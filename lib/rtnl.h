@@ -47,6 +47,8 @@ int rtnl_route_del(struct rtnl *r, const struct in6_addr *dst, uint8_t dst_len,
 		   const struct in6_addr *gw, int oif, uint32_t metric);
 /* Set a's link-layer address on ifindex (state STALE). */
 int rtnl_neigh_replace(struct rtnl *r, int ifindex, const struct in6_addr *a, const uint8_t mac[6]);
+/* -ENOENT, silently, when there is none */
+int rtnl_neigh_del(struct rtnl *r, int ifindex, const struct in6_addr *a);
 
 enum rtnl_event_kind { RTNL_EV_LINK, RTNL_EV_LINK_DEL, RTNL_EV_ADDR_NEW, RTNL_EV_ADDR_DEL };
 struct rtnl_event {

@@ -64,10 +64,23 @@ streams_stop() {
 	ma0=$(e2e_status hA | python3 -c "import json,sys; print(json.load(sys.stdin)['mobile']['ma'])")
 	[[ "$ma0" == 2001:db8:a:* ]]
 	streams_start 14
+	# what reaches the guest on hB around its arrival
+	tb_spawn hB tcpdump -i br0 -n -U -w "$TB_DIR/hB-guest.pcap" "ether dst $LV_VM_MAC and icmp6" 2>/dev/null
+	local cap=$TB_PID
+	sleep 1
 	lv_migrate hA hB
 	[ "$(lv_state hB)" = running ]
 	[ "$(lv_state hA)" = absent ]
 	e2e_wait_handovers hB 2 10
+	sleep 0.5
+	kill "$cap"
+	tb_wait_pid "$cap" 5 >/dev/null || true
+	# hB's agent checked that the MA was unused with an echo before the
+	# guest came: that echo, held in the bridge's unresolved neighbour
+	# entry, is dropped, not handed to the guest as it resumes
+	# (the capture works: the router's neighbour advertisements to it)
+	[ "$(tcpdump -r "$TB_DIR/hB-guest.pcap" -n 2>/dev/null | wc -l)" -gt 0 ]
+	[ "$(tcpdump -r "$TB_DIR/hB-guest.pcap" -n 'ip6[40] == 128' 2>/dev/null | wc -l)" = 0 ]
 	# what virsh qemu-agent-command sees: the HA, and the MA in hB's prefix
 	st=$(e2e_status hB)
 	echo "$st" | python3 -c "
