@@ -183,6 +183,27 @@ static void test_addr_del(void **state)
 	assert_non_null(strstr(log, "rtnl: delete 2001:db8:3::1/64 on veth0: "));
 }
 
+static void test_neigh(void **state)
+{
+	struct rtnl *r = *state;
+	struct in6_addr a = ip6("2001:db8:3::77");
+	const uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0xe2, 0x77 };
+	char out[1024], log[1024];
+
+	need_netns();
+	assert_int_equal(rtnl_neigh_replace(r, veth0, &a, mac), 0);
+	assert_int_equal(run(out, sizeof(out), "ip -6 neigh show dev veth0 to 2001:db8:3::77"), 0);
+	assert_non_null(strstr(out, "lladdr 52:54:00:00:e2:77 STALE"));
+	assert_int_equal(rtnl_neigh_del(r, veth0, &a), 0);
+	assert_int_equal(run(out, sizeof(out), "ip -6 neigh show dev veth0 to 2001:db8:3::77"), 0);
+	assert_null(strstr(out, "lladdr"));
+	/* nothing to delete: said, not logged */
+	capture_begin();
+	assert_int_equal(rtnl_neigh_del(r, veth0, &a), -ENOENT);
+	capture_end(log, sizeof(log));
+	assert_string_equal(log, "");
+}
+
 static void test_errors(void **state)
 {
 	struct rtnl *r = *state;
@@ -518,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_addr_flags_lifetimes),
 		cmocka_unit_test(test_route_replace),
 		cmocka_unit_test(test_addr_del),
+		cmocka_unit_test(test_neigh),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_latency),
