@@ -208,10 +208,10 @@ int corr_query(struct matd *d, const struct in6_addr *ha);
 void corr_status(struct matd *d, FILE *out, bool json);
 /* tcpkick.c: tcp_kick_open() at start (the raw socket); tcp_kick_list()
  * lists the HA's established TCP sessions into d->kick unless listed
- * already (returns how many, or -errno); tcp_kick() sends one out-of-window segment, from the
- * new MA, on each of them with peer (NULL: with any peer) not asked yet
- * in this handover, so each peer sends its ACK again, to the new MA.
- * Returns how many were sent, or -errno. */
+ * already (returns how many, or -errno); tcp_kick() sends one
+ * out-of-window segment, from the new MA, on each of them with peer
+ * (NULL: with any peer) not asked yet for this move, so each peer sends
+ * its ACK again, to the new MA. Returns how many were sent, or -errno. */
 int tcp_kick_open(struct matd *d);
 int tcp_kick_list(struct matd *d);
 int tcp_kick(struct matd *d, const struct in6_addr *from, const struct in6_addr *peer);

@@ -16,9 +16,11 @@
  *               usable meanwhile), switch. An RA for the prefix we are
  *               already in means no move: nothing changes.
  * The switch: default route via the new router with src HA, the new MA
- * accepted on input, IMS UPDATE; after the IMS ack, BINDING_UPDATE to the
- * correspondents; once they have acked, the output map moves to the new MA
- * (the peer must accept the new MA before we send from it, LAB.md). */
+ * accepted on input, IMS UPDATE and, at the same time, BINDING_UPDATE to
+ * the correspondents; once all have acked, the output map moves to the new
+ * MA (the peer must accept the new MA before we send from it, LAB.md),
+ * with the rest of the work that waits until the guest's applications
+ * have run (post_switch). */
 #include "matd.h"
 #include "log.h"
 #include "util.h"
@@ -149,12 +151,12 @@ static void finish(struct matd *d, bool ok)
 	struct handover_record *h = &d->last;
 	uint64_t now = now_ns();
 	struct in6_addr old = d->ma;
-
-	log_debug("handover: finishing %.3f ms after the trigger", ns_to_ms(now - d->ho.t_event));
 	bool had = d->have_ma, moved = !had || memcmp(&old, &d->ho.new_ma, sizeof(old)) || d->active != d->ho.nic;
 	int old_nic = d->active;
 	unsigned acked = 0;
 	double cn_rtt = 0;
+
+	log_debug("handover: finishing %.3f ms after the trigger", ns_to_ms(now - d->ho.t_event));
 
 	for (unsigned i = 0; i < d->conf.ncns; i++)
 		if (d->ho.cn[i].acked) {
@@ -214,7 +216,6 @@ static void finish(struct matd *d, bool ok)
 	ho_reset(d);
 }
 
-/* The new link is confirmed: make the new MA usable, then tell the IMS. */
 /* The handover goes to the prepared MA, router and router MAC. */
 static void take_prepared(struct matd *d)
 {
@@ -236,6 +237,8 @@ static void default_route(struct matd *d, const struct nic *n)
 			  a6(&d->conf.ha), strerror(-r));
 }
 
+/* The new link is confirmed: make the new MA usable, then tell the IMS
+ * and the correspondents. */
 static void commit(struct matd *d, const char *how)
 {
 	struct nic *n = &d->nic[d->ho.nic];

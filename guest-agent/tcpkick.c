@@ -10,15 +10,16 @@
  * what it has received (RFC 793 3.9; RFC 5961 5: at most one per 500 ms
  * and connection on Linux), which now reaches the new MA, and the guest's
  * TCP goes on. Sessions with other peers (bindings from the IMS) are asked
- * when the handover finishes.
+ * with the output switch (post_switch in mobile.c).
  *
- * The connections come from sock_diag (NETLINK_SOCK_DIAG, inet_diag), listed
- * when the agent's PREPARE comes, before the move (a just-resumed TCG guest
- * takes 10-15 ms for the dump), or at the switch of an unprepared move; one
- * opened in between is left to the correspondent's own request (below) or
- * its retransmission timer. The segment leaves through a raw socket from the new MA
- * itself: the output translation may still map the HA to the old MA (it
- * moves when every correspondent acked), and the peer, which has the new
+ * The connections come from sock_diag (NETLINK_SOCK_DIAG, inet_diag),
+ * listed when the agent's PREPARE comes, before the move (a just-resumed
+ * TCG guest takes 10-15 ms for the dump), or at the switch of an
+ * unprepared move; one opened in between is left to the correspondent's
+ * own request (below) or its retransmission timer. The segment leaves
+ * through a raw socket from the new MA itself: the output translation
+ * still maps the HA to the old MA (it moves after every correspondent
+ * acked, with the deferred work), and the peer, which has the new
  * binding, maps the new MA to the HA.
  *
  * A correspondent running matd does the same for its side the moment it

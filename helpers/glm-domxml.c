@@ -88,7 +88,7 @@ static void json_str(const char *v)
 
 static void print_shell(const struct domxml *d)
 {
-	char name[32], mac[18], a[INET6_ADDRSTRLEN], list[DOMXML_MAX_GROUPS * INET6_ADDRSTRLEN];
+	char name[32], mac[MAC_STRLEN], a[INET6_ADDRSTRLEN], list[DOMXML_MAX_GROUPS * INET6_ADDRSTRLEN];
 	size_t n;
 
 	sh_assign("GLM_DOMAIN", d->name);
