@@ -82,6 +82,7 @@ struct vm_port {
 	int ifindex;                     /* 0 until the tap exists */
 	uint8_t mac[6];
 	int mld_fd;                      /* the VM's own MLD reports on this port, -1 if not watched */
+	bool flood_held;                 /* multicast/broadcast flooding off until the VM resumes */
 };
 
 struct agent_vm {

@@ -40,7 +40,7 @@ static struct {
 	virConnectPtr evconn;
 	int cb_id;
 	unsigned head, tail;
-	struct job { char name[256]; char xml[8192]; } jobs[JOBS];
+	struct job { char name[256]; bool fetch; char xml[8192]; } jobs[JOBS]; /* fetch: its XML, else set xml as metadata */
 } lv = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .pipe = { -1, -1 }, .cb_id = -1 };
 
 static void silent(void *ud, virErrorPtr e) { (void)ud; (void)e; }
@@ -80,9 +80,12 @@ static void post_running(virDomainPtr dom)
 static int on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque)
 {
 	(void)c, (void)detail, (void)opaque;
+	/* At RESUMED the guest has just started running again: the XML is
+	 * fetched afterwards, and only for a domain the agent does not know
+	 * (libvirt_fetch), not in the way of the guest's first milliseconds. */
 	if (event == VIR_DOMAIN_EVENT_RESUMED)
 		notify_loop(VM_EV_RESUMED, virDomainGetName(dom), NULL);
-	if (event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED)
+	if (event == VIR_DOMAIN_EVENT_STARTED)
 		post_running(dom);
 	else if (event == VIR_DOMAIN_EVENT_STOPPED)
 		notify_loop(VM_EV_RELEASE, virDomainGetName(dom), NULL);
@@ -142,6 +145,9 @@ static void *worker(void *arg)
 			log_warnx("libvirt %s: cannot connect: metadata of %s not recorded", lv.uri, j.name);
 		} else if (!(dom = virDomainLookupByName(conn, j.name))) {
 			log_debug("libvirt: no domain %s", j.name);
+		} else if (j.fetch) {
+			post_running(dom);
+			virDomainFree(dom);
 		} else {
 			if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, j.xml, "glm", GLM_XMLNS,
 						 VIR_DOMAIN_AFFECT_LIVE) < 0)
@@ -158,6 +164,8 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static void libvirt_fetch(const char *name);
+
 static void pipe_input(struct agentd *a, void *arg)
 {
 	struct lv_note *n;
@@ -168,7 +176,10 @@ static void pipe_input(struct agentd *a, void *arg)
 	(void)arg;
 	while (read(lv.pipe[0], &n, sizeof(n)) == sizeof(n)) {
 		if (n->ev == VM_EV_RESUMED) {
-			vm_resumed(a, n->name);
+			if (vm_find(a, n->name))
+				vm_resumed(a, n->name);
+			else
+				libvirt_fetch(n->name);
 		} else if (n->ev == VM_EV_RELEASE) {
 			memset(&d, 0, sizeof(d));
 			d.id = -1;
@@ -230,22 +241,46 @@ void libvirt_free(struct agentd *a)
 			close(lv.pipe[i]);
 }
 
+/* The next free job for name, with the queue locked; NULL (unlocked) if full. */
+static struct job *job_new(const char *name, bool fetch)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&lv.lock);
+	if (lv.head - lv.tail >= JOBS) {
+		pthread_mutex_unlock(&lv.lock);
+		log_warnx("libvirt: job queue full, %s of %s dropped", fetch ? "XML" : "metadata", name);
+		return NULL;
+	}
+	j = &lv.jobs[lv.head % JOBS];
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	j->fetch = fetch;
+	return j;
+}
+
+static void job_post(void)
+{
+	lv.head++;
+	pthread_cond_signal(&lv.cond);
+	pthread_mutex_unlock(&lv.lock);
+}
+
+/* A domain resumed that the agent does not know (its hook was missed):
+ * its XML, through the worker, as if it had just started. */
+static void libvirt_fetch(const char *name)
+{
+	if (lv.running && job_new(name, true))
+		job_post();
+}
+
 void libvirt_record(struct agentd *a, const struct agent_vm *vm)
 {
 	struct job *j;
 	size_t off;
 
 	(void)a;
-	if (!lv.running)
+	if (!lv.running || !(j = job_new(vm->name, false)))
 		return;
-	pthread_mutex_lock(&lv.lock);
-	if (lv.head - lv.tail >= JOBS) {
-		pthread_mutex_unlock(&lv.lock);
-		log_warnx("libvirt: metadata queue full, %s not recorded", vm->name);
-		return;
-	}
-	j = &lv.jobs[lv.head % JOBS];
-	snprintf(j->name, sizeof(j->name), "%s", vm->name);
 	off = (size_t)snprintf(j->xml, sizeof(j->xml), "<mobility>");
 	if (vm->has_home)
 		off += (size_t)snprintf(j->xml + off, sizeof(j->xml) - off, "<home address=\"%s\" key-id=\"%u\"/>",
@@ -259,7 +294,5 @@ void libvirt_record(struct agentd *a, const struct agent_vm *vm)
 		off += (size_t)snprintf(j->xml + off, sizeof(j->xml) - off, "/>");
 	}
 	snprintf(j->xml + off, sizeof(j->xml) - off, "</mobility>");
-	lv.head++;
-	pthread_cond_signal(&lv.cond);
-	pthread_mutex_unlock(&lv.lock);
+	job_post();
 }

@@ -111,7 +111,7 @@ void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockadd
 	}
 }
 
-#define RESUMED_COPIES 3
+#define RESUMED_COPIES 2
 
 static void resumed_send(struct agentd *a, struct agent_vm *vm, uint64_t now)
 {
@@ -122,8 +122,10 @@ static void resumed_send(struct agentd *a, struct agent_vm *vm, uint64_t now)
 	GLM_SET(&m, ma, GLM_TLV_MA, vm->prepared_ma);
 	GLM_SET(&m, ha, GLM_TLV_HA, vm->home);
 	agentd_send(a, &to, &m, NULL);
-	/* a guest that has only just been resumed may miss one */
-	vm->resumed_next_ns = now + (vm->resumed_sent ? 30 : 10) * 1000000ull;
+	/* UDP: a second copy, should the first be lost; late enough not to
+	 * land in the just-resumed guest's slowest first tens of ms (each
+	 * copy costs it a receive and a wakeup of matd) */
+	vm->resumed_next_ns = now + 100 * 1000000ull;
 	vm->resumed_sent++;
 }
 

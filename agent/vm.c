@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "log.h"
 #include "mld.h"
+#include "rtnl.h"
 #include "util.h"
 #include <errno.h>
 #include <net/if.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #define PIN_MAX_NS (30 * 1000000000ull) /* a VM that never reports: unpin anyway */
+#define HOLD_MAX_NS PIN_MAX_NS          /* no RESUMED event: flood to its tap anyway */
 
 static const struct in6_addr any6;
 
@@ -83,6 +85,40 @@ static bool port_has_carrier(const char *name)
 	return c == '1';
 }
 
+/* The bridge's multicast and broadcast flooding to an arriving VM's tap,
+ * off from the moment the tap exists until the VM resumes: a paused QEMU
+ * leaves all of it queued in the tap (router advertisements, neighbour
+ * solicitations, MLD queries; 15 of them in a migration on the testbed)
+ * and the guest, just resumed and at its slowest, would process every
+ * stale copy before its applications run. What the VM itself reported,
+ * or what we pin for it, is not flooding and still goes through. */
+static void port_hold_flood(struct agent_vm *vm, struct vm_port *port, bool hold, const char *why)
+{
+	struct rtnl *rt;
+	int r;
+
+	if (port->flood_held == hold || !port->ifindex)
+		return;
+	if (!hold && !if_indextoname((unsigned)port->ifindex, (char[IF_NAMESIZE]){ 0 })) {
+		port->flood_held = false; /* the tap is gone */
+		return;
+	}
+	r = rtnl_open(&rt, 0);
+	if (r == 0) {
+		r = rtnl_brport_flood(rt, port->ifindex, !hold);
+		rtnl_close(rt);
+	} else {
+		log_warnx("vm %s: %s: netlink: %s", vm->name, port->name, strerror(-r));
+	}
+	if (r == 0) {
+		port->flood_held = hold;
+		if (hold)
+			log_info("vm %s: flooding to %s held until it resumes", vm->name, port->name);
+		else
+			log_info("vm %s: flooding to %s released (%s)", vm->name, port->name, why);
+	}
+}
+
 /* Our permanent MDB entry for every group the VM has not reported yet. */
 static unsigned pin_port(struct agentd *a, struct agent_vm *vm, struct vm_port *port)
 {
@@ -111,6 +147,8 @@ void vm_resumed(struct agentd *a, const char *name)
 	if (!vm)
 		return;
 	prepare_resumed(a, vm);
+	for (unsigned p = 0; p < vm->nports; p++)
+		port_hold_flood(vm, &vm->ports[p], false, "resumed");
 	if (!vm->pin_deferred)
 		return;
 	vm->pin_deferred = false;
@@ -291,6 +329,8 @@ static void vm_free(struct agentd *a, struct agent_vm *vm)
 		if (g->relayed)
 			relay_client_release(a, vm->bridge, &g->group, &g->source);
 	}
+	for (unsigned p = 0; p < vm->nports; p++)
+		port_hold_flood(vm, &vm->ports[p], false, "released");
 	close_mld(a, vm);
 	bridge_unredirect(a, vm);
 	memset(vm, 0, sizeof(*vm));
@@ -381,7 +421,8 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 		}
 	}
 	if (ev == VM_EV_STARTED) {
-		vm->started_ns = now;
+		if (!vm->started_ns)
+			vm->started_ns = now;
 		if (vm->state == VM_INCOMING)
 			vm->state = VM_RUNNING;
 		for (unsigned p = 0; p < vm->nports && !vm->migrating; p++)
@@ -399,7 +440,8 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 			 * resume: packets it already had on the source, duplicates.
 			 * With libvirt's events, pin at the RESUMED event instead.
 			 * A tap without carrier (the guest is not attached yet)
-			 * queues nothing: pin now. */
+			 * queues nothing: pin now. Flooding to the tap waits for
+			 * the RESUMED event too (port_hold_flood). */
 			if (port->mld_fd < 0 && vm->ngroups) {
 				port->mld_fd = mld_socket(port->ifindex);
 				if (port->mld_fd < 0)
@@ -409,9 +451,10 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 					agentd_watch(a, port->mld_fd, report_input, port);
 			}
 			mdbwatch_port(a, vm->bridge, port->ifindex);
-			if (a->conf.use_libvirt && port_has_carrier(port->name))
+			if (a->conf.use_libvirt && port_has_carrier(port->name)) {
 				vm->pin_deferred = true;
-			else
+				port_hold_flood(vm, port, true, NULL);
+			} else
 				pinned += pin_port(a, vm, port);
 		}
 	}
@@ -518,6 +561,9 @@ void vm_timer(struct agentd *a, uint64_t now)
 			if (g->pinned && vm->started_ns && now >= vm->started_ns + PIN_MAX_NS)
 				unpin(a, vm, g, "no report from the VM in 30 s");
 		}
+		for (unsigned p = 0; p < vm->nports; p++)
+			if (vm->ports[p].flood_held && now >= vm->started_ns + HOLD_MAX_NS)
+				port_hold_flood(vm, &vm->ports[p], false, "no RESUMED event in 30 s");
 		prepare_timer(a, vm, now);
 	}
 }
@@ -544,6 +590,9 @@ uint64_t vm_next_deadline(const struct agentd *a)
 				t = d < t ? d : t;
 			}
 		}
+		for (unsigned k = 0; k < vm->nports; k++)
+			if (vm->ports[k].flood_held && vm->started_ns + HOLD_MAX_NS < t)
+				t = vm->started_ns + HOLD_MAX_NS;
 		p = prepare_deadline(vm);
 		t = p < t ? p : t;
 	}

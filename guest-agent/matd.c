@@ -192,11 +192,17 @@ static int run(struct matd *d)
 			log_info("signal %d: shutting down", (int)got_signal);
 			break;
 		}
+		/* Messages first: a host agent's RESUMED read together with
+		 * QEMU's announcement (the guest, just resumed, was slow to get
+		 * here) is the faster way of the two to take (no probe). */
+		for (int i = 0; i < n; i++)
+			if (evs[i].data.u64 == TAG_UDP)
+				udp_input(d);
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 
 			if (tag == TAG_UDP)
-				udp_input(d);
+				continue;
 			else if (tag == TAG_CTL)
 				ctl_serve(d->ctl, ctl_handler, d);
 			else if (tag == TAG_RTNL)

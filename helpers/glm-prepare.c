@@ -4,8 +4,9 @@
  *   incoming  a domain is about to arrive (hook: migrate begin, prepare
  *             begin): proxy joins, reception check, relay; with --prepare
  *             also PREPARE to the guest's matd
- *   started   its taps exist (hook: started begin, reconnect begin): pin
- *             the ports into the groups
+ *   started   its taps exist (hook: start begin, started begin, reconnect
+ *             begin): hold flooding to an arriving VM's taps, pin the
+ *             ports into the groups
  *   release   it is gone (hook: stopped end, release end)
  * Prints nothing on stdout (a migrate hook's stdout would replace the
  * XML). Never waits longer than --timeout; every failure is logged to

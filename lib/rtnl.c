@@ -661,6 +661,33 @@ int rtnl_neigh_del(struct rtnl *r, int ifindex, const struct in6_addr *a)
 	return neigh_request(r, ifindex, a, NULL);
 }
 
+/* A bridge port's flooding of multicast and broadcast (an RTM_SETLINK
+ * of family AF_BRIDGE, the port's IFLA_PROTINFO). Unknown unicast keeps
+ * flooding: the port still learns and forwards what is addressed to it. */
+int rtnl_brport_flood(struct rtnl *r, int ifindex, bool on)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->tx);
+	struct ifinfomsg *ifi;
+	struct nlattr *nest;
+	char ifn[IF_NAMESIZE + 8];
+	int err;
+
+	nlh->nlmsg_type = RTM_SETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_BRIDGE;
+	ifi->ifi_index = ifindex;
+	nest = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_MCAST_FLOOD, on);
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_BCAST_FLOOD, on);
+	mnl_attr_nest_end(nlh, nest);
+	err = rtnl_talk(r, nlh, NULL, NULL);
+	if (err)
+		return rtnl_fail(r, err, "bridge port %s: multicast and broadcast flooding %s",
+				 ifname_or_index(ifindex, ifn), on ? "on" : "off");
+	return 0;
+}
+
 /* --- events --- */
 
 static int link_event(const struct nlmsghdr *nlh, struct rtnl_event *ev)

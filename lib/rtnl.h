@@ -49,6 +49,8 @@ int rtnl_route_del(struct rtnl *r, const struct in6_addr *dst, uint8_t dst_len,
 int rtnl_neigh_replace(struct rtnl *r, int ifindex, const struct in6_addr *a, const uint8_t mac[6]);
 /* -ENOENT, silently, when there is none */
 int rtnl_neigh_del(struct rtnl *r, int ifindex, const struct in6_addr *a);
+/* Turn a bridge port's flooding of multicast and broadcast on or off. */
+int rtnl_brport_flood(struct rtnl *r, int ifindex, bool on);
 
 enum rtnl_event_kind { RTNL_EV_LINK, RTNL_EV_LINK_DEL, RTNL_EV_ADDR_NEW, RTNL_EV_ADDR_DEL };
 struct rtnl_event {

@@ -67,14 +67,36 @@ streams_stop() {
 	# what reaches the guest on hB around its arrival
 	tb_spawn hB tcpdump -i br0 -n -U -w "$TB_DIR/hB-guest.pcap" "ether dst $LV_VM_MAC and icmp6" 2>/dev/null
 	local cap=$TB_PID
+	# and on every port of hB, router advertisements and QEMU's
+	# announcement (RARP) at the resume
+	tb_spawn hB tcpdump -i any -n -U -w "$TB_DIR/hB-ports.pcap" "(icmp6 and ip6[40] == 134) or rarp" 2>/dev/null
+	local cap2=$TB_PID
 	sleep 1
 	lv_migrate hA hB
 	[ "$(lv_state hB)" = running ]
 	[ "$(lv_state hA)" = absent ]
 	e2e_wait_handovers hB 2 10
 	sleep 0.5
-	kill "$cap"
+	kill "$cap" "$cap2"
 	tb_wait_pid "$cap" 5 >/dev/null || true
+	tb_wait_pid "$cap2" 5 >/dev/null || true
+	# flooding to the arriving VM's tap was held from libvirt's start
+	# hook until the resume: of the router advertisements (every 30-70 ms
+	# on link B) a paused QEMU would have queued for the guest in the
+	# 0.5-1 s before QEMU's announcement (its RARP), at most the one or two
+	# sent between libvirt attaching the tap and that hook; they go out to
+	# it again afterwards (read in hB: the capture names ports by index)
+	local tap
+	tap=$(sed -n 's/.*vm vm: flooding to \([^ ]*\) held until it resumes$/\1/p' "$TB_DIR/agent-hB.log" | tail -n 1)
+	[ -n "$tap" ]
+	grep -q "vm vm: flooding to $tap released (resumed)" "$TB_DIR/agent-hB.log"
+	tb_exec hB tcpdump -r "$TB_DIR/hB-ports.pcap" -n 2>/dev/null | awk -v t="$tap" '$2 == t' >"$TB_DIR/tap.txt"
+	local before after
+	before=$(awk '/Reverse Request/ { exit } / Out .*router advertisement/ { n++ } END { print n + 0 }' "$TB_DIR/tap.txt")
+	after=$(awk '/Reverse Request/ { r = 1 } r && / Out .*router advertisement/ { n++ } END { print n + 0 }' "$TB_DIR/tap.txt")
+	echo "# router advertisements to $tap before QEMU's announcement: $before, after: $after" >&3
+	[ "$before" -le 2 ]
+	[ "$after" -ge 1 ]
 	# hB's agent checked that the MA was unused with an echo before the
 	# guest came: that echo, held in the bridge's unresolved neighbour
 	# entry, is dropped, not handed to the guest as it resumes

@@ -204,6 +204,34 @@ static void test_neigh(void **state)
 	assert_string_equal(log, "");
 }
 
+/* A bridge port's multicast and broadcast flooding, off and on again;
+ * unknown unicast flooding untouched; a port that is not one is an error
+ * with the kernel's words. */
+static void test_brport_flood(void **state)
+{
+	struct rtnl *r = *state;
+	char out[4096], log[1024];
+	int port;
+
+	need_netns();
+	assert_int_equal(system("ip link add brf0 type bridge && ip link add vf0 type veth peer name vf1 &&"
+				" ip link set vf0 master brf0"), 0);
+	port = (int)if_nametoindex("vf0");
+	assert_int_equal(rtnl_brport_flood(r, port, false), 0);
+	assert_int_equal(run(out, sizeof(out), "bridge -d link show dev vf0"), 0);
+	if (!strstr(out, "mcast_flood off") || !strstr(out, "bcast_flood off") || !strstr(out, " flood on"))
+		fail_msg("want mcast_flood off, bcast_flood off, flood on: %s", out);
+	assert_int_equal(rtnl_brport_flood(r, port, true), 0);
+	assert_int_equal(run(out, sizeof(out), "bridge -d link show dev vf0"), 0);
+	if (!strstr(out, "mcast_flood on") || !strstr(out, "bcast_flood on"))
+		fail_msg("want mcast_flood on, bcast_flood on: %s", out);
+	capture_begin();
+	assert_true(rtnl_brport_flood(r, (int)if_nametoindex("vf1"), false) < 0);
+	capture_end(log, sizeof(log));
+	assert_non_null(strstr(log, "rtnl: bridge port vf1: multicast and broadcast flooding off: "));
+	assert_int_equal(system("ip link del vf0 && ip link del brf0"), 0);
+}
+
 static void test_errors(void **state)
 {
 	struct rtnl *r = *state;
@@ -540,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_route_replace),
 		cmocka_unit_test(test_addr_del),
 		cmocka_unit_test(test_neigh),
+		cmocka_unit_test(test_brport_flood),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_latency),
