@@ -132,6 +132,8 @@ struct matd {
 		struct in6_addr router, ma;
 		uint8_t router_mac[6];
 	} post;
+	bool yielding;               /* SCHED_IDLE while a prepared move is pending */
+	uint64_t yield_until_ns;
 	struct {                     /* what the self maps hold now */
 		bool valid;
 		bool has_out;

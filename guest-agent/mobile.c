@@ -26,6 +26,7 @@
 #include "util.h"
 #include <errno.h>
 #include <linux/if_addr.h>
+#include <sched.h>
 #include <linux/if_link.h>
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000 /* linux/if.h; glibc net/if.h lacks it */
@@ -41,8 +42,33 @@
 #define MSG_MAX_TRIES 5
 #define FOREVER 0xffffffffu
 #define POST_SWITCH_DELAY_NS (200 * 1000000ull)
+#define YIELD_MAX_NS (30 * 1000000000ull)
 
 static const struct in6_addr in6_any;
+
+/* From the agent's PREPARE until the move: SCHED_IDLE. A guest just
+ * resumed after a live migration runs nothing quickly for its first tens of
+ * milliseconds (cold caches; in a TCG guest, code translated anew) and
+ * every task it woke competes: matd reads the RESUMED, and its updates go
+ * out, after the applications' first packets rather than before them (the
+ * updates are not on the path of what the guest sends; the correspondents
+ * restart their side at once when they arrive). Back to SCHED_OTHER as
+ * soon as matd handles the move, drops the preparation, or 30 s after the
+ * PREPARE (a migration aborted), so a busy guest cannot starve it. */
+static void yield_cpu(struct matd *d, bool on, const char *why)
+{
+	struct sched_param sp = { 0 };
+
+	if (d->yielding == on)
+		return;
+	if (sched_setscheduler(0, on ? SCHED_IDLE : SCHED_OTHER, &sp) < 0) {
+		log_warn("sched_setscheduler %s", on ? "SCHED_IDLE" : "SCHED_OTHER");
+		return;
+	}
+	d->yielding = on;
+	d->yield_until_ns = on ? now_ns() + YIELD_MAX_NS : 0;
+	log_debug("scheduling: %s (%s)", on ? "SCHED_IDLE" : "SCHED_OTHER", why);
+}
 
 static void ho_reset(struct matd *d)
 {
@@ -178,6 +204,7 @@ static void finish(struct matd *d, bool ok)
 	d->active = d->ho.nic;
 	if (d->ho.prepared)
 		d->prep.valid = false;
+	yield_cpu(d, false, "handover done");
 	/* Output to the new MA (an nftables commit: 10 ms of a just-resumed
 	 * TCG guest), the old MA off its NIC and the TCP sessions with peers
 	 * other than the correspondents: with the rest, in post_switch(),
@@ -422,6 +449,7 @@ static void send_probe(struct matd *d)
 
 int mobile_check_link(struct matd *d, const char *trigger)
 {
+	yield_cpu(d, false, trigger);
 	if (d->ho.state == HO_IMS || d->ho.state == HO_NOTIFY)
 		finish(d, false); /* a new move during the last one: close that one first */
 	else if (d->ho.state != HO_IDLE && strcmp(trigger, "carrier"))
@@ -599,6 +627,7 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		}
 		if (d->ho.state != HO_IDLE)
 			return;
+		yield_cpu(d, false, "resumed");
 		log_info("%s: resumed on the prepared link (host agent %s)", d->nic[d->prep.nic].name, sa6(from));
 		/* QEMU's announcement that follows is this same move */
 		d->last_notify_ns = now_ns();
@@ -639,6 +668,8 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 			}
 		}
 		matd_send(d, from, NULL, &a, key);
+		if (r == 0 && d->prep.valid && d->ho.state == HO_IDLE)
+			yield_cpu(d, true, "prepared");
 	}
 }
 
@@ -648,6 +679,8 @@ void mobile_timer(struct matd *d, uint64_t now)
 		return;
 	if (d->post.pending && now >= d->post.due_ns)
 		post_switch(d);
+	if (d->yielding && now >= d->yield_until_ns)
+		yield_cpu(d, false, "no move within 30 s of the PREPARE");
 	switch (d->ho.state) {
 	case HO_IDLE:
 		if (d->have_ma && d->refresh_ns && now >= d->refresh_ns) {
@@ -746,6 +779,8 @@ uint64_t mobile_next_deadline(const struct matd *d)
 	}
 	if (d->post.pending && d->post.due_ns < t)
 		t = d->post.due_ns;
+	if (d->yielding && d->yield_until_ns < t)
+		t = d->yield_until_ns;
 	return t;
 }
 
@@ -811,6 +846,7 @@ void mobile_unprepare(struct matd *d)
 		rtnl_addr_del(d->rtnl, d->nic[d->prep.nic].ifindex, &d->prep.ma, 64);
 	log_info("dropped preparation of %s", a6(&d->prep.ma));
 	d->prep.valid = false;
+	yield_cpu(d, false, "preparation dropped");
 	if (d->ho.state == HO_IDLE && d->have_ma)
 		program_self(d, &d->ma, NULL);
 }

@@ -117,6 +117,28 @@ assert not [x for x in d['relays'] if x['refs']>0], d['relays']"
 	! awk '$5 != 0' "$TB_DIR/hook-times" | grep -q .
 }
 
+@test "matd yields the CPU (SCHED_IDLE) from the agent's PREPARE until the move" {
+	mcast_setup
+	policy() { chrt -p "$GLM_MATD_VM_PID" | sed -n 's/.*scheduling policy: //p'; }
+	[ "$(policy)" = SCHED_OTHER ]
+	glm_hook hB migrate begin
+	glm_hook hB prepare begin
+	local i
+	for i in $(seq 50); do
+		grep -q 'matd prepared 2001:db8:b:' "$TB_DIR/agent-hB.log" && break
+		sleep 0.1
+	done
+	[ "$(policy)" = SCHED_IDLE ]
+	tb_migrate --attach-only hB
+	glm_hook hB started begin
+	tb_migrate --resume
+	glm_hook hA stopped end
+	glm_hook hA release end
+	glm_wait_handovers vm 2 5
+	[ "$(glm_status_field vm "d['mobile']['last_handover']['prepared']")" = True ]
+	[ "$(policy)" = SCHED_OTHER ]
+}
+
 @test "frames the guest still addresses to its old router reach the new one, until it leaves" {
 	mcast_setup
 	glm_migrate hB

@@ -162,6 +162,26 @@ import json,sys
 h=json.load(sys.stdin)['mobile']['last_handover']
 assert not h['prepared'] and h['to'].startswith('2001:db8:b:'), h"
 	ga_run hB /bin/cat /var/log/matd.log | grep -q 'handover #2 unprepared'
+	# the agent back: it finds the running domain in libvirt; one it does
+	# not know (its release came, it still runs) it learns again at the
+	# domain's next RESUMED event, by fetching its XML then
+	glm_start_agent hB "libvirt-uri $(lv_uri hB)"
+	local i
+	for i in $(seq 50); do
+		grep -q 'vm vm running on br0: 1 ports, 1 groups (from libvirt)' "$TB_DIR/agent-hB.log" && break
+		sleep 0.1
+	done
+	[ "$(grep -c 'vm vm running on br0: 1 ports, 1 groups (from libvirt)' "$TB_DIR/agent-hB.log")" = 1 ]
+	lv_virsh hB dumpxml vm >"$TB_DIR/vm-hB.xml"
+	tb_exec hB "$GLM_BIN/glm-prepare" -s "$TB_DIR/agent-hB.sock" release <"$TB_DIR/vm-hB.xml"
+	grep -q 'vm vm released' "$TB_DIR/agent-hB.log"
+	lv_virsh hB suspend vm
+	lv_virsh hB resume vm
+	for i in $(seq 50); do
+		[ "$(grep -c 'vm vm running on br0: 1 ports, 1 groups (from libvirt)' "$TB_DIR/agent-hB.log")" = 2 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c 'vm vm running on br0: 1 ports, 1 groups (from libvirt)' "$TB_DIR/agent-hB.log")" = 2 ]
 }
 
 @test "a migration the destination refuses leaves the guest on A with its MA and session" {
