@@ -454,8 +454,9 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 			if (a->conf.use_libvirt && port_has_carrier(port->name)) {
 				vm->pin_deferred = true;
 				port_hold_flood(vm, port, true, NULL);
-			} else
+			} else {
 				pinned += pin_port(a, vm, port);
+			}
 		}
 	}
 	log_info("vm %s %s on %s: %u groups, %u proxy joins, %u MDB pins%s", vm->name,
