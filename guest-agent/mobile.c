@@ -26,11 +26,11 @@
 #include "util.h"
 #include <errno.h>
 #include <linux/if_addr.h>
-#include <sched.h>
 #include <linux/if_link.h>
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000 /* linux/if.h; glibc net/if.h lacks it */
 #endif
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
