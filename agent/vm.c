@@ -85,6 +85,13 @@ static bool port_has_carrier(const char *name)
 	return c == '1';
 }
 
+/* The VM's tap still exists (it goes with QEMU: after a migration away,
+ * or when the domain stopped). */
+static bool port_exists(const struct vm_port *port)
+{
+	return port->ifindex && if_indextoname((unsigned)port->ifindex, (char[IF_NAMESIZE]){ 0 });
+}
+
 /* The bridge's multicast and broadcast flooding to an arriving VM's tap,
  * off from the moment the tap exists until the VM resumes: a paused QEMU
  * leaves all of it queued in the tap (router advertisements, neighbour
@@ -99,7 +106,7 @@ static void port_hold_flood(struct agent_vm *vm, struct vm_port *port, bool hold
 
 	if (port->flood_held == hold || !port->ifindex)
 		return;
-	if (!hold && !if_indextoname((unsigned)port->ifindex, (char[IF_NAMESIZE]){ 0 })) {
+	if (!hold && !port_exists(port)) {
 		port->flood_held = false; /* the tap is gone */
 		return;
 	}
@@ -322,7 +329,7 @@ static void vm_free(struct agentd *a, struct agent_vm *vm)
 
 		if (g->pinned)
 			for (unsigned p = 0; p < vm->nports; p++)
-				if (vm->ports[p].ifindex && if_indextoname((unsigned)vm->ports[p].ifindex, (char[IF_NAMESIZE]){ 0 }))
+				if (port_exists(&vm->ports[p]))
 					mdb_del(a->mdb, a->br[vm->bridge].ifindex, vm->ports[p].ifindex, &g->group);
 		if (g->proxy_joined)
 			proxy_leave(a, vm->bridge, &g->group, &g->source);

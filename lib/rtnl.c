@@ -621,10 +621,10 @@ int rtnl_route_del(struct rtnl *r, const struct in6_addr *dst, uint8_t dst_len,
 	return 0;
 }
 
-/* A neighbour entry in state STALE: used at once, confirmed by the
- * kernel's own reachability probe on first use (as an RA's SLLA would). */
 /* One neighbour request: mac given, replace (or create) the entry as
- * STALE with it; NULL, delete the entry (and what its queue holds). */
+ * STALE with it (used at once, confirmed by the kernel's own reachability
+ * probe on first use, as an RA's SLLA would); NULL, delete the entry (and
+ * what its queue holds). */
 static int neigh_request(struct rtnl *r, int ifindex, const struct in6_addr *a, const uint8_t *mac)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->tx);
