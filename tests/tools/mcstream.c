@@ -6,7 +6,8 @@
  * RFC 3678) and counts what arrives: received, lost (sequence gaps),
  * duplicates (the same sequence number twice: a relayed copy and the
  * native one), reordered, the largest inter-arrival gap and every gap
- * longer than a threshold with its wall-clock time. Arrival times are the
+ * longer than a threshold with its wall-clock time, and the sequence
+ * numbers of the first MAX_DUPS duplicates (to place them in time). Arrival times are the
  * kernel's receive timestamps (SO_TIMESTAMPNS), so a receiver that is
  * scheduled late on a busy box still measures the network's gap.
  * first_delay_ms is the one-way delay of the first packet received (with
@@ -51,6 +52,7 @@
 #define PKT_MAGIC 0x676c6d6du /* "glmm" */
 #define PKT_HDR 40
 #define MAX_GAPS 2000
+#define MAX_DUPS 256
 #define BATCH 64
 #define FIN_COPIES 3
 
@@ -101,6 +103,7 @@ struct stats {
 	uint64_t gap_thresh;
 	struct gap gaps[MAX_GAPS];
 	unsigned ngaps, gaps_total;
+	uint64_t dups[MAX_DUPS]; /* sequence numbers of the first duplicates */
 	uint8_t *seen; /* one bit per sequence number from first_seq on */
 	size_t seen_bytes;
 	char error[256];
@@ -349,6 +352,8 @@ static bool account(struct stats *st, const struct opts *o, const uint8_t *buf, 
 		return true;
 	}
 	if (seen_test_set(st, p.seq)) {
+		if (st->dup < MAX_DUPS)
+			st->dups[st->dup] = p.seq;
 		st->dup++;
 		return true;
 	}
@@ -513,6 +518,9 @@ static void report(const struct opts *o, const struct stats *st, bool sender)
 				printf("%s{\"at\":%.6f,\"ms\":%.3f,\"seq\":%llu,\"send_ms\":%.3f}", i ? "," : "",
 				       st->gaps[i].at, st->gaps[i].ms, (unsigned long long)st->gaps[i].seq,
 				       st->gaps[i].send_ms);
+			printf("],\"dup_seqs\":[");
+			for (uint64_t i = 0; i < st->dup && i < MAX_DUPS; i++)
+				printf("%s%llu", i ? "," : "", (unsigned long long)st->dups[i]);
 			printf("],\"joined_at\":%.6f,\"first_rx\":%.6f,\"last_rx\":%.6f,\"eof\":%s",
 			       epoch_s(st->joined_at), st->have_rx ? epoch_s(st->first_rx) : 0.0,
 			       st->have_rx ? epoch_s(st->last_rx) : 0.0, st->eof ? "true" : "false");
