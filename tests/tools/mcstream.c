@@ -7,9 +7,10 @@
  * duplicates (the same sequence number twice: a relayed copy and the
  * native one), reordered, the largest inter-arrival gap and every gap
  * longer than a threshold with its wall-clock time, and the sequence
- * numbers of the first MAX_DUPS duplicates (to place them in time). Arrival times are the
- * kernel's receive timestamps (SO_TIMESTAMPNS), so a receiver that is
- * scheduled late on a busy box still measures the network's gap.
+ * numbers of the first MAX_DUPS duplicates (to place them in time).
+ * Arrival times are the kernel's receive timestamps (SO_TIMESTAMPNS), so
+ * a receiver that is scheduled late on a busy box still measures the
+ * network's gap.
  * first_delay_ms is the one-way delay of the first packet received (with
  * a stream started after the join: the cost of the first packet, e.g. a
  * multicast router's upcall and route install); first_rx - joined_at is
