@@ -53,8 +53,16 @@
 # multicast from MLD): the router forwards the groups to link A whether
 # or not anyone there listens.
 #
+# --relay-mtu MTU gives links B and C (every port, the router's bridges,
+# hB's uplink and the link-C nodes' eth0) that MTU: the relay's path
+# (relay -> rt -> hB). A RELAYED_PACKET is the original packet plus 120
+# bytes (140 source-specific), so at 1500 a full-size packet leaves the
+# relay in two fragments that hB reassembles; glm-agentd(8) asks for room
+# on that path. Links A and the hosts' bridges stay at 1500.
+#
 # API (all return non-zero with a message on stderr on failure):
 #   tb_setup [--two-nics] [--name NAME] [--ra-solicited] [--no-wait] [--mcast]
+#            [--relay-mtu MTU]
 #   tb_teardown
 #   tb_ns NODE                      print the netns name of NODE
 #   tb_exec NODE CMD...             run CMD in NODE's netns
@@ -244,7 +252,7 @@ tb__smcroute_conf() {
 }
 
 tb_setup() {
-	local two_nics=0 name="" solicited=0 wait=1 mcast=0 l n
+	local two_nics=0 name="" solicited=0 wait=1 mcast=0 relay_mtu="" l n
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--two-nics) two_nics=1 ;;
@@ -252,6 +260,11 @@ tb_setup() {
 		--ra-solicited) solicited=1 ;;
 		--no-wait) wait=0 ;;
 		--name) name=$2; shift ;;
+		--relay-mtu)
+			case ${2:-} in
+			'' | *[!0-9]*) tb__err "tb_setup: --relay-mtu needs a number"; return 1 ;;
+			esac
+			relay_mtu=$2; shift ;;
 		*) tb__err "tb_setup: unknown option $1"; return 1 ;;
 		esac
 		shift
@@ -363,6 +376,16 @@ addr add $addr/64 dev eth0 nodad
 route add default via $TB_ROUTER_LL dev eth0
 EOF
 	done
+
+	if [ -n "$relay_mtu" ]; then
+		for l in $(ip -n "$rt" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -E '^(p[BC]-|br[BC]$)'); do
+			ip -n "$rt" link set "$l" mtu "$relay_mtu" || { tb__err "rt: mtu $relay_mtu on $l failed"; return 1; }
+		done
+		ip -n "$TB-hB" link set up0 mtu "$relay_mtu" || { tb__err "hB: mtu $relay_mtu on up0 failed"; return 1; }
+		for h in $c_nodes; do
+			ip -n "$TB-$h" link set eth0 mtu "$relay_mtu" || { tb__err "$h: mtu $relay_mtu failed"; return 1; }
+		done
+	fi
 
 	ip -n "$rt" -b - <<EOF || { tb__err "router addresses failed"; return 1; }
 link set brA up

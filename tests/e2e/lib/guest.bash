@@ -6,7 +6,8 @@
 #
 #   e2e_skip_reason        why this machine cannot run it (empty: it can)
 #   e2e_setup [HOSTS...]   testbed, IMS, cn's matd, relay, libvirtd + agent
-#                          on each host (default hA hB), the guest image
+#                          on each host (default hA hB), the guest image;
+#                          E2E_RELAY_MTU: tb_setup --relay-mtu
 #   e2e_guest_start [--mem MiB] [--name N]
 #                          define and start the guest on hA, wait for qemu-ga
 #                          and matd's first handover
@@ -32,7 +33,7 @@ e2e_skip_reason() {
 e2e_setup() {
 	local hosts=("$@") h key
 	[ ${#hosts[@]} -gt 0 ] || hosts=(hA hB)
-	tb_setup --mcast --name "${E2E_NAME:-e2e}" || return 1
+	tb_setup --mcast --name "${E2E_NAME:-e2e}" ${E2E_RELAY_MTU:+--relay-mtu "$E2E_RELAY_MTU"} || return 1
 	glm_keys
 	glm_start_imsd || return 1
 	glm_start_matd cn || return 1
