@@ -17,6 +17,7 @@ int bridge_echo(struct agentd *a, int br, const struct in6_addr *dst, uint16_t i
 #define BRIDGE_REDIRECT_MS 30000
 void bridge_redirect(struct agentd *a, struct agent_vm *vm, const uint8_t old_router[6]);
 void bridge_unredirect(struct agentd *a, struct agent_vm *vm);
+void bridge_vm_ports(struct agentd *a, struct agent_vm *vm, bool keep);
 
 /* proxyjoin.c: host memberships on a bridge, counted per (bridge, group). */
 int proxy_join(struct agentd *a, int br, const struct in6_addr *group, const struct in6_addr *source);

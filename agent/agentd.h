@@ -83,6 +83,7 @@ struct vm_port {
 	uint8_t mac[6];
 	int mld_fd;                      /* the VM's own MLD reports on this port, -1 if not watched */
 	bool flood_held;                 /* multicast/broadcast flooding off until the VM resumes */
+	int nft_ifindex;                 /* the ifindex in table bridge glm's vm_ports, 0 if none */
 };
 
 struct agent_vm {

@@ -101,7 +101,7 @@ int bridges_init(struct agentd *a)
 	 * old router's MAC until matd has switched (see glm-agentd(8)). */
 	if ((r = br_nft_open(&a->nft)) < 0 || (r = br_nft_setup(a->nft)) < 0) {
 		log_warnx("nftables table bridge glm: %s: frames of arriving guests to their old router are not "
-			  "redirected", strerror(-r));
+			  "redirected, relayed multicast is not kept off the uplinks", strerror(-r));
 		mat_nft_close(a->nft);
 		a->nft = NULL;
 	}
@@ -139,6 +139,35 @@ void bridge_unredirect(struct agentd *a, struct agent_vm *vm)
 		return;
 	br_nft_unredirect(a->nft, vm->ports[0].mac, vm->old_router_mac);
 	mat_nft_commit(a->nft);
+}
+
+/* Keep the VM's taps (keep) or none of them in vm_ports: the ports relayed
+ * multicast may leave by. The bridge still picks among them (MDB, flood
+ * hold); the rest, the uplink above all, never get it: there it would go
+ * back up to the router and to every host on the link. */
+void bridge_vm_ports(struct agentd *a, struct agent_vm *vm, bool keep)
+{
+	bool changed = false;
+
+	for (unsigned p = 0; p < vm->nports && a->nft; p++) {
+		struct vm_port *port = &vm->ports[p];
+		int want = keep ? port->ifindex : 0;
+
+		if (port->nft_ifindex == want)
+			continue;
+		if (port->nft_ifindex)
+			br_nft_port(a->nft, (uint32_t)port->nft_ifindex, false);
+		if (want)
+			br_nft_port(a->nft, (uint32_t)want, true);
+		port->nft_ifindex = want;
+		changed = true;
+	}
+	if (!changed || mat_nft_commit(a->nft) == 0)
+		return;
+	/* nothing of the batch applied: the next call adds them again */
+	for (unsigned p = 0; p < vm->nports; p++)
+		vm->ports[p].nft_ifindex = 0;
+	log_warnx("vm %s: nftables set vm_ports not updated: relayed multicast may not reach it", vm->name);
 }
 
 void bridges_free(struct agentd *a)

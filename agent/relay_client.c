@@ -19,6 +19,7 @@
  * after the first native packet, and none is lost when the relay lags. */
 #include "agentd.h"
 #include "log.h"
+#include "nft.h"
 #include "relay.h"
 #include "util.h"
 #include <errno.h>
@@ -521,6 +522,9 @@ int relay_client_init(struct agentd *a)
 		free(rc);
 		return e;
 	}
+	/* table bridge glm lets frames with this mark out by VM ports only */
+	if (setsockopt(rc->inject_fd, SOL_SOCKET, SO_MARK, &(uint32_t){ BR_RELAY_MARK }, sizeof(uint32_t)) < 0)
+		log_warn("relay client: SO_MARK: relayed packets may also leave by the bridges' uplinks");
 	randombytes_buf(rc->hash_key, sizeof(rc->hash_key));
 	a->relay_client = rc;
 	return 0;

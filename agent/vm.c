@@ -340,6 +340,7 @@ static void vm_free(struct agentd *a, struct agent_vm *vm)
 		port_hold_flood(vm, &vm->ports[p], false, "released");
 	close_mld(a, vm);
 	bridge_unredirect(a, vm);
+	bridge_vm_ports(a, vm, false);
 	memset(vm, 0, sizeof(*vm));
 }
 
@@ -394,6 +395,7 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 			memset(vm, 0, sizeof(*vm));
 		return r;
 	}
+	bridge_vm_ports(a, vm, true);
 	if (ev == VM_EV_RUNNING) {
 		for (unsigned p = 0; p < vm->nports; p++)
 			if (vm->ports[p].ifindex)

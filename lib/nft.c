@@ -23,6 +23,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -33,6 +34,9 @@
 #include <time.h>
 
 #define NFT_TYPE_IPV6_ADDR 8 /* nft's datatype id for ipv6_addr */
+#define NFT_TYPE_IFINDEX 20  /* nft's datatype id for iface_index */
+#define NFT_BYTEORDER_HOST 1 /* nft's byte order id in a set's user data */
+#define BR_PORTS "vm_ports"  /* the bridge table's set of VM ports */
 #define NFT_PRIO_RAW -300
 #define NFT_BATCH_LIMIT (128 * 1024)
 #define NFT_MSG_ROOM 4096 /* no message we build is larger */
@@ -189,7 +193,13 @@ static void op_describe(const struct nft_op *op, uint16_t family, const char *ta
 	char k[INET6_ADDRSTRLEN + 20] = "", v[INET6_ADDRSTRLEN] = "";
 	const char *fam = family == NFPROTO_BRIDGE ? "bridge" : "ip6";
 
-	if (family == NFPROTO_BRIDGE) {
+	if (family == NFPROTO_BRIDGE && !op->has_val && op->has_key && !strcmp(op->obj, BR_PORTS)) {
+		uint32_t ifindex;
+
+		memcpy(&ifindex, op->key.s6_addr, 4);
+		snprintf(k, sizeof(k), "ifindex %u", ifindex);
+		snprintf(v, sizeof(v), "-");
+	} else if (family == NFPROTO_BRIDGE) {
 		char dst[MAC_STRLEN], src[MAC_STRLEN];
 
 		/* the key as br_key() lays it out */
@@ -434,11 +444,23 @@ static void set_add(struct mat_nft *n, const char *name, uint32_t id, uint32_t f
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, n->family);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | flags);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, (vlen ? NFT_SET_MAP : 0) | flags);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, ktype);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, klen);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, vtype);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, vlen);
+	if (vlen) { /* a map; without a value, a plain set */
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, vtype);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, vlen);
+	}
+	if (ktype == NFT_TYPE_IFINDEX) {
+		/* an ifindex is in host byte order (meta oif); nft shows the
+		 * elements as names only when the set says so */
+		struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(16);
+
+		if (u && nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, NFT_BYTEORDER_HOST))
+			nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+		if (u)
+			nftnl_udata_buf_free(u);
+	}
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	op_finish(n);
@@ -508,6 +530,55 @@ static struct nftnl_expr *lookup_expr(const char *set, uint32_t id)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id);
+	return e;
+}
+
+/* Membership of reg 1 in a plain set; invert: the rule goes on if absent. */
+static struct nftnl_expr *member_expr(const char *set, uint32_t id, bool invert)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id);
+	if (invert)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	return e;
+}
+
+static struct nftnl_expr *meta_expr(uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	return e;
+}
+
+static struct nftnl_expr *cmp_eq_expr(uint32_t value)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &value, sizeof(value));
+	return e;
+}
+
+static struct nftnl_expr *drop_expr(void)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
 	return e;
 }
 
@@ -594,6 +665,8 @@ int mat_nft_teardown(struct mat_nft *n)
 #define BR_MAP "to_router"
 #define BR_MAP_ID 1
 #define BR_CHAIN "pre"
+#define BR_PORTS_ID 2
+#define BR_OUT_CHAIN "out"
 
 int br_nft_open(struct mat_nft **n)
 {
@@ -625,6 +698,16 @@ int br_nft_setup(struct mat_nft *n)
 		payload_expr(NFT_PAYLOAD_LL_HEADER, 0, 6, true, NFT_REG_1),
 	};
 	rule_append(n, BR_CHAIN, e, ARRAY_SIZE(e));
+	set_add(n, BR_PORTS, BR_PORTS_ID, 0, NFT_TYPE_IFINDEX, 4, 0, 0);
+	chain_add(n, BR_OUT_CHAIN, "filter", NF_BR_LOCAL_OUT);
+	struct nftnl_expr *o[5] = {
+		meta_expr(NFT_META_MARK),
+		cmp_eq_expr(BR_RELAY_MARK),
+		meta_expr(NFT_META_OIF),
+		member_expr(BR_PORTS, BR_PORTS_ID, true),
+		drop_expr(),
+	};
+	rule_append(n, BR_OUT_CHAIN, o, ARRAY_SIZE(o));
 	return mat_nft_commit(n);
 }
 
@@ -650,4 +733,10 @@ void br_nft_unredirect(struct mat_nft *n, const uint8_t src[6], const uint8_t ol
 
 	br_key(&k, old_dst, src);
 	elem_op(n, NFT_MSG_DELSETELEM, 0, BR_MAP, &k, 16, NULL, 0, 0);
+}
+
+void br_nft_port(struct mat_nft *n, uint32_t ifindex, bool add)
+{
+	elem_op(n, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0, BR_PORTS, &ifindex,
+		sizeof(ifindex), NULL, 0, 0);
 }

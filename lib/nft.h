@@ -53,11 +53,21 @@ const char *mat_map_name(enum mat_map map);
  *   }
  * An element (old router . VM : new router) sends the frames a VM that
  * just arrived still addresses to the router of the link it left to this
- * link's router, until the guest has switched or the element times out. */
+ * link's router, until the guest has switched or the element times out.
+ * And relayed multicast, which the agent sends onto the bridge marked
+ * BR_RELAY_MARK, leaves only by the VMs' ports, never by the uplink (it
+ * would go up to the router and to every host on the link):
+ *     set vm_ports { type iface_index }
+ *     chain out { type filter hook output priority -300;
+ *       meta mark BR_RELAY_MARK meta oif != @vm_ports drop }
+ * br_nft_port() adds or removes a port. */
+#include <stdbool.h>
 #include <stdint.h>
+#define BR_RELAY_MARK 0x676c6d00u /* "glm\0" */
 int br_nft_open(struct mat_nft **n);
 int br_nft_setup(struct mat_nft *n);
 void br_nft_redirect(struct mat_nft *n, const uint8_t src[6], const uint8_t old_dst[6], const uint8_t new_dst[6],
 		     uint64_t timeout_ms);
 void br_nft_unredirect(struct mat_nft *n, const uint8_t src[6], const uint8_t old_dst[6]);
+void br_nft_port(struct mat_nft *n, uint32_t ifindex, bool add);
 #endif

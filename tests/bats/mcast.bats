@@ -8,6 +8,7 @@
 # 1000 packets/s while the vm migrates:
 #
 #   A -> B   relay path: nothing arrives on B, the agent on hB relays it
+#            (onto the vm's port only: never back up hB's uplink)
 #   B -> A   native path: the proxy join on hA, the MDB pin on the new tap
 #   A -> A2  the same move inside one subnet with no glm on hA2 (reference)
 
@@ -87,6 +88,15 @@ r=[x for x in d['relays'] if x['group']=='$G']
 assert len(r)==1 and r[0]['packets']>0, d['relays']
 g=d['vms'][0]['groups'][0]
 assert g['relayed'] and g['pinned']==False and g['own_report'], g"
+	# the relayed stream (1000 packets/s) reaches the vm's port only, not
+	# hB's uplink: the router gets no more multicast from link B than the
+	# hosts' MLD and ND
+	local m0 m1
+	m0=$(tb_exec rt awk '$1 == "Ip6InMcastPkts" { print $2 }' /proc/net/dev_snmp6/brB)
+	sleep 1
+	m1=$(tb_exec rt awk '$1 == "Ip6InMcastPkts" { print $2 }' /proc/net/dev_snmp6/brB)
+	echo "# multicast into the router from link B in 1 s while relaying: $((m1 - m0))" >&3
+	[ $((m1 - m0)) -lt 200 ]
 	glm_migrate hA
 	glm_wait_handovers vm 3 5
 	sleep 1.5

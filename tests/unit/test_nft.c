@@ -453,6 +453,38 @@ static void test_bridge(void **state)
 	mat_nft_close(b);
 }
 
+/* The bridge table's relay filter: the set and the rule as nft prints
+ * them, a port in and out of the set, a missing one refused. */
+static void test_bridge_ports(void **state)
+{
+	struct mat_nft *b;
+	char out[4096];
+
+	(void)state;
+	need_netns();
+	assert_int_equal(br_nft_open(&b), 0);
+	assert_int_equal(br_nft_setup(b), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list table bridge glm"), 0);
+	assert_non_null(strstr(out, "set vm_ports {\n\t\ttype iface_index"));
+	assert_non_null(strstr(out, "type filter hook output priority -300; policy accept;"));
+	assert_non_null(strstr(out, "meta mark 0x676c6d00 oif != @vm_ports drop"));
+	br_nft_port(b, 1, true);
+	assert_int_equal(mat_nft_commit(b), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list set bridge glm vm_ports"), 0);
+	assert_non_null(strstr(out, "elements = { \"lo\" }"));
+	/* adding it again changes nothing */
+	br_nft_port(b, 1, true);
+	assert_int_equal(mat_nft_commit(b), 0);
+	br_nft_port(b, 1, false);
+	assert_int_equal(mat_nft_commit(b), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list set bridge glm vm_ports"), 0);
+	assert_null(strstr(out, "elements"));
+	br_nft_port(b, 1, false);
+	assert_int_equal(mat_nft_commit(b), -ENOENT);
+	assert_int_equal(mat_nft_teardown(b), 0);
+	mat_nft_close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_teardown),
 		cmocka_unit_test(test_table_name),
 		cmocka_unit_test(test_bridge),
+		cmocka_unit_test(test_bridge_ports),
 	};
 
 	log_init("test_nft", true, 0);
