@@ -190,26 +190,28 @@ static void op_finish(struct mat_nft *n)
 
 static void op_describe(const struct nft_op *op, uint16_t family, const char *table, char *buf, size_t size)
 {
-	char k[INET6_ADDRSTRLEN + 20] = "", v[INET6_ADDRSTRLEN] = "";
+	char k[INET6_ADDRSTRLEN + 20] = "", v[INET6_ADDRSTRLEN + 4] = "";
 	const char *fam = family == NFPROTO_BRIDGE ? "bridge" : "ip6";
+	bool set = family == NFPROTO_BRIDGE && !strcmp(op->obj, BR_PORTS);
 
-	if (family == NFPROTO_BRIDGE && !op->has_val && op->has_key && !strcmp(op->obj, BR_PORTS)) {
+	if (set) {
 		uint32_t ifindex;
 
 		memcpy(&ifindex, op->key.s6_addr, 4);
 		snprintf(k, sizeof(k), "ifindex %u", ifindex);
-		snprintf(v, sizeof(v), "-");
 	} else if (family == NFPROTO_BRIDGE) {
 		char dst[MAC_STRLEN], src[MAC_STRLEN];
 
 		/* the key as br_key() lays it out */
 		snprintf(k, sizeof(k), "%s . %s", mac_str(op->key.s6_addr, dst), mac_str(op->key.s6_addr + 8, src));
-		mac_str(op->val.s6_addr, v);
+		snprintf(v, sizeof(v), " : %s", mac_str(op->val.s6_addr, dst));
 	} else {
 		if (op->has_key)
 			inet_ntop(AF_INET6, &op->key, k, sizeof(k));
-		if (op->has_val)
-			inet_ntop(AF_INET6, &op->val, v, sizeof(v));
+		if (op->has_val) {
+			strcpy(v, " : ");
+			inet_ntop(AF_INET6, &op->val, v + 3, sizeof(v) - 3);
+		}
 	}
 	switch (op->type) {
 	case NFT_MSG_NEWTABLE:
@@ -219,7 +221,7 @@ static void op_describe(const struct nft_op *op, uint16_t family, const char *ta
 		snprintf(buf, size, "delete table %s %s", fam, table);
 		break;
 	case NFT_MSG_NEWSET:
-		snprintf(buf, size, "add map %s", op->obj);
+		snprintf(buf, size, "add %s %s", set ? "set" : "map", op->obj);
 		break;
 	case NFT_MSG_NEWCHAIN:
 		snprintf(buf, size, "add chain %s", op->obj);
@@ -228,13 +230,13 @@ static void op_describe(const struct nft_op *op, uint16_t family, const char *ta
 		snprintf(buf, size, "add rule to chain %s", op->obj);
 		break;
 	case NFT_MSG_NEWSETELEM:
-		snprintf(buf, size, "add element %s : %s to map %s", k, v, op->obj);
+		snprintf(buf, size, "add element %s%s to %s %s", k, v, set ? "set" : "map", op->obj);
 		break;
 	case NFT_MSG_DELSETELEM:
 		if (op->has_key)
-			snprintf(buf, size, "delete element %s from map %s", k, op->obj);
+			snprintf(buf, size, "delete element %s from %s %s", k, set ? "set" : "map", op->obj);
 		else
-			snprintf(buf, size, "flush map %s", op->obj);
+			snprintf(buf, size, "flush %s %s", set ? "set" : "map", op->obj);
 		break;
 	default:
 		snprintf(buf, size, "message %u", op->type);
@@ -520,27 +522,17 @@ static struct nftnl_expr *payload_expr(uint32_t base, uint32_t offset, uint32_t 
 	return e;
 }
 
-static struct nftnl_expr *lookup_expr(const char *set, uint32_t id)
+/* Look reg 1 up in a map (map: the value to reg 1) or a plain set
+ * (invert: the rule goes on if reg 1 is absent). */
+static struct nftnl_expr *lookup_expr(const char *set, uint32_t id, bool map, bool invert)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
 
 	if (!e)
 		return NULL;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id);
-	return e;
-}
-
-/* Membership of reg 1 in a plain set; invert: the rule goes on if absent. */
-static struct nftnl_expr *member_expr(const char *set, uint32_t id, bool invert)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
-
-	if (!e)
-		return NULL;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	if (map)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id);
 	if (invert)
@@ -624,7 +616,7 @@ static void rule_add(struct mat_nft *n, enum mat_map map)
 	uint32_t off = mat_maps[map].offset;
 	struct nftnl_expr *e[4] = {
 		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, off, 16, false, NFT_REG_1),
-		lookup_expr(mat_maps[map].name, map + 1),
+		lookup_expr(mat_maps[map].name, map + 1, true, false),
 		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, off, 16, true, NFT_REG_1),
 		nftnl_expr_alloc("notrack"),
 	};
@@ -694,7 +686,7 @@ int br_nft_setup(struct mat_nft *n)
 	struct nftnl_expr *e[4] = {
 		payload_expr(NFT_PAYLOAD_LL_HEADER, 0, 6, false, NFT_REG_1),
 		payload_expr(NFT_PAYLOAD_LL_HEADER, 6, 6, false, NFT_REG32_02),
-		lookup_expr(BR_MAP, BR_MAP_ID),
+		lookup_expr(BR_MAP, BR_MAP_ID, true, false),
 		payload_expr(NFT_PAYLOAD_LL_HEADER, 0, 6, true, NFT_REG_1),
 	};
 	rule_append(n, BR_CHAIN, e, ARRAY_SIZE(e));
@@ -704,7 +696,7 @@ int br_nft_setup(struct mat_nft *n)
 		meta_expr(NFT_META_MARK),
 		cmp_eq_expr(BR_RELAY_MARK),
 		meta_expr(NFT_META_OIF),
-		member_expr(BR_PORTS, BR_PORTS_ID, true),
+		lookup_expr(BR_PORTS, BR_PORTS_ID, false, true),
 		drop_expr(),
 	};
 	rule_append(n, BR_OUT_CHAIN, o, ARRAY_SIZE(o));
