@@ -149,7 +149,9 @@ void bridge_vm_ports(struct agentd *a, struct agent_vm *vm, bool keep)
 {
 	bool changed = false;
 
-	for (unsigned p = 0; p < vm->nports && a->nft; p++) {
+	if (!a->nft)
+		return;
+	for (unsigned p = 0; p < vm->nports; p++) {
 		struct vm_port *port = &vm->ports[p];
 		int want = keep ? port->ifindex : 0;
 

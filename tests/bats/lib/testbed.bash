@@ -378,11 +378,12 @@ EOF
 	done
 
 	if [ -n "$relay_mtu" ]; then
-		for l in $(ip -n "$rt" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -E '^(p[BC]-|br[BC]$)'); do
+		for l in brB brC pB-hB; do
 			ip -n "$rt" link set "$l" mtu "$relay_mtu" || { tb__err "rt: mtu $relay_mtu on $l failed"; return 1; }
 		done
 		ip -n "$TB-hB" link set up0 mtu "$relay_mtu" || { tb__err "hB: mtu $relay_mtu on up0 failed"; return 1; }
 		for h in $c_nodes; do
+			ip -n "$rt" link set "pC-$h" mtu "$relay_mtu" || { tb__err "rt: mtu $relay_mtu on pC-$h failed"; return 1; }
 			ip -n "$TB-$h" link set eth0 mtu "$relay_mtu" || { tb__err "$h: mtu $relay_mtu failed"; return 1; }
 		done
 	fi
