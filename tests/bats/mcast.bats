@@ -72,7 +72,9 @@ move_gap() {
 @test "multicast follows the vm: A->B by relay, B->A natively, A->A2 reference; gaps and duplicates" {
 	mcast_setup
 	recv_start
-	send_start 9
+	# long enough that the vm still listens at the last status check on a
+	# slow box (the receiver leaves the group when the stream ends)
+	send_start 12
 	sleep 1
 	glm_migrate hB
 	glm_wait_handovers vm 2 5
@@ -135,7 +137,8 @@ relay_full_size() {
 	local r0 r1 rx
 	mcast_setup "$@"
 	recv_start
-	SIZE=1400 send_start 4
+	# the stream must outlast the move and the one-second count after it
+	SIZE=1400 send_start 6
 	sleep 0.5
 	glm_migrate hB
 	glm_wait_handovers vm 2 5

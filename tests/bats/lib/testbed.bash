@@ -32,8 +32,13 @@
 #
 # With --mcast, two more nodes on link C and multicast routing:
 #
-#     rt  smcrouted (sandboxed in TB_DIR): ff3e::1234, ff3e::5678 from any
-#         source, in on brC, out on brA only; link B gets no multicast
+#     rt  static routes: ff3e::1234, ff3e::5678 from any source, in on
+#         brC, out on brA only; link B gets no multicast. smcrouted
+#         (sandboxed in TB_DIR) sets them where the kernel routes
+#         multicast; elsewhere the nftables stand-in of mroute.bash does
+#         the same on the wire (hop limit decremented, the router's MAC
+#         on the outbound link). TB_MROUTE says which (kernel-mroute or
+#         nft-dup); GLM_TEST_NO_MROUTE=1 asks for the stand-in anyway.
 #     +--- brC ---+------------+-- (cn, ims)
 #     |           |            |
 #   pC-src     pC-relay
@@ -84,7 +89,10 @@
 #   tb_mroute_add [--from IF] [--to "IF..."] GROUP [SOURCE]
 #                                   add a static route in rt (default brC -> brA)
 #   tb_mroute_del [--from IF] GROUP [SOURCE]
-#   tb_mroute_show                  the router's multicast routes (smcroutectl show)
+#   tb_mroute_show                  the router's multicast routes: "(S|*, G) IN OUT..."
+#                                   lines (smcroutectl show routes, or the stand-in's)
+#   tb_mroute_kind                  kernel-mroute | nft-dup
+#   tb_mroute_out_pkts IF           multicast packets the router forwarded out of IF
 #   tb_mdb NODE                     print NODE's br0 MDB, one "port group flags" a line
 #   tb_wait_mdb NODE PORT GROUP TIMEOUT  wait until PORT is in GROUP on NODE's br0
 #   tb_mdb_watch NODE               spawn `bridge -t monitor mdb` in NODE, log
@@ -94,6 +102,10 @@
 # names: see tb_var.
 
 TB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=features.bash
+source "$TB_LIB_DIR/features.bash"
+# shellcheck source=mroute.bash
+source "$TB_LIB_DIR/mroute.bash"
 : "${GLM_BIN:=$(cd "$TB_LIB_DIR/../../.." && pwd)/build/bin}"
 
 TB_BASE_NODES="rt hA hA2 hB cn ims vm"
@@ -407,8 +419,19 @@ EOF
 		-m logfile -l "$TB_DIR/radvd.log" </dev/null >/dev/null 2>"$TB_DIR/radvd.err" ||
 		{ tb__err "radvd failed to start"; return 1; }
 
-	# smcrouted, sandboxed the same way (config, pid, socket in TB_DIR).
+	# Multicast routes: smcrouted, sandboxed the same way (config, pid,
+	# socket in TB_DIR), or the stand-in where the kernel cannot route.
+	TB_MROUTE=""
 	if [ $mcast = 1 ]; then
+		TB_MROUTE=$(feat_mroute_kind "$rt")
+		echo "$TB_MROUTE" >"$TB_DIR/mroute"
+	fi
+	if [ "$TB_MROUTE" = nft-dup ]; then
+		mr_standin_init "$rt" || { tb__err "multicast routing stand-in failed"; return 1; }
+		for n in $TB_MC_GROUPS; do
+			mr_standin_add "$rt" brC brA "$n" || return 1
+		done
+	elif [ $mcast = 1 ]; then
 		tb__smcroute_conf >"$TB_DIR/smcroute.conf"
 		tb_spawn rt smcrouted -n -N -f "$TB_DIR/smcroute.conf" -P "$TB_DIR/smcroute.pid" \
 			-u "$TB_DIR/smcroute.sock" -l debug </dev/null >>"$TB_DIR/smcroute.log" 2>&1 ||
@@ -443,7 +466,7 @@ EOF
 	export TB TB_DIR GLM_BIN TB_RT_NS TB_HA_NS TB_HA2_NS TB_HB_NS TB_CN_NS \
 		TB_IMS_NS TB_VM_NS TB_ROUTER_LL TB_PREFIX_A TB_PREFIX_B TB_PREFIX_C \
 		TB_CN_ADDR TB_IMS_ADDR TB_HA_ADDR TB_HA2_ADDR TB_HB_ADDR TB_VM_MAC0 TB_VM_MAC1 \
-		TB_MCAST TB_SRC_NS TB_RELAY_NS TB_SRC_ADDR TB_RELAY_ADDR TB_MC_GROUPS
+		TB_MCAST TB_MROUTE TB_SRC_NS TB_RELAY_NS TB_SRC_ADDR TB_RELAY_ADDR TB_MC_GROUPS
 
 	if [ $wait = 1 ]; then
 		TB_VM_ADDR=$(tb_wait_addr vm eth0 "$TB_PREFIX_A" 5) ||
@@ -468,7 +491,7 @@ EOF
 # querier starts, during which a bridge floods every group) is over.
 tb__mcast_ready() {
 	local until
-	for _ in $(seq 400); do
+	[ "$TB_MROUTE" = nft-dup ] || for _ in $(seq 400); do
 		[ -s "$TB_DIR/smcroute.pid" ] && [ -S "$TB_DIR/smcroute.sock" ] && break
 		if ! kill -0 "$TB_SMCROUTED_PID" 2>/dev/null; then
 			tb__err "smcrouted exited; its log:"
@@ -477,7 +500,8 @@ tb__mcast_ready() {
 		fi
 		sleep 0.005
 	done
-	[ -s "$TB_DIR/smcroute.pid" ] || { tb__err "smcrouted not ready after 2 s (see $TB_DIR/smcroute.log)"; return 1; }
+	[ "$TB_MROUTE" = nft-dup ] || [ -s "$TB_DIR/smcroute.pid" ] ||
+		{ tb__err "smcrouted not ready after 2 s (see $TB_DIR/smcroute.log)"; return 1; }
 	until=$(awk -v t="$TB_T_MC_QUERIER" -v r="$TB_MC_RESPONSE_INTERVAL" 'BEGIN{printf "%.6f", t + r / 100 + 0.02}')
 	while awk -v n="$(tb__now)" -v u="$until" 'BEGIN{exit !(n < u)}'; do
 		sleep 0.01
@@ -493,6 +517,22 @@ tb__mcast_ok() {
 
 tb__smcroutectl() {
 	tb_exec rt smcroutectl -p -u "$TB_DIR/smcroute.sock" "$@"
+}
+
+tb_mroute_kind() {
+	tb__mcast_ok tb_mroute_kind || return 1
+	cat "$TB_DIR/mroute"
+}
+
+# Multicast packets the router forwarded out of IF (all groups): the
+# kernel's per-vif counter, or the stand-in's.
+tb_mroute_out_pkts() {
+	tb__mcast_ok tb_mroute_out_pkts || return 1
+	if [ "$(tb_mroute_kind)" = nft-dup ]; then
+		mr_standin_out_pkts "$TB-rt" "$1"
+	else
+		tb_exec rt awk -v i="$1" '$2 == i { print $6; f = 1 } END { if (!f) print 0 }' /proc/net/ip6_mr_vif
+	fi
 }
 
 # Add a static multicast route in the router: GROUP (from SOURCE, or any)
@@ -514,6 +554,11 @@ tb_mroute_add() {
 		return 1
 	fi
 	local group=$1 source=${2:-}
+	if [ "$(tb_mroute_kind)" = nft-dup ]; then
+		mr_standin_add "$TB-rt" "$from" "$to" "$group" $source ||
+			{ tb__err "tb_mroute_add: $from $source $group $to failed"; return 1; }
+		return 0
+	fi
 	# shellcheck disable=SC2086
 	tb__smcroutectl add "$from" $source "$group" $to ||
 		{ tb__err "tb_mroute_add: smcroutectl add $from $source $group $to failed"; return 1; }
@@ -527,6 +572,11 @@ tb_mroute_del() {
 		tb__err "usage: tb_mroute_del [--from IF] GROUP [SOURCE]"
 		return 1
 	fi
+	if [ "$(tb_mroute_kind)" = nft-dup ]; then
+		mr_standin_del "$TB-rt" "$from" "$1" ${2:-} ||
+			{ tb__err "tb_mroute_del: $from ${2:-} $1 failed"; return 1; }
+		return 0
+	fi
 	# shellcheck disable=SC2086
 	tb__smcroutectl remove "$from" ${2:-} "$1" ||
 		{ tb__err "tb_mroute_del: smcroutectl remove $from ${2:-} $1 failed"; return 1; }
@@ -534,6 +584,10 @@ tb_mroute_del() {
 
 tb_mroute_show() {
 	tb__mcast_ok tb_mroute_show || return 1
+	if [ "$(tb_mroute_kind)" = nft-dup ]; then
+		mr_standin_show "$TB-rt"
+		return
+	fi
 	tb__smcroutectl show routes
 }
 
@@ -833,7 +887,7 @@ tb_var() {
 	local vars="TB TB_DIR GLM_BIN TB_RT_NS TB_HA_NS TB_HA2_NS TB_HB_NS TB_CN_NS TB_IMS_NS
 		TB_VM_NS TB_ROUTER_LL TB_PREFIX_A TB_PREFIX_B TB_PREFIX_C TB_CN_ADDR TB_IMS_ADDR
 		TB_HA_ADDR TB_HA2_ADDR TB_HB_ADDR TB_VM_MAC0 TB_VM_MAC1 TB_VM_ADDR TB_VM_ADDR1
-		TB_MCAST TB_SRC_NS TB_RELAY_NS TB_SRC_ADDR TB_RELAY_ADDR TB_MC_GROUPS"
+		TB_MCAST TB_MROUTE TB_SRC_NS TB_RELAY_NS TB_SRC_ADDR TB_RELAY_ADDR TB_MC_GROUPS"
 	if [ -n "${1:-}" ]; then
 		for v in $vars; do
 			[ "$v" = "$1" ] && { echo "${!v:-}"; return 0; }
