@@ -124,8 +124,11 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/lib/libglm.a
 tools: $(TOOLS)
 units: $(UNITS)
 
-# make check: sanitizer build, unit tests, then the bats integration tests.
+# make check: what this kernel can do and that every program the tests run
+# is installed (tests/preflight), then the sanitizer build, unit tests, the
+# bats integration tests and the end-to-end tests.
 check:
+	$(Q)tests/preflight
 	$(Q)$(MAKE) --no-print-directory BUILD=build/san SAN=1 all units
 	$(Q)$(MAKE) --no-print-directory BUILD=build/san SAN=1 check-unit check-bats
 
@@ -144,6 +147,7 @@ check-bats: all
 # LeakSanitizer; the namespace tests run the daemons under ASan/UBSan).
 GLM_E2E_BIN ?= $(abspath build/bin)
 check-e2e: guest-image
+	$(Q)tests/preflight --programs >/dev/null
 	$(Q)GLM_BIN=$(GLM_E2E_BIN) bats --timing tests/e2e
 
 # libFuzzer targets: one per parser. `make fuzz` builds them, `make fuzz-run
@@ -184,12 +188,14 @@ demo: all
 bench: all
 	$(Q)GLM_BIN=$(abspath $(BIN)) bench/handover
 
-# Debian packages for the build, the tests and the demo. Idempotent.
+# Debian packages for the build, the tests, the benchmarks and the demo
+# (tests/preflight lists the programs they run, by package). Idempotent.
 DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
 	libsqlite3-dev sqlite3 libcmocka-dev libxml2-dev libvirt-dev bats iproute2 \
 	nftables radvd ndisc6 smcroute procps psmisc iputils-ping python3 socat \
-	qemu-system-x86 qemu-guest-agent linux-image-amd64 busybox-static cpio xz-utils \
-	libvirt-daemon-system libvirt-daemon-system-sysv gnuplot-nox
+	tcpdump bc qemu-system-x86 qemu-guest-agent linux-image-amd64 busybox-static \
+	cpio xz-utils libvirt-clients libvirt-daemon-system libvirt-daemon-system-sysv \
+	gnuplot-nox
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \

@@ -78,7 +78,7 @@ feat_mroute_kind() {
 feat__nft_bridge() {
 	ip netns exec "$1" nft -f - 2>/dev/null <<'EOF'
 table bridge glm_probe {
-	chain fwd { type filter hook forward priority 0; }
+	chain probe { type filter hook forward priority 0; }
 }
 EOF
 }
@@ -86,7 +86,7 @@ feat__nft_netdev() {
 	ip -n "$1" link add p0 type veth peer name p1 2>/dev/null || return 1
 	ip netns exec "$1" nft -f - 2>/dev/null <<'EOF'
 table netdev glm_probe {
-	chain in { type filter hook ingress device "p0" priority 0; }
+	chain probe { type filter hook ingress device "p0" priority 0; }
 }
 EOF
 }

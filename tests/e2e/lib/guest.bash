@@ -26,6 +26,7 @@ e2e_skip_reason() {
 		command -v "$b" >/dev/null || { echo "$b is not installed (make deps)"; return; }
 	done
 	[ -x /usr/sbin/libvirtd ] || { echo "libvirtd is not installed (make deps)"; return; }
+	[ -c /dev/net/tun ] || { echo "this kernel has no /dev/net/tun: the guests' taps need it"; return; }
 	[ -f "$E2E_GUEST_DIR/vmlinux" ] && [ -f "$E2E_GUEST_DIR/initrd.img" ] ||
 		{ echo "no guest image in $E2E_GUEST_DIR (make guest-image)"; return; }
 }
