@@ -63,7 +63,10 @@ streams_stop() {
 	e2e_guest_start
 	ma0=$(e2e_status hA | python3 -c "import json,sys; print(json.load(sys.stdin)['mobile']['ma'])")
 	[[ "$ma0" == 2001:db8:a:* ]]
-	streams_start 14
+	# the streams must outlast both migrations and the guest's report
+	# after the second (a receiver that ended has left the group): two
+	# TCG migrations took up to ~14 s on a loaded 2-core box
+	streams_start 30
 	# what reaches the guest on hB around its arrival
 	tb_spawn hB tcpdump -i br0 -n -U -w "$TB_DIR/hB-guest.pcap" "ether dst $LV_VM_MAC and icmp6" 2>/dev/null
 	local cap=$TB_PID
