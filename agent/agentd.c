@@ -1,23 +1,20 @@
-/* glm-agentd main: configuration, the one epoll loop with its registry of
- * sockets, and the UDP dispatcher. See agentd.h for the modules. */
+/* glm-agentd main: options, configuration, set-up and detaching (lib's
+ * daemon.c), the event loop (lib's evloop.c) with its signals, and the UDP
+ * dispatcher. See agentd.h for the modules. */
 #include "agentd.h"
 #include "agent_int.h"
 #include "conf.h"
 #include "ctl.h"
+#include "daemon.h"
 #include "log.h"
 #include "util.h"
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sysexits.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t got_signal;
-static void on_signal(int sig) { got_signal = sig; }
 
 static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **argv)
 {
@@ -96,60 +93,6 @@ int agent_conf_load(const char *path, struct agent_conf *c)
 	return 0;
 }
 
-int agentd_watch(struct agentd *a, int fd, agentd_fd_fn fn, void *arg)
-{
-	struct epoll_event ev = { .events = EPOLLIN };
-
-	for (int i = 0; i < AGENT_MAX_WATCH; i++) {
-		if (a->watch[i].fn)
-			continue;
-		ev.data.u32 = (uint32_t)i;
-		if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-			return -errno;
-		a->watch[i].fd = fd;
-		a->watch[i].fn = fn;
-		a->watch[i].arg = arg;
-		return 0;
-	}
-	return -ENOSPC;
-}
-
-void agentd_unwatch(struct agentd *a, int fd)
-{
-	for (int i = 0; i < AGENT_MAX_WATCH; i++)
-		if (a->watch[i].fn && a->watch[i].fd == fd) {
-			epoll_ctl(a->epfd, EPOLL_CTL_DEL, fd, NULL);
-			a->watch[i].fn = NULL;
-		}
-}
-
-int agentd_send(struct agentd *a, const struct sockaddr_in6 *to, struct glm_msg *m, const struct glm_key *key)
-{
-	uint8_t buf[GLM_MSG_MAX];
-	ssize_t n;
-
-	if (!key)
-		key = a->key;
-	m->key_id = key->id;
-	n = glm_msg_encode(m, key->secret, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	if (sendto(a->udp, buf, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to)) < 0) {
-		int e = -errno;
-		log_debug("send %s to %s: %s", glm_msg_type_name(m->type), sa6(to), strerror(-e));
-		return e;
-	}
-	return 0;
-}
-
-int agentd_bridge_by_ifindex(const struct agentd *a, int ifindex)
-{
-	for (unsigned i = 0; i < a->nbr; i++)
-		if (a->br[i].ifindex == ifindex)
-			return (int)i;
-	return -1;
-}
-
 static void udp_input(struct agentd *a, void *arg)
 {
 	(void)arg;
@@ -199,72 +142,98 @@ static void ctl_input(struct agentd *a, void *arg)
 	ctl_serve(a->ctl, agent_ctl_handler, a);
 }
 
-static int run(struct agentd *a)
+static uint64_t modules_next_deadline(const struct agentd *a)
 {
-	while (!got_signal) {
-		struct epoll_event evs[32];
-		uint64_t now = now_ns(), next = UINT64_MAX, t;
-		int timeout, n;
+	uint64_t next, t;
 
-		if (a->conf.relay_role) {
-			next = relay_server_next_deadline(a);
-		} else {
-			t = relay_client_next_deadline(a);
-			next = t < next ? t : next;
-			t = vm_next_deadline(a);
-			next = t < next ? t : next;
-		}
-		timeout = next == UINT64_MAX ? 1000 : next <= now ? 0 : (int)((next - now + 999999) / 1000000);
-		if (timeout > 1000)
-			timeout = 1000;
-		n = epoll_wait(a->epfd, evs, 32, timeout);
-		if (n < 0 && errno != EINTR)
-			return log_warn("epoll_wait"), -errno;
-		for (int i = 0; i < n; i++) {
-			unsigned w = evs[i].data.u32;
-			if (w < AGENT_MAX_WATCH && a->watch[w].fn)
-				a->watch[w].fn(a, a->watch[w].arg);
-		}
-		now = now_ns();
-		if (a->conf.relay_role) {
-			relay_server_timer(a, now);
-		} else {
-			relay_client_timer(a, now);
-			vm_timer(a, now);
-		}
+	if (a->conf.relay_role)
+		return relay_server_next_deadline(a);
+	next = relay_client_next_deadline(a);
+	t = vm_next_deadline(a);
+	return t < next ? t : next;
+}
+
+void agentd_rearm(struct agentd *a)
+{
+	uint64_t next = modules_next_deadline(a), now = now_ns();
+
+	/* at least once a second, as the loop always did */
+	if (next > now + 1000000000ull)
+		next = now + 1000000000ull;
+	ev_timer_at(a->loop, &a->tick, next);
+}
+
+static void tick(void *arg)
+{
+	struct agentd *a = arg;
+	uint64_t now = now_ns();
+
+	if (a->conf.relay_role) {
+		relay_server_timer(a, now);
+	} else {
+		relay_client_timer(a, now);
+		vm_timer(a, now);
 	}
-	log_info("signal %d: shutting down", (int)got_signal);
-	return 0;
+	agentd_rearm(a);
 }
 
-static void usage(FILE *f)
+/* SIGHUP: the keyring again; a broken one keeps the keys in use. */
+static void reload(struct agentd *a)
 {
-	fprintf(f,
-		"Usage: glm-agentd [-d] [-v] [-n] [-f CONFIG] [-s SOCKET] [-p PIDFILE]\n"
-		"glm's per-host agent (or, with 'role relay', the multicast relay).\n"
-		"  -f, --config FILE   configuration (default /etc/glm/agentd.conf)\n"
-		"  -s, --socket PATH   control socket (overrides 'control')\n"
-		"  -p, --pidfile PATH  write the pid here\n"
-		"  -d, --foreground    stay in the foreground, log to stderr too\n"
-		"  -v, --verbose       debug logging\n"
-		"  -n, --check         check configuration and keyring, then exit\n"
-		"  -h, --help          this text\n"
-		"  -V, --version       print the version\n");
+	struct glm_keyring kr;
+	const struct glm_key *k;
+
+	if (keyring_load(a->conf.keyring, &kr) < 0) {
+		log_warnx("SIGHUP: reload of keyring %s failed, keeping the %u keys in use", a->conf.keyring, a->keys.n);
+		return;
+	}
+	k = keyring_find(&kr, a->conf.key_id);
+	if (!k) {
+		log_warnx("SIGHUP: keyring %s has no key-id %u, keeping the %u keys in use", a->conf.keyring,
+			  a->conf.key_id, a->keys.n);
+		keyring_free(&kr);
+		return;
+	}
+	keyring_free(&a->keys);
+	a->keys = kr;
+	a->key = keyring_find(&a->keys, a->conf.key_id);
+	log_info("SIGHUP: keyring %s reloaded: %u keys", a->conf.keyring, a->keys.n);
 }
+
+static void on_signal(int sig, void *arg)
+{
+	struct agentd *a = arg;
+
+	if (sig == SIGHUP) {
+		reload(a);
+		return;
+	}
+	log_info("signal %d: shutting down", sig);
+	evloop_stop(a->loop, 0);
+}
+
+static const struct daemon_opt agentd_opts[] = {
+	{ 'f', "config", "FILE", "configuration (default /etc/glm/agentd.conf)" },
+	{ 's', "socket", "PATH", "control socket (overrides 'control')" },
+	{ 'p', "pidfile", "PATH", "write the pid here" },
+	{ 'd', "foreground", NULL, "stay in the foreground, log to stderr too" },
+	{ 'v', "verbose", NULL, "debug logging" },
+	{ 'n', "check", NULL, "check configuration and keyring, then exit" },
+};
+static const struct daemon_opts agentd_cli = {
+	"glm-agentd", NULL, "glm's per-host agent (or, with 'role relay', the multicast relay).", agentd_opts,
+	ARRAY_SIZE(agentd_opts),
+};
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, 0, 'f' }, { "socket", required_argument, 0, 's' },
-		{ "pidfile", required_argument, 0, 'p' }, { "foreground", no_argument, 0, 'd' },
-		{ "verbose", no_argument, 0, 'v' }, { "check", no_argument, 0, 'n' },
-		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0 } };
 	const char *config = "/etc/glm/agentd.conf", *sock = NULL, *pidfile = NULL;
 	bool fg = false, check = false;
-	int verbose = 0, c, r, ret = EX_OK;
+	int verbose = 0, c, r, ret = EX_OK, lock = -1, ready = -1;
+	char lock_path[300];
 	static struct agentd a;
 
-	while ((c = getopt_long(argc, argv, "f:s:p:dvnhV", opts, NULL)) != -1) {
+	while ((c = daemon_getopt(&agentd_cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'f': config = optarg; break;
 		case 's': sock = optarg; break;
@@ -272,16 +241,14 @@ int main(int argc, char **argv)
 		case 'd': fg = true; break;
 		case 'v': verbose++; break;
 		case 'n': check = true; break;
-		case 'h': usage(stdout); return EX_OK;
-		case 'V': printf("glm-agentd %s\n", GLM_VERSION); return EX_OK;
-		default: usage(stderr); return EX_USAGE;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		daemon_usage(&agentd_cli, stderr);
 		return EX_USAGE;
 	}
 	log_init("glm-agentd", true, verbose);
+	a.config_path = config;
 	if (agent_conf_load(config, &a.conf) < 0)
 		return EX_CONFIG;
 	if (sock) {
@@ -302,12 +269,39 @@ int main(int argc, char **argv)
 		keyring_free(&a.keys);
 		return EX_OK;
 	}
+	/* One instance per control socket, before anything is touched: a
+	 * second agent must not take over the socket or, when it exits,
+	 * remove the first one's nftables table. */
+	if (daemon_lock_path(a.conf.control, lock_path, sizeof(lock_path)) < 0) {
+		log_warnx("control socket path too long");
+		keyring_free(&a.keys);
+		return EX_USAGE;
+	}
+	lock = daemon_lock(lock_path);
+	if (lock < 0) {
+		keyring_free(&a.keys);
+		return lock == -EEXIST ? EX_UNAVAILABLE : EX_OSERR;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
 	a.udp = a.ctl = -1;
-	a.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if ((r = evloop_new(&a.loop)) < 0) {
+		log_warnx("event loop: %s", strerror(-r));
+		daemon_unlock(lock, lock_path);
+		keyring_free(&a.keys);
+		return EX_OSERR;
+	}
+	ev_timer_init(&a.tick, "agent modules", tick, &a);
+	if ((r = ev_signal(a.loop, SIGTERM, on_signal, &a)) < 0 || (r = ev_signal(a.loop, SIGINT, on_signal, &a)) < 0 ||
+	    (r = ev_signal(a.loop, SIGHUP, on_signal, &a)) < 0) {
+		log_warnx("signals: %s", strerror(-r));
+		ret = EX_OSERR;
+		goto cleanup;
+	}
+	if (!fg) {
+		ready = daemon_detach();
+		daemon_lock_owner(lock);
+	}
 	a.udp = udp6_socket(&a.conf.listen);
 	if (a.udp < 0) {
 		log_warnx("listen %s: %s", sa6(&a.conf.listen), strerror(-a.udp));
@@ -324,8 +318,11 @@ int main(int argc, char **argv)
 		ret = EX_OSERR;
 		goto cleanup;
 	}
-	agentd_watch(&a, a.udp, udp_input, NULL);
-	agentd_watch(&a, a.ctl, ctl_input, NULL);
+	if ((r = agentd_watch(&a, a.udp, udp_input, NULL)) < 0 || (r = agentd_watch(&a, a.ctl, ctl_input, NULL)) < 0) {
+		log_warnx("event loop: %s", strerror(-r));
+		ret = EX_OSERR;
+		goto cleanup;
+	}
 	if (a.conf.relay_role) {
 		r = relay_server_init(&a);
 	} else {
@@ -341,20 +338,18 @@ int main(int argc, char **argv)
 		ret = EX_OSERR;
 		goto cleanup;
 	}
-	if (pidfile && write_pidfile(pidfile) < 0)
-		log_warn("pidfile %s", pidfile);
-	if (!fg) {
-		if (daemon(0, 0) < 0)
-			fatal("daemon");
-		log_set_foreground(false);
-		if (pidfile)
-			write_pidfile(pidfile);
-	}
+	if (pidfile && (r = daemon_write_pid(pidfile)) < 0)
+		log_warnx("pidfile %s: %s", pidfile, strerror(-r));
 	log_info("started as %s (%u bridges), listening on %s", a.conf.relay_role ? "relay" : "agent",
 		 a.nbr, sa6(&a.conf.listen));
-	if (run(&a) < 0)
+	daemon_ready(ready, EX_OK);
+	ready = -1;
+	agentd_rearm(&a);
+	if (evloop_run(a.loop) < 0)
 		ret = EX_SOFTWARE;
 cleanup:
+	daemon_ready(ready, ret);
+	ev_timer_stop(&a.tick);
 	if (a.conf.relay_role) {
 		relay_server_free(&a);
 	} else {
@@ -370,10 +365,11 @@ cleanup:
 	}
 	if (a.udp >= 0)
 		close(a.udp);
-	if (a.epfd >= 0)
-		close(a.epfd);
-	if (pidfile)
+	agentd_unwatch_all(&a);
+	evloop_free(a.loop);
+	if (pidfile && ret == EX_OK)
 		unlink(pidfile);
+	daemon_unlock(lock, lock_path);
 	keyring_free(&a.keys);
 	return ret;
 }

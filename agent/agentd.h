@@ -1,7 +1,8 @@
 /* glm-agentd: the per-host agent (and, with "role relay", the relay).
- * This header is the state its modules share and the small event-loop
- * registry they use: each module registers its sockets with agentd_watch()
- * and exposes _timer()/_next_deadline() for the loop in agentd.c.
+ * This header is the state its modules share. The event loop is lib's
+ * (evloop.h); modules register their sockets with agentd_watch(), and the
+ * modules not yet moved to timers of their own expose _timer() and
+ * _next_deadline(), which agentd.c's tick timer runs (agentd_rearm()).
  *
  *   agentd.c        main, config, loop, UDP dispatch
  *   control.c       unix control socket (helpers, glmctl)
@@ -13,6 +14,7 @@
  *   prepare.c       PREPARE for an incoming VM's matd */
 #ifndef GLM_AGENTD_H
 #define GLM_AGENTD_H
+#include "evloop.h"
 #include "keys.h"
 #include "mdb.h"
 #include "wire.h"
@@ -26,7 +28,6 @@
 #define AGENT_MAX_BRIDGES 8
 #define AGENT_MAX_VMS 64
 #define AGENT_MAX_GROUPS 64          /* per VM */
-#define AGENT_MAX_WATCH 64
 
 struct agentd;
 typedef void (*agentd_fd_fn)(struct agentd *a, void *arg);
@@ -129,15 +130,14 @@ struct agentd {
 	struct glm_keyring keys;
 	const struct glm_key *key;
 	struct mdb *mdb;
-	int udp, ctl, epfd;
+	int udp, ctl;
+	struct evloop *loop;
+	struct ev_timer tick;            /* runs the modules' _timer()s at their next deadline */
+	struct agentd_watcher *watchers; /* agentd_watch() registrations */
+	const char *config_path;
 	unsigned nbr;
 	struct agent_bridge br[AGENT_MAX_BRIDGES];
 	struct agent_vm vms[AGENT_MAX_VMS];
-	struct {
-		int fd;
-		agentd_fd_fn fn;
-		void *arg;
-	} watch[AGENT_MAX_WATCH];
 	void *relay_client;              /* relay_client.c's state */
 	void *relay_server;              /* relay_server.c's state */
 	struct mat_nft *nft;             /* table bridge glm; NULL if nftables is unusable */
@@ -147,6 +147,9 @@ struct agentd {
 /* agentd.c */
 int agentd_watch(struct agentd *a, int fd, agentd_fd_fn fn, void *arg);
 void agentd_unwatch(struct agentd *a, int fd);
+void agentd_unwatch_all(struct agentd *a);
+/* Re-arm the tick timer at the modules' next deadline (agentd.c). */
+void agentd_rearm(struct agentd *a);
 int agentd_send(struct agentd *a, const struct sockaddr_in6 *to, struct glm_msg *m, const struct glm_key *key);
 int agentd_bridge_by_ifindex(const struct agentd *a, int ifindex);
 

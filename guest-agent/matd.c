@@ -4,21 +4,18 @@
 #include "matd.h"
 #include "conf.h"
 #include "ctl.h"
+#include "daemon.h"
 #include "log.h"
 #include "util.h"
 #include <errno.h>
-#include <getopt.h>
 #include <linux/rtnetlink.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sysexits.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t got_signal;
 
-static void on_signal(int sig) { got_signal = sig; }
 
 const char *matd_json_addr(const struct in6_addr *a)
 {
@@ -158,93 +155,132 @@ static int ctl_handler(void *ctx, int argc, char **argv, FILE *out)
 	return -EINVAL;
 }
 
-static int epoll_add(int epfd, int fd, uint64_t tag)
+/* The mobile node's and the correspondent's deadlines, until they own
+ * timers of their own: re-armed after every event, as the loop did. */
+static void rearm(struct matd *d)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	uint64_t next = mobile_next_deadline(d), c = corr_next_deadline(d), now = now_ns();
 
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+	if (c < next)
+		next = c;
+	if (next > now + 1000000000ull)
+		next = now + 1000000000ull;
+	ev_timer_at(d->loop, &d->tick, next);
 }
 
-enum { TAG_UDP = 1, TAG_CTL, TAG_RTNL, TAG_NDISC = 16 };
+static void tick(void *arg)
+{
+	struct matd *d = arg;
+	uint64_t now = now_ns();
+
+	mobile_timer(d, now);
+	corr_timer(d, now);
+	rearm(d);
+}
+
+static void on_udp(void *arg)
+{
+	udp_input(arg);
+	rearm(arg);
+}
+
+static void on_ctl(void *arg)
+{
+	struct matd *d = arg;
+
+	ctl_serve(d->ctl, ctl_handler, d);
+	rearm(d);
+}
 
 static void rtnl_cb(void *ctx, const struct rtnl_event *ev)
 {
 	mobile_link_event(ctx, ev);
 }
 
-static int run(struct matd *d)
+/* Messages first: a host agent's RESUMED read together with QEMU's
+ * announcement (the guest, just resumed, was slow to get here) is the
+ * faster way of the two to take (no probe). */
+static void on_rtnl(void *arg)
 {
-	while (!d->stop) {
-		struct epoll_event evs[16];
-		uint64_t now = now_ns(), next = mobile_next_deadline(d);
-		uint64_t c = corr_next_deadline(d);
-		int timeout, n;
+	struct matd *d = arg;
 
-		if (c < next)
-			next = c;
-		timeout = next == UINT64_MAX ? 1000 : next <= now ? 0 : (int)((next - now + 999999) / 1000000);
-		if (timeout > 1000)
-			timeout = 1000;
-		n = epoll_wait(d->epfd, evs, 16, timeout);
-		if (n < 0 && errno != EINTR)
-			return log_warn("epoll_wait"), -errno;
-		if (got_signal) {
-			log_info("signal %d: shutting down", (int)got_signal);
-			break;
-		}
-		/* Messages first: a host agent's RESUMED read together with
-		 * QEMU's announcement (the guest, just resumed, was slow to get
-		 * here) is the faster way of the two to take (no probe). */
-		for (int i = 0; i < n; i++)
-			if (evs[i].data.u64 == TAG_UDP)
-				udp_input(d);
-		for (int i = 0; i < n; i++) {
-			uint64_t tag = evs[i].data.u64;
+	udp_input(d);
+	rtnl_events_read(d->rtnl, rtnl_cb, d);
+	rearm(d);
+}
 
-			if (tag == TAG_UDP)
-				continue;
-			else if (tag == TAG_CTL)
-				ctl_serve(d->ctl, ctl_handler, d);
-			else if (tag == TAG_RTNL)
-				rtnl_events_read(d->rtnl, rtnl_cb, d);
-			else if (tag >= TAG_NDISC)
-				mobile_ndisc(d, (int)(tag - TAG_NDISC));
-		}
-		now = now_ns();
-		mobile_timer(d, now);
-		corr_timer(d, now);
+static struct nic_watch {
+	struct matd *d;
+	int i;
+} nic_watch[ARRAY_SIZE(((struct matd *)0)->nic)];
+
+static void on_ndisc(void *arg)
+{
+	struct nic_watch *w = arg;
+
+	udp_input(w->d);
+	mobile_ndisc(w->d, w->i);
+	rearm(w->d);
+}
+
+/* SIGHUP: the keyring again; one that is broken, lacks our key or no
+ * longer gives it our home address keeps the keys in use. */
+static void reload(struct matd *d)
+{
+	struct glm_keyring kr;
+	const struct glm_key *k;
+
+	if (keyring_load(d->conf.keyring, &kr) < 0) {
+		log_warnx("SIGHUP: reload of keyring %s failed, keeping the %u keys in use", d->conf.keyring, d->keys.n);
+		return;
 	}
-	return 0;
+	k = keyring_find(&kr, d->conf.key_id);
+	if (!k || (d->conf.mobile && !key_owns_home(k, &d->conf.ha))) {
+		log_warnx("SIGHUP: keyring %s: key-id %u %s, keeping the %u keys in use", d->conf.keyring,
+			  d->conf.key_id, k ? "does not own our home address" : "is missing", d->keys.n);
+		keyring_free(&kr);
+		return;
+	}
+	keyring_free(&d->keys);
+	d->keys = kr;
+	d->key = keyring_find(&d->keys, d->conf.key_id);
+	log_info("SIGHUP: keyring %s reloaded: %u keys", d->conf.keyring, d->keys.n);
 }
 
-static void usage(FILE *f)
+static void on_signal(int sig, void *arg)
 {
-	fprintf(f,
-		"Usage: matd [-d] [-v] [-n] [-f CONFIG] [-s SOCKET] [-p PIDFILE]\n"
-		"The MAT node: keeps a home address across moves between IPv6 subnets.\n"
-		"  -f, --config FILE   configuration (default /etc/glm/matd.conf)\n"
-		"  -s, --socket PATH   control socket for matctl (default /run/glm/matd.sock)\n"
-		"  -p, --pidfile PATH  write the pid here\n"
-		"  -d, --foreground    stay in the foreground, log to stderr too\n"
-		"  -v, --verbose       debug logging\n"
-		"  -n, --check         check the configuration and keyring, then exit\n"
-		"  -h, --help          this text\n"
-		"  -V, --version       print the version\n");
+	struct matd *d = arg;
+
+	if (sig == SIGHUP) {
+		reload(d);
+		return;
+	}
+	log_info("signal %d: shutting down", sig);
+	evloop_stop(d->loop, 0);
 }
+
+static const struct daemon_opt matd_opts[] = {
+	{ 'f', "config", "FILE", "configuration (default /etc/glm/matd.conf)" },
+	{ 's', "socket", "PATH", "control socket for matctl (default /run/glm/matd.sock)" },
+	{ 'p', "pidfile", "PATH", "write the pid here" },
+	{ 'd', "foreground", NULL, "stay in the foreground, log to stderr too" },
+	{ 'v', "verbose", NULL, "debug logging" },
+	{ 'n', "check", NULL, "check the configuration and keyring, then exit" },
+};
+static const struct daemon_opts matd_cli = {
+	"matd", NULL, "The MAT node: keeps a home address across moves between IPv6 subnets.", matd_opts,
+	ARRAY_SIZE(matd_opts),
+};
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, 0, 'f' }, { "socket", required_argument, 0, 's' },
-		{ "pidfile", required_argument, 0, 'p' }, { "foreground", no_argument, 0, 'd' },
-		{ "verbose", no_argument, 0, 'v' }, { "check", no_argument, 0, 'n' },
-		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0 } };
 	const char *config = "/etc/glm/matd.conf", *sock = "/run/glm/matd.sock", *pidfile = NULL;
 	bool fg = false, check = false;
-	int verbose = 0, c, r, ret = EX_OK;
+	int verbose = 0, c, r, ret = EX_OK, lock = -1, ready = -1;
+	char lock_path[300];
 	static struct matd d; /* large: keep it off the stack */
 
-	while ((c = getopt_long(argc, argv, "f:s:p:dvnhV", opts, NULL)) != -1) {
+	while ((c = daemon_getopt(&matd_cli, argc, argv)) != -1) {
 		switch (c) {
 		case 'f': config = optarg; break;
 		case 's': sock = optarg; break;
@@ -252,13 +288,10 @@ int main(int argc, char **argv)
 		case 'd': fg = true; break;
 		case 'v': verbose++; break;
 		case 'n': check = true; break;
-		case 'h': usage(stdout); return EX_OK;
-		case 'V': printf("matd %s\n", GLM_VERSION); return EX_OK;
-		default: usage(stderr); return EX_USAGE;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		daemon_usage(&matd_cli, stderr);
 		return EX_USAGE;
 	}
 	log_init("matd", true, verbose);
@@ -280,15 +313,38 @@ int main(int argc, char **argv)
 		printf("configuration OK\n");
 		return EX_OK;
 	}
+	/* One instance per control socket, before anything is touched: a
+	 * second matd must not take over the socket, nor remove the first
+	 * one's table ip6 mat and home address when it exits. */
+	if (daemon_lock_path(sock, lock_path, sizeof(lock_path)) < 0)
+		return log_warnx("control socket path too long"), EX_USAGE;
+	lock = daemon_lock(lock_path);
+	if (lock < 0)
+		return lock == -EEXIST ? EX_UNAVAILABLE : EX_OSERR;
 
 	/* Every set-up step before the loop, so a failure is an exit code. */
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	d.udp = d.ctl = d.epfd = d.kick_fd = d.inject_fd = -1;
+	d.udp = d.ctl = d.kick_fd = d.inject_fd = -1;
+	if ((r = evloop_new(&d.loop)) < 0) {
+		log_warnx("event loop: %s", strerror(-r));
+		daemon_unlock(lock, lock_path);
+		return EX_OSERR;
+	}
+	ev_timer_init(&d.tick, "matd", tick, &d);
+	if ((r = ev_signal(d.loop, SIGTERM, on_signal, &d)) < 0 || (r = ev_signal(d.loop, SIGINT, on_signal, &d)) < 0 ||
+	    (r = ev_signal(d.loop, SIGHUP, on_signal, &d)) < 0) {
+		log_warnx("signals: %s", strerror(-r));
+		ret = EX_OSERR;
+		goto cleanup;
+	}
+	if (!fg) {
+		ready = daemon_detach();
+		daemon_lock_owner(lock);
+	}
 	if ((r = rtnl_open(&d.rtnl, RTMGRP_LINK)) < 0) {
 		log_warnx("rtnetlink: %s", strerror(-r));
-		return EX_OSERR;
+		ret = EX_OSERR;
+		goto cleanup;
 	}
 	if ((r = mat_nft_open(&d.nft, d.conf.table)) < 0 || (r = mat_nft_setup(d.nft)) < 0) {
 		log_warnx("nftables table ip6 %s: %s", d.conf.table, strerror(-r));
@@ -307,7 +363,6 @@ int main(int argc, char **argv)
 		ret = EX_OSERR;
 		goto cleanup;
 	}
-	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d.conf.mobile && (r = mobile_start(&d)) < 0) {
 		ret = EX_OSERR;
 		goto cleanup;
@@ -316,26 +371,33 @@ int main(int argc, char **argv)
 		ret = EX_OSERR;
 		goto cleanup;
 	}
-	epoll_add(d.epfd, d.udp, TAG_UDP);
-	epoll_add(d.epfd, d.ctl, TAG_CTL);
-	epoll_add(d.epfd, rtnl_fd(d.rtnl), TAG_RTNL);
-	for (unsigned i = 0; i < d.nnics; i++)
-		epoll_add(d.epfd, d.nic[i].ndfd, TAG_NDISC + i);
-	if (pidfile && write_pidfile(pidfile) < 0)
-		log_warn("pidfile %s", pidfile);
-	if (!fg) {
-		if (daemon(0, 0) < 0)
-			fatal("daemon");
-		log_set_foreground(false);
-		if (pidfile)
-			write_pidfile(pidfile);
+	if ((r = ev_watch(d.loop, d.udp, on_udp, &d)) < 0 || (r = ev_watch(d.loop, d.ctl, on_ctl, &d)) < 0 ||
+	    (r = ev_watch(d.loop, rtnl_fd(d.rtnl), on_rtnl, &d)) < 0) {
+		log_warnx("event loop: %s", strerror(-r));
+		ret = EX_OSERR;
+		goto cleanup;
 	}
+	for (unsigned i = 0; i < d.nnics; i++) {
+		nic_watch[i] = (struct nic_watch){ &d, (int)i };
+		if ((r = ev_watch(d.loop, d.nic[i].ndfd, on_ndisc, &nic_watch[i])) < 0) {
+			log_warnx("event loop: %s", strerror(-r));
+			ret = EX_OSERR;
+			goto cleanup;
+		}
+	}
+	if (pidfile && (r = daemon_write_pid(pidfile)) < 0)
+		log_warnx("pidfile %s: %s", pidfile, strerror(-r));
 	log_info("started: %s%s, %u home prefixes, ims %s", d.conf.mobile ? "mobile node for " : "correspondent",
 		 d.conf.mobile ? a6(&d.conf.ha) : "", d.conf.nhome, d.conf.have_ims ? sa6(&d.conf.ims) : "none");
-	if (run(&d) < 0)
+	daemon_ready(ready, EX_OK);
+	ready = -1;
+	rearm(&d);
+	if (evloop_run(d.loop) < 0)
 		ret = EX_SOFTWARE;
 cleanup:
-	if (d.conf.mobile)
+	daemon_ready(ready, ret);
+	ev_timer_stop(&d.tick);
+	if (d.conf.mobile && d.rtnl)
 		mobile_stop(&d);
 	if (d.nft) {
 		mat_nft_teardown(d.nft);
@@ -347,13 +409,13 @@ cleanup:
 	}
 	if (d.udp >= 0)
 		close(d.udp);
-	if (d.epfd >= 0)
-		close(d.epfd);
 	if (d.inject_fd >= 0)
 		close(d.inject_fd);
-	if (pidfile)
+	if (pidfile && ret == EX_OK)
 		unlink(pidfile);
 	rtnl_close(d.rtnl);
+	evloop_free(d.loop);
+	daemon_unlock(lock, lock_path);
 	keyring_free(&d.keys);
 	return ret;
 }

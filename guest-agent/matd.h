@@ -5,6 +5,7 @@
  * updates and the IMS). This header is the state both halves share. */
 #ifndef GLM_MATD_H
 #define GLM_MATD_H
+#include "evloop.h"
 #include "keys.h"
 #include "nft.h"
 #include "ndisc.h"
@@ -108,8 +109,9 @@ struct matd {
 	const struct glm_key *key;
 	struct rtnl *rtnl;
 	struct mat_nft *nft;
-	int udp, ctl, epfd;
-	bool stop;
+	int udp, ctl;
+	struct evloop *loop;
+	struct ev_timer tick;          /* runs mobile_timer()/corr_timer() at their next deadline */
 
 	/* mobile node */
 	unsigned nnics;

@@ -1,33 +1,26 @@
 /* imsd: the IP address Mapping Server. This file is the process: options,
- * configuration, set-up, detaching, signals and the one epoll loop that
- * drives the UDP socket, the control socket and the expiry timer.
+ * configuration, set-up, detaching (lib's daemon.c) and the event loop
+ * (lib's evloop.c) that drives the UDP socket, the control socket, the
+ * expiry timer and the signals.
  *
  * Everything that can fail is set up before imsd detaches, and the parent
  * waits for the child to say so, so a bad database path or a taken port is
- * the exit code of the command the operator typed. Signal handlers only set
- * flags; the signals are blocked except inside epoll_pwait(), so a flag set
- * is never missed between the check and the wait. */
+ * the exit code of the command the operator typed. A second imsd on the
+ * same control socket refuses to start and touches nothing of the first. */
 #include "conf.h"
 #include "ctl.h"
+#include "daemon.h"
 #include "imsd.h"
 #include "log.h"
 #include "util.h"
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sysexits.h>
 #include <unistd.h>
 
-static const struct opt {
-	char c;
-	const char *name, *arg, *help;
-} opts[] = {
+static const struct daemon_opt opts[] = {
 	{ 'f', "config", "FILE", "configuration file (default " IMSD_DEFAULT_CONF ")" },
 	{ 'k', "keyring", "FILE", "keyring, overrides the configuration's 'keyring'" },
 	{ 'D', "database", "FILE", "SQLite database, overrides 'database'" },
@@ -37,33 +30,8 @@ static const struct opt {
 	{ 'd', "foreground", NULL, "stay in the foreground and log to stderr" },
 	{ 'v', "verbose", NULL, "log each request (repeat for more)" },
 	{ 'n', "check", NULL, "check configuration and keyring, then exit" },
-	{ 'h', "help", NULL, "show this help" },
-	{ 'V', "version", NULL, "show the version" },
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: imsd [options]\n\nThe glm IP address Mapping Server.\n\n");
-	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
-		char lhs[64];
-
-		bool long_only = opts[i].c == 'h' || opts[i].c == 'V';
-
-		snprintf(lhs, sizeof(lhs), "%s%c%s--%s%s%s", long_only ? "" : "-", long_only ? ' ' : opts[i].c,
-			 long_only ? "   " : ", ", opts[i].name, opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
-		fprintf(f, "  %-30s %s\n", lhs, opts[i].help);
-	}
-}
-
-static volatile sig_atomic_t got_quit, got_hup;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_quit = 1;
-}
+static const struct daemon_opts cli = { "imsd", NULL, "The glm IP address Mapping Server.", opts, ARRAY_SIZE(opts) };
 
 static int exit_code_for(int err)
 {
@@ -94,99 +62,39 @@ static void reload_keyring(struct imsd *d)
 	log_info("keyring %s reloaded: %u keys", d->conf.keyring, d->keys.n);
 }
 
-/* Fork; the parent waits until the child reports its set-up result on a
- * pipe and exits with it. Returns the write end in the child. */
-static int detach(void)
+static void on_udp(void *arg)
 {
-	int p[2];
-	pid_t pid;
-	unsigned char code = EX_OSERR;
+	struct imsd *d = arg;
+	int e = requests_batch(d);
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		fatal("pipe");
-	pid = fork();
-	if (pid < 0)
-		fatal("fork");
-	if (pid > 0) {
-		close(p[1]);
-		if (read(p[0], &code, 1) != 1)
-			code = EX_SOFTWARE; /* the child died before saying */
-		_exit(code);
-	}
-	close(p[0]);
-	setsid();
-	return p[1];
+	if (e < 0)
+		log_warnx("receive on %s: %s", sa6(&d->conf.listen), strerror(-e));
 }
 
-static void detach_done(int fd, unsigned char code)
+static void on_ctl(void *arg)
 {
-	int null;
+	struct imsd *d = arg;
 
-	if (fd < 0)
+	ctl_serve(d->ctl, control_request, d);
+}
+
+static void on_expiry(void *arg)
+{
+	struct imsd *d = arg;
+
+	expiry_tick(d);
+	ev_timer_in(d->loop, &d->expiry, 1000);
+}
+
+static void on_signal(int sig, void *arg)
+{
+	struct imsd *d = arg;
+
+	if (sig == SIGHUP) {
+		reload_keyring(d);
 		return;
-	if (code == 0) {
-		null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-			close(null);
-		}
-		log_set_foreground(false);
 	}
-	if (write(fd, &code, 1) != 1) {
-		/* The parent is gone; nothing to tell. */
-	}
-	close(fd);
-}
-
-static int loop(struct imsd *d, int ctl, int tfd, const sigset_t *waitmask)
-{
-	struct epoll_event ev[8];
-	int ep = epoll_create1(EPOLL_CLOEXEC), r = 0;
-
-	if (ep < 0)
-		return -errno;
-	int fds[] = { d->udp, ctl, tfd };
-	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
-		struct epoll_event e = { .events = EPOLLIN, .data.fd = fds[i] };
-
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e) < 0) {
-			r = -errno;
-			goto cleanup;
-		}
-	}
-	while (!got_quit) {
-		int n = epoll_pwait(ep, ev, ARRAY_SIZE(ev), -1, waitmask);
-
-		if (n < 0 && errno != EINTR) {
-			r = -errno;
-			goto cleanup;
-		}
-		for (int i = 0; i < n; i++) {
-			int fd = ev[i].data.fd;
-
-			if (fd == d->udp) {
-				int e = requests_batch(d);
-				if (e < 0)
-					log_warnx("receive on %s: %s", sa6(&d->conf.listen), strerror(-e));
-			} else if (fd == ctl) {
-				ctl_serve(ctl, control_request, d);
-			} else if (fd == tfd) {
-				uint64_t ticks;
-				if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-					log_warn("timerfd");
-				expiry_tick(d);
-			}
-		}
-		if (got_hup) {
-			got_hup = 0;
-			reload_keyring(d);
-		}
-	}
-cleanup:
-	close(ep);
-	return r;
+	evloop_stop(d->loop, 0);
 }
 
 /* Not udp6_socket(): it sets SO_REUSEADDR, with which a second imsd could
@@ -222,24 +130,11 @@ int main(int argc, char **argv)
 	const char *conf_path = IMSD_DEFAULT_CONF, *pidfile = NULL;
 	const char *o_keyring = NULL, *o_db = NULL, *o_ctl = NULL, *o_listen = NULL;
 	bool foreground = false, check = false, conf_given = false;
-	int verbose = 0, ctl = -1, tfd = -1, ready = -1, code = EX_OK, r;
-	struct option lopts[ARRAY_SIZE(opts) + 1];
-	char shortopts[2 * ARRAY_SIZE(opts) + 1], *sp = shortopts;
-	struct imsd d = { .udp = -1 };
-	sigset_t block, orig;
+	int verbose = 0, ready = -1, code = EX_OK, r, lock = -1;
+	char lock_path[300] = "";
+	struct imsd d = { .udp = -1, .ctl = -1 };
 
-	memset(lopts, 0, sizeof(lopts));
-	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
-		lopts[i] = (struct option){ opts[i].name, opts[i].arg ? required_argument : no_argument,
-					    NULL, opts[i].c };
-		if (opts[i].c != 'h' && opts[i].c != 'V') {
-			*sp++ = opts[i].c;
-			if (opts[i].arg)
-				*sp++ = ':';
-		}
-	}
-	*sp = '\0';
-	for (int c; (c = getopt_long(argc, argv, shortopts, lopts, NULL)) != -1;) {
+	for (int c; (c = daemon_getopt(&cli, argc, argv)) != -1;) {
 		switch (c) {
 		case 'f': conf_path = optarg; conf_given = true; break;
 		case 'k': o_keyring = optarg; break;
@@ -250,14 +145,11 @@ int main(int argc, char **argv)
 		case 'd': foreground = true; break;
 		case 'v': verbose++; break;
 		case 'n': check = true; break;
-		case 'h': usage(stdout); return EX_OK;
-		case 'V': printf("imsd %s\n", GLM_VERSION); return EX_OK;
-		default: usage(stderr); return EX_USAGE;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "imsd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
+		daemon_usage(&cli, stderr);
 		return EX_USAGE;
 	}
 	/* Until detached, every message also reaches the terminal. */
@@ -299,20 +191,34 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	if (!foreground)
-		ready = detach();
-
+	/* One instance per control socket, before anything is touched: a
+	 * second imsd must not remove the first one's socket and pid file. */
+	if (daemon_lock_path(d.conf.control, lock_path, sizeof(lock_path)) < 0) {
+		log_warnx("control socket path too long");
+		code = EX_USAGE;
+		goto cleanup;
+	}
+	lock = daemon_lock(lock_path);
+	if (lock < 0) {
+		code = lock == -EEXIST ? EX_UNAVAILABLE : EX_CANTCREAT;
+		goto cleanup;
+	}
+	if ((r = evloop_new(&d.loop)) < 0) {
+		log_warnx("event loop: %s", strerror(-r));
+		code = EX_OSERR;
+		goto cleanup;
+	}
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	if ((r = ev_signal(d.loop, SIGTERM, on_signal, &d)) < 0 || (r = ev_signal(d.loop, SIGINT, on_signal, &d)) < 0 ||
+	    (r = ev_signal(d.loop, SIGHUP, on_signal, &d)) < 0) {
+		log_warnx("signals: %s", strerror(-r));
+		code = EX_OSERR;
+		goto cleanup;
+	}
+	if (!foreground) {
+		ready = daemon_detach();
+		daemon_lock_owner(lock);
+	}
 
 	r = store_open(d.conf.database, &d.store);
 	if (r < 0) {
@@ -326,30 +232,30 @@ int main(int argc, char **argv)
 		code = EX_UNAVAILABLE;
 		goto cleanup;
 	}
-	ctl = ctl_listen(d.conf.control);
-	if (ctl < 0) {
-		log_warnx("control socket %s: %s", d.conf.control, strerror(-ctl));
+	d.ctl = ctl_listen(d.conf.control);
+	if (d.ctl < 0) {
+		log_warnx("control socket %s: %s", d.conf.control, strerror(-d.ctl));
 		code = EX_CANTCREAT;
 		goto cleanup;
 	}
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
-		log_warn("timerfd");
+	if ((r = ev_watch(d.loop, d.udp, on_udp, &d)) < 0 || (r = ev_watch(d.loop, d.ctl, on_ctl, &d)) < 0) {
+		log_warnx("event loop: %s", strerror(-r));
 		code = EX_OSERR;
 		goto cleanup;
 	}
-	if (pidfile && (r = write_pidfile(pidfile)) < 0) {
+	ev_timer_init(&d.expiry, "expiry", on_expiry, &d);
+	ev_timer_in(d.loop, &d.expiry, 1000);
+	if (pidfile && (r = daemon_write_pid(pidfile)) < 0) {
 		log_warnx("pid file %s: %s", pidfile, strerror(-r));
 		code = EX_CANTCREAT;
 		goto cleanup;
 	}
 	log_info("serving %s, database %s, %u keys, control %s", sa6(&d.conf.listen),
 		 d.conf.database, d.keys.n, d.conf.control);
-	detach_done(ready, EX_OK);
+	daemon_ready(ready, EX_OK);
 	ready = -1;
 
-	r = loop(&d, ctl, tfd, &orig);
+	r = evloop_run(d.loop);
 	if (r < 0) {
 		log_warnx("event loop: %s", strerror(-r));
 		code = EX_OSERR;
@@ -357,15 +263,17 @@ int main(int argc, char **argv)
 		log_info("exiting");
 	}
 cleanup:
-	detach_done(ready, (unsigned char)code);
-	if (ctl >= 0) {
-		close(ctl);
+	daemon_ready(ready, code);
+	ev_timer_stop(&d.expiry);
+	if (d.ctl >= 0) {
+		close(d.ctl);
 		unlink(d.conf.control);
 	}
 	if (pidfile && code == EX_OK && !check)
 		unlink(pidfile);
-	if (tfd >= 0)
-		close(tfd);
+	evloop_free(d.loop);
+	if (lock >= 0)
+		daemon_unlock(lock, lock_path);
 	if (d.udp >= 0)
 		close(d.udp);
 	store_close(d.store);

@@ -8,6 +8,7 @@
  * control socket. */
 #ifndef IMSD_H
 #define IMSD_H
+#include "evloop.h"
 #include "keys.h"
 #include "store.h"
 #include "wire.h"
@@ -77,6 +78,9 @@ struct imsd {
 	struct key_seq *kseq;
 	unsigned nkseq, kseq_cap;
 	struct sendq out;
+	struct evloop *loop;
+	struct ev_timer expiry;        /* the once-a-second sweep */
+	int ctl;
 };
 
 /* config.c */

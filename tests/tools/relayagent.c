@@ -21,61 +21,51 @@
  * what limits a throughput measurement. */
 #include "../../agent/relay_client.c"
 #include "../../agent/relay_server.c"
+#include "../../agent/watch.c"
 #include "conf.h"
 #include <getopt.h>
 #include <signal.h>
-#include <sys/epoll.h>
 #include <sysexits.h>
 
-static volatile sig_atomic_t got_signal, got_usr1;
-static void on_signal(int sig) { if (sig == SIGUSR1) got_usr1 = 1; else got_signal = sig; }
+static uint64_t end_ns = UINT64_MAX;
+static void status(struct agentd *a);
 
-int agentd_watch(struct agentd *a, int fd, agentd_fd_fn fn, void *arg)
+/* The relay modules' deadlines (glm-agentd's agentd.c does the same with
+ * its other modules), and the end of --duration. */
+void agentd_rearm(struct agentd *a)
 {
-	for (unsigned i = 0; i < AGENT_MAX_WATCH; i++) {
-		if (a->watch[i].fn)
-			continue;
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
-		if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-			return -errno;
-		a->watch[i].fd = fd;
-		a->watch[i].fn = fn;
-		a->watch[i].arg = arg;
-		return 0;
+	uint64_t next = a->conf.relay_role ? relay_server_next_deadline(a) : relay_client_next_deadline(a);
+	uint64_t now = now_ns();
+
+	if (end_ns < next)
+		next = end_ns;
+	if (next > now + 1000000000ull)
+		next = now + 1000000000ull;
+	ev_timer_at(a->loop, &a->tick, next);
+}
+
+static void tick(void *arg)
+{
+	struct agentd *a = arg;
+	uint64_t now = now_ns();
+
+	if (now >= end_ns) {
+		evloop_stop(a->loop, 0);
+		return;
 	}
-	return -ENOSPC;
+	if (a->conf.relay_role)
+		relay_server_timer(a, now);
+	else
+		relay_client_timer(a, now);
+	agentd_rearm(a);
 }
 
-void agentd_unwatch(struct agentd *a, int fd)
+static void on_signal(int sig, void *arg)
 {
-	for (unsigned i = 0; i < AGENT_MAX_WATCH; i++) {
-		if (a->watch[i].fn && a->watch[i].fd == fd) {
-			epoll_ctl(a->epfd, EPOLL_CTL_DEL, fd, NULL);
-			a->watch[i].fn = NULL;
-		}
-	}
-}
-
-int agentd_send(struct agentd *a, const struct sockaddr_in6 *to, struct glm_msg *m, const struct glm_key *key)
-{
-	uint8_t buf[GLM_MSG_MAX];
-	ssize_t n;
-
-	if (!key)
-		key = a->key;
-	m->key_id = key->id;
-	n = glm_msg_encode(m, key->secret, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	return sendto(a->udp, buf, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to)) < 0 ? -errno : 0;
-}
-
-int agentd_bridge_by_ifindex(const struct agentd *a, int ifindex)
-{
-	for (unsigned i = 0; i < a->nbr; i++)
-		if (a->br[i].ifindex == ifindex)
-			return (int)i;
-	return -1;
+	if (sig == SIGUSR1)
+		status(arg);
+	else
+		evloop_stop(((struct agentd *)arg)->loop, 0);
 }
 
 #define RA_BATCH 64
@@ -186,7 +176,6 @@ int main(int argc, char **argv)
 	double duration = 0;
 	bool client, have_group = false, native = false;
 	int c, verbose = 0, ret = EX_OK, r;
-	uint64_t end;
 
 	if (argc < 2 || (strcmp(argv[1], "client") && strcmp(argv[1], "relay"))) {
 		usage(stderr);
@@ -235,10 +224,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "relayagent: key %u not in %s\n", a.conf.key_id, keyring);
 		return EX_CONFIG;
 	}
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGUSR1, on_signal);
-	a.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if ((r = evloop_new(&a.loop)) < 0 || (r = ev_signal(a.loop, SIGTERM, on_signal, &a)) < 0 ||
+	    (r = ev_signal(a.loop, SIGINT, on_signal, &a)) < 0 || (r = ev_signal(a.loop, SIGUSR1, on_signal, &a)) < 0) {
+		fprintf(stderr, "relayagent: event loop: %s\n", strerror(-r));
+		return EX_OSERR;
+	}
+	ev_timer_init(&a.tick, "relay modules", tick, &a);
 	a.udp = udp6_socket(&a.conf.listen);
 	if (a.udp < 0) {
 		fprintf(stderr, "relayagent: listen %s: %s\n", sa6(&a.conf.listen), strerror(-a.udp));
@@ -271,35 +262,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "relayagent: relay: %s\n", strerror(-r));
 		return EX_OSERR;
 	}
-	end = duration > 0 ? now_ns() + (uint64_t)(duration * 1e9) : UINT64_MAX;
-	while (!got_signal) {
-		struct epoll_event evs[16];
-		uint64_t now = now_ns(), next = client ? relay_client_next_deadline(&a) : relay_server_next_deadline(&a);
-		int timeout, n;
-
-		if (now >= end)
-			break;
-		if (end < next)
-			next = end;
-		timeout = next == UINT64_MAX ? 1000 : next <= now ? 0 : (int)((next - now + 999999) / 1000000);
-		if (timeout > 1000)
-			timeout = 1000;
-		n = epoll_wait(a.epfd, evs, 16, timeout);
-		for (int i = 0; i < n; i++) {
-			unsigned w = evs[i].data.u32;
-			if (w < AGENT_MAX_WATCH && a.watch[w].fn)
-				a.watch[w].fn(&a, a.watch[w].arg);
-		}
-		if (got_usr1) {
-			got_usr1 = 0;
-			status(&a);
-		}
-		now = now_ns();
-		if (client)
-			relay_client_timer(&a, now);
-		else
-			relay_server_timer(&a, now);
-	}
+	end_ns = duration > 0 ? now_ns() + (uint64_t)(duration * 1e9) : UINT64_MAX;
+	agentd_rearm(&a);
+	if (evloop_run(a.loop) < 0)
+		ret = EX_SOFTWARE;
 	status(&a);
 	if (client) {
 		relay_client_release(&a, 0, &group, &source);
@@ -312,7 +278,9 @@ int main(int argc, char **argv)
 		relay_server_free(&a);
 	}
 	close(a.udp);
-	close(a.epfd);
+	ev_timer_stop(&a.tick);
+	agentd_unwatch_all(&a);
+	evloop_free(a.loop);
 	keyring_free(&a.keys);
 	return ret;
 }

@@ -1,0 +1,193 @@
+/* The daemons' common scaffolding: options table and usage, the instance
+ * lock, detaching with the set-up result, the pid file. See daemon.h. */
+#include "daemon.h"
+#include "log.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#define DAEMON_MAX_OPTS 32
+
+static const struct daemon_opt builtin[] = {
+	{ 'h', "help", NULL, "show this help" },
+	{ 'V', "version", NULL, "show the version" },
+};
+
+void daemon_usage(const struct daemon_opts *d, FILE *f)
+{
+	fprintf(f, "usage: %s [options]%s%s\n\n%s\n\n", d->prog, d->synopsis ? " " : "", d->synopsis ? d->synopsis : "",
+		d->what);
+	for (size_t i = 0; i < d->n + 2; i++) {
+		const struct daemon_opt *o = i < d->n ? &d->opt[i] : &builtin[i - d->n];
+		char lhs[64];
+
+		snprintf(lhs, sizeof(lhs), "-%c, --%s%s%s", o->c, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  %-30s %s\n", lhs, o->help);
+	}
+}
+
+int daemon_getopt(const struct daemon_opts *d, int argc, char **argv)
+{
+	static struct option lo[DAEMON_MAX_OPTS + 3];
+	static char so[DAEMON_MAX_OPTS * 2 + 8];
+	static const struct daemon_opts *built;
+	int c;
+
+	if (built != d) {
+		size_t k = 0, n = d->n < DAEMON_MAX_OPTS ? d->n : DAEMON_MAX_OPTS;
+
+		so[k++] = ':'; /* a missing argument is ':', not '?' */
+		for (size_t i = 0; i < n + 2; i++) {
+			const struct daemon_opt *o = i < n ? &d->opt[i] : &builtin[i - n];
+
+			lo[i] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, o->c };
+			so[k++] = o->c;
+			if (o->arg)
+				so[k++] = ':';
+		}
+		lo[n + 2] = (struct option){ 0 };
+		so[k] = '\0';
+		built = d;
+	}
+	c = getopt_long(argc, argv, so, lo, NULL);
+	switch (c) {
+	case 'h':
+		daemon_usage(d, stdout);
+		exit(EX_OK);
+	case 'V':
+		printf("%s %s\n", d->prog, GLM_VERSION);
+		exit(EX_OK);
+	case ':':
+		fprintf(stderr, "%s: option %s needs an argument\n", d->prog, argv[optind - 1]);
+		daemon_usage(d, stderr);
+		exit(EX_USAGE);
+	case '?':
+		fprintf(stderr, "%s: unknown option %s\n", d->prog, argv[optind - 1]);
+		daemon_usage(d, stderr);
+		exit(EX_USAGE);
+	}
+	return c;
+}
+
+int daemon_lock_path(const char *path, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s.lock", path);
+
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+int daemon_lock(const char *lock_path)
+{
+	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644), e;
+	char buf[32] = "";
+
+	if (fd < 0) {
+		e = -errno;
+		log_warn("lock %s", lock_path);
+		return e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		/* ours: the pid of whoever holds it, for the next one to name */
+		int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+		if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+			log_warn("lock %s: writing our pid", lock_path);
+		return fd;
+	}
+	e = errno;
+	if (e == EWOULDBLOCK) {
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		log_warnx("already running as pid %s (%s is locked): this one changes nothing and exits",
+			  buf[0] ? buf : "?", lock_path);
+		close(fd);
+		return -EEXIST;
+	}
+	close(fd);
+	errno = e;
+	log_warn("lock %s", lock_path);
+	return -e;
+}
+
+void daemon_lock_owner(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (fd < 0 || ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		return;
+}
+
+void daemon_unlock(int fd, const char *lock_path)
+{
+	if (fd < 0)
+		return;
+	unlink(lock_path);
+	close(fd);
+}
+
+int daemon_write_pid(const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid()), fd, e = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, (size_t)n) != n)
+		e = errno ? -errno : -EIO;
+	close(fd);
+	return e;
+}
+
+int daemon_detach(void)
+{
+	int p[2];
+	pid_t pid;
+	unsigned char code = EX_OSERR;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		fatal("pipe");
+	pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &code, 1) != 1)
+			code = EX_SOFTWARE; /* the child died before saying */
+		_exit(code);
+	}
+	close(p[0]);
+	setsid();
+	return p[1];
+}
+
+void daemon_ready(int fd, int code)
+{
+	unsigned char c = (unsigned char)code;
+
+	if (fd < 0)
+		return;
+	if (code == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+			close(null);
+		}
+		log_set_foreground(false);
+	}
+	if (write(fd, &c, 1) != 1) {
+		/* the parent is gone: nothing to tell */
+	}
+	close(fd);
+}
