@@ -8,6 +8,9 @@
 int agent_conf_load(const char *path, struct agent_conf *c);
 
 /* bridges.c: resolve the managed bridges; their RA-learned prefix. */
+/* Each configured bridge exists, is a bridge and snoops MLD; otherwise
+ * "CONFIG: bridge NAME: why" for each, and the first -errno. */
+int agent_check_bridges(const struct agent_conf *c, const char *config_path);
 int bridges_init(struct agentd *a);
 void bridges_free(struct agentd *a);
 int bridge_by_name(const struct agentd *a, const char *name);

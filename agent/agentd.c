@@ -21,6 +21,7 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 	struct agent_conf *c = ctx;
 	const char *k = argv[0];
 	uint32_t v;
+	int r;
 
 	if (!strcmp(k, "role")) {
 		if (argc != 2 || (strcmp(argv[1], "agent") && strcmp(argv[1], "relay")))
@@ -33,15 +34,14 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 			return conf_err(pos, "at most %d bridges", AGENT_MAX_BRIDGES);
 		strcpy(c->bridges[c->nbridges++], argv[1]);
 	} else if (!strcmp(k, "listen")) {
-		if (argc != 2 || parse_sockaddr6(argv[1], AGENT_PORT, &c->listen))
-			return conf_err(pos, "usage: listen [ADDR]:PORT");
+		return conf_sockaddr6(pos, argc, argv, AGENT_PORT, &c->listen);
 	} else if (!strcmp(k, "relay")) {
-		if (argc != 2 || parse_sockaddr6(argv[1], AGENT_PORT, &c->relay))
-			return conf_err(pos, "usage: relay [ADDR]:PORT");
+		if ((r = conf_sockaddr6(pos, argc, argv, AGENT_PORT, &c->relay)) < 0)
+			return r;
 		c->has_relay = true;
 	} else if (!strcmp(k, "ims")) {
-		if (argc != 2 || parse_sockaddr6(argv[1], 5300, &c->ims))
-			return conf_err(pos, "usage: ims [ADDR]:PORT");
+		if ((r = conf_sockaddr6(pos, argc, argv, 5300, &c->ims)) < 0)
+			return r;
 		c->has_ims = true;
 	} else if (!strcmp(k, "key-id")) {
 		if (argc != 2 || parse_u32(argv[1], 1, UINT32_MAX, &c->key_id))
@@ -261,6 +261,10 @@ int main(int argc, char **argv)
 	a.key = keyring_find(&a.keys, a.conf.key_id);
 	if (!a.key) {
 		log_warnx("%s: key-id %u is not in keyring %s", config, a.conf.key_id, a.conf.keyring);
+		keyring_free(&a.keys);
+		return EX_CONFIG;
+	}
+	if (!a.conf.relay_role && agent_check_bridges(&a.conf, config) < 0) {
 		keyring_free(&a.keys);
 		return EX_CONFIG;
 	}

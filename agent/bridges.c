@@ -8,6 +8,8 @@
 #include "rtnl.h"
 #include "util.h"
 #include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -57,6 +59,61 @@ static void ra_input(struct agentd *a, void *arg)
 int bridge_echo(struct agentd *a, int br, const struct in6_addr *dst, uint16_t id)
 {
 	return ndisc_send_echo(nd_fd[br], a->br[br].ifindex, NULL, dst, id, 1);
+}
+
+/* What the agent needs of a bridge, checked before anything is set up
+ * (and by -n): it exists, it is a bridge, and it snoops MLD. Without
+ * snooping the bridge floods every group to every port and keeps no MDB:
+ * there would be no groups to learn per VM port and nothing to pin. */
+static const char *bridge_problem(const char *name, int *err)
+{
+	char path[64 + IF_NAMESIZE], v[4] = "";
+	FILE *f;
+
+	if (!if_nametoindex(name)) {
+		*err = -errno;
+		return errno == ENODEV ? "does not exist" : strerror(errno);
+	}
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", name);
+	if (access(path, F_OK) < 0) {
+		*err = -EINVAL;
+		return "is not a bridge";
+	}
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge/multicast_snooping", name);
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(v, sizeof(v), f))
+			v[0] = '\0';
+		fclose(f);
+	}
+	if (strcmp(v, "1\n")) {
+		*err = -EOPNOTSUPP;
+		return "does not snoop multicast";
+	}
+	return NULL;
+}
+
+int agent_check_bridges(const struct agent_conf *c, const char *config_path)
+{
+	int r = 0;
+
+	/* every bridge, so one run names every problem */
+	for (unsigned i = 0; i < c->nbridges; i++) {
+		const char *name = c->bridges[i], *why;
+		int e = 0;
+
+		why = bridge_problem(name, &e);
+		if (!why)
+			continue;
+		if (e == -EOPNOTSUPP)
+			log_warnx("%s: bridge %s: %s (ip link set %s type bridge mcast_snooping 1)", config_path, name,
+				  why, name);
+		else
+			log_warnx("%s: bridge %s: %s", config_path, name, why);
+		if (!r)
+			r = e;
+	}
+	return r;
 }
 
 int bridges_init(struct agentd *a)

@@ -11,6 +11,7 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 	struct matd_conf *c = ctx;
 	const char *k = argv[0];
 	uint32_t v;
+	int r;
 
 	if (!strcmp(k, "home-address")) {
 		if (argc != 2 || parse_in6(argv[1], &c->ha))
@@ -23,8 +24,8 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 			return conf_err(pos, "at most %d interfaces", MATD_MAX_NICS);
 		strcpy(c->nics[c->nnics++], argv[1]);
 	} else if (!strcmp(k, "ims")) {
-		if (argc != 2 || parse_sockaddr6(argv[1], MATD_IMS_PORT, &c->ims))
-			return conf_err(pos, "usage: ims [ADDR]:PORT");
+		if ((r = conf_sockaddr6(pos, argc, argv, MATD_IMS_PORT, &c->ims)) < 0)
+			return r;
 		c->have_ims = true;
 	} else if (!strcmp(k, "key-id")) {
 		if (argc != 2 || parse_u32(argv[1], 1, UINT32_MAX, &c->key_id))
@@ -34,11 +35,10 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 			return conf_err(pos, "usage: keyring PATH");
 		strcpy(c->keyring, argv[1]);
 	} else if (!strcmp(k, "listen")) {
-		if (argc != 2 || parse_sockaddr6(argv[1], MATD_DEFAULT_PORT, &c->listen))
-			return conf_err(pos, "usage: listen [ADDR]:PORT");
+		return conf_sockaddr6(pos, argc, argv, MATD_DEFAULT_PORT, &c->listen);
 	} else if (!strcmp(k, "correspondent")) {
-		if (argc != 2 || parse_sockaddr6(argv[1], MATD_DEFAULT_PORT, &c->cns[c->ncns]))
-			return conf_err(pos, "usage: correspondent ADDR or [ADDR]:PORT");
+		if ((r = conf_sockaddr6(pos, argc, argv, MATD_DEFAULT_PORT, &c->cns[c->ncns])) < 0)
+			return r;
 		if (++c->ncns == MATD_MAX_CNS)
 			return conf_err(pos, "at most %d correspondents", MATD_MAX_CNS - 1);
 	} else if (!strcmp(k, "home-prefix")) {

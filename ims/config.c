@@ -65,7 +65,6 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 	struct conf_ctx *cc = ctx;
 	struct imsd_conf *c = cc->c;
 	unsigned k;
-	int r;
 
 	for (k = 0; k < ARRAY_SIZE(keywords); k++)
 		if (!strcmp(argv[0], keywords[k]))
@@ -80,10 +79,7 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 
 	switch (k) {
 	case K_LISTEN:
-		r = parse_sockaddr6(argv[1], IMSD_DEFAULT_PORT, &c->listen);
-		if (r)
-			return conf_err(pos, "bad listen address '%s' (expected [ADDR]:PORT)", argv[1]);
-		return 0;
+		return conf_sockaddr6(pos, argc, argv, IMSD_DEFAULT_PORT, &c->listen);
 	case K_DATABASE:
 		return set_path(pos, &c->database, argv[1]);
 	case K_KEYRING:

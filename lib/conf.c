@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,9 +177,35 @@ int parse_prefix6(const char *s, struct in6_addr *addr, uint8_t *len)
 	return 0;
 }
 
+/* Does bare text s (no brackets) read both as one address and as an
+ * address followed by ":PORT"? "2001:db8:c::5:5300" does: 2001:db8:c::5
+ * port 5300, or the address ending in :5300 (only "::" lets a group go
+ * missing, so only such addresses can). "2001:db8:c::5300" does not:
+ * "2001:db8:c:" is no address. If so, the address part goes to addr and
+ * the port to *port. */
+static bool bare_addr_port(const char *s, char addr[INET6_ADDRSTRLEN], uint32_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	struct in6_addr a;
+	uint32_t p;
+	size_t n;
+
+	if (!colon || !strstr(s, "::") || parse_u32(colon + 1, 1, 65535, &p))
+		return false;
+	n = (size_t)(colon - s);
+	if (n >= INET6_ADDRSTRLEN)
+		return false;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	if (parse_in6(addr, &a) || parse_in6(s, &a))
+		return false;
+	*port = p;
+	return true;
+}
+
 int parse_sockaddr6(const char *s, uint16_t defport, struct sockaddr_in6 *out)
 {
-	char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
+	char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 16], addr[INET6_ADDRSTRLEN];
 	char *host = buf, *pct;
 	uint32_t port = defport;
 
@@ -199,6 +226,8 @@ int parse_sockaddr6(const char *s, uint16_t defport, struct sockaddr_in6 *out)
 		} else if (close[1]) {
 			return -EINVAL;
 		}
+	} else if (bare_addr_port(s, addr, &port)) {
+		return -EINVAL;
 	}
 	pct = strchr(host, '%');
 	if (pct) {
@@ -210,6 +239,25 @@ int parse_sockaddr6(const char *s, uint16_t defport, struct sockaddr_in6 *out)
 	if (parse_in6(host, &out->sin6_addr))
 		return -EINVAL;
 	out->sin6_port = htons((uint16_t)port);
+	return 0;
+}
+
+int conf_sockaddr6(const struct conf_pos *pos, int argc, char **argv, uint16_t defport, struct sockaddr_in6 *out)
+{
+	char addr[INET6_ADDRSTRLEN];
+	uint32_t port;
+	int r;
+
+	if (argc != 2)
+		return conf_err(pos, "usage: %s ADDR | [ADDR]:PORT", argv[0]);
+	if (argv[1][0] != '[' && bare_addr_port(argv[1], addr, &port))
+		return conf_err(pos, "'%s %s' is ambiguous: write [%s]:%u for port %u, or [%s] for the address",
+				argv[0], argv[1], addr, port, port, argv[1]);
+	r = parse_sockaddr6(argv[1], defport, out);
+	if (r == -ENODEV)
+		return conf_err(pos, "%s %s: no such interface", argv[0], argv[1]);
+	if (r < 0)
+		return conf_err(pos, "bad %s address '%s' (expected ADDR or [ADDR]:PORT)", argv[0], argv[1]);
 	return 0;
 }
 

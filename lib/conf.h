@@ -35,7 +35,13 @@ const char *conf_arg(int argc, char **argv, const char *key);
 int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 int parse_in6(const char *s, struct in6_addr *out);
 int parse_prefix6(const char *s, struct in6_addr *addr, uint8_t *len);
-/* "[addr]:port", "addr" (port = defport), or "addr%ifname" link-local. */
+/* "[addr]:port", "[addr]" or "addr" (port = defport), "addr%ifname" for
+ * link-local. A bare "addr:N" that reads both as an address and as an
+ * address with a port (2001:db8:c::5:5300) is refused: brackets must say
+ * which is meant. */
 int parse_sockaddr6(const char *s, uint16_t defport, struct sockaddr_in6 *out);
+/* A setting "KEY ADDR" (argv[0], argv[1]) read with parse_sockaddr6, every
+ * error reported as FILE:LINE (the ambiguous form with both readings). */
+int conf_sockaddr6(const struct conf_pos *pos, int argc, char **argv, uint16_t defport, struct sockaddr_in6 *out);
 int parse_hex(const char *s, uint8_t *out, size_t len);
 #endif

@@ -2,6 +2,7 @@
 #include "ctl.h"
 #include "conf.h"
 #include "log.h"
+#include "util.h"
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -41,102 +42,188 @@ int ctl_listen(const char *path)
 	return fd;
 }
 
-/* Read until newline or EOF, with a deadline: a stuck client cannot hang
- * the daemon for more than timeout_ms. */
-static ssize_t read_all(int fd, char *buf, size_t cap, int timeout_ms, int stop_at_nl)
+/* Milliseconds from now to deadline (a now_ns() time), rounded up; 0 once
+ * it has passed. */
+static int ms_until(uint64_t deadline)
 {
-	size_t len = 0;
+	uint64_t now = now_ns();
 
-	while (len + 1 < cap) {
+	return now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
+}
+
+/* Read until newline (stop_at_nl) or EOF, or until cap - 1 bytes. One
+ * deadline for the whole, however the bytes are spread: a peer that
+ * trickles them cannot push it back. *len is what arrived, also on
+ * failure. Returns 0 or -errno (-ETIMEDOUT). */
+static int read_all(int fd, char *buf, size_t cap, uint64_t deadline, bool stop_at_nl, size_t *len)
+{
+	int r = 0;
+
+	*len = 0;
+	while (*len + 1 < cap) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int pr = poll(&p, 1, timeout_ms);
-		ssize_t n;
+		ssize_t n = recv(fd, buf + *len, cap - 1 - *len, MSG_DONTWAIT);
 
-		if (pr == 0)
-			return -ETIMEDOUT;
-		if (pr < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
+		if (n > 0) {
+			bool nl = stop_at_nl && memchr(buf + *len, '\n', (size_t)n);
+
+			*len += (size_t)n;
+			if (nl)
+				break;
+			continue;
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
-		if (stop_at_nl && memchr(buf, '\n', len))
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			r = -errno;
 			break;
+		}
+		n = poll(&p, 1, ms_until(deadline));
+		if (n == 0) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		if (n < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
 	}
-	buf[len] = '\0';
-	return (ssize_t)len;
+	buf[*len] = '\0';
+	return r;
 }
 
-static void write_all(int fd, const char *p, size_t len)
+/* Write all of p by the deadline; *done counts what went. Returns 0 or
+ * -errno (-ETIMEDOUT, -EPIPE when the peer has gone). */
+static int write_all(int fd, const char *p, size_t len, uint64_t deadline, size_t *done)
 {
 	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
+		struct pollfd pf = { .fd = fd, .events = POLLOUT };
+		ssize_t n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n >= 0) {
+			p += n;
+			len -= (size_t)n;
+			*done += (size_t)n;
+			continue;
 		}
-		p += n;
-		len -= (size_t)n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		n = poll(&pf, 1, ms_until(deadline));
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (n < 0 && errno != EINTR)
+			return -errno;
 	}
+	return 0;
+}
+
+/* "client pid 1234 (uid 0)": whom a log line is about. */
+static const char *peer_name(int fd, char *buf, size_t size)
+{
+	struct ucred uc;
+	socklen_t l = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &l) < 0)
+		snprintf(buf, size, "client (unknown)");
+	else
+		snprintf(buf, size, "client pid %d (uid %u)", (int)uc.pid, (unsigned)uc.uid);
+	return buf;
+}
+
+/* The reply: "ok\n" BODY, or "error: " MESSAGE "\n". */
+static int write_reply(int fd, int result, const char *body, size_t blen, uint64_t deadline, size_t *done)
+{
+	int r;
+
+	*done = 0;
+	if (result == 0) {
+		r = write_all(fd, "ok\n", 3, deadline, done);
+		return r ? r : write_all(fd, body, blen, deadline, done);
+	}
+	r = write_all(fd, "error: ", 7, deadline, done);
+	if (!r)
+		r = write_all(fd, body, blen, deadline, done);
+	if (!r && (!blen || body[blen - 1] != '\n'))
+		r = write_all(fd, "\n", 1, deadline, done);
+	return r;
 }
 
 int ctl_serve(int lfd, ctl_fn fn, void *ctx)
 {
-	char req[GLM_CTL_MAXREQ], *argv[GLM_CONF_MAXARGS], *body = NULL;
-	size_t blen = 0;
-	int cfd, argc, r;
-	FILE *out;
+	int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (cfd < 0)
 		return errno == EAGAIN ? 0 : -errno;
-	if (read_all(cfd, req, sizeof(req), 1000, 1) < 0) {
-		close(cfd);
-		return 0;
+	return ctl_serve_conn(cfd, fn, ctx);
+}
+
+int ctl_serve_conn(int cfd, ctl_fn fn, void *ctx)
+{
+	char req[GLM_CTL_MAXREQ], *argv[GLM_CONF_MAXARGS], *body = NULL, who[64];
+	uint64_t t0 = now_ns();
+	size_t len, blen = 0;
+	int argc, r, e;
+	bool cut;
+	FILE *out;
+
+	e = read_all(cfd, req, sizeof(req), t0 + GLM_CTL_REQUEST_MS * 1000000ull, true, &len);
+	if (e == -ETIMEDOUT) {
+		log_warnx("control: %s too slow: no request line after %u ms (%zu bytes), dropped",
+			  peer_name(cfd, who, sizeof(who)), GLM_CTL_REQUEST_MS, len);
+		r = 0;
+		goto cleanup;
 	}
+	if (e < 0) {
+		log_warnx("control: %s gave up after %zu bytes: %s", peer_name(cfd, who, sizeof(who)), len,
+			  strerror(-e));
+		r = 0;
+		goto cleanup;
+	}
+	/* a line that fills the buffer is cut: refused, never served cut */
+	cut = len == sizeof(req) - 1 && !memchr(req, '\n', len);
 	req[strcspn(req, "\n")] = '\0';
 	out = open_memstream(&body, &blen);
 	if (!out) {
-		close(cfd);
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto cleanup;
 	}
-	argc = conf_split(req, argv, GLM_CONF_MAXARGS);
-	if (argc <= 0) {
+	argc = cut ? -E2BIG : conf_split(req, argv, GLM_CONF_MAXARGS);
+	if (cut) {
+		fprintf(out, "request longer than %d bytes", GLM_CTL_MAXREQ - 2);
+		r = -EINVAL;
+	} else if (argc <= 0) {
 		fprintf(out, "empty or overlong request");
 		r = -EINVAL;
 	} else {
 		r = fn(ctx, argc, argv, out);
 	}
 	fclose(out);
-	if (r == 0) {
-		write_all(cfd, "ok\n", 3);
-		write_all(cfd, body, blen);
-	} else {
-		write_all(cfd, "error: ", 7);
-		write_all(cfd, body, blen);
-		if (!blen || body[blen - 1] != '\n')
-			write_all(cfd, "\n", 1);
-	}
+	/* The handler's own time is not the client's: the reply gets its
+	 * own deadline, so one that is never read cannot hold us either. */
+	e = write_reply(cfd, r, body, blen, now_ns() + GLM_CTL_REPLY_MS * 1000000ull, &len);
+	if (e == -ETIMEDOUT)
+		log_warnx("control: %s too slow: reply not taken after %u ms (%zu of %zu bytes), dropped",
+			  peer_name(cfd, who, sizeof(who)), GLM_CTL_REPLY_MS, len, blen);
+	else if (e < 0)
+		log_warnx("control: %s gave up before the reply (%zu of %zu bytes): %s",
+			  peer_name(cfd, who, sizeof(who)), len, blen, strerror(-e));
+	r = 0;
+cleanup:
 	free(body);
 	close(cfd);
-	return 0;
+	return r;
 }
 
 int ctl_request(const char *path, const char *req, char **reply, int timeout_ms)
 {
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	struct sockaddr_un sun;
-	size_t cap = 1 << 20;
-	char *buf;
-	ssize_t n;
+	size_t cap = 1 << 20, n = 0;
+	char *buf = NULL;
 	int fd, r = ctl_addr(path, &sun);
 
 	*reply = NULL;
@@ -147,34 +234,38 @@ int ctl_request(const char *path, const char *req, char **reply, int timeout_ms)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		r = -errno;
-		close(fd);
-		return r;
+		goto cleanup;
 	}
-	write_all(fd, req, strlen(req));
-	write_all(fd, "\n", 1);
+	r = write_all(fd, req, strlen(req), deadline, &n);
+	if (!r)
+		r = write_all(fd, "\n", 1, deadline, &n);
+	if (r)
+		goto cleanup;
 	shutdown(fd, SHUT_WR);
 	buf = malloc(cap);
 	if (!buf) {
-		close(fd);
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto cleanup;
 	}
-	n = read_all(fd, buf, cap, timeout_ms, 0);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return (int)n;
-	}
+	/* the whole reply within timeout_ms, as for the daemon's side */
+	r = read_all(fd, buf, cap, deadline, false, &n);
+	if (r)
+		goto cleanup;
 	if (!strncmp(buf, "ok\n", 3)) {
-		memmove(buf, buf + 3, (size_t)n - 2);
+		memmove(buf, buf + 3, n - 2);
 		r = 0;
 	} else if (!strncmp(buf, "error: ", 7)) {
-		memmove(buf, buf + 7, (size_t)n - 6);
+		memmove(buf, buf + 7, n - 6);
 		r = 1;
 	} else {
-		free(buf);
-		return -EPROTO;
+		r = -EPROTO;
+		goto cleanup;
 	}
 	*reply = buf;
+	buf = NULL;
+cleanup:
+	free(buf);
+	close(fd);
 	return r;
 }
 

@@ -6,14 +6,26 @@
 #define GLM_CTL_H
 #include <stdio.h>
 
-#define GLM_CTL_MAXREQ 4096
+/* A request line, newline included: room for the hook's longest
+ * (HOOKREQ_MAX, lib/hookreq.h); a longer one is refused, never cut. */
+#define GLM_CTL_MAXREQ 8192
+/* A daemon serves its control socket from its one loop, a connection at a
+ * time: a client has GLM_CTL_REQUEST_MS from its accept to send the whole
+ * request line, and GLM_CTL_REPLY_MS to take the whole reply once it is
+ * ready. One that is slower is dropped and logged, so a stuck or trickling
+ * client holds the loop for a bounded time, not for as long as it likes. */
+#define GLM_CTL_REQUEST_MS 1000
+#define GLM_CTL_REPLY_MS 1000
 
 typedef int (*ctl_fn)(void *ctx, int argc, char **argv, FILE *out);
 
 int ctl_listen(const char *path);
 /* Accept one pending connection and serve its request. */
 int ctl_serve(int lfd, ctl_fn fn, void *ctx);
-/* Send req, wait up to timeout_ms; *reply is malloc'ed (body or message).
+/* Serve the request on a connection already accepted (or one end of a
+ * socketpair), within the deadlines above; closes cfd. */
+int ctl_serve_conn(int cfd, ctl_fn fn, void *ctx);
+/* Send req, wait up to timeout_ms for the whole reply; *reply is malloc'ed (body or message).
  * Returns 0 for "ok", 1 for "error", -errno if the daemon could not be asked. */
 int ctl_request(const char *path, const char *req, char **reply, int timeout_ms);
 /* A CLI's whole request: print the body on stdout, or "PROG: message" on

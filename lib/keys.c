@@ -12,7 +12,8 @@
 static int key_line(void *ctx, const struct conf_pos *pos, int argc, char **argv)
 {
 	struct glm_keyring *kr = ctx;
-	struct glm_key k = { 0 };
+	const struct glm_key *dup;
+	struct glm_key k = { .line = pos->line };
 
 	if (strcmp(argv[0], "key"))
 		return conf_err(pos, "unknown keyword '%s' (expected 'key')", argv[0]);
@@ -31,8 +32,10 @@ static int key_line(void *ctx, const struct conf_pos *pos, int argc, char **argv
 			return conf_err(pos, "key %u: bad home address '%s'", k.id, argv[i + 1]);
 		k.nhomes++;
 	}
-	if (keyring_find(kr, k.id))
-		return conf_err(pos, "key %u defined twice", k.id);
+	/* Which secret would a message with this id be checked against? */
+	dup = keyring_find(kr, k.id);
+	if (dup)
+		return conf_err(pos, "key id %u already defined at line %u", k.id, dup->line);
 	if (kr->n == kr->cap) {
 		unsigned nc = kr->cap ? kr->cap * 2 : 16;
 		struct glm_key *nk = realloc(kr->keys, nc * sizeof(*nk));

@@ -14,6 +14,7 @@
 
 struct glm_key {
 	uint32_t id;
+	unsigned line;                   /* in the keyring file, for messages */
 	uint8_t secret[GLM_KEY_LEN];
 	unsigned nhomes;
 	struct in6_addr homes[GLM_KEY_MAX_HOMES];

@@ -45,6 +45,7 @@ setup() {
 teardown() {
 	local rc=0
 
+	[[ -n ${SLOW:-} ]] && kill "$SLOW" 2>/dev/null
 	stop_imsd || rc=1
 	[[ -n ${NS:-} ]] && ip netns del "$NS" 2>/dev/null
 	[[ -n ${T:-} && -d $T ]] && rm -rf "$T"
@@ -236,6 +237,56 @@ stat_of() {
 	echo "key 9 nothex" >>"$T/keys"
 	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
 	[[ $status -eq 78 && $output == *"$T/keys:4: key 9: secret must be 64 hex digits"* ]]
+}
+
+# A control client that sends one byte every 0.5 s for 5 s. Each byte
+# comes well within a per-read timeout; the request line never comes.
+# Prints "connected", then "dropped after N bytes, T s" when the daemon
+# closes on it, or "never dropped" if it got to send everything.
+slow_client() {
+	python3 - "$1" <<-'EOP'
+	import socket, sys, time
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+	s.connect(sys.argv[1])
+	print("connected", flush=True)
+	t0, sent = time.monotonic(), 0
+	try:
+	    while time.monotonic() - t0 < 5:
+	        s.send(b"s")
+	        sent += 1
+	        time.sleep(0.5)
+	    print("never dropped")
+	except OSError:
+	    print("dropped after %d bytes, %.1f s" % (sent, time.monotonic() - t0))
+	EOP
+}
+
+@test "a control client that trickles its request is dropped; stats and UDP are served meanwhile" {
+	start_imsd
+	ims -i 7 update $HA 2001:db8:2::10 60
+	slow_client "$T/ctl" >"$T/slow.out" &
+	SLOW=$!
+	for _ in $(seq 50); do
+		grep -q connected "$T/slow.out" && break
+		sleep 0.05
+	done
+	# imsd is reading the slow client's request: a normal one waits at
+	# most for that request's deadline (1 s from its accept)
+	local t0=$EPOCHREALTIME t1
+	run timeout 8 socat -t 8 - "UNIX-CONNECT:$T/ctl" <<<stats
+	t1=$EPOCHREALTIME
+	local ms=$(((${t1/./} - ${t0/./}) / 1000))
+	echo "stats answered in $ms ms: ${lines[0]}"
+	[[ $status -eq 0 && ${lines[0]} == ok && $output == *"updates_ok=1"* ]]
+	[[ $ms -lt 1500 ]]
+	# and UDP is served while the slow client is still sending
+	run ims -t 500 -i 8 query $HA
+	[[ $status -eq 0 && $output == *"ma=2001:db8:2::10 "* ]]
+	wait "$SLOW"
+	SLOW=
+	cat "$T/slow.out"
+	grep -qE '^dropped after [1-3] bytes' "$T/slow.out"
+	grep -E "control: client pid [0-9]+ \(uid 0\) too slow: no request line after 1000 ms \([1-3] bytes\), dropped" "$T/imsd.log"
 }
 
 @test "SIGHUP reloads the keyring; a broken keyring keeps the old keys" {

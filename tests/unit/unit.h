@@ -15,7 +15,7 @@
 
 #define UNIT_UNUSED __attribute__((unused))
 
-static bool in_netns;
+UNIT_UNUSED static bool in_netns;
 
 #define need_netns()                                                          \
 	do {                                                                  \

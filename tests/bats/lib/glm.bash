@@ -157,7 +157,9 @@ GLM_GROUP=ff3e::1234
 GLM_GROUP2=ff3e::5678
 
 # glm_start_agent NODE [config lines...]: glm-agentd on a host (hA hB hA2)
-# or, on "relay", in the relay role.
+# or, on "relay", in the relay role. glm-agentd refuses a bridge that does
+# not snoop MLD; a testbed set up without --mcast has br0 with snooping off,
+# so it is turned on here as an operator would (--mcast: already on).
 glm_start_agent() {
 	local node=$1 conf="$TB_DIR/agent-$1.conf" key l
 	shift
@@ -172,6 +174,7 @@ glm_start_agent() {
 	if [ "$node" = relay ]; then
 		printf 'role relay\nrelay-interface eth0\nsession-timeout 5\n' >"$conf"
 	else
+		ip -n "$TB-$node" link set br0 type bridge mcast_snooping 1 || return 1
 		printf 'bridge br0\nrelay [%s]:5310\nims [%s]:%s\nreception-timeout 100\n' \
 			"$GLM_RELAY_ADDR" "$TB_IMS_ADDR" "$GLM_IMS_PORT" >"$conf"
 	fi

@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# What an operator sees before anything runs: every program's --help and
+# --version, and the configuration checks the daemons share (lib/conf.c,
+# lib/keys.c) or make on their own (glm-agentd's bridges), each as
+# FILE:LINE (or FILE) and exit status 78 from -n, the same at start-up.
+#
+#   netns glm-conf-$$-N (bridge tests only)
+#   +------------------------------------------------------------+
+#   |  br0  bridge, mcast_snooping 1   (what the agent needs)    |
+#   |  br1  bridge, mcast_snooping 0                             |
+#   |  lo   not a bridge                                         |
+#   |  glm-agentd -n / -d -f $T/agent.conf                       |
+#   +------------------------------------------------------------+
+#
+# Everything else needs no namespace: -n reads files and exits.
+
+bats_require_minimum_version 1.5.0
+
+KEY7=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+KEY8=1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100
+
+setup() {
+	GLM_BIN=${GLM_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
+	[[ -x $GLM_BIN/imsd && -x $GLM_BIN/matd && -x $GLM_BIN/glm-agentd ]] ||
+		skip "imsd, matd or glm-agentd not built in $GLM_BIN"
+	T=$(mktemp -d /tmp/glm-conf.XXXXXX)
+	NS=
+	AGENT=
+	printf '# test keyring\nkey 7 %s home 2001:db8:100::10\nkey 8 %s\n' $KEY7 $KEY8 >"$T/keys"
+}
+
+teardown() {
+	[[ -n ${AGENT:-} ]] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
+	[[ -n ${NS:-} ]] && ip netns del "$NS" 2>/dev/null
+	[[ -n ${T:-} && -d $T ]] && rm -rf "$T"
+	return 0
+}
+
+# A config for each daemon that -n accepts, plus the lines given. The
+# agent is a relay here: its bridges have a test of their own.
+imsd_conf() { printf 'keyring %s\n' "$T/keys" >"$T/imsd.conf"; printf '%s\n' "$@" >>"$T/imsd.conf"; }
+matd_conf() { printf 'key-id 8\nkeyring %s\n' "$T/keys" >"$T/matd.conf"; printf '%s\n' "$@" >>"$T/matd.conf"; }
+agent_conf() {
+	printf 'role relay\nrelay-interface eth0\nkey-id 8\nkeyring %s\n' "$T/keys" >"$T/agent.conf"
+	printf '%s\n' "$@" >>"$T/agent.conf"
+}
+
+@test "every program answers -h/--help and -V/--version on stdout, exit 0" {
+	local p o
+	for p in imsd matd matctl glmctl glm-agentd glm-domxml glm-prepare; do
+		[[ -x $GLM_BIN/$p ]] || continue
+		for o in -h --help; do
+			run --separate-stderr "$GLM_BIN/$p" "$o"
+			echo "$p $o: status $status, stderr '$stderr'"
+			[[ $status -eq 0 && -z $stderr && ${lines[0],,} == usage:* ]]
+		done
+		for o in -V --version; do
+			run --separate-stderr "$GLM_BIN/$p" "$o"
+			echo "$p $o: status $status, stdout '$output'"
+			[[ $status -eq 0 && -z $stderr && $output =~ ^$p\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+		done
+	done
+	# and the usage lists the short forms it accepts
+	run "$GLM_BIN/imsd" --help
+	[[ $output == *"-h, --help"* && $output == *"-V, --version"* ]]
+}
+
+@test "a keyring with a key id twice is refused by imsd, matd and glm-agentd as FILE:LINE" {
+	printf 'key 7 %s\n' $KEY8 >>"$T/keys"
+	local want="$T/keys:4: key id 7 already defined at line 2"
+	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
+	[[ $status -eq 78 && $output == *"$want"* ]]
+	matd_conf
+	run "$GLM_BIN/matd" -n -f "$T/matd.conf"
+	[[ $status -eq 78 && $output == *"$want"* ]]
+	agent_conf
+	run "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
+	[[ $status -eq 78 && $output == *"$want"* ]]
+}
+
+@test "a bare ADDR:PORT that also reads as one address is refused; [ADDR]:PORT, [ADDR] and ADDR are not" {
+	local amb=2001:db8:c::5:5300
+	local why="'ims $amb' is ambiguous: write [2001:db8:c::5]:5300 for port 5300, or [$amb] for the address"
+	matd_conf "ims $amb"
+	run "$GLM_BIN/matd" -n -f "$T/matd.conf"
+	echo "$output"
+	[[ $status -eq 78 && $output == *"$T/matd.conf:3: $why"* ]]
+	agent_conf "ims $amb"
+	run "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
+	echo "$output"
+	[[ $status -eq 78 && $output == *"$T/agent.conf:5: $why"* ]]
+	imsd_conf "listen $amb"
+	run "$GLM_BIN/imsd" -n -f "$T/imsd.conf"
+	echo "$output"
+	[[ $status -eq 78 && $output == *"$T/imsd.conf:2: 'listen $amb' is ambiguous: write [2001:db8:c::5]:5300"* ]]
+	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys" -l "$amb"
+	[[ $status -eq 64 && $output == *"bad listen address '$amb'"* ]]
+	# what is meant is written without doubt; a bare address that cannot
+	# end in a port (2001:db8:c: is no address) stays an address
+	local ok
+	for ok in "[2001:db8:c::5]:5300" "[$amb]" 2001:db8:c::5 2001:db8:c::5300 2001:db8:c::5:abcd; do
+		matd_conf "ims $ok" "correspondent $ok"
+		run "$GLM_BIN/matd" -n -f "$T/matd.conf"
+		[[ $status -eq 0 ]]
+		agent_conf "ims $ok" "relay $ok" "listen $ok"
+		run "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
+		[[ $status -eq 0 ]]
+		imsd_conf "listen $ok"
+		run "$GLM_BIN/imsd" -n -f "$T/imsd.conf"
+		[[ $status -eq 0 ]]
+	done
+	matd_conf "correspondent 2001:db8::7:80"
+	run "$GLM_BIN/matd" -n -f "$T/matd.conf"
+	[[ $status -eq 78 && $output == *"$T/matd.conf:3: 'correspondent 2001:db8::7:80' is ambiguous"* ]]
+}
+
+@test "glm-agentd checks its bridges: missing, not a bridge, not snooping; at -n and at start-up" {
+	[[ $EUID -eq 0 ]] || skip "network namespaces need root"
+	NS=glm-conf-$$-$BATS_TEST_NUMBER
+	ip netns add "$NS"
+	ip -n "$NS" link add br0 type bridge mcast_snooping 1 ||
+		skip "cannot create a bridge (no bridge module?)"
+	ip -n "$NS" link add br1 type bridge mcast_snooping 0
+	printf 'bridge br0\nkey-id 8\nkeyring %s\ncontrol %s\n' "$T/keys" "$T/agent.sock" >"$T/agent.conf"
+	run ip netns exec "$NS" "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
+	[[ $status -eq 0 && $output == *"configuration OK"* ]]
+	printf 'bridge nosuch\nbridge lo\nbridge br1\n' >>"$T/agent.conf"
+	run ip netns exec "$NS" "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
+	echo "$output"
+	[[ $status -eq 78 ]]
+	[[ $output == *"$T/agent.conf: bridge nosuch: does not exist"* ]]
+	[[ $output == *"$T/agent.conf: bridge lo: is not a bridge"* ]]
+	[[ $output == *"$T/agent.conf: bridge br1: does not snoop multicast (ip link set br1 type bridge mcast_snooping 1)"* ]]
+	[[ $output != *"bridge br0"* && $output != *"configuration OK"* ]]
+	# starting it fails the same way, before the control socket exists
+	printf 'bridge br1\nkey-id 8\nkeyring %s\ncontrol %s\n' "$T/keys" "$T/agent.sock" >"$T/agent.conf"
+	ip netns exec "$NS" "$GLM_BIN/glm-agentd" -d -f "$T/agent.conf" >"$T/agent.log" 2>&1 &
+	AGENT=$!
+	local rc=0
+	for _ in $(seq 50); do kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done
+	kill "$AGENT" 2>/dev/null || true # still running: it took the bridge
+	wait "$AGENT" || rc=$?
+	AGENT=
+	cat "$T/agent.log"
+	[[ $rc -eq 78 ]]
+	grep -qF "$T/agent.conf: bridge br1: does not snoop multicast" "$T/agent.log"
+	[[ ! -e $T/agent.sock ]]
+}
