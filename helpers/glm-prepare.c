@@ -8,16 +8,18 @@
  *             begin): hold flooding to an arriving VM's taps, pin the
  *             ports into the groups
  *   release   it is gone (hook: stopped end, release end)
- * Prints nothing on stdout (a migrate hook's stdout would replace the
- * XML). Never waits longer than --timeout; every failure is logged to
- * syslog with its reason and the exit code says which (0 done or nothing
- * to do, 65 bad XML, 69 agent not reachable, 75 agent too slow). */
+ * The request is lib/hookreq.h's, written by its encoder into a buffer
+ * that holds the longest one. Prints nothing on stdout (a migrate hook's
+ * stdout would replace the XML). Never waits longer than --timeout; every
+ * failure is logged to syslog with its reason and the exit code says
+ * which (0 done or nothing to do, 65 bad XML or refused, 69 agent not
+ * reachable, 75 agent too slow). */
 #include "conf.h"
 #include "ctl.h"
 #include "domxml.h"
+#include "hookreq.h"
 #include "log.h"
-#include "util.h"
-#include <arpa/inet.h>
+#include "strbuf.h"
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -77,9 +79,11 @@ int main(int argc, char **argv)
 	const char *sock = "/run/glm/agentd.sock", *ev;
 	uint32_t timeout = 500;
 	bool prepare = false, fg = false;
-	static struct domxml d;
-	char err[256], req[GLM_CTL_MAXREQ], *xml, *reply = NULL;
-	size_t len, off;
+	static struct hookreq hr;
+	struct domxml *d = &hr.dom;
+	struct strbuf sb;
+	char err[256], req[HOOKREQ_MAX + 1], *xml, *reply = NULL;
+	size_t len;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "s:t:pdhV", o, NULL)) != -1) {
@@ -93,8 +97,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
-	if (optind + 1 != argc || (strcmp(argv[optind], "incoming") && strcmp(argv[optind], "started") &&
-				   strcmp(argv[optind], "release"))) {
+	if (optind + 1 != argc || hookreq_event_parse(argv[optind], &hr.event)) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -105,64 +108,41 @@ int main(int argc, char **argv)
 		log_warn("reading the domain XML");
 		return EX_NOINPUT;
 	}
-	r = domxml_parse(xml, len, &d, err, sizeof(err));
+	r = domxml_parse(xml, len, d, err, sizeof(err));
 	free(xml);
 	if (r < 0) {
 		log_warnx("%s: %s", ev, err);
 		return EX_DATAERR;
 	}
-	if (!d.has_mobility && strcmp(ev, "release")) {
-		log_debug("domain %s has no glm metadata: nothing to do", d.name);
+	if (!d->has_mobility && hr.event != HOOKREQ_RELEASE) {
+		log_debug("domain %s has no glm metadata: nothing to do", d->name);
 		return EX_OK;
 	}
-	off = (size_t)snprintf(req, sizeof(req), "%s domain=%s", ev, d.name);
 	/* which instance: a late release of one that left must not end the
 	 * one arriving under the same name */
-	if (d.id >= 0 && strcmp(ev, "incoming"))
-		off += (size_t)snprintf(req + off, sizeof(req) - off, " id=%d", d.id);
-	if (strcmp(ev, "release")) {
-		off += (size_t)snprintf(req + off, sizeof(req) - off, " nics=");
-		for (unsigned i = 0; i < d.nnics; i++) {
-			char mac[MAC_STRLEN];
-			if (!d.nics[i].bridge[0])
-				continue;
-			off += (size_t)snprintf(req + off, sizeof(req) - off, "%s%s/%s%s%s",
-						off && req[off - 1] != '=' ? ";" : "", mac_str(d.nics[i].mac, mac),
-						d.nics[i].bridge, d.nics[i].target[0] ? "/" : "", d.nics[i].target);
-		}
-		if (d.has_home)
-			off += (size_t)snprintf(req + off, sizeof(req) - off, " ha=%s key=%u", a6(&d.home), d.key_id);
-		if (d.has_relay)
-			off += (size_t)snprintf(req + off, sizeof(req) - off, " relay=%s", d.relay);
-		if (d.ngroups) {
-			off += (size_t)snprintf(req + off, sizeof(req) - off, " groups=");
-			for (unsigned i = 0; i < d.ngroups; i++) {
-				off += (size_t)snprintf(req + off, sizeof(req) - off, "%s%s", i ? "," : "", a6(&d.groups[i].group));
-				if (!IN6_IS_ADDR_UNSPECIFIED(&d.groups[i].source))
-					off += (size_t)snprintf(req + off, sizeof(req) - off, "/%s", a6(&d.groups[i].source));
-			}
-		}
-		if (prepare)
-			off += (size_t)snprintf(req + off, sizeof(req) - off, " prepare=1");
-	}
-	if (off >= sizeof(req)) {
-		log_warnx("%s %s: request longer than %d bytes", ev, d.name, GLM_CTL_MAXREQ);
-		return EX_DATAERR;
+	if (hr.event == HOOKREQ_INCOMING)
+		d->id = -1;
+	hr.prepare = prepare && hr.event == HOOKREQ_INCOMING;
+	sb_init(&sb, req, sizeof(req));
+	if (hookreq_encode(&hr, &sb) < 0) {
+		/* HOOKREQ_MAX is every field at its widest: a bug if reached */
+		log_warnx("%s %s: request longer than %zu bytes", ev, d->name, HOOKREQ_MAX);
+		return EX_SOFTWARE;
 	}
 	r = ctl_request(sock, req, &reply, (int)timeout);
 	if (r < 0) {
-		log_warnx("%s %s: glm-agentd at %s: %s; the domain migrates without mobility support", ev, d.name, sock,
+		log_warnx("%s %s: glm-agentd at %s: %s; the domain migrates without mobility support", ev, d->name, sock,
 			  strerror(-r));
 		return r == -ETIMEDOUT ? EX_TEMPFAIL : EX_UNAVAILABLE;
 	}
 	if (r == 1) {
 		reply[strcspn(reply, "\n")] = '\0';
-		log_warnx("%s %s: glm-agentd refused: %s", ev, d.name, reply);
+		log_warnx("%s %s: glm-agentd refused: %s", ev, d->name, reply);
 		free(reply);
 		return EX_DATAERR;
 	}
 	reply[strcspn(reply, "\n")] = '\0';
-	log_info("%s %s: %s", ev, d.name, reply);
+	log_info("%s %s: %s", ev, d->name, reply);
 	free(reply);
 	return EX_OK;
 }

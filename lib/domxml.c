@@ -6,7 +6,9 @@
  * external entities), a byte cap before parsing and a nesting cap enforced
  * while parsing, so a hostile document costs at most DOMXML_MAX_BYTES of
  * input. Values are then taken with XPath and each is validated, so what
- * leaves this file can be printed into shell or a control request as is.
+ * leaves this file is what it claims to be; the domain name is nearly any
+ * UTF-8 (domxml_name_problem), so it is quoted where it goes into shell
+ * (glm-domxml) and encoded in the hook's request (lib/hookreq.c).
  * libxml2 never prints: its first error is caught with its line and becomes
  * the caller's message. */
 #include "domxml.h"
@@ -43,9 +45,7 @@ static void silent(void *ctx, const char *msg, ...)
 	(void)msg;
 }
 
-/* Hostile values end up in messages: printable ASCII only, and no longer
- * than the buffer, with "..." where cut. */
-static const char *shown(const char *s, char *buf, size_t size)
+const char *domxml_shown(const char *s, char *buf, size_t size)
 {
 	size_t i, n = 0;
 
@@ -94,7 +94,7 @@ static void on_xml_error(void *data, xmlErrorPtr e)
 	n = strlen(msg);
 	while (n && isspace((unsigned char)msg[n - 1]))
 		msg[--n] = '\0';
-	fail(st, e->code == XML_ERR_NO_MEMORY ? -ENOMEM : -EINVAL, e->line, "%s", shown(msg, buf, sizeof(buf)));
+	fail(st, e->code == XML_ERR_NO_MEMORY ? -ENOMEM : -EINVAL, e->line, "%s", domxml_shown(msg, buf, sizeof(buf)));
 }
 
 static struct domxml_state *sax_state(void *ctx)
@@ -169,7 +169,7 @@ static int nodes_nr(xmlNodeSetPtr ns)
 	return ns ? ns->nodeNr : 0;
 }
 
-static bool valid_ifname(const char *s)
+bool domxml_ifname_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -182,7 +182,7 @@ static bool valid_ifname(const char *s)
 	return true;
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
+int domxml_parse_mac(const char *s, uint8_t mac[6])
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -199,17 +199,56 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-/* A name that is safe in shell, in a control request and in a log line. */
-static bool valid_domain_name(const char *s)
+/* The length of the UTF-8 sequence at s (at most n bytes) and its code
+ * point, or 0 if it is not one: no overlong forms, no surrogates, nothing
+ * above U+10FFFF. */
+static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
 {
-	size_t n = strlen(s);
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	uint32_t c;
 
-	if (n < 1 || n >= sizeof(((struct domxml *)0)->name))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isascii((unsigned char)s[i]) || !(isalnum((unsigned char)s[i]) || strchr("_.+:@-", s[i])))
-			return false;
-	return true;
+	if (!len || len > n)
+		return 0;
+	c = len == 1 ? s[0] : s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* libvirt takes nearly any name (its QEMU driver refuses only a newline):
+ * glm takes every UTF-8 name but those with a control character, which
+ * has no business in a log line, and those with '"' or '\', which
+ * glm-agentd's JSON status prints unescaped. */
+const char *domxml_name_problem(const char *s, size_t len, char *why, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t c;
+
+	if (len == 0)
+		return "empty";
+	if (len >= sizeof(((struct domxml *)0)->name)) {
+		snprintf(why, size, "longer than %zu bytes", sizeof(((struct domxml *)0)->name) - 1);
+		return why;
+	}
+	for (size_t i = 0, n; i < len; i += n) {
+		if (!(n = utf8_char(p + i, len - i, &c)))
+			snprintf(why, size, "not UTF-8 (byte 0x%02x at byte %zu)", p[i], i);
+		else if (c < 0x20 || (c >= 0x7f && c < 0xa0))
+			snprintf(why, size, "a control character (U+%04X at byte %zu)", (unsigned)c, i);
+		else if (c == '"' || c == '\\')
+			snprintf(why, size, "a '%c' (at byte %zu), which glm-agentd's JSON status does not escape", (char)c, i);
+		else
+			continue;
+		return why;
+	}
+	return NULL;
 }
 
 /* Canonical 8-4-4-4-12 lowercase; libvirt also accepts 32 bare hex digits. */
@@ -230,8 +269,7 @@ static int parse_uuid(const char *s, char out[37])
 	return n == 36 ? 0 : -EINVAL;
 }
 
-/* What's wrong with a0 as a unicast address a VM or relay can be found at. */
-static const char *unicast_problem(const struct in6_addr *a)
+const char *domxml_unicast_problem(const struct in6_addr *a)
 {
 	if (IN6_IS_ADDR_UNSPECIFIED(a))
 		return "the unspecified address";
@@ -244,7 +282,7 @@ static const char *unicast_problem(const struct in6_addr *a)
 	return NULL;
 }
 
-static const char *group_problem(const struct in6_addr *g)
+const char *domxml_group_problem(const struct in6_addr *g)
 {
 	if (!IN6_IS_ADDR_MULTICAST(g))
 		return "not a multicast group";
@@ -257,8 +295,7 @@ static const char *group_problem(const struct in6_addr *g)
 	return NULL;
 }
 
-/* "[addr]:port", nothing else (no zone, no name, port required). */
-static int parse_relay(const char *s, struct in6_addr *a)
+int domxml_parse_relay(const char *s, struct in6_addr *a)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *close;
@@ -295,13 +332,13 @@ static int parse_nic(struct domxml_state *st, xmlXPathContextPtr xc, xmlNodePtr 
 	} else if (!(v = attr(ns->nodeTab[0], "address"))) {
 		r = fail(st, -EINVAL, line_of(ns->nodeTab[0]), "<mac> has no address");
 	} else {
-		if (parse_mac(v, nic->mac))
+		if (domxml_parse_mac(v, nic->mac))
 			r = fail(st, -EINVAL, line_of(ns->nodeTab[0]),
 				 "<mac address='%s'>: not a MAC address (six hex pairs, e.g. 52:54:00:12:34:56)",
-				 shown(v, buf, sizeof(buf)));
+				 domxml_shown(v, buf, sizeof(buf)));
 		else if (nic->mac[0] & 1)
 			r = fail(st, -EINVAL, line_of(ns->nodeTab[0]), "<mac address='%s'>: a multicast MAC",
-				 shown(v, buf, sizeof(buf)));
+				 domxml_shown(v, buf, sizeof(buf)));
 		xmlFree(v);
 	}
 	xmlXPathFreeObject(o);
@@ -317,10 +354,10 @@ static int parse_nic(struct domxml_state *st, xmlXPathContextPtr xc, xmlNodePtr 
 		if (nodes_nr(ns) > 1) {
 			r = fail(st, -EINVAL, line_of(iface), "<interface> has more than one <%s>", names[i].elem);
 		} else if (nodes_nr(ns) == 1 && (v = attr(ns->nodeTab[0], names[i].attr))) {
-			if (!valid_ifname(v))
+			if (!domxml_ifname_ok(v))
 				r = fail(st, -EINVAL, line_of(ns->nodeTab[0]),
 					 "<%s %s='%s'>: not an interface name (1-15 of A-Z a-z 0-9 _ . -)",
-					 names[i].elem, names[i].attr, shown(v, buf, sizeof(buf)));
+					 names[i].elem, names[i].attr, domxml_shown(v, buf, sizeof(buf)));
 			else
 				strcpy(dst, v);
 			xmlFree(v);
@@ -344,14 +381,14 @@ static int parse_home(struct domxml_state *st, xmlNodePtr n, struct domxml *d)
 		r = fail(st, -EINVAL, line_of(n), "<glm:home> has no address");
 	else if (parse_in6(a, &d->home))
 		r = fail(st, -EINVAL, line_of(n), "<glm:home address='%s'>: not an IPv6 address",
-			 shown(a, buf, sizeof(buf)));
-	else if ((why = unicast_problem(&d->home)))
-		r = fail(st, -EINVAL, line_of(n), "<glm:home address='%s'>: %s", shown(a, buf, sizeof(buf)), why);
+			 domxml_shown(a, buf, sizeof(buf)));
+	else if ((why = domxml_unicast_problem(&d->home)))
+		r = fail(st, -EINVAL, line_of(n), "<glm:home address='%s'>: %s", domxml_shown(a, buf, sizeof(buf)), why);
 	else if (!k)
 		r = fail(st, -EINVAL, line_of(n), "<glm:home> has no key-id");
 	else if (parse_u32(k, 1, UINT32_MAX, &d->key_id))
 		r = fail(st, -EINVAL, line_of(n), "<glm:home key-id='%s'>: not a key id (1-4294967295)",
-			 shown(k, buf, sizeof(buf)));
+			 domxml_shown(k, buf, sizeof(buf)));
 	else
 		d->has_home = true;
 	xmlFree(a);
@@ -370,11 +407,11 @@ static int parse_relay_elem(struct domxml_state *st, xmlNodePtr n, struct domxml
 		r = fail(st, -EINVAL, line_of(n), "more than one <glm:relay>");
 	else if (!a)
 		r = fail(st, -EINVAL, line_of(n), "<glm:relay> has no address");
-	else if (strlen(a) >= sizeof(d->relay) || parse_relay(a, &ra))
+	else if (strlen(a) >= sizeof(d->relay) || domxml_parse_relay(a, &ra))
 		r = fail(st, -EINVAL, line_of(n), "<glm:relay address='%s'>: not [IPv6-address]:port",
-			 shown(a, buf, sizeof(buf)));
-	else if ((why = unicast_problem(&ra)))
-		r = fail(st, -EINVAL, line_of(n), "<glm:relay address='%s'>: %s", shown(a, buf, sizeof(buf)), why);
+			 domxml_shown(a, buf, sizeof(buf)));
+	else if ((why = domxml_unicast_problem(&ra)))
+		r = fail(st, -EINVAL, line_of(n), "<glm:relay address='%s'>: %s", domxml_shown(a, buf, sizeof(buf)), why);
 	else {
 		strcpy(d->relay, a);
 		d->has_relay = true;
@@ -394,14 +431,14 @@ static int parse_group(struct domxml_state *st, xmlNodePtr n, struct domxml *d)
 		r = fail(st, -EINVAL, line_of(n), "<glm:group> has no address");
 	} else if (parse_in6(a, &g.group)) {
 		r = fail(st, -EINVAL, line_of(n), "<glm:group address='%s'>: not an IPv6 address",
-			 shown(a, buf, sizeof(buf)));
-	} else if ((why = group_problem(&g.group))) {
-		r = fail(st, -EINVAL, line_of(n), "<glm:group address='%s'>: %s", shown(a, buf, sizeof(buf)), why);
+			 domxml_shown(a, buf, sizeof(buf)));
+	} else if ((why = domxml_group_problem(&g.group))) {
+		r = fail(st, -EINVAL, line_of(n), "<glm:group address='%s'>: %s", domxml_shown(a, buf, sizeof(buf)), why);
 	} else if (s && parse_in6(s, &g.source)) {
 		r = fail(st, -EINVAL, line_of(n), "<glm:group source='%s'>: not an IPv6 address",
-			 shown(s, buf, sizeof(buf)));
-	} else if (s && !IN6_IS_ADDR_UNSPECIFIED(&g.source) && (why = unicast_problem(&g.source))) {
-		r = fail(st, -EINVAL, line_of(n), "<glm:group source='%s'>: %s", shown(s, buf, sizeof(buf)), why);
+			 domxml_shown(s, buf, sizeof(buf)));
+	} else if (s && !IN6_IS_ADDR_UNSPECIFIED(&g.source) && (why = domxml_unicast_problem(&g.source))) {
+		r = fail(st, -EINVAL, line_of(n), "<glm:group source='%s'>: %s", domxml_shown(s, buf, sizeof(buf)), why);
 	} else {
 		/* glm-agentd may record a group twice across restarts: one is enough. */
 		for (unsigned i = 0; i < d->ngroups; i++)
@@ -441,7 +478,7 @@ static int parse_mobility(struct domxml_state *st, xmlNodePtr mob, struct domxml
 			r = parse_group(st, n, d);
 		else
 			r = fail(st, -EINVAL, line_of(n), "unknown element <glm:%s> in <glm:mobility>",
-				 shown(name, buf, sizeof(buf)));
+				 domxml_shown(name, buf, sizeof(buf)));
 	}
 	return r;
 }
@@ -452,20 +489,21 @@ static int parse_doc(struct domxml_state *st, xmlDocPtr doc, struct domxml *d)
 	xmlXPathContextPtr xc = NULL;
 	xmlXPathObjectPtr o = NULL;
 	xmlNodeSetPtr ns;
-	char *v = NULL, buf[64];
+	char *v = NULL, buf[64], whybuf[96];
+	const char *why;
 	int r = 0;
 
 	if (!root)
 		return fail(st, -EINVAL, 0, "no root element");
 	if (root->ns || strcmp((const char *)root->name, "domain"))
 		return fail(st, -EINVAL, line_of(root), "root element is <%s>, not <domain>",
-			    shown((const char *)root->name, buf, sizeof(buf)));
+			    domxml_shown((const char *)root->name, buf, sizeof(buf)));
 	d->id = -1;
 	if ((v = attr(root, "id"))) {
 		uint32_t id;
 		/* a running domain's id; libvirt writes -1 for none */
 		if (strcmp(v, "-1") && (parse_u32(v, 0, INT32_MAX, &id) || !isdigit((unsigned char)v[0]))) {
-			r = fail(st, -EINVAL, line_of(root), "<domain id='%s'>: not a domain id", shown(v, buf, sizeof(buf)));
+			r = fail(st, -EINVAL, line_of(root), "<domain id='%s'>: not a domain id", domxml_shown(v, buf, sizeof(buf)));
 			goto cleanup;
 		}
 		if (strcmp(v, "-1"))
@@ -489,10 +527,9 @@ static int parse_doc(struct domxml_state *st, xmlDocPtr doc, struct domxml *d)
 		goto cleanup;
 	}
 	v = (char *)xmlNodeGetContent(ns->nodeTab[0]);
-	if (!v || !valid_domain_name(v)) {
-		r = fail(st, -EINVAL, line_of(ns->nodeTab[0]),
-			 "<name>%s</name>: not a domain name glm can handle (1-255 of A-Z a-z 0-9 _ . + : @ -)",
-			 shown(v ? v : "", buf, sizeof(buf)));
+	if (!v || (why = domxml_name_problem(v, strlen(v), whybuf, sizeof(whybuf)))) {
+		r = fail(st, -EINVAL, line_of(ns->nodeTab[0]), "<name>%s</name>: %s",
+			 domxml_shown(v ? v : "", buf, sizeof(buf)), v ? why : "empty");
 		goto cleanup;
 	}
 	strcpy(d->name, v);
@@ -513,7 +550,7 @@ static int parse_doc(struct domxml_state *st, xmlDocPtr doc, struct domxml *d)
 		v = (char *)xmlNodeGetContent(ns->nodeTab[0]);
 		if (!v || parse_uuid(v, d->uuid)) {
 			r = fail(st, -EINVAL, line_of(ns->nodeTab[0]), "<uuid>%s</uuid>: not a UUID",
-				 shown(v ? v : "", buf, sizeof(buf)));
+				 domxml_shown(v ? v : "", buf, sizeof(buf)));
 			goto cleanup;
 		}
 		xmlFree(v);

@@ -11,8 +11,10 @@
  *   </metadata>
  *
  * One parser (libxml2 + XPath), no network access, no entity expansion,
- * bounded size and depth; every value is validated before it is returned,
- * so callers may print it into shell or a control request as is. */
+ * bounded size and depth; every value is validated before it is returned.
+ * Interface names, MACs, addresses and the relay may be printed as they
+ * are; the domain name is any UTF-8 but control characters, '"' and '\',
+ * so it is quoted or encoded wherever it goes (lib/hookreq.h). */
 #ifndef GLM_DOMXML_H
 #define GLM_DOMXML_H
 #include <net/if.h>
@@ -56,4 +58,23 @@ struct domxml {
 
 /* Parse; returns 0, or -EINVAL/-E2BIG/-ENOMEM with a message in err. */
 int domxml_parse(const char *buf, size_t len, struct domxml *d, char *err, size_t errlen);
+
+/* The parser's checks, for the other readers of these values (the hook's
+ * request, lib/hookreq.c). A *_problem function returns NULL when the
+ * value is fine, else why it is not, in words for a message. */
+/* A domain name of len bytes (NULs included); why[size] may hold the answer. */
+const char *domxml_name_problem(const char *s, size_t len, char *why, size_t size);
+/* 1-15 of A-Z a-z 0-9 _ . - and not "." or "..". */
+bool domxml_ifname_ok(const char *s);
+/* Six hex pairs separated by ':'; returns 0 or -EINVAL. */
+int domxml_parse_mac(const char *s, uint8_t mac[6]);
+/* A unicast address a VM or relay can be found at from another subnet. */
+const char *domxml_unicast_problem(const struct in6_addr *a);
+/* A group that can follow a VM across subnets (scope 3 or wider). */
+const char *domxml_group_problem(const struct in6_addr *g);
+/* "[addr]:port", nothing else (no zone, no name, port required). */
+int domxml_parse_relay(const char *s, struct in6_addr *a);
+/* A hostile value for a message: printable ASCII, '?' for anything else,
+ * cut with "..." to fit buf[size]; returns buf. */
+const char *domxml_shown(const char *s, char *buf, size_t size);
 #endif

@@ -138,6 +138,29 @@ refused() {
 	[[ $rc -eq 66 ]]
 }
 
+@test "domxml: a name of blanks, quotes, shell syntax and UTF-8 comes out whole; control characters are refused" {
+	local name="web server ü-1 'q' \$(touch $T/pwned) \`id\` ;#&<>"
+	python3 - "$DATA/domain-glm.xml" "$name" >"$T/named.xml" <<-'EOF'
+	import sys
+	from xml.sax.saxutils import escape
+	sys.stdout.write(open(sys.argv[1]).read().replace("<name>vm1</name>", "<name>%s</name>" % escape(sys.argv[2])))
+	EOF
+	domxml <"$T/named.xml"
+	[[ $rc -eq 0 && ! -s $T/err ]]
+	eval "$(cat "$T/out")"
+	[[ $GLM_DOMAIN == "$name" ]]
+	[[ ! -e $T/pwned ]]
+	! grep -vE "^GLM_[A-Z0-9_]+=('([^']|'\\\\'')*'|[0-9]+)$" "$T/out"
+	if command -v python3 >/dev/null; then
+		domxml --json <"$T/named.xml"
+		NAME=$name python3 -c 'import json,os,sys; assert json.load(open(sys.argv[1]))["domain"] == os.environ["NAME"]' "$T/out"
+	fi
+	sed 's|<name>vm1</name>|<name>web\&#10;server</name>|' "$DATA/domain-glm.xml" >"$T/nl.xml"
+	refused "$T/nl.xml" "line 2: <name>web?server</name>: a control character (U+000A at byte 3)"
+	sed 's|<name>vm1</name>|<name>web\&quot;server</name>|' "$DATA/domain-glm.xml" >"$T/quote.xml"
+	refused "$T/quote.xml" "a '\"' (at byte 3), which glm-agentd's JSON status does not escape"
+}
+
 @test "domxml: billion laughs is refused before any entity is declared" {
 	refused "$DATA/bad-billion-laughs.xml" "line 2: <!DOCTYPE> is not allowed"
 }

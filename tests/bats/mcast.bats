@@ -410,3 +410,132 @@ assert not [x for x in json.load(sys.stdin)['relay_server']['sessions'] if x['gr
 import json,sys
 assert not json.load(sys.stdin)['vms']"
 }
+
+# big_domain_xml NAME: a domain at glm's limits: 16 NICs on br0 with
+# 15-character tap names, and 64 source-specific groups of full-length
+# addresses (what glm-agentd itself may record in a VM's metadata). Its
+# request to the agent is ~5.7 kB: more than glm-prepare's old 4096-byte
+# buffer, which it overran on the stack.
+big_domain_xml() {
+	local i
+	printf "<domain type='qemu' id='5'>\n  <name>%s</name>\n  <metadata>\n" "$1"
+	printf '    <glm:mobility xmlns:glm="urn:x-glm:mobility:1">\n'
+	printf '      <glm:home address="%s" key-id="10"/>\n' "$GLM_HA"
+	printf '      <glm:relay address="[%s]:5310"/>\n' "$GLM_RELAY_ADDR"
+	for i in $(seq 0 63); do
+		printf '      <glm:group address="ff3e:1111:2222:3333:4444:5555:6666:%04x" source="2001:db8:cccc:dddd:eeee:ffff:abcd:%04x"/>\n' \
+			$((0x7700 + i)) $((0x1100 + i))
+	done
+	printf '    </glm:mobility>\n  </metadata>\n  <devices>\n'
+	for i in $(seq 0 15); do
+		printf "    <interface type='bridge'><mac address='52:54:00:00:10:%02x'/><source bridge='br0'/><target dev='vnet-0123456-%02d'/></interface>\n" \
+			"$i" "$i"
+	done
+	printf '  </devices>\n</domain>\n'
+}
+
+@test "a domain at the limits (64 source-specific groups, 16 NICs) reaches the agent whole" {
+	tb_setup
+	glm_keys
+	glm_start_agent hB
+	big_domain_xml vm >"$TB_DIR/big.xml"
+	# glm-prepare itself (sanitizer build): no stack overflow, the agent's answer
+	run tb_exec hB "$GLM_BIN/glm-prepare" -d -s "$TB_DIR/agent-hB.sock" incoming <"$TB_DIR/big.xml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *Sanitizer* ]]
+	[[ "$output" == *"domain vm: 64 groups"* ]]
+	# all 64 groups, in the order of the XML
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+v=json.load(sys.stdin)['vms']
+assert len(v)==1 and v[0]['name']=='vm', v
+want=['ff3e:1111:2222:3333:4444:5555:6666:%x' % (0x7700+i) for i in range(64)]
+assert [g['group'] for g in v[0]['groups']]==want, v[0]['groups']"
+	glm_hook hB release end
+	[ "$(glm_glmctl hB status --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)['vms']))")" = 0 ]
+	# and as libvirt runs it, through the hook: migrate begin (with
+	# PREPARE), started; the relay sessions show every group's source
+	GLM_XML_FILE=$TB_DIR/big.xml glm_hook hB migrate begin
+	GLM_XML_FILE=$TB_DIR/big.xml glm_hook hB started begin
+	sleep 0.5
+	glm_glmctl hB status --json | python3 -c "
+import json,sys,ipaddress as ip
+d=json.load(sys.stdin)
+v=d['vms']
+assert len(v)==1 and len(v[0]['groups'])==64, v
+# the taps in the order of the XML, as many as the agent keeps a VM
+taps=['vnet-0123456-%02d' % i for i in range(16)]
+assert v[0]['ports'] and v[0]['ports']==taps[:len(v[0]['ports'])], v[0]['ports']
+want={(ip.ip_address('ff3e:1111:2222:3333:4444:5555:6666:%x' % (0x7700+i)),
+       ip.ip_address('2001:db8:cccc:dddd:eeee:ffff:abcd:%x' % (0x1100+i))) for i in range(64)}
+got={(ip.ip_address(r['group']), ip.ip_address(r['source'])) for r in d['relays']}
+assert got==want, sorted(want-got)[:3]"
+	! awk '$5 != 0' "$TB_DIR/hook-times" | grep -q .
+}
+
+@test "a domain named with blanks and non-ASCII letters is handled: incoming, started, release" {
+	local name='web server ü-1 #2;a=b,50%'
+	tb_setup
+	glm_keys
+	glm_start_agent hB
+	glm_domain_xml | sed -e "s|<name>vm</name>|<name>$name</name>|" \
+		-e "s|<domain type='qemu'>|<domain type='qemu' id='4'>|" >"$TB_DIR/named.xml"
+	export GLM_XML_FILE=$TB_DIR/named.xml
+	glm_hook hB migrate begin
+	glm_hook hB prepare begin
+	glm_glmctl hB status --json | NAME=$name python3 -c "
+import json,os,sys
+v=json.load(sys.stdin)['vms']
+assert len(v)==1 and v[0]['name']==os.environ['NAME'] and v[0]['state']=='incoming', v
+assert [g['group'] for g in v[0]['groups']]==['$GLM_GROUP'], v"
+	glm_hook hB started begin
+	glm_glmctl hB status --json | NAME=$name python3 -c "
+import json,os,sys
+v=json.load(sys.stdin)['vms']
+assert len(v)==1 and v[0]['name']==os.environ['NAME'] and v[0]['ports']==['vnet0'], v"
+	# the text status and the log carry the name as it is
+	glm_glmctl hB status | grep -qF "vm $name: "
+	grep -qF "vm $name started on br0" "$TB_DIR/agent-hB.log"
+	glm_hook hB release end
+	[ "$(glm_glmctl hB status --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)['vms']))")" = 0 ]
+	grep -qF "vm $name released" "$TB_DIR/agent-hB.log"
+	! awk '$5 != 0' "$TB_DIR/hook-times" | grep -q .
+}
+
+@test "a domain name with a control character is refused with the reason, never logged raw" {
+	tb_setup
+	glm_keys
+	glm_start_agent hB
+	local c
+	# (sed: \& is a literal &)
+	for c in '\&#10;' '\&#9;' '\&#13;' $'\x7f' $'\xc2\x85'; do
+		glm_domain_xml | sed -e "s|<name>vm</name>|<name>web${c}server</name>|" >"$TB_DIR/ctl.xml"
+		run tb_exec hB "$GLM_BIN/glm-prepare" -d -s "$TB_DIR/agent-hB.sock" incoming <"$TB_DIR/ctl.xml"
+		echo "$c: $output"
+		[ "$status" -eq 65 ]
+		[[ "$output" == *"<name>web?"*"server</name>: a control character (U+00"??" at byte 3)"* ]]
+		GLM_XML_FILE=$TB_DIR/ctl.xml run glm_hook hB migrate begin
+		[ "$status" -eq 0 ] && [ -z "$output" ]
+	done
+	# the agent checks again: a request written by hand with an encoded
+	# control character is refused, and nothing of it reaches the log raw
+	run python3 - "$TB_DIR/agent-hB.sock" <<-'EOF'
+	import socket, sys
+	for req in (b"incoming domain=web%0Aserver nics=52:54:00:12:34:56/br0",
+	            b"incoming domain=web%1B%5B2Jserver nics=52:54:00:12:34:56/br0"):
+	    s = socket.socket(socket.AF_UNIX)
+	    s.connect(sys.argv[1])
+	    s.sendall(req + b"\n")
+	    s.shutdown(socket.SHUT_WR)
+	    print(b"".join(iter(lambda: s.recv(4096), b"")).decode().strip())
+	EOF
+	echo "$output"
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" == "error: domain: a control character (U+000A at byte 3)" ]]
+	[[ "${lines[1]}" == "error: domain: a control character (U+001B at byte 3)" ]]
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+assert not json.load(sys.stdin)['vms']"
+	! grep -qP '[\x01-\x08\x0b-\x1f\x7f]' "$TB_DIR/agent-hB.log"
+}
