@@ -143,7 +143,7 @@ static bool from_ims(const struct matd *d, const struct sockaddr_in6 *from)
 	       from->sin6_port == d->conf.ims.sin6_port;
 }
 
-void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key,
+void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key, const struct in6_addr *local,
 	      const struct sockaddr_in6 *from)
 {
 	if (m->type == GLM_BINDING_UPDATE) {
@@ -164,7 +164,11 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 		GLM_SET(&a, status, GLM_TLV_STATUS, (uint16_t)st);
 		if (GLM_HAS(m, GLM_TLV_HA))
 			GLM_SET(&a, ha, GLM_TLV_HA, m->ha);
-		matd_send(d, from, NULL, &a, key);
+		/* from the address it was sent to: with a second address on
+		 * the link the kernel may pick the other, whose ack the mobile
+		 * node would not take */
+		matd_send(d, from, local && !IN6_IS_ADDR_UNSPECIFIED(local) && !IN6_IS_ADDR_MULTICAST(local) ? local : NULL,
+			  &a, key);
 		return;
 	}
 	/* NOTIFY and REPLY come from the IMS, sealed with our own key. */

@@ -48,9 +48,10 @@ static void udp_input(struct matd *d)
 	for (;;) {
 		uint8_t buf[GLM_MSG_MAX];
 		struct sockaddr_in6 from;
+		struct in6_addr local;
 		const struct glm_key *key;
 		struct glm_msg m;
-		int r = glm_recv_msg(d->udp, &d->keys, buf, sizeof(buf), &m, &key, &from, &d->rx, d->drops);
+		int r = glm_recv_msg_to(d->udp, &d->keys, buf, sizeof(buf), &m, &key, &from, &local, &d->rx, d->drops);
 
 		if (r < 0)
 			return;
@@ -66,7 +67,7 @@ static void udp_input(struct matd *d)
 		case GLM_BINDING_UPDATE:
 		case GLM_NOTIFY:
 		case GLM_REPLY:
-			corr_msg(d, &m, key, &from);
+			corr_msg(d, &m, key, &local, &from);
 			break;
 		default:
 			d->drops[GLM_PE_TYPE]++;
@@ -356,6 +357,13 @@ int main(int argc, char **argv)
 		log_warnx("listen %s: %s", sa6(&d.conf.listen), strerror(-d.udp));
 		ret = EX_OSERR;
 		goto cleanup;
+	}
+	{
+		int one = 1;
+
+		/* the address each message was sent to: acks leave from it */
+		if (setsockopt(d.udp, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
+			log_warn("listen %s: IPV6_RECVPKTINFO", sa6(&d.conf.listen));
 	}
 	d.ctl = ctl_listen(sock);
 	if (d.ctl < 0) {

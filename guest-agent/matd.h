@@ -204,7 +204,10 @@ void mobile_status(struct matd *d, FILE *out, bool json);
 
 /* correspondent.c */
 int corr_start(struct matd *d);
-void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key,
+/* local: the address m was sent to (unspecified if unknown); a binding
+ * update is acked from it, as the mobile node takes acks only from the
+ * address it sent to. */
+void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key, const struct in6_addr *local,
 	      const struct sockaddr_in6 *from);
 void corr_timer(struct matd *d, uint64_t now);
 uint64_t corr_next_deadline(const struct matd *d);

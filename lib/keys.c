@@ -113,12 +113,36 @@ enum glm_parse_err glm_msg_accept(const struct glm_keyring *kr, const uint8_t *b
 int glm_recv_msg(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t cap, struct glm_msg *m,
 		 const struct glm_key **key, struct sockaddr_in6 *from, uint64_t *rx, uint64_t drops[GLM_PE_MAX])
 {
-	socklen_t fl = sizeof(*from);
+	return glm_recv_msg_to(fd, kr, buf, cap, m, key, from, NULL, rx, drops);
+}
+
+int glm_recv_msg_to(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t cap, struct glm_msg *m,
+		    const struct glm_key **key, struct sockaddr_in6 *from, struct in6_addr *local, uint64_t *rx,
+		    uint64_t drops[GLM_PE_MAX])
+{
+	union {
+		struct cmsghdr h;
+		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf;
+	struct iovec iov = { buf, cap };
+	struct msghdr mh = { .msg_name = from, .msg_namelen = sizeof(*from), .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = local ? cbuf.b : NULL, .msg_controllen = local ? sizeof(cbuf) : 0 };
 	enum glm_parse_err e;
-	ssize_t n = recvfrom(fd, buf, cap, 0, (struct sockaddr *)from, &fl);
+	ssize_t n = recvmsg(fd, &mh, 0);
 
 	if (n < 0)
 		return -1;
+	if (local) {
+		*local = in6addr_any;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+				struct in6_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				*local = pi.ipi6_addr;
+			}
+	}
 	(*rx)++;
 	e = glm_msg_accept(kr, buf, (size_t)n, m, key);
 	if (e != GLM_PE_OK) {

@@ -42,4 +42,10 @@ enum glm_parse_err glm_msg_accept(const struct glm_keyring *kr, const uint8_t *b
  * drops[reason], logged at debug level); -1 when nothing is pending. */
 int glm_recv_msg(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t cap, struct glm_msg *m,
 		 const struct glm_key **key, struct sockaddr_in6 *from, uint64_t *rx, uint64_t drops[GLM_PE_MAX]);
+/* The same, and the address the datagram was sent to in *local (the
+ * socket needs IPV6_RECVPKTINFO; unspecified if it did not say), so an
+ * answer can leave from the address the sender expects it from. */
+int glm_recv_msg_to(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t cap, struct glm_msg *m,
+		    const struct glm_key **key, struct sockaddr_in6 *from, struct in6_addr *local, uint64_t *rx,
+		    uint64_t drops[GLM_PE_MAX]);
 #endif

@@ -203,6 +203,24 @@ skipped_oow() {
 	tb_exec cn ping -c 2 -W 1 "$GLM_HA"
 }
 
+@test "a correspondent with a second address acks binding updates from the address they were sent to" {
+	tb_setup
+	glm_keys
+	glm_start_imsd
+	# cn's second address, deprecated so that the kernel picks the
+	# first as the source of anything cn sends to the vm
+	tb_exec cn ip -6 addr add 2001:db8:c::11/64 dev eth0 nodad preferred_lft 0
+	glm_start_matd cn
+	glm_start_matd vm "correspondent 2001:db8:c::11"
+	glm_wait_handovers vm 1 5
+	tb_migrate hB
+	glm_wait_handovers vm 2 5
+	grep 'handover #2 ' "$TB_DIR/matd-vm.log" | sed 's/^/# /' >&3
+	# acked by cn, from c::11: the handover was complete, not given up on
+	grep 'handover #2 ' "$TB_DIR/matd-vm.log" | grep -q '(1/1 acked)'
+	! grep 'handover #2 ' "$TB_DIR/matd-vm.log" | grep -q incomplete
+}
+
 @test "binding updates: forged, replayed and foreign-key ones refused, mapping unchanged" {
 	glm_setup
 	ma=$(glm_vm_ma)
