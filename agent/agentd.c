@@ -178,47 +178,17 @@ static void tick(void *arg)
 }
 
 /* SIGHUP: the keyring again; a broken one keeps the keys in use. */
-static void reload(struct agentd *a)
-{
-	struct glm_keyring kr;
-	const struct glm_key *k;
-
-	if (keyring_load(a->conf.keyring, &kr) < 0) {
-		log_warnx("SIGHUP: reload of keyring %s failed, keeping the %u keys in use", a->conf.keyring, a->keys.n);
-		return;
-	}
-	k = keyring_find(&kr, a->conf.key_id);
-	if (!k) {
-		log_warnx("SIGHUP: keyring %s has no key-id %u, keeping the %u keys in use", a->conf.keyring,
-			  a->conf.key_id, a->keys.n);
-		keyring_free(&kr);
-		return;
-	}
-	keyring_free(&a->keys);
-	a->keys = kr;
-	a->key = keyring_find(&a->keys, a->conf.key_id);
-	log_info("SIGHUP: keyring %s reloaded: %u keys", a->conf.keyring, a->keys.n);
-}
-
-static void on_signal(int sig, void *arg)
+static void reload(void *arg)
 {
 	struct agentd *a = arg;
 
-	if (sig == SIGHUP) {
-		reload(a);
-		return;
-	}
-	log_info("signal %d: shutting down", sig);
-	evloop_stop(a->loop, 0);
+	daemon_reload_keyring(a->conf.keyring, a->conf.key_id, NULL, &a->keys, &a->key);
 }
 
 static const struct daemon_opt agentd_opts[] = {
 	{ 'f', "config", "FILE", "configuration (default /etc/glm/agentd.conf)" },
 	{ 's', "socket", "PATH", "control socket (overrides 'control')" },
-	{ 'p', "pidfile", "PATH", "write the pid here" },
-	{ 'd', "foreground", NULL, "stay in the foreground, log to stderr too" },
-	{ 'v', "verbose", NULL, "debug logging" },
-	{ 'n', "check", NULL, "check configuration and keyring, then exit" },
+	DAEMON_OPT_PIDFILE, DAEMON_OPT_FOREGROUND, DAEMON_OPT_VERBOSE, DAEMON_OPT_CHECK,
 };
 static const struct daemon_opts agentd_cli = {
 	"glm-agentd", NULL, "glm's per-host agent (or, with 'role relay', the multicast relay).", agentd_opts,
@@ -296,8 +266,7 @@ int main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	ev_timer_init(&a.tick, "agent modules", tick, &a);
-	if ((r = ev_signal(a.loop, SIGTERM, on_signal, &a)) < 0 || (r = ev_signal(a.loop, SIGINT, on_signal, &a)) < 0 ||
-	    (r = ev_signal(a.loop, SIGHUP, on_signal, &a)) < 0) {
+	if ((r = daemon_signals(a.loop, reload, &a)) < 0) {
 		log_warnx("signals: %s", strerror(-r));
 		ret = EX_OSERR;
 		goto cleanup;

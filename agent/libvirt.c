@@ -4,13 +4,20 @@
  *     to the destination's hook;
  *   - find the domains already running at start (an agent restarted under
  *     running VMs) and follow domain lifecycle events, so a domain whose
- *     hook was missed is still mapped to its taps.
+ *     hook was missed is still mapped to its taps;
+ *   - survive libvirtd restarts (which installing the hook causes): a
+ *     close callback notices the connection going, the event thread
+ *     reconnects every second until libvirtd answers and then
+ *     resynchronises, as at start (a domain that resumed meanwhile has
+ *     its held flooding released), and the worker reopens its own
+ *     connection when it finds it dead.
  * libvirt calls block, and libvirtd may be busy running our own hook for
  * that very domain: they run in worker threads, never in the event loop
  * and never in answer to a hook's request. Results reach the loop through
  * a pipe, one pointer to a malloc'ed record per write. */
 #include "agent_int.h"
 #include "log.h"
+#include "strbuf.h"
 #include "util.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -39,9 +46,11 @@ static struct {
 	int pipe[2];
 	virConnectPtr evconn;
 	int cb_id;
+	int lost_reason;                 /* set by the close callback, -1: connected */
 	unsigned head, tail;
 	struct job { char name[256]; bool fetch; char xml[8192]; } jobs[JOBS]; /* fetch: its XML, else set xml as metadata */
-} lv = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .pipe = { -1, -1 }, .cb_id = -1 };
+} lv = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .pipe = { -1, -1 }, .cb_id = -1,
+	 .lost_reason = -1 };
 
 static void silent(void *ud, virErrorPtr e) { (void)ud; (void)e; }
 static void wake(int timer, void *opaque) { virEventRemoveTimeout(timer); (void)opaque; }
@@ -92,35 +101,105 @@ static int on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail
 	return 0;
 }
 
-/* Event thread: its own connection, libvirt's default event loop. */
-static void *events_thread(void *arg)
+static const char *close_reason(int r)
+{
+	switch (r) {
+	case VIR_CONNECT_CLOSE_REASON_ERROR: return "I/O error";
+	case VIR_CONNECT_CLOSE_REASON_EOF: return "libvirtd closed it";
+	case VIR_CONNECT_CLOSE_REASON_KEEPALIVE: return "keepalive timeout";
+	case VIR_CONNECT_CLOSE_REASON_CLIENT: return "closed here";
+	default: return "unknown reason";
+	}
+}
+
+static void on_close(virConnectPtr c, int reason, void *opaque)
+{
+	(void)c, (void)opaque;
+	__atomic_store_n(&lv.lost_reason, reason, __ATOMIC_RELEASE);
+}
+
+static bool stopping(void)
+{
+	return __atomic_load_n(&lv.stop, __ATOMIC_ACQUIRE);
+}
+
+/* Every running domain, as at start: its XML (a domain the agent does not
+ * know is taken on), and RESUMED for one that runs (idempotent for the
+ * agent: what waits for the resume is released, nothing else). */
+static void resync(virConnectPtr conn)
 {
 	virDomainPtr *doms = NULL;
-	int n;
+	int n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 
-	(void)arg;
-	lv.evconn = virConnectOpen(lv.uri);
-	if (!lv.evconn) {
-		log_warnx("libvirt %s: cannot connect (%s): domains are known from the hook only", lv.uri, lv_error());
-		return NULL;
-	}
-	n = virConnectListAllDomains(lv.evconn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	for (int i = 0; i < n; i++) {
+		int state = 0, reason = 0;
+
 		post_running(doms[i]);
+		if (virDomainGetState(doms[i], &state, &reason, 0) == 0 && state == VIR_DOMAIN_RUNNING)
+			notify_loop(VM_EV_RESUMED, virDomainGetName(doms[i]), NULL);
 		virDomainFree(doms[i]);
 	}
 	free(doms);
-	lv.cb_id = virConnectDomainEventRegisterAny(lv.evconn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-						    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), NULL, NULL);
-	if (lv.cb_id < 0)
-		log_warnx("libvirt: domain events: %s", lv_error());
-	while (!__atomic_load_n(&lv.stop, __ATOMIC_ACQUIRE))
-		if (virEventRunDefaultImpl() < 0)
-			break;
-	if (lv.cb_id >= 0)
-		virConnectDomainEventDeregisterAny(lv.evconn, lv.cb_id);
-	virConnectClose(lv.evconn);
+}
+
+/* Event thread: its own connection, libvirt's default event loop; on
+ * losing the connection, a new one every second until libvirtd answers. */
+static void *events_thread(void *arg)
+{
+	unsigned failures = 0, sessions = 0;
+
+	(void)arg;
+	while (!stopping()) {
+		int reason;
+
+		lv.evconn = virConnectOpen(lv.uri);
+		if (!lv.evconn) {
+			if (failures++ == 0)
+				log_warnx("libvirt %s: cannot connect (%s): domains are known from the hook only; "
+					  "retrying every second", lv.uri, lv_error());
+			for (int i = 0; i < 10 && !stopping(); i++)
+				usleep(100000);
+			continue;
+		}
+		if (sessions++ || failures)
+			log_info("libvirt %s: connected again: resynchronising its domains", lv.uri);
+		failures = 0;
+		__atomic_store_n(&lv.lost_reason, -1, __ATOMIC_RELEASE);
+		if (virConnectRegisterCloseCallback(lv.evconn, on_close, NULL, NULL) < 0)
+			log_warnx("libvirt: close callback: %s", lv_error());
+		/* a libvirtd that hangs is noticed too, not only one that exits */
+		virConnectSetKeepAlive(lv.evconn, 5, 3);
+		resync(lv.evconn);
+		lv.cb_id = virConnectDomainEventRegisterAny(lv.evconn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+							    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), NULL, NULL);
+		if (lv.cb_id < 0)
+			log_warnx("libvirt: domain events: %s", lv_error());
+		while (!stopping() && __atomic_load_n(&lv.lost_reason, __ATOMIC_ACQUIRE) < 0)
+			if (virEventRunDefaultImpl() < 0)
+				break;
+		reason = __atomic_load_n(&lv.lost_reason, __ATOMIC_ACQUIRE);
+		if (lv.cb_id >= 0 && reason < 0)
+			virConnectDomainEventDeregisterAny(lv.evconn, lv.cb_id);
+		lv.cb_id = -1;
+		virConnectUnregisterCloseCallback(lv.evconn, on_close);
+		virConnectClose(lv.evconn);
+		lv.evconn = NULL;
+		if (reason >= 0 && !stopping())
+			log_warnx("libvirt %s: connection lost (%s): reconnecting", lv.uri, close_reason(reason));
+	}
 	return NULL;
+}
+
+/* The worker's connection, opened again if libvirtd went away under it. */
+static virConnectPtr worker_conn(virConnectPtr conn)
+{
+	if (conn && virConnectIsAlive(conn) == 1)
+		return conn;
+	if (conn) {
+		log_info("libvirt %s: the worker's connection is gone: opening a new one", lv.uri);
+		virConnectClose(conn);
+	}
+	return virConnectOpen(lv.uri);
 }
 
 static void *worker(void *arg)
@@ -139,12 +218,22 @@ static void *worker(void *arg)
 			break;
 		j = lv.jobs[lv.tail++ % JOBS];
 		pthread_mutex_unlock(&lv.lock);
-		if (!conn)
-			conn = virConnectOpen(lv.uri);
+		conn = worker_conn(conn);
+		dom = conn ? virDomainLookupByName(conn, j.name) : NULL;
+		if (!dom && conn && virConnectIsAlive(conn) != 1) {
+			/* gone since the check above: once more, on a new one */
+			conn = worker_conn(conn);
+			dom = conn ? virDomainLookupByName(conn, j.name) : NULL;
+		}
 		if (!conn) {
-			log_warnx("libvirt %s: cannot connect: metadata of %s not recorded", lv.uri, j.name);
-		} else if (!(dom = virDomainLookupByName(conn, j.name))) {
-			log_debug("libvirt: no domain %s", j.name);
+			log_warnx("libvirt %s: cannot connect (%s): %s of %s not %s", lv.uri, lv_error(),
+				  j.fetch ? "XML" : "metadata", j.name, j.fetch ? "read" : "recorded");
+		} else if (!dom) {
+			if (virConnectIsAlive(conn) == 1)
+				log_debug("libvirt: no domain %s", j.name);
+			else
+				log_warnx("libvirt %s: connection lost (%s): %s of %s not %s", lv.uri, lv_error(),
+					  j.fetch ? "XML" : "metadata", j.name, j.fetch ? "read" : "recorded");
 		} else if (j.fetch) {
 			post_running(dom);
 			virDomainFree(dom);
@@ -275,24 +364,30 @@ static void libvirt_fetch(const char *name)
 
 void libvirt_record(struct agentd *a, const struct agent_vm *vm)
 {
+	struct strbuf sb;
 	struct job *j;
-	size_t off;
 
 	(void)a;
 	if (!lv.running || !(j = job_new(vm->name, false)))
 		return;
-	off = (size_t)snprintf(j->xml, sizeof(j->xml), "<mobility>");
+	sb_init(&sb, j->xml, sizeof(j->xml));
+	sb_printf(&sb, "<mobility>");
 	if (vm->has_home)
-		off += (size_t)snprintf(j->xml + off, sizeof(j->xml) - off, "<home address=\"%s\" key-id=\"%u\"/>",
-					a6(&vm->home), vm->key_id);
+		sb_printf(&sb, "<home address=\"%s\" key-id=\"%u\"/>", a6(&vm->home), vm->key_id);
 	if (vm->has_relay)
-		off += (size_t)snprintf(j->xml + off, sizeof(j->xml) - off, "<relay address=\"%s\"/>", sa6(&vm->relay));
-	for (unsigned i = 0; i < vm->ngroups && off < sizeof(j->xml) - 128; i++) {
-		off += (size_t)snprintf(j->xml + off, sizeof(j->xml) - off, "<group address=\"%s\"", a6(&vm->groups[i].group));
+		sb_printf(&sb, "<relay address=\"%s\"/>", sa6(&vm->relay));
+	for (unsigned i = 0; i < vm->ngroups; i++) {
+		sb_printf(&sb, "<group address=\"%s\"", a6(&vm->groups[i].group));
 		if (!IN6_IS_ADDR_UNSPECIFIED(&vm->groups[i].source))
-			off += (size_t)snprintf(j->xml + off, sizeof(j->xml) - off, " source=\"%s\"", a6(&vm->groups[i].source));
-		off += (size_t)snprintf(j->xml + off, sizeof(j->xml) - off, "/>");
+			sb_printf(&sb, " source=\"%s\"", a6(&vm->groups[i].source));
+		sb_printf(&sb, "/>");
 	}
-	snprintf(j->xml + off, sizeof(j->xml) - off, "</mobility>");
+	sb_printf(&sb, "</mobility>");
+	if (!sb_ok(&sb)) {
+		/* cannot happen within DOMXML_MAX_GROUPS (~7.8 kB at most) */
+		pthread_mutex_unlock(&lv.lock);
+		log_warnx("libvirt: metadata of %s longer than %zu bytes: not recorded", vm->name, sizeof(j->xml));
+		return;
+	}
 	job_post();
 }

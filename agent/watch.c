@@ -75,21 +75,7 @@ void agentd_unwatch_all(struct agentd *a)
 
 int agentd_send(struct agentd *a, const struct sockaddr_in6 *to, struct glm_msg *m, const struct glm_key *key)
 {
-	uint8_t buf[GLM_MSG_MAX];
-	ssize_t n;
-
-	if (!key)
-		key = a->key;
-	m->key_id = key->id;
-	n = glm_msg_encode(m, key->secret, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	if (sendto(a->udp, buf, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to)) < 0) {
-		int e = -errno;
-		log_debug("send %s to %s: %s", glm_msg_type_name(m->type), sa6(to), strerror(-e));
-		return e;
-	}
-	return 0;
+	return glm_send_msg(a->udp, to, NULL, m, key ? key : a->key);
 }
 
 int agentd_bridge_by_ifindex(const struct agentd *a, int ifindex)

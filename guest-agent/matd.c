@@ -22,25 +22,12 @@ const char *matd_json_addr(const struct in6_addr *a)
 	return a6(a);
 }
 
+/* Control traffic leaves from the MA itself, never from the HA: the HA
+ * would be rewritten to the MA the peer may not know yet. */
 int matd_send(struct matd *d, const struct sockaddr_in6 *to, const struct in6_addr *src,
 	      struct glm_msg *m, const struct glm_key *key)
 {
-	uint8_t buf[2048];
-	ssize_t n;
-	int r;
-
-	if (!key)
-		key = d->key;
-	m->key_id = key->id;
-	n = glm_msg_encode(m, key->secret, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	/* Control traffic leaves from the MA itself, never from the HA: the
-	 * HA would be rewritten to the MA the peer may not know yet. */
-	r = sendto_from(d->udp, buf, (size_t)n, to, src, 0);
-	if (r < 0)
-		log_debug("send %s to %s: %s", glm_msg_type_name(m->type), sa6(to), strerror(-r));
-	return r;
+	return glm_send_msg(d->udp, to, src, m, key ? key : d->key);
 }
 
 static void udp_input(struct matd *d)
@@ -226,47 +213,17 @@ static void on_ndisc(void *arg)
 
 /* SIGHUP: the keyring again; one that is broken, lacks our key or no
  * longer gives it our home address keeps the keys in use. */
-static void reload(struct matd *d)
-{
-	struct glm_keyring kr;
-	const struct glm_key *k;
-
-	if (keyring_load(d->conf.keyring, &kr) < 0) {
-		log_warnx("SIGHUP: reload of keyring %s failed, keeping the %u keys in use", d->conf.keyring, d->keys.n);
-		return;
-	}
-	k = keyring_find(&kr, d->conf.key_id);
-	if (!k || (d->conf.mobile && !key_owns_home(k, &d->conf.ha))) {
-		log_warnx("SIGHUP: keyring %s: key-id %u %s, keeping the %u keys in use", d->conf.keyring,
-			  d->conf.key_id, k ? "does not own our home address" : "is missing", d->keys.n);
-		keyring_free(&kr);
-		return;
-	}
-	keyring_free(&d->keys);
-	d->keys = kr;
-	d->key = keyring_find(&d->keys, d->conf.key_id);
-	log_info("SIGHUP: keyring %s reloaded: %u keys", d->conf.keyring, d->keys.n);
-}
-
-static void on_signal(int sig, void *arg)
+static void reload(void *arg)
 {
 	struct matd *d = arg;
 
-	if (sig == SIGHUP) {
-		reload(d);
-		return;
-	}
-	log_info("signal %d: shutting down", sig);
-	evloop_stop(d->loop, 0);
+	daemon_reload_keyring(d->conf.keyring, d->conf.key_id, d->conf.mobile ? &d->conf.ha : NULL, &d->keys, &d->key);
 }
 
 static const struct daemon_opt matd_opts[] = {
 	{ 'f', "config", "FILE", "configuration (default /etc/glm/matd.conf)" },
 	{ 's', "socket", "PATH", "control socket for matctl (default /run/glm/matd.sock)" },
-	{ 'p', "pidfile", "PATH", "write the pid here" },
-	{ 'd', "foreground", NULL, "stay in the foreground, log to stderr too" },
-	{ 'v', "verbose", NULL, "debug logging" },
-	{ 'n', "check", NULL, "check the configuration and keyring, then exit" },
+	DAEMON_OPT_PIDFILE, DAEMON_OPT_FOREGROUND, DAEMON_OPT_VERBOSE, DAEMON_OPT_CHECK,
 };
 static const struct daemon_opts matd_cli = {
 	"matd", NULL, "The MAT node: keeps a home address across moves between IPv6 subnets.", matd_opts,
@@ -332,8 +289,7 @@ int main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	ev_timer_init(&d.tick, "matd", tick, &d);
-	if ((r = ev_signal(d.loop, SIGTERM, on_signal, &d)) < 0 || (r = ev_signal(d.loop, SIGINT, on_signal, &d)) < 0 ||
-	    (r = ev_signal(d.loop, SIGHUP, on_signal, &d)) < 0) {
+	if ((r = daemon_signals(d.loop, reload, &d)) < 0) {
 		log_warnx("signals: %s", strerror(-r));
 		ret = EX_OSERR;
 		goto cleanup;

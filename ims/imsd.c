@@ -25,11 +25,8 @@ static const struct daemon_opt opts[] = {
 	{ 'k', "keyring", "FILE", "keyring, overrides the configuration's 'keyring'" },
 	{ 'D', "database", "FILE", "SQLite database, overrides 'database'" },
 	{ 's', "socket", "PATH", "control socket, overrides 'control'" },
-	{ 'p', "pidfile", "FILE", "write the daemon's pid here" },
 	{ 'l', "listen", "[ADDR]:PORT", "UDP address to serve, overrides 'listen'" },
-	{ 'd', "foreground", NULL, "stay in the foreground and log to stderr" },
-	{ 'v', "verbose", NULL, "log each request (repeat for more)" },
-	{ 'n', "check", NULL, "check configuration and keyring, then exit" },
+	DAEMON_OPT_PIDFILE, DAEMON_OPT_FOREGROUND, DAEMON_OPT_VERBOSE, DAEMON_OPT_CHECK,
 };
 static const struct daemon_opts cli = { "imsd", NULL, "The glm IP address Mapping Server.", opts, ARRAY_SIZE(opts) };
 
@@ -46,20 +43,12 @@ static int exit_code_for(int err)
 	}
 }
 
-static void reload_keyring(struct imsd *d)
+/* SIGHUP: a broken edit must not take the server down: keep the old keys. */
+static void reload_keyring(void *arg)
 {
-	struct glm_keyring kr;
-	int r = keyring_load(d->conf.keyring, &kr);
+	struct imsd *d = arg;
 
-	/* A broken edit must not take the server down: keep the old keys. */
-	if (r < 0) {
-		log_warnx("reload of keyring %s failed, keeping the %u keys in use", d->conf.keyring,
-			  d->keys.n);
-		return;
-	}
-	keyring_free(&d->keys);
-	d->keys = kr;
-	log_info("keyring %s reloaded: %u keys", d->conf.keyring, d->keys.n);
+	daemon_reload_keyring(d->conf.keyring, 0, NULL, &d->keys, NULL);
 }
 
 static void on_udp(void *arg)
@@ -84,17 +73,6 @@ static void on_expiry(void *arg)
 
 	expiry_tick(d);
 	ev_timer_in(d->loop, &d->expiry, 1000);
-}
-
-static void on_signal(int sig, void *arg)
-{
-	struct imsd *d = arg;
-
-	if (sig == SIGHUP) {
-		reload_keyring(d);
-		return;
-	}
-	evloop_stop(d->loop, 0);
 }
 
 /* Not udp6_socket(): it sets SO_REUSEADDR, with which a second imsd could
@@ -209,8 +187,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = ev_signal(d.loop, SIGTERM, on_signal, &d)) < 0 || (r = ev_signal(d.loop, SIGINT, on_signal, &d)) < 0 ||
-	    (r = ev_signal(d.loop, SIGHUP, on_signal, &d)) < 0) {
+	if ((r = daemon_signals(d.loop, reload_keyring, &d)) < 0) {
 		log_warnx("signals: %s", strerror(-r));
 		code = EX_OSERR;
 		goto cleanup;

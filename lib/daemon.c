@@ -2,8 +2,10 @@
  * lock, detaching with the set-up result, the pid file. See daemon.h. */
 #include "daemon.h"
 #include "log.h"
+#include "util.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,4 +192,65 @@ void daemon_ready(int fd, int code)
 		/* the parent is gone: nothing to tell */
 	}
 	close(fd);
+}
+
+static struct {
+	struct evloop *loop;
+	void (*reload)(void *ctx);
+	void *ctx;
+} sig;
+
+static void on_signal(int s, void *arg)
+{
+	(void)arg;
+	if (s == SIGHUP) {
+		if (sig.reload)
+			sig.reload(sig.ctx);
+		return;
+	}
+	log_info("signal %d: shutting down", s);
+	evloop_stop(sig.loop, 0);
+}
+
+int daemon_signals(struct evloop *l, void (*reload)(void *ctx), void *ctx)
+{
+	int r;
+
+	sig.loop = l;
+	sig.reload = reload;
+	sig.ctx = ctx;
+	if ((r = ev_signal(l, SIGTERM, on_signal, NULL)) < 0 || (r = ev_signal(l, SIGINT, on_signal, NULL)) < 0 ||
+	    (r = ev_signal(l, SIGHUP, on_signal, NULL)) < 0)
+		return r;
+	return 0;
+}
+
+int daemon_reload_keyring(const char *path, uint32_t key_id, const struct in6_addr *home,
+			  struct glm_keyring *keys, const struct glm_key **key)
+{
+	struct glm_keyring kr;
+	const struct glm_key *k = NULL;
+	int r = keyring_load(path, &kr);
+
+	if (r < 0) {
+		log_warnx("SIGHUP: reload of keyring %s failed, keeping the %u keys in use", path, keys->n);
+		return r;
+	}
+	if (key_id && !(k = keyring_find(&kr, key_id))) {
+		log_warnx("SIGHUP: keyring %s has no key-id %u, keeping the %u keys in use", path, key_id, keys->n);
+		keyring_free(&kr);
+		return -ENOKEY;
+	}
+	if (k && home && !key_owns_home(k, home)) {
+		log_warnx("SIGHUP: keyring %s: key-id %u does not own %s, keeping the %u keys in use", path, key_id,
+			  a6(home), keys->n);
+		keyring_free(&kr);
+		return -EPERM;
+	}
+	keyring_free(keys);
+	*keys = kr;
+	if (key)
+		*key = key_id ? keyring_find(keys, key_id) : NULL;
+	log_info("SIGHUP: keyring %s reloaded: %u keys", path, keys->n);
+	return 0;
 }

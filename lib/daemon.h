@@ -7,7 +7,11 @@
  * file written by the process that runs. */
 #ifndef GLM_DAEMON_H
 #define GLM_DAEMON_H
+#include "evloop.h"
+#include "keys.h"
+#include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct daemon_opt {
@@ -16,6 +20,12 @@ struct daemon_opt {
 	const char *arg;         /* its argument's name, NULL for a flag */
 	const char *help;
 };
+
+/* The rows every daemon's table has, worded the same way. */
+#define DAEMON_OPT_PIDFILE { 'p', "pidfile", "FILE", "write the daemon's pid here" }
+#define DAEMON_OPT_FOREGROUND { 'd', "foreground", NULL, "stay in the foreground, log to stderr too" }
+#define DAEMON_OPT_VERBOSE { 'v', "verbose", NULL, "debug logging (repeat for more)" }
+#define DAEMON_OPT_CHECK { 'n', "check", NULL, "check the configuration and keyring, then exit" }
 
 struct daemon_opts {
 	const char *prog;        /* "imsd" */
@@ -51,4 +61,15 @@ int daemon_write_pid(const char *path);
 int daemon_detach(void);
 /* code 0: stdio to /dev/null, logging to syslog only; then tell the parent. */
 void daemon_ready(int fd, int code);
+
+/* Through the loop: SIGTERM and SIGINT stop it (logged), SIGHUP calls
+ * reload(ctx). One set per process. */
+int daemon_signals(struct evloop *l, void (*reload)(void *ctx), void *ctx);
+
+/* SIGHUP's usual work: the keyring at path again, taken only if it loads,
+ * holds key_id (when not 0) and that key owns home (when not NULL);
+ * otherwise the keys in use stay, and the log says why. On success *keys
+ * is replaced and *key (when not NULL) points into it. */
+int daemon_reload_keyring(const char *path, uint32_t key_id, const struct in6_addr *home,
+			  struct glm_keyring *keys, const struct glm_key **key);
 #endif

@@ -110,6 +110,23 @@ enum glm_parse_err glm_msg_accept(const struct glm_keyring *kr, const uint8_t *b
 	return e;
 }
 
+int glm_send_msg(int fd, const struct sockaddr_in6 *to, const struct in6_addr *src, struct glm_msg *m,
+		 const struct glm_key *key)
+{
+	uint8_t buf[GLM_MSG_MAX];
+	ssize_t n;
+	int r;
+
+	m->key_id = key->id;
+	n = glm_msg_encode(m, key->secret, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	r = sendto_from(fd, buf, (size_t)n, to, src, 0);
+	if (r < 0)
+		log_debug("send %s to %s: %s", glm_msg_type_name(m->type), sa6(to), strerror(-r));
+	return r;
+}
+
 int glm_recv_msg(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t cap, struct glm_msg *m,
 		 const struct glm_key **key, struct sockaddr_in6 *from, uint64_t *rx, uint64_t drops[GLM_PE_MAX])
 {

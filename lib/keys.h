@@ -37,6 +37,12 @@ bool key_owns_home(const struct glm_key *k, const struct in6_addr *ha);
 enum glm_parse_err glm_msg_accept(const struct glm_keyring *kr, const uint8_t *buf, size_t len,
 				  struct glm_msg *m, const struct glm_key **key);
 
+/* Seal m with key (m->key_id is set to key's id) and send it to `to`,
+ * from src (NULL: the kernel's choice); the writer of what glm_recv_msg
+ * reads. Returns 0 or -errno (logged at debug level). */
+int glm_send_msg(int fd, const struct sockaddr_in6 *to, const struct in6_addr *src, struct glm_msg *m,
+		 const struct glm_key *key);
+
 /* Receive one datagram on a non-blocking fd and accept it as above.
  * Returns 1 with m, key and from set; 0 if it was dropped (counted in
  * drops[reason], logged at debug level); -1 when nothing is pending. */

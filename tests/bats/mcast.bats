@@ -56,6 +56,13 @@ send_start() {
 	SEND_PID=$TB_PID
 }
 
+# send_stop: end a stream started with a long duration, now (the sender
+# sends its FIN on SIGTERM): a test whose checks need the vm to still
+# listen ends the stream itself, however slow the box was to get there.
+send_stop() {
+	kill -TERM "$SEND_PID" 2>/dev/null || true
+}
+
 stream_stop() {
 	tb_wait_pid "$SEND_PID" 60 || { cat "$TB_DIR/send.err" >&2; return 1; }
 	tb_wait_pid "$RECV_PID" 60 || { cat "$TB_DIR/recv.err" >&2; return 1; }
@@ -72,9 +79,9 @@ move_gap() {
 @test "multicast follows the vm: A->B by relay, B->A natively, A->A2 reference; gaps and duplicates" {
 	mcast_setup
 	recv_start
-	# long enough that the vm still listens at the last status check on a
-	# slow box (the receiver leaves the group when the stream ends)
-	send_start 12
+	# until send_stop: the vm must still listen at the last status check
+	# (the receiver leaves the group when the stream ends)
+	send_start 120
 	sleep 1
 	glm_migrate hB
 	glm_wait_handovers vm 2 5
@@ -115,6 +122,7 @@ assert not [x for x in d['relays'] if x['refs']>0], d['relays']"
 	glm_hook hA2 started begin
 	tb_migrate --resume
 	sleep 1.5
+	send_stop
 	stream_stop
 	[ "$(jf "$TB_DIR/recv.json" "d['error']")" = None ]
 	[ "$(jf "$TB_DIR/recv.json" "d['dup']")" = 0 ]
@@ -280,7 +288,7 @@ assert not [x for x in d['relays'] if x['refs']>0], d['relays']"
 @test "the relay stops when the native stream appears, with no duplicate delivered" {
 	mcast_setup
 	recv_start
-	send_start 9
+	send_start 120
 	sleep 0.5
 	glm_migrate hB
 	glm_wait_handovers vm 2 5
@@ -296,6 +304,7 @@ g=d['vms'][0]['groups'][0]
 assert g['native'] and not g['relayed'], g
 r=[x for x in d['relays'] if x['group']=='$G' and x['refs']>0 and x['state']!='stopped']
 assert not r, r" 
+	send_stop
 	stream_stop
 	grep -o 'relay client: .*' "$TB_DIR/agent-hB.log" | tail -3 | sed 's/^/# /' >&3
 	grep -q 'arriving natively on br0.*relay no longer needed' "$TB_DIR/agent-hB.log"
@@ -309,9 +318,9 @@ assert not r, r"
 @test "the proxy join is left only after the vm's own report; the pin goes back to the kernel" {
 	mcast_setup
 	recv_start
-	# the vm must still listen at the last check (a slow box takes ~6 s
-	# to get there; the receiver leaves the group when the stream ends)
-	send_start 10
+	# until send_stop: the vm must still listen at the last check (the
+	# receiver leaves the group when the stream ends)
+	send_start 120
 	sleep 0.5
 	glm_migrate hB
 	glm_wait_handovers vm 2 5
@@ -340,6 +349,7 @@ assert g['own_report'] and not g['proxy_joined'] and not g['pinned'], g"
 	report=$(grep -n "own report for $G" "$TB_DIR/agent-hA.log" | tail -1 | cut -d: -f1)
 	leave=$(grep -n "proxy join of $G on br0 left" "$TB_DIR/agent-hA.log" | tail -1 | cut -d: -f1)
 	[ -n "$report" ] && [ -n "$leave" ] && [ "$report" -lt "$leave" ]
+	send_stop
 	stream_stop
 	[ "$(jf "$TB_DIR/recv.json" "d['dup']")" = 0 ]
 }

@@ -150,6 +150,50 @@ assert m['last_handover']['prepared'], m['last_handover']"
 	grep -q "proxy join of $GLM_GROUP on br0 left" "$TB_DIR/agent-hA.log"
 }
 
+# wait_log FILE PATTERN SECONDS: until grep -E finds PATTERN in FILE
+wait_log() {
+	for _ in $(seq $(($3 * 10))); do
+		grep -Eq "$2" "$1" && return 0
+		sleep 0.1
+	done
+	echo "no '$2' in $1 after $3 s; its tail:" >&2
+	tail -n 20 "$1" >&2
+	return 1
+}
+
+@test "libvirtd restarted under glm-agentd: it reconnects, records groups again, the flood hold ends at the resume" {
+	e2e_setup hA hB
+	e2e_guest_start
+	# what installing the hook or a libvirt upgrade does: libvirtd
+	# restarts, the QEMUs run on
+	lv_host_restart hA
+	lv_host_restart hB
+	for h in hA hB; do
+		wait_log "$TB_DIR/agent-$h.log" 'libvirt .*: connection lost \(libvirtd closed it\): reconnecting' 15
+		wait_log "$TB_DIR/agent-$h.log" 'libvirt .*: connected again: resynchronising its domains' 15
+	done
+	[ "$(lv_state hA)" = running ]
+	# the guest joins a group its domain XML does not name yet: recorded
+	# in its live metadata, through the new connection, so the
+	# migration's XML carries it
+	ga_exec hA /usr/bin/mcstream recv --group ff3e::5678 --port 7401 --ifname eth0 --idle 60 --json >"$TB_DIR/mc2.pid"
+	wait_log "$TB_DIR/agent-hA.log" 'vm vm joined ff3e::5678 \(bridge MDB\)' 15
+	wait_log "$TB_DIR/agent-hA.log" 'libvirt: groups of vm recorded in its metadata' 15
+	run lv_virsh hA metadata vm "urn:x-glm:mobility:1" --live
+	echo "$output"
+	[[ $status == 0 && $output == *ff3e::5678* ]]
+	lv_migrate hA hB
+	[ "$(lv_state hB)" = running ]
+	e2e_wait_handovers hB 2 10
+	# hB's agent heard libvirt's RESUMED on its new connection: the hold
+	# on the arriving tap ended then, not after its 30 s limit
+	grep -q 'vm vm: flooding to .* held until it resumes' "$TB_DIR/agent-hB.log"
+	wait_log "$TB_DIR/agent-hB.log" 'vm vm: flooding to .* released \(resumed\)' 5
+	! grep -q 'no RESUMED event in 30 s' "$TB_DIR/agent-hB.log"
+	# and the destination's hook got both groups from the XML
+	grep -q "vm vm incoming on br0: 2 groups" "$TB_DIR/agent-hB.log"
+}
+
 @test "glm-agentd stopped on B: the migration completes, the guest moves unprepared" {
 	e2e_setup hA hB
 	e2e_guest_start

@@ -58,6 +58,9 @@
 #                                 libvirtd, wait until it answers (LV_START_TIMEOUT,
 #                                 30 s). Sets LV_START_S (seconds it took to answer).
 #   lv_host_stop NODE             stop NODE's QEMUs and libvirtd (TERM, then KILL)
+#   lv_host_restart NODE          stop NODE's libvirtd only (its QEMUs run on, as
+#                                 after an upgrade or a service restart) and
+#                                 start it again
 #   lv_teardown                   lv_host_stop every started host
 #   lv_uri NODE                   print the local URI (qemu+unix:///system?socket=...)
 #   lv_tcp_uri NODE               print the URI peers use: qemu+tcp://[ADDR]/system
@@ -473,6 +476,16 @@ lv_host_stop() {
 		rm -f "$d/spawn.pid"
 	fi
 	return 0
+}
+
+lv_host_restart() {
+	local node=$1 d spawn
+	d=$(lv__dir "$node") || return 1
+	spawn=$(cat "$d/spawn.pid" 2>/dev/null) || { lv__err "lv_host_restart: no libvirtd on $node"; return 1; }
+	lv__kill_wait "$spawn"
+	wait "$spawn" 2>/dev/null || true
+	rm -f "$d/spawn.pid"
+	LV_INSTALL=0 lv_host_start "$node"
 }
 
 lv_teardown() {
