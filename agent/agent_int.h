@@ -40,11 +40,39 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 void vm_native(struct agentd *a, int br, const struct in6_addr *group);
 void vm_resumed(struct agentd *a, const char *name);
 void vm_mdb_entry(struct agentd *a, const struct mdb_entry *e);
-void vm_timer(struct agentd *a, uint64_t now);
-uint64_t vm_next_deadline(const struct agentd *a);
+/* Arm vm's timer for its next deadline (its groups', pins', flood hold's,
+ * PREPARE's): after anything that moved one. */
+void vm_arm(struct agentd *a, struct agent_vm *vm);
 void vm_release_all(struct agentd *a);
 void vm_status(struct agentd *a, FILE *out, bool json);
 struct agent_vm *vm_find(struct agentd *a, const char *name);
+
+/* group.c: a group's state machine (agentd.h draws it). group_event()
+ * moves g->state, logging the move by name, keeps g's timestamps and its
+ * deadline g->due_ns, and returns what the caller must do (GROUP_DO_*).
+ * vm names the VM in the log. */
+enum group_event {
+	GROUP_EV_JOINED,       /* our proxy join holds it; arg: reception-timeout in ms */
+	GROUP_EV_NATIVE,       /* the stream arrives natively on the bridge */
+	GROUP_EV_REPORT,       /* the VM's own report on its port */
+	GROUP_EV_DUE,          /* g->due_ns has come */
+	GROUP_EV_RELAY_TAKEN,  /* relay_client_want() took a reference */
+	GROUP_EV_RELAY_FAILED, /* it could not; arg: -errno */
+	GROUP_EV_RELAYED,      /* relayed packets arrive */
+};
+#define GROUP_DO_ASK_RELAY 0x01u   /* relay_client_want(), then RELAY_TAKEN or RELAY_FAILED */
+#define GROUP_DO_DROP_RELAY 0x02u  /* relay_client_release() */
+#define GROUP_DO_LEAVE 0x04u       /* proxy_leave() */
+#define GROUP_DO_WARN_SILENT 0x08u /* log: the relay sent nothing in GROUP_ASK_WARN_MS */
+#define GROUP_DO_LOG_FAILURE 0x10u /* log g->relay_err: a new reason */
+#define GROUP_ASK_WARN_MS 2000
+#define GROUP_RETRY_MIN_MS 1000
+#define GROUP_RETRY_MAX_MS 30000
+const char *group_state_name(enum group_state s);
+void group_init(struct vm_group *g, const struct in6_addr *group, const struct in6_addr *source);
+unsigned group_event(struct vm_group *g, const char *vm, enum group_event ev, uint64_t now, int arg);
+/* In a state that holds a reference on a relay session. */
+bool group_holds_relay(const struct vm_group *g);
 
 /* prepare.c: PREPARE for an incoming VM's matd. */
 void prepare_start(struct agentd *a, struct agent_vm *vm);

@@ -142,15 +142,10 @@ static void ctl_input(struct agentd *a, void *arg)
 	ctl_serve(a->ctl, agent_ctl_handler, a);
 }
 
+/* The relay modules' deadlines; each VM has a timer of its own (vm.c). */
 static uint64_t modules_next_deadline(const struct agentd *a)
 {
-	uint64_t next, t;
-
-	if (a->conf.relay_role)
-		return relay_server_next_deadline(a);
-	next = relay_client_next_deadline(a);
-	t = vm_next_deadline(a);
-	return t < next ? t : next;
+	return a->conf.relay_role ? relay_server_next_deadline(a) : relay_client_next_deadline(a);
 }
 
 void agentd_rearm(struct agentd *a)
@@ -168,12 +163,10 @@ static void tick(void *arg)
 	struct agentd *a = arg;
 	uint64_t now = now_ns();
 
-	if (a->conf.relay_role) {
+	if (a->conf.relay_role)
 		relay_server_timer(a, now);
-	} else {
+	else
 		relay_client_timer(a, now);
-		vm_timer(a, now);
-	}
 	agentd_rearm(a);
 }
 

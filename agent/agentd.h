@@ -1,12 +1,14 @@
 /* glm-agentd: the per-host agent (and, with "role relay", the relay).
  * This header is the state its modules share. The event loop is lib's
- * (evloop.h); modules register their sockets with agentd_watch(), and the
- * modules not yet moved to timers of their own expose _timer() and
- * _next_deadline(), which agentd.c's tick timer runs (agentd_rearm()).
+ * (evloop.h); modules register their sockets with agentd_watch(). Each VM
+ * owns its timer (vm.c); the relay modules, not yet moved to timers of
+ * their own, expose _timer() and _next_deadline(), which agentd.c's tick
+ * timer runs (agentd_rearm()).
  *
  *   agentd.c        main, config, loop, UDP dispatch
  *   control.c       unix control socket (helpers, glmctl)
  *   mdbwatch.c      groups per VM port from the bridge MDB
+ *   vm.c, group.c   the VMs; a group's state machine (pure, unit-tested)
  *   proxyjoin.c     proxy joins, MDB pins, the VM's own report
  *   reception.c     is the native stream arriving on the bridge?
  *   relay_client.c  RELAY_REQUEST/STOP, RELAYED_PACKET -> bridge (hop limit 1)
@@ -64,14 +66,49 @@ struct agent_bridge {
 	uint8_t router_mac[6];
 };
 
+/* A VM's group at this agent. Its stream's lifecycle is one state (the
+ * enum below, moved by agent/group.c only, each move logged by name):
+ *
+ *   wanted --join--> proxy-joined --native stream--> native
+ *                        | reception-timeout, nothing came
+ *                        v
+ *   relay-failed <--> relay-asked --relayed packets--> relayed
+ *   (retried with     (a reference on        (native stream: -> native,
+ *    backoff)          the relay session)      the reference dropped)
+ *
+ * The other facts are about different things and change on other events,
+ * so they stay apart from the state: proxy_joined is our membership on
+ * the bridge, held from the join until the stream arrives natively and
+ * the VM has reported (so in native it may be either way; a VM that
+ * started here goes from wanted to native with none);
+ * pinned is our MDB entry on the VM's port (forwarding to the port, not
+ * arrival on the bridge: a VM is pinned whether its stream is native or
+ * relayed); own_report is the VM's own membership seen on its port. A
+ * report says the VM wants the group, never that the stream arrives: it
+ * moves no state. A group the VM leaves is dropped (vm_mdb_entry), so
+ * there is no "left" state; the relay is never asked while the stream is
+ * native, and a native stream ends any relaying. */
+enum group_state {
+	GROUP_WANTED,        /* the VM is a member; nothing held for its stream here */
+	GROUP_PROXY_JOINED,  /* our join holds it on the bridge; waiting reception-timeout */
+	GROUP_NATIVE,        /* the stream arrives natively */
+	GROUP_RELAY_ASKED,   /* nothing by the timeout: the relay asked, nothing relayed yet */
+	GROUP_RELAYED,       /* relayed packets arrive and go onto the bridge */
+	GROUP_RELAY_FAILED,  /* nothing by the timeout and the relay could not be asked */
+	GROUP_STATE_MAX
+};
+
 struct vm_group {
 	struct in6_addr group, source;
+	enum group_state state;
 	bool proxy_joined;               /* our join on the bridge, held for this VM */
 	bool pinned;                     /* our permanent MDB entry on the VM's port */
 	bool own_report;                 /* the VM's own report seen on its port here */
-	bool native;                     /* stream seen arriving natively */
-	bool relayed;                    /* this VM holds a reference on a relay session */
-	uint64_t joined_ns, native_ns, own_report_ns, relay_ns;
+	bool ask_warned;                 /* "nothing relayed" logged */
+	int relay_err;                   /* relay-failed: why (-errno) */
+	uint32_t retry_ms;               /* relay-failed: the next backoff */
+	uint64_t due_ns;                 /* the state's deadline, UINT64_MAX if none */
+	uint64_t joined_ns, native_ns, own_report_ns, relay_ns, relayed_ns;
 };
 
 enum vm_state { VM_INCOMING, VM_RUNNING, VM_OUTGOING };
@@ -89,6 +126,8 @@ struct vm_port {
 
 struct agent_vm {
 	bool used;
+	struct agentd *agentd;           /* for its timer */
+	struct ev_timer timer;           /* armed for the VM's next deadline (vm_arm) */
 	char name[256];
 	enum vm_state state;
 	int bridge;                      /* index in agentd.br[] */
@@ -157,10 +196,16 @@ int agentd_bridge_by_ifindex(const struct agentd *a, int ifindex);
  * shared by every VM that needs it (reference counted). */
 int relay_client_init(struct agentd *a);
 void relay_client_free(struct agentd *a);
-/* A VM on bridge needs group relayed from relay: take a reference. */
+/* A VM on bridge needs group relayed from relay: take a reference.
+ * -EINVAL: a group, source or relay address no relay session can have;
+ * -ENOBUFS: RC_MAX_SESSIONS reached; -EDESTADDRREQ: no relay at all. */
 int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group, const struct in6_addr *source,
 		      const struct sockaddr_in6 *relay);
 void relay_client_release(struct agentd *a, int bridge, const struct in6_addr *group, const struct in6_addr *source);
+/* fn(a, bridge, group, source) runs on the first packet re-sent on bridge
+ * after each relay_client_want(): the stream does come by relay. */
+typedef void (*relay_flow_fn)(struct agentd *a, int bridge, const struct in6_addr *group, const struct in6_addr *source);
+void relay_client_on_flow(struct agentd *a, relay_flow_fn fn);
 /* RELAY_RESPONSE and RELAYED_PACKET from a relay. */
 void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key,
 		      const struct sockaddr_in6 *from);

@@ -73,6 +73,7 @@ void prepare_echo_reply(struct agentd *a, int br, const struct in6_addr *from, u
 		randombytes_buf(vm->prepared_ma.s6_addr + 8, 8);
 		vm->prepared_ma.s6_addr[8] &= 0xfd; /* not a universal IID */
 		check_ma(a, vm);
+		vm_arm(a, vm);
 	}
 }
 
@@ -90,6 +91,7 @@ void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockadd
 			vm->current_ma = m->ma;
 			vm->have_current_ma = true;
 			vm->prepare_next_ns = now_ns();
+			vm_arm(a, vm);
 			if (in6_prefix_match(&m->ma, &a->br[vm->bridge].prefix, 64)) {
 				/* a move inside the subnet: the guest keeps its MA */
 				vm->want_prepare = false;
@@ -100,6 +102,7 @@ void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockadd
 			if (m->status != GLM_ST_OK)
 				return fail(vm, "matd refused the preparation");
 			vm->prepare_acked = true;
+			vm_arm(a, vm);
 			vm->prepare_rtt_ms = ns_to_ms(now_ns() - vm->prepare_sent_ns);
 			log_info("vm %s: matd prepared %s via %s (%.3f ms)", vm->name, a6(&vm->prepared_ma),
 				 a6(&a->br[vm->bridge].router), vm->prepare_rtt_ms);

@@ -54,6 +54,7 @@ struct rc_leg {
 	uint64_t native_ns;               /* first native packet */
 	uint64_t packets, bytes;          /* re-sent on the bridge */
 	uint64_t dup_suppressed, late, inject_errs, native;
+	bool tell;                        /* a new reference: tell on_flow at the next packet re-sent */
 	struct relay_ring sent, seen;     /* hashes: re-sent by us, arrived natively */
 };
 
@@ -79,6 +80,7 @@ struct rc {
 	struct rc_session *sess[RC_MAX_SESSIONS];
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 	uint64_t unknown_group, no_key;
+	relay_flow_fn on_flow;            /* the VMs learn that their stream comes */
 	/* tests replace the bridge injection */
 	int (*inject)(struct agentd *a, int bridge, const struct iovec *iov, int iovcnt, const uint8_t mac[6]);
 };
@@ -196,6 +198,11 @@ int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group
 			return -EDESTADDRREQ;
 		relay = &a->conf.relay;
 	}
+	/* a relay is another host: not this one's loopback (whose requests
+	 * would come back to this agent), not a group, not nowhere */
+	if (IN6_IS_ADDR_UNSPECIFIED(&relay->sin6_addr) || IN6_IS_ADDR_LOOPBACK(&relay->sin6_addr) ||
+	    IN6_IS_ADDR_MULTICAST(&relay->sin6_addr) || IN6_IS_ADDR_V4MAPPED(&relay->sin6_addr) || !relay->sin6_port)
+		return -EINVAL;
 	if (!a->key) {
 		rc->no_key++;
 		return -ENOKEY;
@@ -213,6 +220,7 @@ int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group
 		s->requested_ns = now;
 		rc->sess[rc->nsess++] = s;
 		s->leg[bridge].refs = 1;
+		s->leg[bridge].tell = true;
 		log_info("relay client: asking %s for %s%s%s (bridge %s)", sa6(relay), a6(group),
 			 IN6_IS_ADDR_UNSPECIFIED(source) ? "" : " source ",
 			 IN6_IS_ADDR_UNSPECIFIED(source) ? "" : a6(source), a->br[bridge].name);
@@ -235,6 +243,7 @@ int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group
 			rc_request_now(a, s, now);
 		}
 	}
+	s->leg[bridge].tell = true;
 	return 0;
 }
 
@@ -389,7 +398,20 @@ static void rc_packet(struct agentd *a, struct rc *rc, struct rc_session *s, con
 		relay_ring_add(&l->sent, h);
 		l->packets++;
 		l->bytes += len;
+		if (l->tell) {
+			l->tell = false;
+			if (rc->on_flow)
+				rc->on_flow(a, (int)b, &s->group, &s->source);
+		}
 	}
+}
+
+void relay_client_on_flow(struct agentd *a, relay_flow_fn fn)
+{
+	struct rc *rc = rc_of(a);
+
+	if (rc)
+		rc->on_flow = fn;
 }
 
 void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key,

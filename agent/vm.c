@@ -7,14 +7,17 @@
  *                                     the MDB (permanent: the port is not
  *                                     forwarding for the VM's report yet)
  *                                     and watch the port for that report
- *   no native stream within reception-timeout: relay (shared per group)
+ *   no native stream within reception-timeout: relay (shared per group),
+ *                                     whatever the VM reported meanwhile
  *   the VM's own report on its port   the pin becomes an ordinary entry
- *                                     that ages with the VM's reports; the
- *                                     proxy join is left (kept while the
- *                                     group is relayed, to see the native
- *                                     stream start)
- *   native stream arrives             the relay reference is dropped
- *   release (hook: stopped/release)   everything undone */
+ *                                     that ages with the VM's reports
+ *   native stream arrives             the relay reference is dropped; the
+ *                                     proxy join is left once the VM has
+ *                                     reported too
+ *   release (hook: stopped/release)   everything undone
+ *
+ * A group's state machine is group.c's; this file does what it asks.
+ * Each VM owns a timer, armed for its next deadline (vm_arm). */
 #include "agent_int.h"
 #include "conf.h"
 #include "log.h"
@@ -28,6 +31,7 @@
 
 #define PIN_MAX_NS (30 * 1000000000ull) /* a VM that never reports: unpin anyway */
 #define HOLD_MAX_NS PIN_MAX_NS          /* no RESUMED event: flood to its tap anyway */
+#define STUCK_RETRY_NS 1000000000ull    /* a deadline that did not move (a failing kernel call) */
 
 static const struct in6_addr any6;
 
@@ -156,24 +160,92 @@ void vm_resumed(struct agentd *a, const char *name)
 	prepare_resumed(a, vm);
 	for (unsigned p = 0; p < vm->nports; p++)
 		port_hold_flood(vm, &vm->ports[p], false, "resumed");
-	if (!vm->pin_deferred)
-		return;
-	vm->pin_deferred = false;
-	for (unsigned p = 0; p < vm->nports; p++)
-		if (vm->ports[p].ifindex)
-			n += pin_port(a, vm, &vm->ports[p]);
-	log_info("vm %s resumed: %u MDB pins, %.1f ms after the tap appeared", vm->name, n,
-		 ms_since(vm->started_ns, now_ns()));
+	if (vm->pin_deferred) {
+		vm->pin_deferred = false;
+		for (unsigned p = 0; p < vm->nports; p++)
+			if (vm->ports[p].ifindex)
+				n += pin_port(a, vm, &vm->ports[p]);
+		log_info("vm %s resumed: %u MDB pins, %.1f ms after the tap appeared", vm->name, n,
+			 ms_since(vm->started_ns, now_ns()));
+	}
+	vm_arm(a, vm);
 }
 
-static void group_done_with_join(struct agentd *a, struct agent_vm *vm, struct vm_group *g)
+/* What group.c asked for, in the kernel and at the relay client. */
+static void group_do(struct agentd *a, struct agent_vm *vm, struct vm_group *g, unsigned act)
 {
-	/* Hold the proxy join until the VM's own report, and while relayed
-	 * (it shows us when the native stream starts). */
-	if (g->proxy_joined && g->own_report && !g->relayed) {
+	if (act & GROUP_DO_DROP_RELAY)
+		relay_client_release(a, vm->bridge, &g->group, &g->source);
+	if (act & GROUP_DO_LEAVE)
 		proxy_leave(a, vm->bridge, &g->group, &g->source);
-		g->proxy_joined = false;
+	if (act & GROUP_DO_WARN_SILENT)
+		log_warnx("vm %s: nothing relayed for %s from %s in %u ms since it was asked", vm->name,
+			  a6(&g->group), sa6(&vm->relay), GROUP_ASK_WARN_MS);
+}
+
+static const char *relay_err_str(int err)
+{
+	switch (err) {
+	case -EDESTADDRREQ: return "no relay configured (neither in the domain's metadata nor 'relay' here)";
+	case -ENOBUFS: return "too many relay sessions on this host";
+	default: return strerror(-err);
 	}
+}
+
+/* relay_client.c: the first relayed packet went onto bridge for (group,
+ * source), after a VM took a reference. */
+static void vm_relayed(struct agentd *a, int br, const struct in6_addr *group, const struct in6_addr *source)
+{
+	uint64_t now = now_ns();
+
+	for (int i = 0; i < AGENT_MAX_VMS; i++) {
+		struct agent_vm *vm = &a->vms[i];
+		bool moved = false;
+
+		if (!vm->used || vm->bridge != br)
+			continue;
+		for (unsigned k = 0; k < vm->ngroups; k++) {
+			struct vm_group *g = &vm->groups[k];
+
+			if (g->state != GROUP_RELAY_ASKED || memcmp(&g->group, group, 16) ||
+			    (source && memcmp(&g->source, source, 16)))
+				continue;
+			log_info("vm %s: %s relayed from %s on %s, %.1f ms after asking, %.1f ms after the proxy join",
+				 vm->name, a6(&g->group), sa6(&vm->relay), a->br[br].name, ms_since(g->relay_ns, now),
+				 ms_since(g->joined_ns, now));
+			group_do(a, vm, g, group_event(g, vm->name, GROUP_EV_RELAYED, now, 0));
+			moved = true;
+		}
+		if (moved)
+			vm_arm(a, vm);
+	}
+}
+
+/* No native stream by the timeout (or a retry after a failed request). */
+static void ask_relay(struct agentd *a, struct agent_vm *vm, struct vm_group *g, uint64_t now)
+{
+	unsigned act;
+	int r = -EDESTADDRREQ;
+
+	if (g->state == GROUP_PROXY_JOINED)
+		log_info("vm %s: no %s on %s within %u ms: asking the relay %s", vm->name, a6(&g->group),
+			 a->br[vm->bridge].name, a->conf.reception_timeout_ms, vm->has_relay ? sa6(&vm->relay) : "(none)");
+	if (vm->has_relay) {
+		relay_client_on_flow(a, vm_relayed);
+		r = relay_client_want(a, vm->bridge, &g->group, &g->source, &vm->relay);
+	}
+	if (r == 0) {
+		if (g->state == GROUP_RELAY_FAILED)
+			log_info("vm %s: asked the relay %s for %s at last", vm->name, sa6(&vm->relay), a6(&g->group));
+		act = group_event(g, vm->name, GROUP_EV_RELAY_TAKEN, now, 0);
+	} else {
+		act = group_event(g, vm->name, GROUP_EV_RELAY_FAILED, now, r);
+		if (act & GROUP_DO_LOG_FAILURE)
+			log_warnx("vm %s: cannot ask the relay %s for %s: %s (trying again, at most every %u s)",
+				  vm->name, vm->has_relay ? sa6(&vm->relay) : "(none)", a6(&g->group), relay_err_str(r),
+				  GROUP_RETRY_MAX_MS / 1000);
+	}
+	group_do(a, vm, g, act);
 }
 
 static void close_mld(struct agentd *a, struct agent_vm *vm)
@@ -203,13 +275,11 @@ static void on_report(void *ctx, const struct mld_record *r)
 
 		if (!r->join || memcmp(&g->group, &r->group, 16) || g->own_report)
 			continue;
-		g->own_report = true;
-		g->own_report_ns = now;
 		log_info("vm %s: own report for %s on %s, %.1f ms after the tap appeared", vm->name, a6(&g->group),
 			 c->port, ms_since(vm->started_ns, now));
 		if (g->pinned)
 			unpin(c->a, vm, g, "the VM reported");
-		group_done_with_join(c->a, vm, g);
+		group_do(c->a, vm, g, group_event(g, vm->name, GROUP_EV_REPORT, now, 0));
 	}
 }
 
@@ -291,10 +361,7 @@ static int vm_fill(struct agentd *a, struct agent_vm *vm, const struct domxml *d
 			continue;
 		if (vm->ngroups == AGENT_MAX_GROUPS)
 			break;
-		struct vm_group *g = &vm->groups[vm->ngroups++];
-		memset(g, 0, sizeof(*g));
-		g->group = d->groups[i].group;
-		g->source = d->groups[i].source;
+		group_init(&vm->groups[vm->ngroups++], &d->groups[i].group, &d->groups[i].source);
 	}
 	return 0;
 }
@@ -317,8 +384,11 @@ static bool instance_ended(const char *name, int id)
 	return false;
 }
 
+static void vm_fire(void *arg);
+
 static void vm_free(struct agentd *a, struct agent_vm *vm)
 {
+	ev_timer_stop(&vm->timer);
 	if (vm->instance_id >= 0 && !instance_ended(vm->name, vm->instance_id)) {
 		snprintf(ended[ended_next].name, sizeof(ended[0].name), "%s", vm->name);
 		ended[ended_next].id = vm->instance_id;
@@ -333,7 +403,7 @@ static void vm_free(struct agentd *a, struct agent_vm *vm)
 					mdb_del(a->mdb, a->br[vm->bridge].ifindex, vm->ports[p].ifindex, &g->group);
 		if (g->proxy_joined)
 			proxy_leave(a, vm->bridge, &g->group, &g->source);
-		if (g->relayed)
+		if (group_holds_relay(g))
 			relay_client_release(a, vm->bridge, &g->group, &g->source);
 	}
 	for (unsigned p = 0; p < vm->nports; p++)
@@ -384,6 +454,8 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 		}
 		memset(vm, 0, sizeof(*vm));
 		vm->used = true;
+		vm->agentd = a;
+		ev_timer_init(&vm->timer, "vm", vm_fire, vm);
 		vm->instance_id = -1;
 		snprintf(vm->name, sizeof(vm->name), "%s", d->name);
 		vm->state = ev == VM_EV_INCOMING ? VM_INCOMING : VM_RUNNING;
@@ -391,8 +463,10 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 	if (ev == VM_EV_STARTED && d->id >= 0)
 		vm->instance_id = d->id;
 	if ((r = vm_fill(a, vm, d, out)) < 0) {
-		if (!vm->ngroups && !vm->nports)
+		if (!vm->ngroups && !vm->nports) {
+			ev_timer_stop(&vm->timer);
 			memset(vm, 0, sizeof(*vm));
+		}
 		return r;
 	}
 	bridge_vm_ports(a, vm, true);
@@ -417,16 +491,13 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 	for (unsigned i = 0; i < vm->ngroups && vm->migrating; i++) {
 		struct vm_group *g = &vm->groups[i];
 
-		if (g->proxy_joined || g->own_report)
+		if (g->state != GROUP_WANTED || g->proxy_joined || g->own_report)
 			continue;
 		if (proxy_join(a, vm->bridge, &g->group, &g->source) == 0) {
-			g->proxy_joined = true;
-			g->joined_ns = now;
+			group_event(g, vm->name, GROUP_EV_JOINED, now, (int)a->conf.reception_timeout_ms);
 			joined++;
-			if (reception_seen(a, vm->bridge, &g->group, now - 1000000000ull)) {
-				g->native = true;
-				g->native_ns = now;
-			}
+			if (reception_seen(a, vm->bridge, &g->group, now - 1000000000ull))
+				group_do(a, vm, g, group_event(g, vm->name, GROUP_EV_NATIVE, now, 0));
 		}
 	}
 	if (ev == VM_EV_STARTED) {
@@ -474,6 +545,7 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 	fprintf(out, "domain %s: %u groups, %u proxy joins, %u pins\n", vm->name, vm->ngroups, joined, pinned);
 	if (prepare && vm->has_home && ev == VM_EV_INCOMING && !vm->want_prepare)
 		prepare_start(a, vm);
+	vm_arm(a, vm);
 	return 0;
 }
 
@@ -487,17 +559,13 @@ void vm_native(struct agentd *a, int br, const struct in6_addr *group)
 			continue;
 		for (unsigned k = 0; k < vm->ngroups; k++) {
 			struct vm_group *g = &vm->groups[k];
-			if (memcmp(&g->group, group, 16) || g->native)
+			if (memcmp(&g->group, group, 16) || g->state == GROUP_NATIVE)
 				continue;
-			g->native = true;
-			g->native_ns = now;
 			log_info("vm %s: %s arriving natively on %s, %.1f ms after the proxy join%s", vm->name, a6(group),
-				 a->br[br].name, ms_since(g->joined_ns, now), g->relayed ? ": relay no longer needed" : "");
-			if (g->relayed) {
-				relay_client_release(a, br, &g->group, &g->source);
-				g->relayed = false;
-			}
-			group_done_with_join(a, vm, g);
+				 a->br[br].name, ms_since(g->joined_ns, now),
+				 group_holds_relay(g) ? ": relay no longer needed" : "");
+			group_do(a, vm, g, group_event(g, vm->name, GROUP_EV_NATIVE, now, 0));
+			vm_arm(a, vm);
 		}
 	}
 }
@@ -526,13 +594,11 @@ void vm_mdb_entry(struct agentd *a, const struct mdb_entry *e)
 		g = vm_group(vm, &e->group, &e->source);
 		if (!e->deleted && !g && vm->ngroups < AGENT_MAX_GROUPS) {
 			g = &vm->groups[vm->ngroups++];
-			memset(g, 0, sizeof(*g));
-			g->group = e->group;
-			g->source = e->source;
+			group_init(g, &e->group, &e->source);
 			g->own_report = true; /* learned from the VM's own membership */
 			log_info("vm %s joined %s (bridge MDB)", vm->name, a6(&e->group));
 			libvirt_record(a, vm);
-		} else if (e->deleted && g && !g->pinned && !g->proxy_joined && !g->relayed &&
+		} else if (e->deleted && g && !g->pinned && !g->proxy_joined && !group_holds_relay(g) &&
 			   if_indextoname((unsigned)e->port, name)) {
 			/* The VM left the group (not: its tap went away with a migration). */
 			log_info("vm %s left %s (bridge MDB)", vm->name, a6(&e->group));
@@ -542,71 +608,73 @@ void vm_mdb_entry(struct agentd *a, const struct mdb_entry *e)
 	}
 }
 
-void vm_timer(struct agentd *a, uint64_t now)
+/* The VM's next deadline: its groups' (reception-timeout, relay retry),
+ * its pins' and flood hold's 30 s, its PREPARE's. */
+static uint64_t vm_deadline(const struct agent_vm *vm)
 {
-	for (int i = 0; i < AGENT_MAX_VMS; i++) {
-		struct agent_vm *vm = &a->vms[i];
+	uint64_t t = prepare_deadline(vm);
 
-		if (!vm->used)
-			continue;
-		for (unsigned k = 0; k < vm->ngroups; k++) {
-			struct vm_group *g = &vm->groups[k];
+	for (unsigned k = 0; k < vm->ngroups; k++) {
+		const struct vm_group *g = &vm->groups[k];
 
-			if (g->proxy_joined && !g->native && !g->relayed &&
-			    now >= g->joined_ns + (uint64_t)a->conf.reception_timeout_ms * 1000000ull) {
-				if (!vm->has_relay) {
-					if (!g->relay_ns)
-						log_warnx("vm %s: no %s on %s after %u ms and no relay configured", vm->name,
-							  a6(&g->group), a->br[vm->bridge].name, a->conf.reception_timeout_ms);
-					g->relay_ns = now;
-					continue;
-				}
-				if (relay_client_want(a, vm->bridge, &g->group, &g->source, &vm->relay) == 0) {
-					g->relayed = true;
-					g->relay_ns = now;
-					log_info("vm %s: no %s on %s within %u ms: relayed from %s", vm->name, a6(&g->group),
-						 a->br[vm->bridge].name, a->conf.reception_timeout_ms, sa6(&vm->relay));
-				}
-			}
-			if (g->pinned && vm->started_ns && now >= vm->started_ns + PIN_MAX_NS)
-				unpin(a, vm, g, "no report from the VM in 30 s");
-		}
-		for (unsigned p = 0; p < vm->nports; p++)
-			if (vm->ports[p].flood_held && now >= vm->started_ns + HOLD_MAX_NS)
-				port_hold_flood(vm, &vm->ports[p], false, "no RESUMED event in 30 s");
-		prepare_timer(a, vm, now);
+		if (g->due_ns < t)
+			t = g->due_ns;
+		if (g->pinned && vm->started_ns && vm->started_ns + PIN_MAX_NS < t)
+			t = vm->started_ns + PIN_MAX_NS;
 	}
+	for (unsigned p = 0; p < vm->nports; p++)
+		if (vm->ports[p].flood_held && vm->started_ns + HOLD_MAX_NS < t)
+			t = vm->started_ns + HOLD_MAX_NS;
+	return t;
 }
 
-uint64_t vm_next_deadline(const struct agentd *a)
+static void vm_arm_at(struct agentd *a, struct agent_vm *vm, uint64_t t)
 {
-	uint64_t t = UINT64_MAX;
+	if (t == UINT64_MAX)
+		ev_timer_stop(&vm->timer);
+	else
+		ev_timer_at(a->loop, &vm->timer, t);
+}
 
-	for (int i = 0; i < AGENT_MAX_VMS; i++) {
-		const struct agent_vm *vm = &a->vms[i];
-		uint64_t p;
+void vm_arm(struct agentd *a, struct agent_vm *vm)
+{
+	if (vm->used)
+		vm_arm_at(a, vm, vm_deadline(vm));
+}
 
-		if (!vm->used)
-			continue;
-		for (unsigned k = 0; k < vm->ngroups; k++) {
-			const struct vm_group *g = &vm->groups[k];
-			uint64_t d;
-			if (g->proxy_joined && !g->native && !g->relayed && !g->relay_ns) {
-				d = g->joined_ns + (uint64_t)a->conf.reception_timeout_ms * 1000000ull;
-				t = d < t ? d : t;
-			}
-			if (g->pinned && vm->started_ns) {
-				d = vm->started_ns + PIN_MAX_NS;
-				t = d < t ? d : t;
-			}
+static void vm_fire(void *arg)
+{
+	struct agent_vm *vm = arg;
+	struct agentd *a = vm->agentd;
+	uint64_t now = now_ns(), next;
+
+	for (unsigned k = 0; k < vm->ngroups; k++) {
+		struct vm_group *g = &vm->groups[k];
+
+		if (now >= g->due_ns) {
+			unsigned act = group_event(g, vm->name, GROUP_EV_DUE, now, 0);
+
+			if (act & GROUP_DO_ASK_RELAY)
+				ask_relay(a, vm, g, now);
+			group_do(a, vm, g, act & ~GROUP_DO_ASK_RELAY);
 		}
-		for (unsigned k = 0; k < vm->nports; k++)
-			if (vm->ports[k].flood_held && vm->started_ns + HOLD_MAX_NS < t)
-				t = vm->started_ns + HOLD_MAX_NS;
-		p = prepare_deadline(vm);
-		t = p < t ? p : t;
+		if (g->pinned && vm->started_ns && now >= vm->started_ns + PIN_MAX_NS)
+			unpin(a, vm, g, "no report from the VM in 30 s");
 	}
-	return t;
+	for (unsigned p = 0; p < vm->nports; p++)
+		if (vm->ports[p].flood_held && now >= vm->started_ns + HOLD_MAX_NS)
+			port_hold_flood(vm, &vm->ports[p], false, "no RESUMED event in 30 s");
+	prepare_timer(a, vm, now);
+	/* Every deadline that came has moved on, unless a kernel call failed
+	 * (a flood hold the bridge would not lift): then not again at once,
+	 * which would spin, but in a second. */
+	next = vm_deadline(vm);
+	if (next <= now) {
+		log_debug("vm %s: a deadline did not move, next try in %llu ms", vm->name,
+			  (unsigned long long)(STUCK_RETRY_NS / 1000000));
+		next = now + STUCK_RETRY_NS;
+	}
+	vm_arm_at(a, vm, next);
 }
 
 void vm_release_all(struct agentd *a)
@@ -614,6 +682,39 @@ void vm_release_all(struct agentd *a)
 	for (int i = 0; i < AGENT_MAX_VMS; i++)
 		if (a->vms[i].used)
 			vm_free(a, &a->vms[i]);
+}
+
+/* A name as a JSON string: '"', '\' and control characters escaped, the
+ * rest (UTF-8 included) as it is. */
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+/* A name in the text status: control characters (which no name the agent
+ * takes has, but the terminal must never get) as \xNN. */
+static void text_str(FILE *out, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+}
+
+static const char *jbool(bool b)
+{
+	return b ? "true" : "false";
 }
 
 void vm_status(struct agentd *a, FILE *out, bool json)
@@ -632,10 +733,16 @@ void vm_status(struct agentd *a, FILE *out, bool json)
 		if (!vm->used)
 			continue;
 		if (json) {
-			fprintf(out, "%s{\"name\":\"%s\",\"state\":\"%s\",\"bridge\":\"%s\",\"ports\":[", first ? "" : ",",
-				vm->name, st[vm->state], a->br[vm->bridge].name);
-			for (unsigned p = 0; p < vm->nports; p++)
-				fprintf(out, "%s\"%s\"", p ? "," : "", vm->ports[p].name);
+			fprintf(out, "%s{\"name\":", first ? "" : ",");
+			json_str(out, vm->name);
+			fprintf(out, ",\"state\":\"%s\",\"bridge\":", st[vm->state]);
+			json_str(out, a->br[vm->bridge].name);
+			fprintf(out, ",\"ports\":[");
+			for (unsigned p = 0; p < vm->nports; p++) {
+				if (p)
+					fputc(',', out);
+				json_str(out, vm->ports[p].name);
+			}
 			fprintf(out, "],\"home\":%s%s%s,\"prepare\":{\"acked\":%s,\"ma\":%s%s%s,\"rtt_ms\":%.3f},",
 				vm->has_home ? "\"" : "", vm->has_home ? a6(&vm->home) : "null", vm->has_home ? "\"" : "",
 				vm->prepare_acked ? "true" : "false", vm->prepare_acked ? "\"" : "",
@@ -649,19 +756,27 @@ void vm_status(struct agentd *a, FILE *out, bool json)
 			fprintf(out, "\"groups\":[");
 			for (unsigned k = 0; k < vm->ngroups; k++) {
 				struct vm_group *g = &vm->groups[k];
-				fprintf(out, "%s{\"group\":\"%s\",\"proxy_joined\":%s,\"pinned\":%s,\"own_report\":%s,"
-					"\"native\":%s,\"relayed\":%s,\"native_after_join_ms\":%.3f,\"report_after_start_ms\":%.3f}",
-					k ? "," : "", a6(&g->group), g->proxy_joined ? "true" : "false",
-					g->pinned ? "true" : "false", g->own_report ? "true" : "false",
-					g->native ? "true" : "false", g->relayed ? "true" : "false",
+				/* the booleans as they always were: native and
+				 * relayed say what arrives, proxy_joined what we hold */
+				fprintf(out, "%s{\"group\":\"%s\",\"state\":\"%s\",\"proxy_joined\":%s,\"pinned\":%s,"
+					"\"own_report\":%s,\"native\":%s,\"relayed\":%s,\"native_after_join_ms\":%.3f,"
+					"\"report_after_start_ms\":%.3f,\"relayed_after_ask_ms\":%.3f}",
+					k ? "," : "", a6(&g->group), group_state_name(g->state), jbool(g->proxy_joined),
+					jbool(g->pinned), jbool(g->own_report), jbool(g->state == GROUP_NATIVE),
+					jbool(g->state == GROUP_RELAYED),
 					g->native_ns && g->joined_ns ? ns_to_ms(g->native_ns - g->joined_ns) : -1.0,
-					g->own_report_ns && vm->started_ns ? ns_to_ms(g->own_report_ns - vm->started_ns) : -1.0);
+					g->own_report_ns && vm->started_ns ? ns_to_ms(g->own_report_ns - vm->started_ns) : -1.0,
+					g->relayed_ns && g->relay_ns ? ns_to_ms(g->relayed_ns - g->relay_ns) : -1.0);
 			}
 			fprintf(out, "]}");
 		} else {
-			fprintf(out, "vm %s: %s on %s, ports", vm->name, st[vm->state], a->br[vm->bridge].name);
-			for (unsigned p = 0; p < vm->nports; p++)
-				fprintf(out, " %s", vm->ports[p].name[0] ? vm->ports[p].name : "(none yet)");
+			fprintf(out, "vm ");
+			text_str(out, vm->name);
+			fprintf(out, ": %s on %s, ports", st[vm->state], a->br[vm->bridge].name);
+			for (unsigned p = 0; p < vm->nports; p++) {
+				fputc(' ', out);
+				text_str(out, vm->ports[p].name[0] ? vm->ports[p].name : "(none yet)");
+			}
 			if (vm->has_home)
 				fprintf(out, ", home %s", a6(&vm->home));
 			if (vm->prepare_acked)
@@ -672,10 +787,12 @@ void vm_status(struct agentd *a, FILE *out, bool json)
 			fprintf(out, "\n");
 			for (unsigned k = 0; k < vm->ngroups; k++) {
 				struct vm_group *g = &vm->groups[k];
-				fprintf(out, "  group %s:%s%s%s%s%s (joined %.0f s ago)\n", a6(&g->group),
-					g->proxy_joined ? " proxy-joined" : "", g->pinned ? " pinned" : "",
-					g->own_report ? " reported" : "", g->native ? " native" : "",
-					g->relayed ? " relayed" : "", g->joined_ns ? ns_to_ms(now - g->joined_ns) / 1000 : 0);
+				fprintf(out, "  group %s: %s%s%s%s", a6(&g->group), group_state_name(g->state),
+					g->proxy_joined ? ", proxy-joined" : "", g->pinned ? ", pinned" : "",
+					g->own_report ? ", reported" : "");
+				if (g->state == GROUP_RELAY_FAILED)
+					fprintf(out, " (%s)", relay_err_str(g->relay_err));
+				fprintf(out, " (joined %.0f s ago)\n", g->joined_ns ? ns_to_ms(now - g->joined_ns) / 1000 : 0);
 			}
 		}
 		first = false;

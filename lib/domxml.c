@@ -224,8 +224,8 @@ static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
 
 /* libvirt takes nearly any name (its QEMU driver refuses only a newline):
  * glm takes every UTF-8 name but those with a control character, which
- * has no business in a log line, and those with '"' or '\', which
- * glm-agentd's JSON status prints unescaped. */
+ * has no business in a log line. '"' and '\' are fine: glm-agentd's JSON
+ * status escapes them, shell output is single-quoted. */
 const char *domxml_name_problem(const char *s, size_t len, char *why, size_t size)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -242,8 +242,6 @@ const char *domxml_name_problem(const char *s, size_t len, char *why, size_t siz
 			snprintf(why, size, "not UTF-8 (byte 0x%02x at byte %zu)", p[i], i);
 		else if (c < 0x20 || (c >= 0x7f && c < 0xa0))
 			snprintf(why, size, "a control character (U+%04X at byte %zu)", (unsigned)c, i);
-		else if (c == '"' || c == '\\')
-			snprintf(why, size, "a '%c' (at byte %zu), which glm-agentd's JSON status does not escape", (char)c, i);
 		else
 			continue;
 		return why;

@@ -20,6 +20,7 @@ PORT=7400
 
 setup() {
 	GLM_VM_CONF=()
+	GLM_AGENT_CONF=()
 }
 
 teardown() {
@@ -30,6 +31,7 @@ jf() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 
 # The glm testbed with multicast: IMS, matd in vm and cn, agents on hA and
 # hB, the relay; the vm is running on hA (libvirt's start hooks run there).
+# GLM_AGENT_CONF (array) adds lines to hA's and hB's agent configuration.
 mcast_setup() {
 	tb_setup --mcast "$@"
 	glm_keys
@@ -38,8 +40,8 @@ mcast_setup() {
 	glm_start_matd vm "correspondent $TB_CN_ADDR"
 	glm_wait_handovers vm 1 5
 	glm_start_agent relay
-	glm_start_agent hA
-	glm_start_agent hB
+	glm_start_agent hA ${GLM_AGENT_CONF[@]+"${GLM_AGENT_CONF[@]}"}
+	glm_start_agent hB ${GLM_AGENT_CONF[@]+"${GLM_AGENT_CONF[@]}"}
 	glm_hook hA prepare begin
 	glm_hook hA started begin
 }
@@ -145,8 +147,9 @@ relay_full_size() {
 	local r0 r1 rx
 	mcast_setup "$@"
 	recv_start
-	# the stream must outlast the move and the one-second count after it
-	SIZE=1400 send_start 6
+	# until send_stop: the stream must outlast the move and the
+	# one-second count after it, however slow the box
+	SIZE=1400 send_start 120
 	sleep 0.5
 	glm_migrate hB
 	glm_wait_handovers vm 2 5
@@ -155,6 +158,7 @@ relay_full_size() {
 	sleep 1
 	r1=$(tb_exec hB awk '$1 == "Ip6ReasmOKs" { print $2 }' /proc/net/snmp6)
 	rx=$(glm_glmctl hB status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['relays'][0]['packets'])")
+	send_stop
 	stream_stop
 	[ "$(jf "$TB_DIR/recv.json" "d['error']")" = None ]
 	[ "$(jf "$TB_DIR/recv.json" "d['dup']")" = 0 ]
@@ -548,4 +552,117 @@ assert len(v)==1 and v[0]['name']==os.environ['NAME'] and v[0]['ports']==['vnet0
 import json,sys
 assert not json.load(sys.stdin)['vms']"
 	! grep -qP '[\x01-\x08\x0b-\x1f\x7f]' "$TB_DIR/agent-hB.log"
+}
+
+@test "a vm that reports its group before reception-timeout runs out still gets the stream relayed on B" {
+	# reception-timeout 2000: the vm's own report on hB (at its resume)
+	# comes well before the timeout; it says the vm wants the group, not
+	# that the stream arrives, and link B has no multicast
+	GLM_AGENT_CONF=('reception-timeout 2000')
+	mcast_setup
+	recv_start
+	send_start 8
+	sleep 0.5
+	glm_migrate hB
+	glm_wait_handovers vm 2 5
+	sleep 3
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+g=d['vms'][0]['groups'][0]
+r=[x for x in d['relays'] if x['group']=='$G']
+assert len(r)==1 and r[0]['packets']>0, d['relays']
+assert g['relayed'] and g['own_report'] and g['proxy_joined'] and not g['native'], g
+assert g['state']=='relayed', g"
+	stream_stop
+	report=$(grep -n "own report for $G" "$TB_DIR/agent-hB.log" | tail -1 | cut -d: -f1)
+	asked=$(grep -n "$G proxy-joined -> relay-asked" "$TB_DIR/agent-hB.log" | tail -1 | cut -d: -f1)
+	[ -n "$report" ] && [ -n "$asked" ] && [ "$report" -lt "$asked" ]
+	grep -q "$G relay-asked -> relayed" "$TB_DIR/agent-hB.log"
+	echo "# gap A->B, reported before the 2 s timeout: $(move_gap 1)" >&3
+	[ "$(jf "$TB_DIR/recv.json" "d['error']")" = None ]
+	[ "$(jf "$TB_DIR/recv.json" "d['dup']")" = 0 ]
+	# the stream reached the vm on B to its end
+	[ "$(jf "$TB_DIR/recv.json" "d['last_seq'] >= d['sent'] - 3")" = True ]
+}
+
+# cpu_ticks PID: the process's user + system time, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+@test "a relay request that cannot be made is logged with its reason and retried, without spinning" {
+	tb_setup
+	glm_keys
+	# a loopback relay: relay_client_want refuses it (-EINVAL)
+	glm_start_agent hB 'relay [::1]:5310'
+	glm_domain_xml | sed '/glm:relay/d' >"$TB_DIR/norelay.xml"
+	GLM_XML_FILE=$TB_DIR/norelay.xml glm_hook hB migrate begin
+	sleep 0.5
+	local t0 t1
+	t0=$(cpu_ticks "$GLM_AGENT_HB_PID")
+	sleep 2
+	t1=$(cpu_ticks "$GLM_AGENT_HB_PID")
+	echo "# agent CPU in 2 s with a relay it cannot ask: $((t1 - t0)) ticks of $(getconf CLK_TCK)/s" >&3
+	[ $((t1 - t0)) -lt 20 ]
+	grep "cannot ask" "$TB_DIR/agent-hB.log" | sed 's/^/# /' >&3
+	grep -q "vm vm: cannot ask the relay \[::1\]:5310 for $GLM_GROUP: Invalid argument" "$TB_DIR/agent-hB.log"
+	# logged once, retried quietly (with backoff) while the reason stays
+	[ "$(grep -c "cannot ask the relay" "$TB_DIR/agent-hB.log")" = 1 ]
+	grep -q "$GLM_GROUP proxy-joined -> relay-failed" "$TB_DIR/agent-hB.log"
+	! grep -q "relayed from" "$TB_DIR/agent-hB.log"
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+g=json.load(sys.stdin)['vms'][0]['groups'][0]
+assert g['state']=='relay-failed' and not g['relayed'] and g['proxy_joined'], g"
+	glm_glmctl hB status | grep -q "group $GLM_GROUP: relay-failed"
+}
+
+@test "a relay that never answers: the group is relay-asked, not relayed, in the status and the log" {
+	tb_setup
+	glm_keys
+	glm_start_agent hB
+	# an unused address on link C: the requests go out and nothing answers
+	glm_domain_xml | sed "s|$GLM_RELAY_ADDR|2001:db8:c::99|" >"$TB_DIR/silent.xml"
+	GLM_XML_FILE=$TB_DIR/silent.xml glm_hook hB migrate begin
+	sleep 1
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+g=json.load(sys.stdin)['vms'][0]['groups'][0]
+assert not g['relayed'] and g['proxy_joined'] and not g['native'], g
+assert g['state']=='relay-asked', g"
+	glm_glmctl hB status | grep -q "group $GLM_GROUP: relay-asked"
+	grep -q "no $GLM_GROUP on br0 within 100 ms: asking the relay \[2001:db8:c::99\]:5310" "$TB_DIR/agent-hB.log"
+	grep -q "$GLM_GROUP proxy-joined -> relay-asked" "$TB_DIR/agent-hB.log"
+	! grep -q "relayed from" "$TB_DIR/agent-hB.log"
+	# and it says so when nothing came for a while
+	sleep 2
+	grep "nothing relayed" "$TB_DIR/agent-hB.log" | sed 's/^/# /' >&3
+	grep -q "vm vm: nothing relayed for $GLM_GROUP from \[2001:db8:c::99\]:5310 in 2000 ms" "$TB_DIR/agent-hB.log"
+	glm_glmctl hB status --json | python3 -c "
+import json,sys
+g=json.load(sys.stdin)['vms'][0]['groups'][0]
+assert g['state']=='relay-asked' and not g['relayed'], g"
+}
+
+@test "a domain name with '\"' and '\\' is handled and comes out whole in the JSON status" {
+	local name='web "quoted" back\slash \\two'
+	tb_setup
+	glm_keys
+	glm_start_agent hB
+	glm_domain_xml | NAME=$name python3 -c "
+import os,sys
+from xml.sax.saxutils import escape
+sys.stdout.write(sys.stdin.read().replace('<name>vm</name>', '<name>%s</name>' % escape(os.environ['NAME'], {'\"': '&quot;'})))" \
+		>"$TB_DIR/named.xml"
+	grep -qF '<name>web &quot;quoted&quot; back\slash \\two</name>' "$TB_DIR/named.xml"
+	export GLM_XML_FILE=$TB_DIR/named.xml
+	glm_hook hB migrate begin
+	glm_glmctl hB status --json | NAME=$name python3 -c "
+import json,os,sys
+v=json.load(sys.stdin)['vms']
+assert len(v)==1 and v[0]['name']==os.environ['NAME'], v"
+	glm_glmctl hB status | grep -qF "vm $name: "
+	grep -qF "vm $name incoming on br0" "$TB_DIR/agent-hB.log"
+	glm_hook hB release end
+	[ "$(glm_glmctl hB status --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)['vms']))")" = 0 ]
+	! awk '$5 != 0' "$TB_DIR/hook-times" | grep -q .
 }
