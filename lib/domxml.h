@@ -13,8 +13,9 @@
  * One parser (libxml2 + XPath), no network access, no entity expansion,
  * bounded size and depth; every value is validated before it is returned.
  * Interface names, MACs, addresses and the relay may be printed as they
- * are; the domain name is any UTF-8 but control characters, '"' and '\',
- * so it is quoted or encoded wherever it goes (lib/hookreq.h). */
+ * are; the domain name is any UTF-8 but control characters, so it is
+ * quoted, escaped or encoded wherever it goes (lib/hookreq.h, the agent's
+ * JSON status). */
 #ifndef GLM_DOMXML_H
 #define GLM_DOMXML_H
 #include <net/if.h>
