@@ -150,12 +150,8 @@ static uint64_t modules_next_deadline(const struct agentd *a)
 
 void agentd_rearm(struct agentd *a)
 {
-	uint64_t next = modules_next_deadline(a), now = now_ns();
-
 	/* at least once a second, as the loop always did */
-	if (next > now + 1000000000ull)
-		next = now + 1000000000ull;
-	ev_timer_at(a->loop, &a->tick, next);
+	ev_timer_within(a->loop, &a->tick, modules_next_deadline(a), 1000);
 }
 
 static void tick(void *arg)
@@ -192,8 +188,8 @@ int main(int argc, char **argv)
 {
 	const char *config = "/etc/glm/agentd.conf", *sock = NULL, *pidfile = NULL;
 	bool fg = false, check = false;
-	int verbose = 0, c, r, ret = EX_OK, lock = -1, ready = -1;
-	char lock_path[300];
+	int verbose = 0, c, r, ret = EX_OK;
+	struct daemon_run run;
 	static struct agentd a;
 
 	while ((c = daemon_getopt(&agentd_cli, argc, argv)) != -1) {
@@ -239,35 +235,14 @@ int main(int argc, char **argv)
 	/* One instance per control socket, before anything is touched: a
 	 * second agent must not take over the socket or, when it exits,
 	 * remove the first one's nftables table. */
-	if (daemon_lock_path(a.conf.control, lock_path, sizeof(lock_path)) < 0) {
-		log_warnx("control socket path too long");
+	if ((ret = daemon_start(&run, a.conf.control, fg, reload, &a)) != 0) {
+		daemon_finish(&run, ret);
 		keyring_free(&a.keys);
-		return EX_USAGE;
+		return ret;
 	}
-	lock = daemon_lock(lock_path);
-	if (lock < 0) {
-		keyring_free(&a.keys);
-		return lock == -EEXIST ? EX_UNAVAILABLE : EX_OSERR;
-	}
-
-	signal(SIGPIPE, SIG_IGN);
+	a.loop = run.loop;
 	a.udp = a.ctl = -1;
-	if ((r = evloop_new(&a.loop)) < 0) {
-		log_warnx("event loop: %s", strerror(-r));
-		daemon_unlock(lock, lock_path);
-		keyring_free(&a.keys);
-		return EX_OSERR;
-	}
 	ev_timer_init(&a.tick, "agent modules", tick, &a);
-	if ((r = daemon_signals(a.loop, reload, &a)) < 0) {
-		log_warnx("signals: %s", strerror(-r));
-		ret = EX_OSERR;
-		goto cleanup;
-	}
-	if (!fg) {
-		ready = daemon_detach();
-		daemon_lock_owner(lock);
-	}
 	a.udp = udp6_socket(&a.conf.listen);
 	if (a.udp < 0) {
 		log_warnx("listen %s: %s", sa6(&a.conf.listen), strerror(-a.udp));
@@ -308,13 +283,12 @@ int main(int argc, char **argv)
 		log_warnx("pidfile %s: %s", pidfile, strerror(-r));
 	log_info("started as %s (%u bridges), listening on %s", a.conf.relay_role ? "relay" : "agent",
 		 a.nbr, sa6(&a.conf.listen));
-	daemon_ready(ready, EX_OK);
-	ready = -1;
+	daemon_started(&run, EX_OK);
 	agentd_rearm(&a);
 	if (evloop_run(a.loop) < 0)
 		ret = EX_SOFTWARE;
 cleanup:
-	daemon_ready(ready, ret);
+	daemon_started(&run, ret);
 	ev_timer_stop(&a.tick);
 	if (a.conf.relay_role) {
 		relay_server_free(&a);
@@ -332,10 +306,9 @@ cleanup:
 	if (a.udp >= 0)
 		close(a.udp);
 	agentd_unwatch_all(&a);
-	evloop_free(a.loop);
 	if (pidfile && ret == EX_OK)
 		unlink(pidfile);
-	daemon_unlock(lock, lock_path);
+	daemon_finish(&run, ret);
 	keyring_free(&a.keys);
 	return ret;
 }

@@ -147,13 +147,9 @@ static int ctl_handler(void *ctx, int argc, char **argv, FILE *out)
  * timers of their own: re-armed after every event, as the loop did. */
 static void rearm(struct matd *d)
 {
-	uint64_t next = mobile_next_deadline(d), c = corr_next_deadline(d), now = now_ns();
+	uint64_t next = mobile_next_deadline(d), c = corr_next_deadline(d);
 
-	if (c < next)
-		next = c;
-	if (next > now + 1000000000ull)
-		next = now + 1000000000ull;
-	ev_timer_at(d->loop, &d->tick, next);
+	ev_timer_within(d->loop, &d->tick, c < next ? c : next, 1000);
 }
 
 static void tick(void *arg)
@@ -234,8 +230,8 @@ int main(int argc, char **argv)
 {
 	const char *config = "/etc/glm/matd.conf", *sock = "/run/glm/matd.sock", *pidfile = NULL;
 	bool fg = false, check = false;
-	int verbose = 0, c, r, ret = EX_OK, lock = -1, ready = -1;
-	char lock_path[300];
+	int verbose = 0, c, r, ret = EX_OK;
+	struct daemon_run run;
 	static struct matd d; /* large: keep it off the stack */
 
 	while ((c = daemon_getopt(&matd_cli, argc, argv)) != -1) {
@@ -274,30 +270,15 @@ int main(int argc, char **argv)
 	/* One instance per control socket, before anything is touched: a
 	 * second matd must not take over the socket, nor remove the first
 	 * one's table ip6 mat and home address when it exits. */
-	if (daemon_lock_path(sock, lock_path, sizeof(lock_path)) < 0)
-		return log_warnx("control socket path too long"), EX_USAGE;
-	lock = daemon_lock(lock_path);
-	if (lock < 0)
-		return lock == -EEXIST ? EX_UNAVAILABLE : EX_OSERR;
-
+	if ((ret = daemon_start(&run, sock, fg, reload, &d)) != 0) {
+		daemon_finish(&run, ret);
+		keyring_free(&d.keys);
+		return ret;
+	}
 	/* Every set-up step before the loop, so a failure is an exit code. */
-	signal(SIGPIPE, SIG_IGN);
+	d.loop = run.loop;
 	d.udp = d.ctl = d.kick_fd = d.inject_fd = -1;
-	if ((r = evloop_new(&d.loop)) < 0) {
-		log_warnx("event loop: %s", strerror(-r));
-		daemon_unlock(lock, lock_path);
-		return EX_OSERR;
-	}
 	ev_timer_init(&d.tick, "matd", tick, &d);
-	if ((r = daemon_signals(d.loop, reload, &d)) < 0) {
-		log_warnx("signals: %s", strerror(-r));
-		ret = EX_OSERR;
-		goto cleanup;
-	}
-	if (!fg) {
-		ready = daemon_detach();
-		daemon_lock_owner(lock);
-	}
 	if ((r = rtnl_open(&d.rtnl, RTMGRP_LINK)) < 0) {
 		log_warnx("rtnetlink: %s", strerror(-r));
 		ret = EX_OSERR;
@@ -353,13 +334,12 @@ int main(int argc, char **argv)
 		log_warnx("pidfile %s: %s", pidfile, strerror(-r));
 	log_info("started: %s%s, %u home prefixes, ims %s", d.conf.mobile ? "mobile node for " : "correspondent",
 		 d.conf.mobile ? a6(&d.conf.ha) : "", d.conf.nhome, d.conf.have_ims ? sa6(&d.conf.ims) : "none");
-	daemon_ready(ready, EX_OK);
-	ready = -1;
+	daemon_started(&run, EX_OK);
 	rearm(&d);
 	if (evloop_run(d.loop) < 0)
 		ret = EX_SOFTWARE;
 cleanup:
-	daemon_ready(ready, ret);
+	daemon_started(&run, ret);
 	ev_timer_stop(&d.tick);
 	if (d.conf.mobile && d.rtnl)
 		mobile_stop(&d);
@@ -378,8 +358,7 @@ cleanup:
 	if (pidfile && ret == EX_OK)
 		unlink(pidfile);
 	rtnl_close(d.rtnl);
-	evloop_free(d.loop);
-	daemon_unlock(lock, lock_path);
+	daemon_finish(&run, ret);
 	keyring_free(&d.keys);
 	return ret;
 }

@@ -108,8 +108,8 @@ int main(int argc, char **argv)
 	const char *conf_path = IMSD_DEFAULT_CONF, *pidfile = NULL;
 	const char *o_keyring = NULL, *o_db = NULL, *o_ctl = NULL, *o_listen = NULL;
 	bool foreground = false, check = false, conf_given = false;
-	int verbose = 0, ready = -1, code = EX_OK, r, lock = -1;
-	char lock_path[300] = "";
+	int verbose = 0, code = EX_OK, r;
+	struct daemon_run run = { .lock = -1, .ready = -1 };
 	struct imsd d = { .udp = -1, .ctl = -1 };
 
 	for (int c; (c = daemon_getopt(&cli, argc, argv)) != -1;) {
@@ -171,31 +171,9 @@ int main(int argc, char **argv)
 
 	/* One instance per control socket, before anything is touched: a
 	 * second imsd must not remove the first one's socket and pid file. */
-	if (daemon_lock_path(d.conf.control, lock_path, sizeof(lock_path)) < 0) {
-		log_warnx("control socket path too long");
-		code = EX_USAGE;
+	if ((code = daemon_start(&run, d.conf.control, foreground, reload_keyring, &d)) != 0)
 		goto cleanup;
-	}
-	lock = daemon_lock(lock_path);
-	if (lock < 0) {
-		code = lock == -EEXIST ? EX_UNAVAILABLE : EX_CANTCREAT;
-		goto cleanup;
-	}
-	if ((r = evloop_new(&d.loop)) < 0) {
-		log_warnx("event loop: %s", strerror(-r));
-		code = EX_OSERR;
-		goto cleanup;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	if ((r = daemon_signals(d.loop, reload_keyring, &d)) < 0) {
-		log_warnx("signals: %s", strerror(-r));
-		code = EX_OSERR;
-		goto cleanup;
-	}
-	if (!foreground) {
-		ready = daemon_detach();
-		daemon_lock_owner(lock);
-	}
+	d.loop = run.loop;
 
 	r = store_open(d.conf.database, &d.store);
 	if (r < 0) {
@@ -229,8 +207,7 @@ int main(int argc, char **argv)
 	}
 	log_info("serving %s, database %s, %u keys, control %s", sa6(&d.conf.listen),
 		 d.conf.database, d.keys.n, d.conf.control);
-	daemon_ready(ready, EX_OK);
-	ready = -1;
+	daemon_started(&run, EX_OK);
 
 	r = evloop_run(d.loop);
 	if (r < 0) {
@@ -240,7 +217,7 @@ int main(int argc, char **argv)
 		log_info("exiting");
 	}
 cleanup:
-	daemon_ready(ready, code);
+	daemon_started(&run, code);
 	ev_timer_stop(&d.expiry);
 	if (d.ctl >= 0) {
 		close(d.ctl);
@@ -248,9 +225,7 @@ cleanup:
 	}
 	if (pidfile && code == EX_OK && !check)
 		unlink(pidfile);
-	evloop_free(d.loop);
-	if (lock >= 0)
-		daemon_unlock(lock, lock_path);
+	daemon_finish(&run, code);
 	if (d.udp >= 0)
 		close(d.udp);
 	store_close(d.store);

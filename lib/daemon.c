@@ -254,3 +254,47 @@ int daemon_reload_keyring(const char *path, uint32_t key_id, const struct in6_ad
 	log_info("SIGHUP: keyring %s reloaded: %u keys", path, keys->n);
 	return 0;
 }
+
+int daemon_start(struct daemon_run *r, const char *socket_path, bool foreground, void (*reload)(void *ctx),
+		 void *ctx)
+{
+	int e;
+
+	r->loop = NULL;
+	r->lock = r->ready = -1;
+	if (daemon_lock_path(socket_path, r->lock_path, sizeof(r->lock_path)) < 0) {
+		log_warnx("control socket path %s too long", socket_path);
+		return EX_USAGE;
+	}
+	r->lock = daemon_lock(r->lock_path);
+	if (r->lock < 0)
+		return r->lock == -EEXIST ? EX_UNAVAILABLE : EX_CANTCREAT;
+	/* Fork first: a signalfd in an epoll set wakes it for the process
+	 * that added it, so the loop is made by the one that runs it. */
+	if (!foreground) {
+		r->ready = daemon_detach();
+		daemon_lock_owner(r->lock);
+	}
+	if ((e = evloop_new(&r->loop)) < 0 || (e = daemon_signals(r->loop, reload, ctx)) < 0) {
+		log_warnx("event loop: %s", strerror(-e));
+		return EX_OSERR;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+void daemon_started(struct daemon_run *r, int code)
+{
+	daemon_ready(r->ready, code);
+	r->ready = -1;
+}
+
+void daemon_finish(struct daemon_run *r, int code)
+{
+	daemon_started(r, code);
+	evloop_free(r->loop);
+	r->loop = NULL;
+	if (r->lock >= 0)
+		daemon_unlock(r->lock, r->lock_path);
+	r->lock = -1;
+}

@@ -10,6 +10,7 @@
 #include "evloop.h"
 #include "keys.h"
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,6 +66,28 @@ void daemon_ready(int fd, int code);
 /* Through the loop: SIGTERM and SIGINT stop it (logged), SIGHUP calls
  * reload(ctx). One set per process. */
 int daemon_signals(struct evloop *l, void (*reload)(void *ctx), void *ctx);
+
+/* What one running daemon holds of this file's services. */
+struct daemon_run {
+	struct evloop *loop;
+	int lock;                /* the instance lock's fd, -1 */
+	int ready;               /* the waiting parent's pipe, -1 */
+	char lock_path[300];
+};
+
+/* The start every daemon makes before it touches anything, in this order:
+ * the instance lock ("<socket>.lock"), the event loop with the signals
+ * (daemon_signals), SIGPIPE ignored, and unless foreground the fork whose
+ * parent waits for daemon_started(). Returns 0, or the exit code to
+ * return with (having logged why): 64 path too long, 69 already running,
+ * 73 lock not creatable, 71 loop or signals. */
+int daemon_start(struct daemon_run *r, const char *socket_path, bool foreground, void (*reload)(void *ctx),
+		 void *ctx);
+/* Set-up over, with this result: the waiting parent exits with it. */
+void daemon_started(struct daemon_run *r, int code);
+/* The end: a parent still waiting is told code, the loop freed, the lock
+ * released (r may be one daemon_start failed on). */
+void daemon_finish(struct daemon_run *r, int code);
 
 /* SIGHUP's usual work: the keyring at path again, taken only if it loads,
  * holds key_id (when not 0) and that key owns home (when not NULL);

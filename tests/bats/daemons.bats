@@ -97,6 +97,31 @@ state() {
 	tb_exec vm ip -6 addr show dev lo | grep -q "$GLM_HA"
 }
 
+@test "detached (no -d): the command exits 0 once set up, the daemon runs, SIGTERM ends it and it cleans up" {
+	tb_setup
+	glm_keys
+	run ip netns exec "$TB-ims" "$GLM_BIN/imsd" -f /dev/null -k "$TB_DIR/keys" -l "[$TB_IMS_ADDR]:5300" \
+		-D "$TB_DIR/ims.db" -s "$TB_DIR/ims.sock" -p "$TB_DIR/imsd.pid"
+	[[ $status == 0 ]]
+	pid=$(cat "$TB_DIR/imsd.pid")
+	tb__record_pid "$pid" # the testbed's teardown stops it if a check fails
+	kill -0 "$pid"
+	# the lock names the daemon, not the command that started it
+	[[ $(cat "$TB_DIR/ims.sock.lock") == "$pid" ]]
+	run socat - "UNIX-CONNECT:$TB_DIR/ims.sock" <<<stats
+	[[ $status == 0 && $output == *rx* ]]
+	# a bad set-up is the command's exit code, and nothing is left running
+	run ip netns exec "$TB-ims" "$GLM_BIN/imsd" -f /dev/null -k "$TB_DIR/keys" -l "[$TB_IMS_ADDR]:5300" \
+		-D "$TB_DIR/ims2.db" -s "$TB_DIR/ims2.sock"
+	[[ $status == 69 && $output == *"Address already in use"* ]]
+	[ ! -e "$TB_DIR/ims2.sock" ]
+	kill -HUP "$pid"
+	kill -TERM "$pid"
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$pid" 2>/dev/null
+	[ ! -e "$TB_DIR/ims.sock" ] && [ ! -e "$TB_DIR/ims.sock.lock" ] && [ ! -e "$TB_DIR/imsd.pid" ]
+}
+
 @test "every program answers --help and --version on stdout with exit 0" {
 	for p in imsd matd matctl glm-agentd glmctl glm-domxml glm-prepare; do
 		run "$GLM_BIN/$p" --help

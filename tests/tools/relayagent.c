@@ -35,13 +35,8 @@ static void status(struct agentd *a);
 void agentd_rearm(struct agentd *a)
 {
 	uint64_t next = a->conf.relay_role ? relay_server_next_deadline(a) : relay_client_next_deadline(a);
-	uint64_t now = now_ns();
 
-	if (end_ns < next)
-		next = end_ns;
-	if (next > now + 1000000000ull)
-		next = now + 1000000000ull;
-	ev_timer_at(a->loop, &a->tick, next);
+	ev_timer_within(a->loop, &a->tick, end_ns < next ? end_ns : next, 1000);
 }
 
 static void tick(void *arg)
