@@ -9,7 +9,6 @@
 #include "log.h"
 #include "util.h"
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -207,7 +206,6 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	log_init("glm-agentd", true, verbose);
-	a.config_path = config;
 	if (agent_conf_load(config, &a.conf) < 0)
 		return EX_CONFIG;
 	if (sock) {
@@ -279,7 +277,7 @@ int main(int argc, char **argv)
 		ret = EX_OSERR;
 		goto cleanup;
 	}
-	if (pidfile && (r = daemon_write_pid(pidfile)) < 0)
+	if (pidfile && (r = write_pidfile(pidfile)) < 0)
 		log_warnx("pidfile %s: %s", pidfile, strerror(-r));
 	log_info("started as %s (%u bridges), listening on %s", a.conf.relay_role ? "relay" : "agent",
 		 a.nbr, sa6(&a.conf.listen));

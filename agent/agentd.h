@@ -173,7 +173,6 @@ struct agentd {
 	struct evloop *loop;
 	struct ev_timer tick;            /* runs the modules' _timer()s at their next deadline */
 	struct agentd_watcher *watchers; /* agentd_watch() registrations */
-	const char *config_path;
 	unsigned nbr;
 	struct agent_bridge br[AGENT_MAX_BRIDGES];
 	struct agent_vm vms[AGENT_MAX_VMS];

@@ -9,7 +9,6 @@
 #include "util.h"
 #include <errno.h>
 #include <linux/rtnetlink.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -330,7 +329,7 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	if (pidfile && (r = daemon_write_pid(pidfile)) < 0)
+	if (pidfile && (r = write_pidfile(pidfile)) < 0)
 		log_warnx("pidfile %s: %s", pidfile, strerror(-r));
 	log_info("started: %s%s, %u home prefixes, ims %s", d.conf.mobile ? "mobile node for " : "correspondent",
 		 d.conf.mobile ? a6(&d.conf.ha) : "", d.conf.nhome, d.conf.have_ims ? sa6(&d.conf.ims) : "none");

@@ -14,7 +14,6 @@
 #include "log.h"
 #include "util.h"
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -200,7 +199,7 @@ int main(int argc, char **argv)
 	}
 	ev_timer_init(&d.expiry, "expiry", on_expiry, &d);
 	ev_timer_in(d.loop, &d.expiry, 1000);
-	if (pidfile && (r = daemon_write_pid(pidfile)) < 0) {
+	if (pidfile && (r = write_pidfile(pidfile)) < 0) {
 		log_warnx("pid file %s: %s", pidfile, strerror(-r));
 		code = EX_CANTCREAT;
 		goto cleanup;

@@ -83,6 +83,15 @@ int daemon_lock_path(const char *path, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
+void daemon_lock_owner(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (fd < 0 || ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		return;
+}
+
 int daemon_lock(const char *lock_path)
 {
 	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644), e;
@@ -95,10 +104,7 @@ int daemon_lock(const char *lock_path)
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 		/* ours: the pid of whoever holds it, for the next one to name */
-		int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-
-		if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
-			log_warn("lock %s: writing our pid", lock_path);
+		daemon_lock_owner(fd);
 		return fd;
 	}
 	e = errno;
@@ -118,35 +124,12 @@ int daemon_lock(const char *lock_path)
 	return -e;
 }
 
-void daemon_lock_owner(int fd)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-
-	if (fd < 0 || ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
-		return;
-}
-
 void daemon_unlock(int fd, const char *lock_path)
 {
 	if (fd < 0)
 		return;
 	unlink(lock_path);
 	close(fd);
-}
-
-int daemon_write_pid(const char *path)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid()), fd, e = 0;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, (size_t)n) != n)
-		e = errno ? -errno : -EIO;
-	close(fd);
-	return e;
 }
 
 int daemon_detach(void)

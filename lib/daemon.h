@@ -53,9 +53,6 @@ void daemon_unlock(int fd, const char *lock_path);
 /* "<path>.lock" into out; -ENAMETOOLONG if it does not fit. */
 int daemon_lock_path(const char *path, char *out, size_t cap);
 
-/* Write our pid to path (after detaching: the pid that runs). */
-int daemon_write_pid(const char *path);
-
 /* Fork; the parent waits until the child reports its set-up result with
  * daemon_ready() and exits with it (EX_SOFTWARE if the child died first).
  * Returns, in the child, the fd to report on. */

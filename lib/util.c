@@ -101,7 +101,7 @@ void in6_prefix_apply(struct in6_addr *a, unsigned len)
 int write_pidfile(const char *path)
 {
 	char buf[32];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	int n;
 
 	if (fd < 0)
