@@ -193,11 +193,13 @@ stat_of() {
 
 @test "a mapping whose lifetime ran out is removed" {
 	start_imsd
-	ims -i 7 update $HA 2001:db8:2::10 1
+	# 2 s, not 1: expiry counts whole wall-clock seconds, so a 1 s
+	# lifetime given at x.99 may be over before the query below
+	ims -i 7 update $HA 2001:db8:2::10 2
 	ims -i 7 update $HA2 2001:db8:2::11 600
 	run ims -i 8 query $HA
 	[[ $status -eq 0 ]]
-	sleep 2.5
+	sleep 3.5
 	run ims -i 8 query $HA
 	[[ $status -eq 1 && $output == *"status=not_found"* ]]
 	[[ $(stat_of mappings) -eq 1 ]]
