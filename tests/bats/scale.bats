@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# glm-agentd at the size of a real hypervisor host: 500 VMs, each with a
+# tap on hB's br0 and 4 groups of its own (2,000 groups on one bridge),
+# arriving by migration as libvirt runs the hook (migrate begin, prepare
+# begin, started begin), then released. The hook's wall time per call is
+# reported (fd 3, and $TB_DIR/hook-times) for each operation at that size.
+#
+#   hB: br0 --+-- eth0 (the testbed's uplink)
+#             +-- gs0 ... gs499   (taps, no QEMU behind them: no carrier)
+
+load lib/testbed
+load lib/glm
+
+N=500
+G_PER_VM=4
+
+setup() { :; }
+teardown() { glm_teardown; }
+
+# scale_xml I: domain gs$I, one NIC on br0 (tap gsI), 4 ASM groups of its own.
+scale_xml() {
+	local i=$1 k
+	printf "<domain type='qemu' id='%d'><name>gs%d</name><devices><interface type='bridge'>" $((i + 1)) "$i"
+	printf "<mac address='52:54:00:10:%02x:%02x'/><source bridge='br0'/><target dev='gs%d'/></interface></devices>" \
+		$((i / 256)) $((i % 256)) "$i"
+	printf "<metadata><glm:mobility xmlns:glm='urn:x-glm:mobility:1'>"
+	for ((k = 0; k < G_PER_VM; k++)); do
+		printf "<glm:group address='ff3e::5:%x:%x'/>" "$i" "$k"
+	done
+	printf "</glm:mobility></metadata></domain>\n"
+}
+
+# hook_stats OP: median and 99th percentile of the hook's wall time for OP.
+hook_stats() {
+	awk -v op="$1" '$2 == op { print $4 }' "$TB_DIR/hook-times" | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%s: %d calls, median %.1f ms, p99 %.1f ms, max %.1f ms", op, NR, v[int((NR + 1) / 2)], v[int(NR * 0.99 + 0.5)], v[NR] }' op="$1"
+}
+
+@test "an agent with 500 VMs and 2,000 groups on one bridge: every VM, group and pin held; hook time per call" {
+	local i
+	tb_setup
+	glm_keys
+	glm_start_agent hB
+	for ((i = 0; i < N; i++)); do
+		echo "tuntap add mode tap name gs$i"
+		echo "link set gs$i master br0 up"
+	done | ip -n "$TB-hB" -batch -
+	for ((i = 0; i < N; i++)); do
+		scale_xml "$i" >"$TB_DIR/d.xml"
+		GLM_XML_FILE=$TB_DIR/d.xml glm_hook hB migrate begin
+		GLM_XML_FILE=$TB_DIR/d.xml glm_hook hB prepare begin
+		GLM_XML_FILE=$TB_DIR/d.xml glm_hook hB started begin
+	done
+	for op in migrate prepare started; do echo "# $(hook_stats $op)" >&3; done
+	glm_glmctl hB status --json >"$TB_DIR/status.json"
+	python3 - "$TB_DIR/status.json" $N $G_PER_VM <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); n, k = int(sys.argv[2]), int(sys.argv[3])
+vms = {v['name']: v for v in d['vms']}
+assert len(vms) == n, len(vms)
+for i in range(n):
+    v = vms['gs%d' % i]
+    assert v['ports'] == ['gs%d' % i], v
+    assert sorted(g['group'] for g in v['groups']) == sorted('ff3e::5:%x:%x' % (i, j) for j in range(k)), v
+PY
+	# every group pinned on its VM's tap (permanent MDB entries)
+	[ "$(bridge -n "$TB-hB" mdb show dev br0 | grep -c ' port gs[0-9]* grp ff3e::5:.* permanent')" -eq $((N * G_PER_VM)) ]
+	# and the agent's proxy joins hold every group on br0
+	[ "$(ip -n "$TB-hB" -6 maddr show dev br0 | grep -c 'ff3e::5:')" -eq $((N * G_PER_VM)) ]
+	for ((i = 0; i < N; i++)); do
+		scale_xml "$i" >"$TB_DIR/d.xml"
+		GLM_XML_FILE=$TB_DIR/d.xml glm_hook hB release end
+	done
+	echo "# $(hook_stats release)" >&3
+	[ "$(glm_glmctl hB status --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)['vms']))")" = 0 ]
+	[ "$(bridge -n "$TB-hB" mdb show dev br0 | grep -c 'grp ff3e::5:')" -eq 0 ]
+	[ "$(ip -n "$TB-hB" -6 maddr show dev br0 | grep -c 'ff3e::5:')" -eq 0 ]
+	# every call answered, none failed
+	! awk '$5 != 0' "$TB_DIR/hook-times" | grep -q .
+	! grep -q "more than\|ENOSPC\|No space" "$TB_DIR/agent-hB.log"
+}
