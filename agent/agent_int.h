@@ -4,8 +4,10 @@
 #define GLM_AGENT_INT_H
 #include "agentd.h"
 #include "domxml.h"
+#include <stddef.h>
 
 int agent_conf_load(const char *path, struct agent_conf *c);
+void agent_conf_free(struct agent_conf *c);
 
 /* bridges.c: resolve the managed bridges; their RA-learned prefix. */
 /* Each configured bridge exists, is a bridge and snoops MLD; otherwise
@@ -22,12 +24,26 @@ void bridge_redirect(struct agentd *a, struct agent_vm *vm, const uint8_t old_ro
 void bridge_unredirect(struct agentd *a, struct agent_vm *vm);
 void bridge_vm_ports(struct agentd *a, struct agent_vm *vm, bool keep);
 
-/* proxyjoin.c: host memberships on a bridge, counted per (bridge, group). */
+/* proxyjoin.c: host memberships on a bridge, counted per (group, source),
+ * in the bridge's joins table. */
+struct proxy_join {
+	struct in6_addr group, source;   /* the key */
+	unsigned refs;
+};
+#define PROXY_JOIN_KEY offsetof(struct proxy_join, refs)
 int proxy_join(struct agentd *a, int br, const struct in6_addr *group, const struct in6_addr *source);
 void proxy_leave(struct agentd *a, int br, const struct in6_addr *group, const struct in6_addr *source);
 unsigned proxy_joins(const struct agentd *a);
 
-/* reception.c: native multicast seen arriving on a bridge. */
+/* reception.c: native multicast seen arriving on a bridge, per group in
+ * the bridge's seen table (at most RECEPTION_MAX groups: older ones are
+ * swept out to make room). */
+struct reception_seen {
+	struct in6_addr group;           /* the key */
+	uint64_t last_ns;
+};
+#define RECEPTION_SEEN_KEY offsetof(struct reception_seen, last_ns)
+#define RECEPTION_MAX 16384
 int reception_init(struct agentd *a, int br);
 bool reception_seen(const struct agentd *a, int br, const struct in6_addr *group, uint64_t since_ns);
 
@@ -75,6 +91,7 @@ unsigned group_event(struct vm_group *g, const char *vm, enum group_event ev, ui
 bool group_holds_relay(const struct vm_group *g);
 
 /* prepare.c: PREPARE for an incoming VM's matd. */
+const char *prepare_state_name(enum prepare_state s);
 void prepare_start(struct agentd *a, struct agent_vm *vm);
 void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockaddr_in6 *from);
 void prepare_echo_reply(struct agentd *a, int br, const struct in6_addr *from, uint16_t id);

@@ -29,8 +29,13 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 	} else if (!strcmp(k, "bridge")) {
 		if (argc != 2 || !argv[1][0] || strlen(argv[1]) >= IF_NAMESIZE)
 			return conf_err(pos, "usage: bridge IFNAME");
-		if (c->nbridges == AGENT_MAX_BRIDGES)
-			return conf_err(pos, "at most %d bridges", AGENT_MAX_BRIDGES);
+		for (unsigned i = 0; i < c->nbridges; i++)
+			if (!strcmp(c->bridges[i], argv[1]))
+				return conf_err(pos, "bridge %s given twice", argv[1]);
+		char(*b)[IF_NAMESIZE] = realloc(c->bridges, (c->nbridges + 1) * sizeof(*b));
+		if (!b)
+			return conf_err(pos, "out of memory");
+		c->bridges = b;
 		strcpy(c->bridges[c->nbridges++], argv[1]);
 	} else if (!strcmp(k, "listen")) {
 		return conf_sockaddr6(pos, argc, argv, AGENT_PORT, &c->listen);
@@ -72,6 +77,13 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 	return 0;
 }
 
+void agent_conf_free(struct agent_conf *c)
+{
+	free(c->bridges);
+	c->bridges = NULL;
+	c->nbridges = 0;
+}
+
 int agent_conf_load(const char *path, struct agent_conf *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -82,14 +94,23 @@ int agent_conf_load(const char *path, struct agent_conf *c)
 	c->guest_port = 5301;
 	strcpy(c->control, "/run/glm/agentd.sock");
 	if (conf_parse_file(path, conf_line, c) < 0)
-		return -EINVAL;
-	if (!c->key_id || !c->keyring[0])
-		return log_warnx("%s: 'key-id' and 'keyring' are required", path), -EINVAL;
-	if (c->relay_role && !c->relay_ifname[0])
-		return log_warnx("%s: role relay needs 'relay-interface'", path), -EINVAL;
-	if (!c->relay_role && !c->nbridges)
-		return log_warnx("%s: an agent needs at least one 'bridge'", path), -EINVAL;
+		goto bad;
+	if (!c->key_id || !c->keyring[0]) {
+		log_warnx("%s: 'key-id' and 'keyring' are required", path);
+		goto bad;
+	}
+	if (c->relay_role && !c->relay_ifname[0]) {
+		log_warnx("%s: role relay needs 'relay-interface'", path);
+		goto bad;
+	}
+	if (!c->relay_role && !c->nbridges) {
+		log_warnx("%s: an agent needs at least one 'bridge'", path);
+		goto bad;
+	}
 	return 0;
+bad:
+	agent_conf_free(c);
+	return -EINVAL;
 }
 
 static void udp_input(struct agentd *a, void *arg)
@@ -219,15 +240,18 @@ int main(int argc, char **argv)
 	if (!a.key) {
 		log_warnx("%s: key-id %u is not in keyring %s", config, a.conf.key_id, a.conf.keyring);
 		keyring_free(&a.keys);
+		agent_conf_free(&a.conf);
 		return EX_CONFIG;
 	}
 	if (!a.conf.relay_role && agent_check_bridges(&a.conf, config) < 0) {
 		keyring_free(&a.keys);
+		agent_conf_free(&a.conf);
 		return EX_CONFIG;
 	}
 	if (check) {
 		printf("configuration OK\n");
 		keyring_free(&a.keys);
+		agent_conf_free(&a.conf);
 		return EX_OK;
 	}
 	/* One instance per control socket, before anything is touched: a
@@ -236,6 +260,7 @@ int main(int argc, char **argv)
 	if ((ret = daemon_start(&run, a.conf.control, fg, reload, &a)) != 0) {
 		daemon_finish(&run, ret);
 		keyring_free(&a.keys);
+		agent_conf_free(&a.conf);
 		return ret;
 	}
 	a.loop = run.loop;
@@ -308,5 +333,6 @@ cleanup:
 		unlink(pidfile);
 	daemon_finish(&run, ret);
 	keyring_free(&a.keys);
+	agent_conf_free(&a.conf);
 	return ret;
 }

@@ -17,6 +17,7 @@
 #ifndef GLM_AGENTD_H
 #define GLM_AGENTD_H
 #include "evloop.h"
+#include "htab.h"
 #include "keys.h"
 #include "mdb.h"
 #include "wire.h"
@@ -27,9 +28,13 @@
 #include <stdio.h>
 
 #define AGENT_PORT 5310
-#define AGENT_MAX_BRIDGES 8
-#define AGENT_MAX_VMS 64
-#define AGENT_MAX_GROUPS 64          /* per VM */
+/* VMs, their groups and the bridges are growable tables. A VM's groups
+ * come from its domain XML (at most DOMXML_MAX_GROUPS) and from the
+ * bridge's MDB, which the kernel bounds (mcast_hash_max, 4096 by
+ * default): the per-VM limit is that bound. */
+#define AGENT_MAX_GROUPS 4096        /* per VM */
+#define AGENT_ENDED_MAX 32
+#define AGENT_MAX_BRIDGES 8          /* relay_client.c: bridges with relay legs (TODO: growable) */
 
 struct agentd;
 typedef void (*agentd_fd_fn)(struct agentd *a, void *arg);
@@ -37,7 +42,7 @@ typedef void (*agentd_fd_fn)(struct agentd *a, void *arg);
 struct agent_conf {
 	bool relay_role;                 /* "role relay" */
 	unsigned nbridges;
-	char bridges[AGENT_MAX_BRIDGES][IF_NAMESIZE];
+	char (*bridges)[IF_NAMESIZE];    /* malloc'ed; agent_conf_free() */
 	struct sockaddr_in6 listen;
 	bool has_relay;
 	struct sockaddr_in6 relay;       /* default relay (the domain XML may name another) */
@@ -64,6 +69,9 @@ struct agent_bridge {
 	struct in6_addr prefix, router;
 	bool have_router_mac;            /* the RA's source link-layer address */
 	uint8_t router_mac[6];
+	int nd_fd;                       /* ICMPv6 on the bridge: RAs in, RS and echo out (bridges.c) */
+	struct htab joins;               /* proxyjoin.c: (group, source) -> our membership's count */
+	struct htab seen;                /* reception.c: group -> when it last arrived natively */
 };
 
 /* A VM's group at this agent. Its stream's lifecycle is one state (the
@@ -113,6 +121,28 @@ struct vm_group {
 
 enum vm_state { VM_INCOMING, VM_RUNNING, VM_OUTGOING };
 
+/* An incoming VM's prepared move (prepare.c, which logs each move by name):
+ *
+ *   none --migrate begin--> checking --MA unused, current MA known--> sending
+ *                             |  (echo to the MA for 30 ms;           | PREPARE,
+ *                             |   QUERY the IMS)                      | retransmitted
+ *                             +--> not-needed (same subnet)           v
+ *   failed <-- 3 s, refused, no RA/IMS/unused MA ------------------ acked
+ *                                                                     | the VM resumed
+ *                                                                     v
+ *                                                                   resumed (RESUMED x2)
+ */
+enum prepare_state {
+	PREPARE_NONE,        /* not asked for (a domain started here, no home address) */
+	PREPARE_CHECKING,    /* choosing the MA (unused?) and asking the IMS where the guest is */
+	PREPARE_SENDING,     /* PREPARE sent to matd at its current MA, until acknowledged */
+	PREPARE_ACKED,       /* matd holds the new MA; waiting for the guest to resume here */
+	PREPARE_RESUMED,     /* RESUMED sent to matd at the new MA */
+	PREPARE_NOT_NEEDED,  /* the guest's MA is in this bridge's prefix already */
+	PREPARE_FAILED,      /* the guest finds its network by RS/RA */
+	PREPARE_STATE_MAX
+};
+
 #define AGENT_MAX_PORTS 4
 
 struct vm_port {
@@ -125,7 +155,6 @@ struct vm_port {
 };
 
 struct agent_vm {
-	bool used;
 	struct agentd *agentd;           /* for its timer */
 	struct ev_timer timer;           /* armed for the VM's next deadline (vm_arm) */
 	char name[256];
@@ -138,22 +167,22 @@ struct agent_vm {
 	uint32_t key_id;
 	struct sockaddr_in6 relay;
 	bool has_relay;
-	unsigned ngroups;
-	struct vm_group groups[AGENT_MAX_GROUPS];
+	unsigned ngroups, groups_cap;
+	struct vm_group *groups;         /* malloc'ed, grown by vm_group_add() */
 	uint64_t incoming_ns;            /* the incoming request */
 	bool migrating;                  /* arriving by migration (hook: migrate begin) */
 	bool pin_deferred;               /* pin at libvirt's RESUMED event */
 	uint64_t started_ns;             /* the tap exists (hook "started") */
 	int instance_id;                 /* libvirt's id of the instance started here, -1 */
-	/* PREPARE */
-	bool want_prepare, prepare_acked, prepare_failed;
+	/* PREPARE (prepare.c): its state, and facts of the checking state */
+	enum prepare_state prepare;
+	bool ma_checked;                 /* checking: no echo answered the MA in CHECK_NS */
+	bool have_current_ma;            /* checking: the IMS told the guest's current MA */
 	struct in6_addr current_ma, prepared_ma;
-	bool have_current_ma;
 	uint64_t query_seq, prepare_seq, prepare_next_ns, prepare_sent_ns, prepare_deadline_ns;
 	unsigned prepare_tries;
 	double prepare_rtt_ms;
 	uint16_t echo_id;
-	bool ma_checked;
 	unsigned ma_tries;
 	uint64_t check_deadline_ns, query_next_ns;
 	unsigned resumed_sent;           /* RESUMED messages sent to matd */
@@ -174,8 +203,15 @@ struct agentd {
 	struct ev_timer tick;            /* runs the modules' _timer()s at their next deadline */
 	struct agentd_watcher *watchers; /* agentd_watch() registrations */
 	unsigned nbr;
-	struct agent_bridge br[AGENT_MAX_BRIDGES];
-	struct agent_vm vms[AGENT_MAX_VMS];
+	struct agent_bridge *br;         /* nbr, one per configured bridge (bridges_init) */
+	unsigned nvms, vms_cap;
+	struct agent_vm **vms;           /* each VM allocated on its own: its address is stable */
+	struct {                         /* instances that ended here, newest last (vm.c) */
+		char name[256];
+		int id;
+	} ended[AGENT_ENDED_MAX];
+	unsigned ended_next;
+	struct agent_libvirt *lv;        /* libvirt.c's state; NULL without libvirt-uri */
 	void *relay_client;              /* relay_client.c's state */
 	void *relay_server;              /* relay_server.c's state */
 	struct mat_nft *nft;             /* table bridge glm; NULL if nftables is unusable */

@@ -10,11 +10,10 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static int nd_fd[AGENT_MAX_BRIDGES] = { -1, -1, -1, -1, -1, -1, -1, -1 };
 
 int bridge_by_name(const struct agentd *a, const char *name)
 {
@@ -31,7 +30,7 @@ static void ra_input(struct agentd *a, void *arg)
 	struct ndisc_msg m;
 	int r;
 
-	while ((r = ndisc_recv(nd_fd[i], &m, NULL)) >= 0) {
+	while ((r = ndisc_recv(b->nd_fd, &m, NULL)) >= 0) {
 		if (r == 0)
 			continue;
 		if (m.kind == NDISC_ECHO_REPLY) {
@@ -58,7 +57,7 @@ static void ra_input(struct agentd *a, void *arg)
 
 int bridge_echo(struct agentd *a, int br, const struct in6_addr *dst, uint16_t id)
 {
-	return ndisc_send_echo(nd_fd[br], a->br[br].ifindex, NULL, dst, id, 1);
+	return ndisc_send_echo(a->br[br].nd_fd, a->br[br].ifindex, NULL, dst, id, 1);
 }
 
 /* What the agent needs of a bridge, checked before anything is set up
@@ -123,9 +122,18 @@ int bridges_init(struct agentd *a)
 
 	if (r < 0)
 		return log_warnx("rtnetlink: %s", strerror(-r)), r;
+	a->br = calloc(a->conf.nbridges, sizeof(*a->br));
+	if (!a->br) {
+		r = -ENOMEM;
+		goto out;
+	}
 	for (unsigned i = 0; i < a->conf.nbridges; i++) {
 		struct agent_bridge *b = &a->br[i];
 		struct rtnl_link_info li;
+
+		b->join_fd = b->pkt_fd = b->nd_fd = -1;
+		htab_init(&b->joins, sizeof(struct proxy_join), PROXY_JOIN_KEY);
+		htab_init(&b->seen, sizeof(struct reception_seen), RECEPTION_SEEN_KEY);
 
 		r = rtnl_link_get(rt, a->conf.bridges[i], 0, &li);
 		if (r < 0) {
@@ -135,22 +143,22 @@ int bridges_init(struct agentd *a)
 		strcpy(b->name, li.name);
 		b->ifindex = li.ifindex;
 		memcpy(b->mac, li.mac, 6);
+		a->nbr++;
 		b->join_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		b->pkt_fd = -1;
 		if (b->join_fd < 0) {
 			r = -errno;
+			log_warnx("%s: socket for proxy joins: %s", b->name, strerror(-r));
 			goto out;
 		}
-		a->nbr++;
-		nd_fd[i] = ndisc_socket(b->name, b->ifindex);
-		if (nd_fd[i] < 0) {
-			r = nd_fd[i];
+		b->nd_fd = ndisc_socket(b->name, b->ifindex);
+		if (b->nd_fd < 0) {
+			r = b->nd_fd;
 			log_warnx("%s: raw ICMPv6 socket: %s", b->name, strerror(-r));
 			goto out;
 		}
-		agentd_watch(a, nd_fd[i], ra_input, (void *)(intptr_t)i);
+		agentd_watch(a, b->nd_fd, ra_input, (void *)(intptr_t)i);
 		/* Learn the prefix now rather than at the next periodic RA. */
-		ndisc_send_rs(nd_fd[i], b->ifindex, b->mac);
+		ndisc_send_rs(b->nd_fd, b->ifindex, b->mac);
 		if ((r = reception_init(a, (int)i)) < 0)
 			goto out;
 	}
@@ -237,12 +245,18 @@ void bridges_free(struct agentd *a)
 		a->nft = NULL;
 	}
 	for (unsigned i = 0; i < a->nbr; i++) {
-		if (a->br[i].join_fd >= 0)
-			close(a->br[i].join_fd);
-		if (a->br[i].pkt_fd >= 0)
-			close(a->br[i].pkt_fd);
-		if (nd_fd[i] >= 0)
-			close(nd_fd[i]);
-		nd_fd[i] = -1;
+		struct agent_bridge *b = &a->br[i];
+
+		if (b->join_fd >= 0)
+			close(b->join_fd);
+		if (b->pkt_fd >= 0)
+			close(b->pkt_fd);
+		if (b->nd_fd >= 0)
+			close(b->nd_fd);
+		htab_free(&b->joins);
+		htab_free(&b->seen);
 	}
+	free(a->br);
+	a->br = NULL;
+	a->nbr = 0;
 }

@@ -5,7 +5,9 @@
  *      unanswered for 30 ms (in use: another IID, up to 3 times);
  *   2. the guest's current MA from the IMS (QUERY for its home address);
  *   3. PREPARE to matd at that MA, retransmitted until PREPARE_ACK.
- * Failing is not fatal: the guest then finds its network by RS/RA. */
+ * Failing is not fatal: the guest then finds its network by RS/RA.
+ * agentd.h draws the states (enum prepare_state); each move is logged by
+ * name at -v ("vm NAME: prepare checking -> sending"). */
 #include "agent_int.h"
 #include "log.h"
 #include "ndisc.h"
@@ -19,9 +21,32 @@
 #define RETX_NS (50 * 1000000ull)
 #define QUERY_RETX_NS (100 * 1000000ull)
 
+static const char *const state_names[PREPARE_STATE_MAX] = {
+	[PREPARE_NONE] = "none",
+	[PREPARE_CHECKING] = "checking",
+	[PREPARE_SENDING] = "sending",
+	[PREPARE_ACKED] = "acked",
+	[PREPARE_RESUMED] = "resumed",
+	[PREPARE_NOT_NEEDED] = "not-needed",
+	[PREPARE_FAILED] = "failed",
+};
+
+const char *prepare_state_name(enum prepare_state s)
+{
+	return (unsigned)s < PREPARE_STATE_MAX ? state_names[s] : "?";
+}
+
+static void move(struct agent_vm *vm, enum prepare_state to)
+{
+	if (vm->prepare == to)
+		return;
+	log_debug("vm %s: prepare %s -> %s", vm->name, prepare_state_name(vm->prepare), prepare_state_name(to));
+	vm->prepare = to;
+}
+
 static void fail(struct agent_vm *vm, const char *why)
 {
-	vm->prepare_failed = true;
+	move(vm, PREPARE_FAILED);
 	log_warnx("vm %s: not prepared (%s): the guest will find its network by RS/RA", vm->name, why);
 }
 
@@ -47,7 +72,9 @@ void prepare_start(struct agentd *a, struct agent_vm *vm)
 {
 	struct agent_bridge *b = &a->br[vm->bridge];
 
-	vm->want_prepare = true;
+	if (vm->prepare != PREPARE_NONE)
+		return;
+	move(vm, PREPARE_CHECKING);
 	vm->prepare_deadline_ns = now_ns() + GIVEUP_NS;
 	if (!a->conf.has_ims)
 		return fail(vm, "no 'ims' in the agent's configuration");
@@ -61,10 +88,10 @@ void prepare_start(struct agentd *a, struct agent_vm *vm)
 
 void prepare_echo_reply(struct agentd *a, int br, const struct in6_addr *from, uint16_t id)
 {
-	for (int i = 0; i < AGENT_MAX_VMS; i++) {
-		struct agent_vm *vm = &a->vms[i];
+	for (unsigned i = 0; i < a->nvms; i++) {
+		struct agent_vm *vm = a->vms[i];
 
-		if (!vm->used || !vm->want_prepare || vm->ma_checked || vm->bridge != br || vm->echo_id != id ||
+		if (vm->prepare != PREPARE_CHECKING || vm->ma_checked || vm->bridge != br || vm->echo_id != id ||
 		    memcmp(from, &vm->prepared_ma, 16))
 			continue;
 		log_info("vm %s: %s is in use on %s, trying another", vm->name, a6(&vm->prepared_ma), a->br[br].name);
@@ -80,28 +107,27 @@ void prepare_echo_reply(struct agentd *a, int br, const struct in6_addr *from, u
 void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockaddr_in6 *from)
 {
 	(void)from;
-	for (int i = 0; i < AGENT_MAX_VMS; i++) {
-		struct agent_vm *vm = &a->vms[i];
+	for (unsigned i = 0; i < a->nvms; i++) {
+		struct agent_vm *vm = a->vms[i];
 
-		if (!vm->used || !vm->want_prepare || vm->prepare_failed || vm->prepare_acked)
-			continue;
-		if (m->type == GLM_REPLY && m->seq == vm->query_seq) {
+		if (m->type == GLM_REPLY && m->seq == vm->query_seq && vm->prepare == PREPARE_CHECKING &&
+		    !vm->have_current_ma) {
 			if (m->status != GLM_ST_OK || !GLM_HAS(m, GLM_TLV_MA))
 				return fail(vm, "the IMS has no mapping for its home address");
 			vm->current_ma = m->ma;
 			vm->have_current_ma = true;
 			vm->prepare_next_ns = now_ns();
-			vm_arm(a, vm);
 			if (in6_prefix_match(&m->ma, &a->br[vm->bridge].prefix, 64)) {
 				/* a move inside the subnet: the guest keeps its MA */
-				vm->want_prepare = false;
+				move(vm, PREPARE_NOT_NEEDED);
 				log_info("vm %s: already in %s/64 (%s): nothing to prepare", vm->name,
 					 a6(&a->br[vm->bridge].prefix), a6(&m->ma));
 			}
-		} else if (m->type == GLM_PREPARE_ACK && m->seq == vm->prepare_seq) {
+			vm_arm(a, vm);
+		} else if (m->type == GLM_PREPARE_ACK && m->seq == vm->prepare_seq && vm->prepare == PREPARE_SENDING) {
 			if (m->status != GLM_ST_OK)
 				return fail(vm, "matd refused the preparation");
-			vm->prepare_acked = true;
+			move(vm, PREPARE_ACKED);
 			vm_arm(a, vm);
 			vm->prepare_rtt_ms = ns_to_ms(now_ns() - vm->prepare_sent_ns);
 			log_info("vm %s: matd prepared %s via %s (%.3f ms)", vm->name, a6(&vm->prepared_ma),
@@ -136,8 +162,9 @@ void prepare_resumed(struct agentd *a, struct agent_vm *vm)
 {
 	struct rtnl *rt;
 
-	if (!vm->prepare_acked || vm->resumed_sent || !vm->nports)
+	if (vm->prepare != PREPARE_ACKED || !vm->nports)
 		return;
+	move(vm, PREPARE_RESUMED);
 	/* The prepared MA answers neighbour solicitations only once the
 	 * guest runs; tell the kernel its MAC so the first copy goes now.
 	 * The entry there is the one our unused-address echo left
@@ -157,17 +184,22 @@ void prepare_timer(struct agentd *a, struct agent_vm *vm, uint64_t now)
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
 	struct glm_msg m = { .type = GLM_PREPARE };
 
-	if (vm->resumed_sent && vm->resumed_sent < RESUMED_COPIES && now >= vm->resumed_next_ns)
+	if (vm->prepare == PREPARE_RESUMED && vm->resumed_sent < RESUMED_COPIES && now >= vm->resumed_next_ns)
 		resumed_send(a, vm, now);
-	if (!vm->want_prepare || vm->prepare_acked || vm->prepare_failed)
+	if (vm->prepare != PREPARE_CHECKING && vm->prepare != PREPARE_SENDING)
 		return;
 	if (now >= vm->prepare_deadline_ns)
 		return fail(vm, vm->have_current_ma ? "matd did not acknowledge" : "the IMS did not answer");
-	if (!vm->ma_checked && now >= vm->check_deadline_ns)
-		vm->ma_checked = true;
-	if (!vm->have_current_ma && now >= vm->query_next_ns)
-		query(a, vm);
-	if (!vm->ma_checked || !vm->have_current_ma || now < vm->prepare_next_ns)
+	if (vm->prepare == PREPARE_CHECKING) {
+		if (!vm->ma_checked && now >= vm->check_deadline_ns)
+			vm->ma_checked = true;
+		if (!vm->have_current_ma && now >= vm->query_next_ns)
+			query(a, vm);
+		if (!vm->ma_checked || !vm->have_current_ma)
+			return;
+		move(vm, PREPARE_SENDING);
+	}
+	if (now < vm->prepare_next_ns)
 		return;
 	to.sin6_addr = vm->current_ma;
 	to.sin6_port = htons(a->conf.guest_port);
@@ -195,16 +227,21 @@ uint64_t prepare_deadline(const struct agent_vm *vm)
 {
 	uint64_t t;
 
-	if (vm->resumed_sent && vm->resumed_sent < RESUMED_COPIES)
-		return vm->resumed_next_ns;
-	if (!vm->want_prepare || vm->prepare_acked || vm->prepare_failed)
+	switch (vm->prepare) {
+	case PREPARE_RESUMED:
+		return vm->resumed_sent < RESUMED_COPIES ? vm->resumed_next_ns : UINT64_MAX;
+	case PREPARE_CHECKING:
+		t = vm->prepare_deadline_ns;
+		if (!vm->ma_checked && vm->check_deadline_ns < t)
+			t = vm->check_deadline_ns;
+		if (!vm->have_current_ma && vm->query_next_ns < t)
+			t = vm->query_next_ns;
+		if (vm->ma_checked && vm->have_current_ma && vm->prepare_next_ns < t)
+			t = vm->prepare_next_ns;
+		return t;
+	case PREPARE_SENDING:
+		return vm->prepare_next_ns < vm->prepare_deadline_ns ? vm->prepare_next_ns : vm->prepare_deadline_ns;
+	default:
 		return UINT64_MAX;
-	t = vm->prepare_deadline_ns;
-	if (!vm->ma_checked && vm->check_deadline_ns < t)
-		t = vm->check_deadline_ns;
-	if (!vm->have_current_ma && vm->query_next_ns < t)
-		t = vm->query_next_ns;
-	if (vm->ma_checked && vm->have_current_ma && vm->prepare_next_ns < t)
-		t = vm->prepare_next_ns;
-	return t;
+	}
 }

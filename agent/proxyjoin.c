@@ -9,20 +9,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define MAX_JOINS 256
-
-static struct join {
-	int br;
-	struct in6_addr group, source;
-	unsigned refs;
-} joins[MAX_JOINS];
-
-static struct join *find(int br, const struct in6_addr *g, const struct in6_addr *s)
+static struct proxy_join *find(const struct agentd *a, int br, const struct in6_addr *g, const struct in6_addr *s)
 {
-	for (int i = 0; i < MAX_JOINS; i++)
-		if (joins[i].refs && joins[i].br == br && !memcmp(&joins[i].group, g, 16) && !memcmp(&joins[i].source, s, 16))
-			return &joins[i];
-	return NULL;
+	struct proxy_join key;
+
+	memset(&key, 0, sizeof(key));
+	key.group = *g;
+	key.source = *s;
+	return htab_find(&a->br[br].joins, &key);
 }
 
 static int membership(struct agentd *a, int br, const struct in6_addr *g, const struct in6_addr *s, bool join)
@@ -47,37 +41,40 @@ static int membership(struct agentd *a, int br, const struct in6_addr *g, const 
 
 int proxy_join(struct agentd *a, int br, const struct in6_addr *group, const struct in6_addr *source)
 {
-	struct join *j = find(br, group, source);
+	struct proxy_join *j = find(a, br, group, source), key;
 	int r;
 
 	if (j) {
 		j->refs++;
 		return 0;
 	}
-	for (int i = 0; i < MAX_JOINS; i++) {
-		if (joins[i].refs)
-			continue;
-		r = membership(a, br, group, source, true);
-		if (r < 0) {
-			log_warnx("join %s on %s: %s", a6(group), a->br[br].name, strerror(-r));
-			return r;
-		}
-		joins[i] = (struct join){ .br = br, .group = *group, .source = *source, .refs = 1 };
-		log_info("proxy join %s%s%s on %s", IN6_IS_ADDR_UNSPECIFIED(source) ? "" : a6(source),
-			 IN6_IS_ADDR_UNSPECIFIED(source) ? "" : ",", a6(group), a->br[br].name);
-		return 0;
+	r = membership(a, br, group, source, true);
+	if (r < 0) {
+		log_warnx("join %s on %s: %s", a6(group), a->br[br].name, strerror(-r));
+		return r;
 	}
-	log_warnx("join %s on %s: more than %d proxy joins", a6(group), a->br[br].name, MAX_JOINS);
-	return -ENOSPC;
+	memset(&key, 0, sizeof(key));
+	key.group = *group;
+	key.source = *source;
+	if (!(j = htab_insert(&a->br[br].joins, &key, NULL))) {
+		membership(a, br, group, source, false);
+		log_warnx("join %s on %s: out of memory", a6(group), a->br[br].name);
+		return -ENOMEM;
+	}
+	j->refs = 1;
+	log_info("proxy join %s%s%s on %s", IN6_IS_ADDR_UNSPECIFIED(source) ? "" : a6(source),
+		 IN6_IS_ADDR_UNSPECIFIED(source) ? "" : ",", a6(group), a->br[br].name);
+	return 0;
 }
 
 void proxy_leave(struct agentd *a, int br, const struct in6_addr *group, const struct in6_addr *source)
 {
-	struct join *j = find(br, group, source);
+	struct proxy_join *j = find(a, br, group, source);
 	int r;
 
 	if (!j || --j->refs)
 		return;
+	htab_remove(&a->br[br].joins, j);
 	r = membership(a, br, group, source, false);
 	if (r < 0)
 		log_warnx("leave %s on %s: %s", a6(group), a->br[br].name, strerror(-r));
@@ -87,10 +84,9 @@ void proxy_leave(struct agentd *a, int br, const struct in6_addr *group, const s
 
 unsigned proxy_joins(const struct agentd *a)
 {
-	unsigned n = 0;
+	size_t n = 0;
 
-	(void)a;
-	for (int i = 0; i < MAX_JOINS; i++)
-		n += joins[i].refs > 0;
-	return n;
+	for (unsigned i = 0; i < a->nbr; i++)
+		n += htab_count(&a->br[i].joins);
+	return (unsigned)n;
 }

@@ -15,40 +15,46 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_SEEN 256
-
-static struct seen {
-	int br;
-	struct in6_addr group;
-	uint64_t last_ns;
-} seen[MAX_SEEN];
-
-static void note(int br, const struct in6_addr *g, uint64_t now)
+/* Make room: forget groups not seen for a second (reception_seen asks
+ * about the last second at most); if every one was, the oldest half. */
+static void sweep(struct htab *h, uint64_t now)
 {
-	int free_i = -1, oldest = 0;
+	uint64_t cut = now - 1000000000ull;
+	struct reception_seen *e;
+	size_t it = 0;
 
-	for (int i = 0; i < MAX_SEEN; i++) {
-		if (seen[i].last_ns && seen[i].br == br && !memcmp(&seen[i].group, g, 16)) {
-			seen[i].last_ns = now;
-			return;
-		}
-		if (!seen[i].last_ns && free_i < 0)
-			free_i = i;
-		if (seen[i].last_ns < seen[oldest].last_ns)
-			oldest = i;
+	for (int pass = 0; pass < 2 && htab_count(h) >= RECEPTION_MAX; pass++) {
+		while ((e = htab_next(h, &it)))
+			if (e->last_ns < cut) {
+				htab_remove(h, e);
+				htab_next_after_remove(&it);
+			}
+		it = 0;
+		cut = now - (now - cut) / 2;
 	}
-	if (free_i < 0)
-		free_i = oldest;
-	seen[free_i] = (struct seen){ .br = br, .group = *g, .last_ns = now };
+}
+
+static void note(struct agentd *a, int br, const struct in6_addr *g, uint64_t now)
+{
+	struct htab *h = &a->br[br].seen;
+	struct reception_seen key, *e;
+
+	memset(&key, 0, sizeof(key));
+	key.group = *g;
+	if (!htab_find(h, &key) && htab_count(h) >= RECEPTION_MAX)
+		sweep(h, now);
+	if ((e = htab_insert(h, &key, NULL)))
+		e->last_ns = now;
 }
 
 bool reception_seen(const struct agentd *a, int br, const struct in6_addr *group, uint64_t since_ns)
 {
-	(void)a;
-	for (int i = 0; i < MAX_SEEN; i++)
-		if (seen[i].last_ns >= since_ns && seen[i].last_ns && seen[i].br == br && !memcmp(&seen[i].group, group, 16))
-			return true;
-	return false;
+	struct reception_seen key, *e;
+
+	memset(&key, 0, sizeof(key));
+	key.group = *group;
+	e = htab_find(&a->br[br].seen, &key);
+	return e && e->last_ns && e->last_ns >= since_ns;
 }
 
 static void input(struct agentd *a, void *arg)
@@ -71,7 +77,7 @@ static void input(struct agentd *a, void *arg)
 		now = now_ns();
 		if (!reception_seen(a, br, &g, now - 1000000000ull))
 			log_debug("%s: native %s arriving", a->br[br].name, a6(&g));
-		note(br, &g, now);
+		note(a, br, &g, now);
 		vm_native(a, br, &g);
 		relay_client_native(a, br, pkt, (size_t)n);
 	}

@@ -26,6 +26,7 @@
 #include "util.h"
 #include <errno.h>
 #include <net/if.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,9 +38,9 @@ static const struct in6_addr any6;
 
 struct agent_vm *vm_find(struct agentd *a, const char *name)
 {
-	for (int i = 0; i < AGENT_MAX_VMS; i++)
-		if (a->vms[i].used && !strcmp(a->vms[i].name, name))
-			return &a->vms[i];
+	for (unsigned i = 0; i < a->nvms; i++)
+		if (!strcmp(a->vms[i]->name, name))
+			return a->vms[i];
 	return NULL;
 }
 
@@ -49,6 +50,27 @@ static struct vm_group *vm_group(struct agent_vm *vm, const struct in6_addr *g, 
 		if (!memcmp(&vm->groups[i].group, g, 16) && (!s || !memcmp(&vm->groups[i].source, s, 16)))
 			return &vm->groups[i];
 	return NULL;
+}
+
+/* Add (group, source) to vm's groups, in state wanted; NULL if the VM has
+ * AGENT_MAX_GROUPS already or memory ran out. */
+static struct vm_group *vm_group_add(struct agent_vm *vm, const struct in6_addr *group, const struct in6_addr *source)
+{
+	if (vm->ngroups == vm->groups_cap) {
+		unsigned cap = vm->groups_cap ? vm->groups_cap * 2 : 8;
+		struct vm_group *g;
+
+		if (vm->ngroups >= AGENT_MAX_GROUPS)
+			return NULL;
+		if (cap > AGENT_MAX_GROUPS)
+			cap = AGENT_MAX_GROUPS;
+		if (!(g = realloc(vm->groups, cap * sizeof(*g))))
+			return NULL;
+		vm->groups = g;
+		vm->groups_cap = cap;
+	}
+	group_init(&vm->groups[vm->ngroups], group, source);
+	return &vm->groups[vm->ngroups++];
 }
 
 static double ms_since(uint64_t t, uint64_t now)
@@ -198,11 +220,11 @@ static void vm_relayed(struct agentd *a, int br, const struct in6_addr *group, c
 {
 	uint64_t now = now_ns();
 
-	for (int i = 0; i < AGENT_MAX_VMS; i++) {
-		struct agent_vm *vm = &a->vms[i];
+	for (unsigned i = 0; i < a->nvms; i++) {
+		struct agent_vm *vm = a->vms[i];
 		bool moved = false;
 
-		if (!vm->used || vm->bridge != br)
+		if (vm->bridge != br)
 			continue;
 		for (unsigned k = 0; k < vm->ngroups; k++) {
 			struct vm_group *g = &vm->groups[k];
@@ -289,9 +311,9 @@ static void report_input(struct agentd *a, void *arg)
 	struct agent_vm *vm = NULL;
 	uint8_t pkt[2048];
 
-	for (int i = 0; i < AGENT_MAX_VMS && !vm; i++)
-		if (a->vms[i].used && port >= a->vms[i].ports && port < a->vms[i].ports + AGENT_MAX_PORTS)
-			vm = &a->vms[i];
+	for (unsigned i = 0; i < a->nvms && !vm; i++)
+		if (port >= a->vms[i]->ports && port < a->vms[i]->ports + AGENT_MAX_PORTS)
+			vm = a->vms[i];
 	if (!vm)
 		return;
 	for (;;) {
@@ -356,43 +378,74 @@ static int vm_fill(struct agentd *a, struct agent_vm *vm, const struct domxml *d
 		vm->relay = a->conf.relay;
 		vm->has_relay = true;
 	}
-	for (unsigned i = 0; i < d->ngroups; i++) {
-		if (vm_group(vm, &d->groups[i].group, &d->groups[i].source))
-			continue;
-		if (vm->ngroups == AGENT_MAX_GROUPS)
-			break;
-		group_init(&vm->groups[vm->ngroups++], &d->groups[i].group, &d->groups[i].source);
-	}
+	for (unsigned i = 0; i < d->ngroups; i++)
+		if (!vm_group(vm, &d->groups[i].group, &d->groups[i].source) &&
+		    !vm_group_add(vm, &d->groups[i].group, &d->groups[i].source)) {
+			fprintf(out, "domain %s: out of memory for its groups", d->name);
+			return -ENOMEM;
+		}
 	return 0;
 }
 
-/* Instances that ended here (name, libvirt id), newest last: the hook's
+/* Instances that ended here (name, libvirt id; a->ended): the hook's
  * "stopped"/"release" for a domain that migrated away comes 1-2 s after
  * libvirt's own event, when the same domain may be arriving back. */
-#define ENDED_MAX 32
-static struct {
-	char name[256];
-	int id;
-} ended[ENDED_MAX];
-static unsigned ended_next;
-
-static bool instance_ended(const char *name, int id)
+static bool instance_ended(const struct agentd *a, const char *name, int id)
 {
-	for (unsigned i = 0; i < ENDED_MAX && id >= 0; i++)
-		if (ended[i].id == id && !strcmp(ended[i].name, name))
+	for (unsigned i = 0; i < AGENT_ENDED_MAX && id >= 0; i++)
+		if (a->ended[i].id == id && a->ended[i].name[0] && !strcmp(a->ended[i].name, name))
 			return true;
 	return false;
 }
 
 static void vm_fire(void *arg);
 
+/* A new VM in a->vms, or NULL (memory). */
+static struct agent_vm *vm_new(struct agentd *a, const char *name, enum vm_state state)
+{
+	struct agent_vm *vm;
+
+	if (a->nvms == a->vms_cap) {
+		unsigned cap = a->vms_cap ? a->vms_cap * 2 : 16;
+		struct agent_vm **v = realloc(a->vms, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		a->vms = v;
+		a->vms_cap = cap;
+	}
+	if (!(vm = calloc(1, sizeof(*vm))))
+		return NULL;
+	vm->agentd = a;
+	ev_timer_init(&vm->timer, "vm", vm_fire, vm);
+	vm->instance_id = -1;
+	snprintf(vm->name, sizeof(vm->name), "%s", name);
+	vm->state = state;
+	a->vms[a->nvms++] = vm;
+	return vm;
+}
+
+/* Take vm out of a->vms and free it: nothing of it is left in the kernel
+ * (vm_free) or there never was (a request that failed). */
+static void vm_drop(struct agentd *a, struct agent_vm *vm)
+{
+	for (unsigned i = 0; i < a->nvms; i++)
+		if (a->vms[i] == vm) {
+			a->vms[i] = a->vms[--a->nvms];
+			break;
+		}
+	ev_timer_stop(&vm->timer);
+	free(vm->groups);
+	free(vm);
+}
+
 static void vm_free(struct agentd *a, struct agent_vm *vm)
 {
 	ev_timer_stop(&vm->timer);
-	if (vm->instance_id >= 0 && !instance_ended(vm->name, vm->instance_id)) {
-		snprintf(ended[ended_next].name, sizeof(ended[0].name), "%s", vm->name);
-		ended[ended_next].id = vm->instance_id;
-		ended_next = (ended_next + 1) % ENDED_MAX;
+	if (vm->instance_id >= 0 && !instance_ended(a, vm->name, vm->instance_id)) {
+		snprintf(a->ended[a->ended_next].name, sizeof(a->ended[0].name), "%s", vm->name);
+		a->ended[a->ended_next].id = vm->instance_id;
+		a->ended_next = (a->ended_next + 1) % AGENT_ENDED_MAX;
 	}
 	for (unsigned i = 0; i < vm->ngroups; i++) {
 		struct vm_group *g = &vm->groups[i];
@@ -411,7 +464,7 @@ static void vm_free(struct agentd *a, struct agent_vm *vm)
 	close_mld(a, vm);
 	bridge_unredirect(a, vm);
 	bridge_vm_ports(a, vm, false);
-	memset(vm, 0, sizeof(*vm));
+	vm_drop(a, vm);
 }
 
 int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool prepare, FILE *out)
@@ -422,7 +475,7 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 	int r;
 
 	if (ev == VM_EV_RELEASE) {
-		if (instance_ended(d->name, d->id) || (vm && d->id >= 0 && vm->instance_id >= 0 && d->id != vm->instance_id)) {
+		if (instance_ended(a, d->name, d->id) || (vm && d->id >= 0 && vm->instance_id >= 0 && d->id != vm->instance_id)) {
 			log_info("vm %s: release of its instance %d, which ended here already: %s", d->name, d->id,
 				 vm ? "the one here now is kept" : "nothing to do");
 			fprintf(out, "domain %s: instance %d ended already\n", d->name, d->id);
@@ -444,29 +497,15 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 		vm_free(a, vm);
 		vm = NULL;
 	}
-	if (!vm) {
-		for (int i = 0; i < AGENT_MAX_VMS && !vm; i++)
-			if (!a->vms[i].used)
-				vm = &a->vms[i];
-		if (!vm) {
-			fprintf(out, "more than %d domains", AGENT_MAX_VMS);
-			return -ENOSPC;
-		}
-		memset(vm, 0, sizeof(*vm));
-		vm->used = true;
-		vm->agentd = a;
-		ev_timer_init(&vm->timer, "vm", vm_fire, vm);
-		vm->instance_id = -1;
-		snprintf(vm->name, sizeof(vm->name), "%s", d->name);
-		vm->state = ev == VM_EV_INCOMING ? VM_INCOMING : VM_RUNNING;
+	if (!vm && !(vm = vm_new(a, d->name, ev == VM_EV_INCOMING ? VM_INCOMING : VM_RUNNING))) {
+		fprintf(out, "domain %s: out of memory", d->name);
+		return -ENOMEM;
 	}
 	if (ev == VM_EV_STARTED && d->id >= 0)
 		vm->instance_id = d->id;
 	if ((r = vm_fill(a, vm, d, out)) < 0) {
-		if (!vm->ngroups && !vm->nports) {
-			ev_timer_stop(&vm->timer);
-			memset(vm, 0, sizeof(*vm));
-		}
+		if (!vm->ngroups && !vm->nports)
+			vm_drop(a, vm);
 		return r;
 	}
 	bridge_vm_ports(a, vm, true);
@@ -543,7 +582,7 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 		 ev == VM_EV_INCOMING ? "incoming" : "started", a->br[vm->bridge].name, vm->ngroups, joined, pinned,
 		 prepare && vm->has_home ? ", preparing its mobile address" : "");
 	fprintf(out, "domain %s: %u groups, %u proxy joins, %u pins\n", vm->name, vm->ngroups, joined, pinned);
-	if (prepare && vm->has_home && ev == VM_EV_INCOMING && !vm->want_prepare)
+	if (prepare && vm->has_home && ev == VM_EV_INCOMING && vm->prepare == PREPARE_NONE)
 		prepare_start(a, vm);
 	vm_arm(a, vm);
 	return 0;
@@ -553,9 +592,9 @@ void vm_native(struct agentd *a, int br, const struct in6_addr *group)
 {
 	uint64_t now = now_ns();
 
-	for (int i = 0; i < AGENT_MAX_VMS; i++) {
-		struct agent_vm *vm = &a->vms[i];
-		if (!vm->used || vm->bridge != br)
+	for (unsigned i = 0; i < a->nvms; i++) {
+		struct agent_vm *vm = a->vms[i];
+		if (vm->bridge != br)
 			continue;
 		for (unsigned k = 0; k < vm->ngroups; k++) {
 			struct vm_group *g = &vm->groups[k];
@@ -580,21 +619,19 @@ void vm_mdb_entry(struct agentd *a, const struct mdb_entry *e)
 	 * metadata that the destination's hook reads. */
 	if (br < 0 || e->port == e->bridge || e->group.s6_addr[0] != 0xff || (e->group.s6_addr[1] & 0x0f) < 3)
 		return;
-	for (int i = 0; i < AGENT_MAX_VMS; i++) {
-		struct agent_vm *vm = &a->vms[i];
+	for (unsigned i = 0; i < a->nvms; i++) {
+		struct agent_vm *vm = a->vms[i];
 		struct vm_group *g;
 		bool mine = false;
 
-		if (!vm->used || vm->bridge != br)
+		if (vm->bridge != br)
 			continue;
 		for (unsigned p = 0; p < vm->nports; p++)
 			mine |= vm->ports[p].ifindex == e->port;
 		if (!mine)
 			continue;
 		g = vm_group(vm, &e->group, &e->source);
-		if (!e->deleted && !g && vm->ngroups < AGENT_MAX_GROUPS) {
-			g = &vm->groups[vm->ngroups++];
-			group_init(g, &e->group, &e->source);
+		if (!e->deleted && !g && (g = vm_group_add(vm, &e->group, &e->source))) {
 			g->own_report = true; /* learned from the VM's own membership */
 			log_info("vm %s joined %s (bridge MDB)", vm->name, a6(&e->group));
 			libvirt_record(a, vm);
@@ -638,8 +675,7 @@ static void vm_arm_at(struct agentd *a, struct agent_vm *vm, uint64_t t)
 
 void vm_arm(struct agentd *a, struct agent_vm *vm)
 {
-	if (vm->used)
-		vm_arm_at(a, vm, vm_deadline(vm));
+	vm_arm_at(a, vm, vm_deadline(vm));
 }
 
 static void vm_fire(void *arg)
@@ -679,9 +715,11 @@ static void vm_fire(void *arg)
 
 void vm_release_all(struct agentd *a)
 {
-	for (int i = 0; i < AGENT_MAX_VMS; i++)
-		if (a->vms[i].used)
-			vm_free(a, &a->vms[i]);
+	while (a->nvms)
+		vm_free(a, a->vms[a->nvms - 1]);
+	free(a->vms);
+	a->vms = NULL;
+	a->vms_cap = 0;
 }
 
 /* A name as a JSON string: '"', '\' and control characters escaped, the
@@ -725,13 +763,12 @@ void vm_status(struct agentd *a, FILE *out, bool json)
 
 	if (json)
 		fprintf(out, "\"vms\":[");
-	for (int i = 0; i < AGENT_MAX_VMS; i++) {
-		struct agent_vm *vm = &a->vms[i];
+	for (unsigned i = 0; i < a->nvms; i++) {
+		struct agent_vm *vm = a->vms[i];
 		bool redir = vm->redirected && now < vm->redirect_until_ns;
+		bool acked = vm->prepare == PREPARE_ACKED || vm->prepare == PREPARE_RESUMED;
 		char mac[MAC_STRLEN];
 
-		if (!vm->used)
-			continue;
 		if (json) {
 			fprintf(out, "%s{\"name\":", first ? "" : ",");
 			json_str(out, vm->name);
@@ -745,8 +782,8 @@ void vm_status(struct agentd *a, FILE *out, bool json)
 			}
 			fprintf(out, "],\"home\":%s%s%s,\"prepare\":{\"acked\":%s,\"ma\":%s%s%s,\"rtt_ms\":%.3f},",
 				vm->has_home ? "\"" : "", vm->has_home ? a6(&vm->home) : "null", vm->has_home ? "\"" : "",
-				vm->prepare_acked ? "true" : "false", vm->prepare_acked ? "\"" : "",
-				vm->prepare_acked ? a6(&vm->prepared_ma) : "null", vm->prepare_acked ? "\"" : "",
+				acked ? "true" : "false", acked ? "\"" : "", acked ? a6(&vm->prepared_ma) : "null",
+				acked ? "\"" : "",
 				vm->prepare_rtt_ms);
 			if (redir)
 				fprintf(out, "\"redirect\":{\"from\":\"%s\",\"expires_s\":%.1f},",
@@ -779,7 +816,7 @@ void vm_status(struct agentd *a, FILE *out, bool json)
 			}
 			if (vm->has_home)
 				fprintf(out, ", home %s", a6(&vm->home));
-			if (vm->prepare_acked)
+			if (acked)
 				fprintf(out, ", prepared %s (%.2f ms)", a6(&vm->prepared_ma), vm->prepare_rtt_ms);
 			if (redir)
 				fprintf(out, ", frames to %s redirected (%.0f s left)", mac_str(vm->old_router_mac, mac),

@@ -11,7 +11,7 @@
 load lib/testbed
 load lib/glm
 
-N=500
+N=${GLM_SCALE_VMS:-500}
 G_PER_VM=4
 
 setup() { :; }
@@ -30,10 +30,12 @@ scale_xml() {
 	printf "</glm:mobility></metadata></domain>\n"
 }
 
-# hook_stats OP: median and 99th percentile of the hook's wall time for OP.
+# hook_stats OP [FIRST LAST]: median, 99th percentile and maximum of the
+# hook's wall time for OP (its calls FIRST..LAST, 1-based, if given).
 hook_stats() {
-	awk -v op="$1" '$2 == op { print $4 }' "$TB_DIR/hook-times" | sort -n |
-		awk '{ v[NR] = $1 } END { printf "%s: %d calls, median %.1f ms, p99 %.1f ms, max %.1f ms", op, NR, v[int((NR + 1) / 2)], v[int(NR * 0.99 + 0.5)], v[NR] }' op="$1"
+	awk -v op="$1" -v lo="${2:-1}" -v hi="${3:-1000000}" '$2 == op && ++n >= lo && n <= hi { print $4 }' \
+		"$TB_DIR/hook-times" | sort -n |
+		awk -v what="$1${2:+ calls $2-$3}" '{ v[NR] = $1 } END { printf "%s: %d calls, median %.1f ms, p99 %.1f ms, max %.1f ms", what, NR, v[int((NR + 1) / 2)], v[int(NR * 0.99 + 0.5)], v[NR] }'
 }
 
 @test "an agent with 500 VMs and 2,000 groups on one bridge: every VM, group and pin held; hook time per call" {
@@ -52,6 +54,10 @@ hook_stats() {
 		GLM_XML_FILE=$TB_DIR/d.xml glm_hook hB started begin
 	done
 	for op in migrate prepare started; do echo "# $(hook_stats $op)" >&3; done
+	# the agent's share does not grow with its size: the first VMs' calls
+	# against the last ones' (the rest is the hook's fork and exec)
+	echo "# $(hook_stats started 1 50)" >&3
+	echo "# $(hook_stats started $((N - 49)) $N)" >&3
 	glm_glmctl hB status --json >"$TB_DIR/status.json"
 	python3 - "$TB_DIR/status.json" $N $G_PER_VM <<'PY'
 import json, sys
@@ -73,7 +79,9 @@ PY
 	done
 	echo "# $(hook_stats release)" >&3
 	[ "$(glm_glmctl hB status --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)['vms']))")" = 0 ]
-	[ "$(bridge -n "$TB-hB" mdb show dev br0 | grep -c 'grp ff3e::5:')" -eq 0 ]
+	# no pin left on a VM's port (the bridge's own entries for the host's
+	# left memberships age out by themselves: the kernel's, not ours)
+	[ "$(bridge -n "$TB-hB" mdb show dev br0 | grep -c ' port gs[0-9]* grp ff3e::5:')" -eq 0 ]
 	[ "$(ip -n "$TB-hB" -6 maddr show dev br0 | grep -c 'ff3e::5:')" -eq 0 ]
 	# every call answered, none failed
 	! awk '$5 != 0' "$TB_DIR/hook-times" | grep -q .
