@@ -162,30 +162,6 @@ static void ctl_input(struct agentd *a, void *arg)
 	ctl_serve(a->ctl, agent_ctl_handler, a);
 }
 
-/* The relay modules' deadlines; each VM has a timer of its own (vm.c). */
-static uint64_t modules_next_deadline(const struct agentd *a)
-{
-	return a->conf.relay_role ? relay_server_next_deadline(a) : relay_client_next_deadline(a);
-}
-
-void agentd_rearm(struct agentd *a)
-{
-	/* at least once a second, as the loop always did */
-	ev_timer_within(a->loop, &a->tick, modules_next_deadline(a), 1000);
-}
-
-static void tick(void *arg)
-{
-	struct agentd *a = arg;
-	uint64_t now = now_ns();
-
-	if (a->conf.relay_role)
-		relay_server_timer(a, now);
-	else
-		relay_client_timer(a, now);
-	agentd_rearm(a);
-}
-
 /* SIGHUP: the keyring again; a broken one keeps the keys in use. */
 static void reload(void *arg)
 {
@@ -265,7 +241,6 @@ int main(int argc, char **argv)
 	}
 	a.loop = run.loop;
 	a.udp = a.ctl = -1;
-	ev_timer_init(&a.tick, "agent modules", tick, &a);
 	a.udp = udp6_socket(&a.conf.listen);
 	if (a.udp < 0) {
 		log_warnx("listen %s: %s", sa6(&a.conf.listen), strerror(-a.udp));
@@ -307,12 +282,10 @@ int main(int argc, char **argv)
 	log_info("started as %s (%u bridges), listening on %s", a.conf.relay_role ? "relay" : "agent",
 		 a.nbr, sa6(&a.conf.listen));
 	daemon_started(&run, EX_OK);
-	agentd_rearm(&a);
 	if (evloop_run(a.loop) < 0)
 		ret = EX_SOFTWARE;
 cleanup:
 	daemon_started(&run, ret);
-	ev_timer_stop(&a.tick);
 	if (a.conf.relay_role) {
 		relay_server_free(&a);
 	} else {

@@ -1,9 +1,9 @@
 /* glm-agentd: the per-host agent (and, with "role relay", the relay).
  * This header is the state its modules share. The event loop is lib's
- * (evloop.h); modules register their sockets with agentd_watch(). Each VM
- * owns its timer (vm.c); the relay modules, not yet moved to timers of
- * their own, expose _timer() and _next_deadline(), which agentd.c's tick
- * timer runs (agentd_rearm()).
+ * (evloop.h); modules register their sockets with agentd_watch(), and
+ * each object with a deadline owns its timer: a VM (vm.c), a relay client
+ * session (relay_client.c), a relay server session (relay_server.c). No
+ * module computes the loop's deadline.
  *
  *   agentd.c        main, config, loop, UDP dispatch
  *   control.c       unix control socket (helpers, glmctl)
@@ -34,9 +34,10 @@
  * default): the per-VM limit is that bound. */
 #define AGENT_MAX_GROUPS 4096        /* per VM */
 #define AGENT_ENDED_MAX 32
-#define AGENT_MAX_BRIDGES 8          /* relay_client.c: bridges with relay legs (TODO: growable) */
 
 struct agentd;
+struct relay_client;
+struct relay_server;
 typedef void (*agentd_fd_fn)(struct agentd *a, void *arg);
 
 struct agent_conf {
@@ -200,7 +201,6 @@ struct agentd {
 	struct mdb *mdb;
 	int udp, ctl;
 	struct evloop *loop;
-	struct ev_timer tick;            /* runs the modules' _timer()s at their next deadline */
 	struct agentd_watcher *watchers; /* agentd_watch() registrations */
 	unsigned nbr;
 	struct agent_bridge *br;         /* nbr, one per configured bridge (bridges_init) */
@@ -212,8 +212,8 @@ struct agentd {
 	} ended[AGENT_ENDED_MAX];
 	unsigned ended_next;
 	struct agent_libvirt *lv;        /* libvirt.c's state; NULL without libvirt-uri */
-	void *relay_client;              /* relay_client.c's state */
-	void *relay_server;              /* relay_server.c's state */
+	struct relay_client *relay_client; /* relay_client.c's state */
+	struct relay_server *relay_server; /* relay_server.c's state */
 	struct mat_nft *nft;             /* table bridge glm; NULL if nftables is unusable */
 	uint64_t rx, drops[GLM_PE_MAX], refused;
 };
@@ -222,8 +222,6 @@ struct agentd {
 int agentd_watch(struct agentd *a, int fd, agentd_fd_fn fn, void *arg);
 void agentd_unwatch(struct agentd *a, int fd);
 void agentd_unwatch_all(struct agentd *a);
-/* Re-arm the tick timer at the modules' next deadline (agentd.c). */
-void agentd_rearm(struct agentd *a);
 int agentd_send(struct agentd *a, const struct sockaddr_in6 *to, struct glm_msg *m, const struct glm_key *key);
 int agentd_bridge_by_ifindex(const struct agentd *a, int ifindex);
 
@@ -247,8 +245,6 @@ void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct gl
 /* A native packet for group arrived on bridge (reception.c): duplicates of
  * it coming by relay are dropped, and the session is stopped. */
 void relay_client_native(struct agentd *a, int bridge, const uint8_t *pkt, size_t len);
-void relay_client_timer(struct agentd *a, uint64_t now);
-uint64_t relay_client_next_deadline(const struct agentd *a);
 void relay_client_status(struct agentd *a, FILE *out, bool json);
 
 /* relay_server.c: the relay role. */
@@ -256,7 +252,5 @@ int relay_server_init(struct agentd *a);
 void relay_server_free(struct agentd *a);
 void relay_server_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key,
 		      const struct sockaddr_in6 *from);
-void relay_server_timer(struct agentd *a, uint64_t now);
-uint64_t relay_server_next_deadline(const struct agentd *a);
 void relay_server_status(struct agentd *a, FILE *out, bool json);
 #endif

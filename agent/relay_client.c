@@ -5,7 +5,9 @@
  * with backoff until answered, refreshed every third of the granted
  * lifetime), re-sends every RELAYED_PACKET on each leg's bridge as the
  * original packet with hop limit 1, and stops (RELAY_STOP) when the last
- * reference goes or when every leg sees the group arrive natively.
+ * reference goes or when every leg sees the group arrive natively. Each
+ * session owns its timer, armed for its next request while it is not
+ * stopped (rc_session_due).
  *
  * Duplicates. When the native stream starts, packets still come by relay
  * for a while (the STOP is in flight, and the relay path may lag or lead
@@ -30,7 +32,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define RC_MAX_SESSIONS 256
+#define RC_MAX_SESSIONS 4096  /* one per (group, source) this host has VMs in */
 #define RC_RETRY_MIN_MS 250
 #define RC_RETRY_MAX_MS 4000
 #define RC_DENIED_RETRY_MS 30000
@@ -59,11 +61,13 @@ struct rc_leg {
 };
 
 struct rc_session {
+	struct agentd *agentd;            /* for its timer */
+	struct ev_timer timer;            /* the next request; not armed while stopped */
 	struct in6_addr group, source;
 	struct sockaddr_in6 relay;
 	enum rc_state state;
 	uint64_t first_seq, last_seq;     /* of the requests of the current round */
-	uint64_t next_tx_ns, retry_ms;
+	uint64_t retry_ms;
 	bool awaiting;                    /* a request is unanswered */
 	uint32_t lifetime;                /* granted */
 	uint64_t requested_ns, active_ns, stopped_ns, lease_end_ns;
@@ -71,13 +75,21 @@ struct rc_session {
 	uint16_t last_status;
 	struct relay_window win;
 	uint64_t invalid[RELAY_PKT_MAX], replayed, wrong_key;
-	struct rc_leg leg[AGENT_MAX_BRIDGES];
+	unsigned nlegs;                   /* the agent's bridges */
+	struct rc_leg leg[];              /* per bridge */
 };
 
-struct rc {
+/* rc->index: (group, source) -> session */
+struct rc_key {
+	struct in6_addr group, source;
+	struct rc_session *s;
+};
+
+struct relay_client {
 	int inject_fd;
-	unsigned nsess;
-	struct rc_session *sess[RC_MAX_SESSIONS];
+	unsigned nsess, sess_cap;
+	struct rc_session **sess;         /* growable, unordered */
+	struct htab index;                /* struct rc_key */
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 	uint64_t unknown_group, no_key;
 	relay_flow_fn on_flow;            /* the VMs learn that their stream comes */
@@ -85,28 +97,27 @@ struct rc {
 	int (*inject)(struct agentd *a, int bridge, const struct iovec *iov, int iovcnt, const uint8_t mac[6]);
 };
 
-static struct rc *rc_of(const struct agentd *a) { return a->relay_client; }
-
 static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
 
 static unsigned rc_refs(const struct rc_session *s)
 {
 	unsigned n = 0;
 
-	for (unsigned b = 0; b < AGENT_MAX_BRIDGES; b++)
+	for (unsigned b = 0; b < s->nlegs; b++)
 		n += s->leg[b].refs;
 	return n;
 }
 
-static struct rc_session *rc_find(const struct rc *rc, const struct in6_addr *group, const struct in6_addr *source)
+static struct rc_session *rc_find(const struct relay_client *rc, const struct in6_addr *group,
+				  const struct in6_addr *source)
 {
-	for (unsigned i = 0; i < rc->nsess; i++) {
-		struct rc_session *s = rc->sess[i];
+	struct rc_key k, *e;
 
-		if (!memcmp(&s->group, group, 16) && !memcmp(&s->source, source, 16))
-			return s;
-	}
-	return NULL;
+	memset(&k, 0, sizeof(k));
+	k.group = *group;
+	k.source = *source;
+	e = htab_find(&rc->index, &k);
+	return e ? e->s : NULL;
 }
 
 static void rc_send(struct agentd *a, struct rc_session *s, uint8_t type, uint32_t lifetime)
@@ -141,7 +152,7 @@ static void rc_request_now(struct agentd *a, struct rc_session *s, uint64_t now)
 	s->awaiting = false;
 	s->retry_ms = RC_RETRY_MIN_MS;
 	rc_send(a, s, GLM_RELAY_REQUEST, rc_lifetime(a));
-	s->next_tx_ns = now + s->retry_ms * 1000000ull;
+	ev_timer_at(a->loop, &s->timer, now + s->retry_ms * 1000000ull);
 }
 
 static void rc_leg_reset(struct rc_leg *l)
@@ -156,6 +167,7 @@ static void rc_stop(struct agentd *a, struct rc_session *s, const char *why)
 		s->state = RC_STOPPED;
 		s->stopped_ns = now_ns();
 		s->awaiting = false;
+		ev_timer_stop(&s->timer);
 		log_info("relay client: %s from %s stopped: %s", a6(&s->group), sa6(&s->relay), why);
 	}
 }
@@ -166,7 +178,7 @@ static void rc_check_all_native(struct agentd *a, struct rc_session *s)
 {
 	bool any = false;
 
-	for (unsigned b = 0; b < AGENT_MAX_BRIDGES; b++) {
+	for (unsigned b = 0; b < s->nlegs; b++) {
 		if (!s->leg[b].refs)
 			continue;
 		if (s->leg[b].mode == LEG_RELAY)
@@ -177,16 +189,18 @@ static void rc_check_all_native(struct agentd *a, struct rc_session *s)
 		rc_stop(a, s, "native stream arrived");
 }
 
+static void rc_session_due(void *arg);
+
 int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group, const struct in6_addr *source,
 		      const struct sockaddr_in6 *relay)
 {
-	struct rc *rc = rc_of(a);
+	struct relay_client *rc = a->relay_client;
 	struct rc_session *s;
 	uint64_t now = now_ns();
 
 	if (!rc)
 		return -ENOTCONN;
-	if (bridge < 0 || bridge >= AGENT_MAX_BRIDGES || (unsigned)bridge >= a->nbr)
+	if (bridge < 0 || (unsigned)bridge >= a->nbr)
 		return -EINVAL;
 	if (!source)
 		source = &any6;
@@ -209,11 +223,31 @@ int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group
 	}
 	s = rc_find(rc, group, source);
 	if (!s) {
+		struct rc_key k, *e;
+
 		if (rc->nsess == RC_MAX_SESSIONS)
 			return -ENOBUFS;
-		s = calloc(1, sizeof(*s));
-		if (!s)
+		if (rc->nsess == rc->sess_cap) {
+			unsigned cap = rc->sess_cap ? rc->sess_cap * 2 : 16;
+			struct rc_session **v = realloc(rc->sess, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			rc->sess = v;
+			rc->sess_cap = cap;
+		}
+		memset(&k, 0, sizeof(k));
+		k.group = *group;
+		k.source = *source;
+		s = calloc(1, sizeof(*s) + a->nbr * sizeof(s->leg[0]));
+		if (!s || !(e = htab_insert(&rc->index, &k, NULL))) {
+			free(s);
 			return -ENOMEM;
+		}
+		e->s = s;
+		s->nlegs = a->nbr;
+		s->agentd = a;
+		ev_timer_init(&s->timer, "relay client session", rc_session_due, s);
 		s->group = *group;
 		s->source = *source;
 		s->relay = *relay;
@@ -247,21 +281,30 @@ int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group
 	return 0;
 }
 
-static void rc_free_session(struct rc *rc, unsigned i)
+static void rc_free_session(struct relay_client *rc, unsigned i)
 {
-	free(rc->sess[i]);
+	struct rc_session *s = rc->sess[i];
+	struct rc_key k, *e;
+
+	memset(&k, 0, sizeof(k));
+	k.group = s->group;
+	k.source = s->source;
+	if ((e = htab_find(&rc->index, &k)))
+		htab_remove(&rc->index, e);
+	ev_timer_stop(&s->timer);
+	free(s);
 	rc->sess[i] = rc->sess[--rc->nsess];
 }
 
 void relay_client_release(struct agentd *a, int bridge, const struct in6_addr *group, const struct in6_addr *source)
 {
-	struct rc *rc = rc_of(a);
+	struct relay_client *rc = a->relay_client;
 	struct rc_session *s;
 
-	if (!rc || bridge < 0 || bridge >= AGENT_MAX_BRIDGES)
+	if (!rc || bridge < 0)
 		return;
 	s = rc_find(rc, group, source ? source : &any6);
-	if (!s || !s->leg[bridge].refs)
+	if (!s || (unsigned)bridge >= s->nlegs || !s->leg[bridge].refs)
 		return;
 	if (--s->leg[bridge].refs)
 		return;
@@ -298,7 +341,7 @@ static void rc_response(struct agentd *a, struct rc_session *s, const struct glm
 		log_warnx("relay client: %s refused %s: %s", sa6(&s->relay), a6(&s->group),
 			  glm_status_name(s->last_status));
 		s->state = RC_DENIED;
-		s->next_tx_ns = now + RC_DENIED_RETRY_MS * 1000000ull;
+		ev_timer_at(a->loop, &s->timer, now + RC_DENIED_RETRY_MS * 1000000ull);
 		return;
 	}
 	s->lifetime = GLM_HAS(m, GLM_TLV_LIFETIME) && m->lifetime ? m->lifetime : rc_lifetime(a);
@@ -313,12 +356,12 @@ static void rc_response(struct agentd *a, struct rc_session *s, const struct glm
 	s->tries = 0;
 	s->retry_ms = RC_RETRY_MIN_MS;
 	/* refresh at a third of the lease: two refreshes may be lost */
-	s->next_tx_ns = now + (uint64_t)s->lifetime * 1000000000ull / 3;
+	ev_timer_at(a->loop, &s->timer, now + (uint64_t)s->lifetime * 1000000000ull / 3);
 }
 
 static int rc_inject_bridge(struct agentd *a, int bridge, const struct iovec *iov, int iovcnt, const uint8_t mac[6])
 {
-	struct rc *rc = rc_of(a);
+	struct relay_client *rc = a->relay_client;
 	struct sockaddr_ll ll = {
 		.sll_family = AF_PACKET,
 		.sll_protocol = htons(ETH_P_IPV6),
@@ -332,7 +375,7 @@ static int rc_inject_bridge(struct agentd *a, int bridge, const struct iovec *io
 	return sendmsg(rc->inject_fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
 }
 
-static void rc_packet(struct agentd *a, struct rc *rc, struct rc_session *s, const struct glm_msg *m)
+static void rc_packet(struct agentd *a, struct relay_client *rc, struct rc_session *s, const struct glm_msg *m)
 {
 	static const uint8_t hop1 = 1;
 	const uint8_t *p = m->packet;
@@ -366,7 +409,7 @@ static void rc_packet(struct agentd *a, struct rc *rc, struct rc_session *s, con
 	iov[1] = (struct iovec){ (void *)&hop1, 1 };
 	iov[2] = (struct iovec){ (void *)(p + 8), len - 8 };
 	relay_group_mac(&s->group, mac);
-	for (unsigned b = 0; b < AGENT_MAX_BRIDGES; b++) {
+	for (unsigned b = 0; b < s->nlegs; b++) {
 		struct rc_leg *l = &s->leg[b];
 		int r;
 
@@ -408,7 +451,7 @@ static void rc_packet(struct agentd *a, struct rc *rc, struct rc_session *s, con
 
 void relay_client_on_flow(struct agentd *a, relay_flow_fn fn)
 {
-	struct rc *rc = rc_of(a);
+	struct relay_client *rc = a->relay_client;
 
 	if (rc)
 		rc->on_flow = fn;
@@ -417,7 +460,7 @@ void relay_client_on_flow(struct agentd *a, relay_flow_fn fn)
 void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key,
 		      const struct sockaddr_in6 *from)
 {
-	struct rc *rc = rc_of(a);
+	struct relay_client *rc = a->relay_client;
 	struct rc_session *s;
 
 	if (!rc || !GLM_HAS(m, GLM_TLV_GROUP))
@@ -449,24 +492,20 @@ void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct gl
 
 void relay_client_native(struct agentd *a, int bridge, const uint8_t *pkt, size_t len)
 {
-	struct rc *rc = rc_of(a);
+	struct relay_client *rc = a->relay_client;
 	struct rc_session *s = NULL;
 	struct in6_addr dst, src;
 	struct rc_leg *l;
 	uint64_t h;
 
-	if (!rc || bridge < 0 || bridge >= AGENT_MAX_BRIDGES || len < IP6_HDR_LEN || (pkt[0] >> 4) != 6)
+	if (!rc || bridge < 0 || len < IP6_HDR_LEN || (pkt[0] >> 4) != 6)
 		return;
 	memcpy(&src, pkt + 8, 16);
 	memcpy(&dst, pkt + 24, 16);
-	for (unsigned i = 0; i < rc->nsess && !s; i++) {
-		struct rc_session *c = rc->sess[i];
-
-		if (!memcmp(&c->group, &dst, 16) &&
-		    (IN6_IS_ADDR_UNSPECIFIED(&c->source) || !memcmp(&c->source, &src, 16)))
-			s = c;
-	}
-	if (!s)
+	/* a per-packet lookup: the (S,G) session, else the (*,G) one */
+	if (!(s = rc_find(rc, &dst, &src)) && !(s = rc_find(rc, &dst, &any6)))
+		return;
+	if ((unsigned)bridge >= s->nlegs)
 		return;
 	l = &s->leg[bridge];
 	if (!l->refs)
@@ -485,50 +524,33 @@ void relay_client_native(struct agentd *a, int bridge, const uint8_t *pkt, size_
 	rc_check_all_native(a, s);
 }
 
-void relay_client_timer(struct agentd *a, uint64_t now)
+/* The session's next request is due: a retry (backed off), a refresh, a
+ * request after a refusal or a lease that ran out. */
+static void rc_session_due(void *arg)
 {
-	struct rc *rc = rc_of(a);
+	struct rc_session *s = arg;
+	struct agentd *a = s->agentd;
+	uint64_t now = now_ns();
 
-	if (!rc)
-		return;
-	for (unsigned i = 0; i < rc->nsess; i++) {
-		struct rc_session *s = rc->sess[i];
-
-		if (s->state == RC_STOPPED || now < s->next_tx_ns)
-			continue;
-		if (s->state == RC_ACTIVE && s->lease_end_ns && now >= s->lease_end_ns) {
-			log_warnx("relay client: lease of %s at %s ran out unrenewed", a6(&s->group), sa6(&s->relay));
-			s->state = RC_REQUESTED;
-		}
-		if (s->state == RC_DENIED)
-			s->state = RC_REQUESTED;
-		if (s->awaiting) {
-			/* unanswered: back off */
-			s->retry_ms = s->retry_ms * 2 > RC_RETRY_MAX_MS ? RC_RETRY_MAX_MS : s->retry_ms * 2;
-			rc_send(a, s, GLM_RELAY_REQUEST, rc_lifetime(a));
-			s->next_tx_ns = now + s->retry_ms * 1000000ull;
-		} else {
-			rc_request_now(a, s, now);
-		}
+	if (s->state == RC_ACTIVE && s->lease_end_ns && now >= s->lease_end_ns) {
+		log_warnx("relay client: lease of %s at %s ran out unrenewed", a6(&s->group), sa6(&s->relay));
+		s->state = RC_REQUESTED;
 	}
-}
-
-uint64_t relay_client_next_deadline(const struct agentd *a)
-{
-	const struct rc *rc = rc_of(a);
-	uint64_t t = UINT64_MAX;
-
-	if (!rc)
-		return t;
-	for (unsigned i = 0; i < rc->nsess; i++)
-		if (rc->sess[i]->state != RC_STOPPED && rc->sess[i]->next_tx_ns < t)
-			t = rc->sess[i]->next_tx_ns;
-	return t;
+	if (s->state == RC_DENIED)
+		s->state = RC_REQUESTED;
+	if (s->awaiting) {
+		/* unanswered: back off */
+		s->retry_ms = s->retry_ms * 2 > RC_RETRY_MAX_MS ? RC_RETRY_MAX_MS : s->retry_ms * 2;
+		rc_send(a, s, GLM_RELAY_REQUEST, rc_lifetime(a));
+		ev_timer_at(a->loop, &s->timer, now + s->retry_ms * 1000000ull);
+	} else {
+		rc_request_now(a, s, now);
+	}
 }
 
 int relay_client_init(struct agentd *a)
 {
-	struct rc *rc;
+	struct relay_client *rc;
 
 	if (sodium_init() < 0)
 		return -EIO;
@@ -548,13 +570,14 @@ int relay_client_init(struct agentd *a)
 	if (setsockopt(rc->inject_fd, SOL_SOCKET, SO_MARK, &(uint32_t){ BR_RELAY_MARK }, sizeof(uint32_t)) < 0)
 		log_warn("relay client: SO_MARK: relayed packets may also leave by the bridges' uplinks");
 	randombytes_buf(rc->hash_key, sizeof(rc->hash_key));
+	htab_init(&rc->index, sizeof(struct rc_key), offsetof(struct rc_key, s));
 	a->relay_client = rc;
 	return 0;
 }
 
 void relay_client_free(struct agentd *a)
 {
-	struct rc *rc = rc_of(a);
+	struct relay_client *rc = a->relay_client;
 
 	if (!rc)
 		return;
@@ -564,6 +587,8 @@ void relay_client_free(struct agentd *a)
 	}
 	if (rc->inject_fd >= 0)
 		close(rc->inject_fd);
+	htab_free(&rc->index);
+	free(rc->sess);
 	free(rc);
 	a->relay_client = NULL;
 }
@@ -579,7 +604,7 @@ static uint64_t rc_invalid(const struct rc_session *s)
 
 void relay_client_status(struct agentd *a, FILE *out, bool json)
 {
-	struct rc *rc = rc_of(a);
+	struct relay_client *rc = a->relay_client;
 	uint64_t now = now_ns();
 	bool first = true;
 
@@ -588,7 +613,7 @@ void relay_client_status(struct agentd *a, FILE *out, bool json)
 	for (unsigned i = 0; rc && i < rc->nsess; i++) {
 		const struct rc_session *s = rc->sess[i];
 
-		for (unsigned b = 0; b < AGENT_MAX_BRIDGES; b++) {
+		for (unsigned b = 0; b < s->nlegs; b++) {
 			const struct rc_leg *l = &s->leg[b];
 			const char *state = rc_state_name[s->state], *mode = rc_mode_name[l->mode];
 

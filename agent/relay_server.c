@@ -4,13 +4,14 @@
  *
  * A session is (agent address and port, group, source); RELAY_REQUEST
  * creates or refreshes it, RELAY_STOP or silence beyond its lifetime ends
- * it. Kernel memberships are counted across sessions: one join on
- * relay_ifname per (group, source), left with its last session. Packets
- * are captured below the IP stack by one AF_PACKET socket on relay_ifname
- * whose classic BPF filter admits only the joined groups, read 64 at a
- * time with recvmmsg, and sent with sendmmsg as scatter lists (frame
- * header, the captured packet, MAC), so a packet is never copied in user
- * space and a group with N agents costs N HMACs and one receive. */
+ * it (the session's own timer, armed at its expiry). Kernel memberships
+ * are counted across sessions: one join on relay_ifname per (group,
+ * source), left with its last session. Packets are captured below the IP
+ * stack by one AF_PACKET socket on relay_ifname whose classic BPF filter
+ * admits only the joined groups, read 64 at a time with recvmmsg, and sent
+ * with sendmmsg as scatter lists (frame header, the captured packet, MAC),
+ * so a packet is never copied in user space and a group with N agents
+ * costs N HMACs and one receive. */
 #include "agentd.h"
 #include "log.h"
 #include "relay.h"
@@ -48,6 +49,8 @@ struct rs_member {
 };
 
 struct rs_session {
+	struct agentd *agentd;           /* for its timer */
+	struct ev_timer timer;           /* at expires_ns */
 	struct sockaddr_in6 agent;
 	struct in6_addr group, source;   /* source :: = any */
 	uint32_t key_id;
@@ -66,7 +69,7 @@ struct rs_keyseq {
 	uint64_t seq;
 };
 
-struct rs {
+struct relay_server {
 	int pkt_fd, ifindex;
 	char ifname[IF_NAMESIZE];
 	unsigned nsess, nmemb, nkeys;
@@ -95,15 +98,10 @@ struct rs {
 	uint64_t requests, refreshes, stops, expired, refused[GLM_ST_INTERNAL + 1];
 };
 
-/* HMAC-SHA256 of every forwarded packet is most of the relay's own work:
- * each session keeps libsodium's state after the key's inner pad, so per
- * packet only the header and the packet are hashed. */
-static struct rs *rs_of(const struct agentd *a) { return a->relay_server; }
-
 /* Classic BPF over the IPv6 header (an AF_PACKET SOCK_DGRAM socket's
  * filter sees the packet from the network header on): IPv6, destination
  * one of the joined groups. */
-static int rs_filter(struct rs *rs)
+static int rs_filter(struct relay_server *rs)
 {
 	struct sock_filter *f;
 	struct sock_fprog prog;
@@ -164,7 +162,7 @@ static int rs_filter(struct rs *rs)
 	return ret;
 }
 
-static void rs_flush(struct agentd *a, struct rs *rs)
+static void rs_flush(struct agentd *a, struct relay_server *rs)
 {
 	unsigned done = 0;
 
@@ -195,7 +193,10 @@ static void rs_flush(struct agentd *a, struct rs *rs)
 	rs->ntx = 0;
 }
 
-static void rs_queue(struct agentd *a, struct rs *rs, struct rs_session *s, const uint8_t *pkt, size_t len)
+/* HMAC-SHA256 of every forwarded packet is most of the relay's own work:
+ * each session keeps libsodium's state after the key's inner pad, so per
+ * packet only the header and the packet are hashed. */
+static void rs_queue(struct agentd *a, struct relay_server *rs, struct rs_session *s, const uint8_t *pkt, size_t len)
 {
 	unsigned i = rs->ntx;
 	size_t hl = relay_frame_hdr(rs->txhdr[i], s->key_id, s->seq++, &s->group,
@@ -238,7 +239,7 @@ static bool rs_csum_not_ready(struct msghdr *mh)
 /* The capture socket is readable: one batch of up to RS_BATCH packets. */
 static void rs_on_packets(struct agentd *a, void *arg)
 {
-	struct rs *rs = arg;
+	struct relay_server *rs = arg;
 	int n;
 
 	for (unsigned i = 0; i < RS_BATCH; i++) {
@@ -288,7 +289,7 @@ static void rs_on_packets(struct agentd *a, void *arg)
 	rs_flush(a, rs);
 }
 
-static struct rs_member *rs_join(struct rs *rs, const struct in6_addr *group, const struct in6_addr *source,
+static struct rs_member *rs_join(struct relay_server *rs, const struct in6_addr *group, const struct in6_addr *source,
 				 int *err)
 {
 	struct rs_member *m;
@@ -351,7 +352,7 @@ static struct rs_member *rs_join(struct rs *rs, const struct in6_addr *group, co
 	return m;
 }
 
-static void rs_leave(struct rs *rs, struct rs_member *m)
+static void rs_leave(struct relay_server *rs, struct rs_member *m)
 {
 	if (--m->refs)
 		return;
@@ -369,7 +370,7 @@ static void rs_leave(struct rs *rs, struct rs_member *m)
 	rs_filter(rs);
 }
 
-static void rs_end(struct agentd *a, struct rs *rs, unsigned i, const char *why)
+static void rs_end(struct agentd *a, struct relay_server *rs, unsigned i, const char *why)
 {
 	struct rs_session *s = rs->sess[i];
 
@@ -378,13 +379,14 @@ static void rs_end(struct agentd *a, struct rs *rs, unsigned i, const char *why)
 		rs_flush(a, rs);
 	log_info("relay: session %s %s ended (%s): %llu packets, %llu bytes", sa6(&s->agent), a6(&s->group), why,
 		 (unsigned long long)s->packets, (unsigned long long)s->bytes);
+	ev_timer_stop(&s->timer);
 	rs_leave(rs, s->member);
 	sodium_memzero(&s->hmac0, sizeof(s->hmac0));
 	free(s);
 	rs->sess[i] = rs->sess[--rs->nsess];
 }
 
-static int rs_find(const struct rs *rs, const struct sockaddr_in6 *agent, const struct in6_addr *group,
+static int rs_find(const struct relay_server *rs, const struct sockaddr_in6 *agent, const struct in6_addr *group,
 		   const struct in6_addr *source)
 {
 	for (unsigned i = 0; i < rs->nsess; i++) {
@@ -398,7 +400,7 @@ static int rs_find(const struct rs *rs, const struct sockaddr_in6 *agent, const 
 }
 
 /* false if seq is not above the last one seen from this key. */
-static bool rs_fresh(struct rs *rs, uint32_t key_id, uint64_t seq)
+static bool rs_fresh(struct relay_server *rs, uint32_t key_id, uint64_t seq)
 {
 	unsigned i, oldest = 0;
 
@@ -439,7 +441,23 @@ static void rs_respond(struct agentd *a, const struct glm_msg *req, const struct
 		log_warn("relay: answer %s", sa6(to));
 }
 
-static void rs_request(struct agentd *a, struct rs *rs, const struct glm_msg *m, const struct glm_key *key,
+/* The agent went silent: no refresh within the session's lifetime. */
+static void rs_session_expired(void *arg)
+{
+	struct rs_session *s = arg;
+	struct agentd *a = s->agentd;
+	struct relay_server *rs = a->relay_server;
+
+	for (unsigned i = 0; i < rs->nsess; i++) {
+		if (rs->sess[i] == s) {
+			rs->expired++;
+			rs_end(a, rs, i, "agent silent");
+			return;
+		}
+	}
+}
+
+static void rs_request(struct agentd *a, struct relay_server *rs, const struct glm_msg *m, const struct glm_key *key,
 		       const struct sockaddr_in6 *from)
 {
 	struct in6_addr source = IN6ADDR_ANY_INIT;
@@ -506,6 +524,8 @@ static void rs_request(struct agentd *a, struct rs *rs, const struct glm_msg *m,
 			rs_respond(a, m, key, from, GLM_ST_INTERNAL, 0);
 			return;
 		}
+		s->agentd = a;
+		ev_timer_init(&s->timer, "relay session", rs_session_expired, s);
 		s->agent = *from;
 		s->group = m->group;
 		s->source = source;
@@ -524,10 +544,11 @@ static void rs_request(struct agentd *a, struct rs *rs, const struct glm_msg *m,
 	s->lifetime = life;
 	s->refreshed_ns = now;
 	s->expires_ns = now + (uint64_t)life * 1000000000ull;
+	ev_timer_at(a->loop, &s->timer, s->expires_ns);
 	rs_respond(a, m, key, from, GLM_ST_OK, life);
 }
 
-static void rs_stop(struct agentd *a, struct rs *rs, const struct glm_msg *m, const struct glm_key *key,
+static void rs_stop(struct agentd *a, struct relay_server *rs, const struct glm_msg *m, const struct glm_key *key,
 		    const struct sockaddr_in6 *from)
 {
 	struct in6_addr source = IN6ADDR_ANY_INIT;
@@ -547,7 +568,7 @@ static void rs_stop(struct agentd *a, struct rs *rs, const struct glm_msg *m, co
 void relay_server_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key,
 		      const struct sockaddr_in6 *from)
 {
-	struct rs *rs = rs_of(a);
+	struct relay_server *rs = a->relay_server;
 
 	if (!rs)
 		return;
@@ -563,39 +584,10 @@ void relay_server_msg(struct agentd *a, const struct glm_msg *m, const struct gl
 	}
 }
 
-void relay_server_timer(struct agentd *a, uint64_t now)
-{
-	struct rs *rs = rs_of(a);
-
-	if (!rs)
-		return;
-	for (unsigned i = 0; i < rs->nsess;) {
-		if (now >= rs->sess[i]->expires_ns) {
-			rs->expired++;
-			rs_end(a, rs, i, "agent silent");
-			continue;
-		}
-		i++;
-	}
-}
-
-uint64_t relay_server_next_deadline(const struct agentd *a)
-{
-	const struct rs *rs = rs_of(a);
-	uint64_t t = UINT64_MAX;
-
-	if (!rs)
-		return t;
-	for (unsigned i = 0; i < rs->nsess; i++)
-		if (rs->sess[i]->expires_ns < t)
-			t = rs->sess[i]->expires_ns;
-	return t;
-}
-
 int relay_server_init(struct agentd *a)
 {
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IPV6) };
-	struct rs *rs;
+	struct relay_server *rs;
 	int one = 1, buf = RS_SOCKBUF, err;
 
 	if (sodium_init() < 0)
@@ -663,7 +655,7 @@ fail:
 
 void relay_server_free(struct agentd *a)
 {
-	struct rs *rs = rs_of(a);
+	struct relay_server *rs = a->relay_server;
 
 	if (!rs)
 		return;
@@ -678,7 +670,7 @@ void relay_server_free(struct agentd *a)
 
 void relay_server_status(struct agentd *a, FILE *out, bool json)
 {
-	struct rs *rs = rs_of(a);
+	struct relay_server *rs = a->relay_server;
 	uint64_t now = now_ns();
 
 	if (!rs) {

@@ -11,8 +11,7 @@
 #include <sys/socket.h>
 
 /* A module's socket: its callback takes the agent, so each registration
- * is a small record the loop calls back with. After every callback the
- * tick timer is re-armed: the callback may have made a deadline nearer. */
+ * is a small record the loop calls back with. */
 struct agentd_watcher {
 	struct agentd_watcher *next;
 	struct agentd *a;
@@ -24,10 +23,8 @@ struct agentd_watcher {
 static void watcher_input(void *arg)
 {
 	struct agentd_watcher *w = arg;
-	struct agentd *a = w->a;
 
-	w->fn(a, w->arg);
-	agentd_rearm(a);
+	w->fn(w->a, w->arg);
 }
 
 int agentd_watch(struct agentd *a, int fd, agentd_fd_fn fn, void *arg)

@@ -27,32 +27,13 @@
 #include <signal.h>
 #include <sysexits.h>
 
-static uint64_t end_ns = UINT64_MAX;
 static void status(struct agentd *a);
 
-/* The relay modules' deadlines (glm-agentd's agentd.c does the same with
- * its other modules), and the end of --duration. */
-void agentd_rearm(struct agentd *a)
+/* The end of --duration (the relay modules' sessions arm timers of their
+ * own). */
+static void duration_over(void *arg)
 {
-	uint64_t next = a->conf.relay_role ? relay_server_next_deadline(a) : relay_client_next_deadline(a);
-
-	ev_timer_within(a->loop, &a->tick, end_ns < next ? end_ns : next, 1000);
-}
-
-static void tick(void *arg)
-{
-	struct agentd *a = arg;
-	uint64_t now = now_ns();
-
-	if (now >= end_ns) {
-		evloop_stop(a->loop, 0);
-		return;
-	}
-	if (a->conf.relay_role)
-		relay_server_timer(a, now);
-	else
-		relay_client_timer(a, now);
-	agentd_rearm(a);
+	evloop_stop(((struct agentd *)arg)->loop, 0);
 }
 
 static void on_signal(int sig, void *arg)
@@ -166,6 +147,8 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, 0, 'v' }, { "native", no_argument, 0, 'N' }, { "help", no_argument, 0, 'h' }, { 0 },
 	};
 	static struct agentd a;
+	static struct agent_bridge one_bridge;
+	static struct ev_timer end;
 	struct in6_addr group = IN6ADDR_ANY_INIT, source = IN6ADDR_ANY_INIT;
 	const char *keyring = NULL, *bridge = NULL;
 	double duration = 0;
@@ -224,7 +207,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "relayagent: event loop: %s\n", strerror(-r));
 		return EX_OSERR;
 	}
-	ev_timer_init(&a.tick, "relay modules", tick, &a);
+	ev_timer_init(&end, "duration", duration_over, &a);
 	a.udp = udp6_socket(&a.conf.listen);
 	if (a.udp < 0) {
 		fprintf(stderr, "relayagent: listen %s: %s\n", sa6(&a.conf.listen), strerror(-a.udp));
@@ -237,6 +220,7 @@ int main(int argc, char **argv)
 	}
 	agentd_watch(&a, a.udp, udp_input, NULL);
 	if (client) {
+		a.br = &one_bridge;
 		snprintf(a.br[0].name, sizeof(a.br[0].name), "%s", bridge);
 		a.br[0].ifindex = (int)if_nametoindex(bridge);
 		if (!a.br[0].ifindex) {
@@ -257,8 +241,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "relayagent: relay: %s\n", strerror(-r));
 		return EX_OSERR;
 	}
-	end_ns = duration > 0 ? now_ns() + (uint64_t)(duration * 1e9) : UINT64_MAX;
-	agentd_rearm(&a);
+	if (duration > 0)
+		ev_timer_at(a.loop, &end, now_ns() + (uint64_t)(duration * 1e9));
 	if (evloop_run(a.loop) < 0)
 		ret = EX_SOFTWARE;
 	status(&a);
@@ -273,7 +257,7 @@ int main(int argc, char **argv)
 		relay_server_free(&a);
 	}
 	close(a.udp);
-	ev_timer_stop(&a.tick);
+	ev_timer_stop(&end);
 	agentd_unwatch_all(&a);
 	evloop_free(a.loop);
 	keyring_free(&a.keys);

@@ -3,9 +3,10 @@
  * zero-copy RELAYED_PACKET framing against glm_msg_encode, the checksum
  * completion) and the client's and server's session logic with the event
  * loop stubbed out: reference counting, one session per group, duplicate
- * suppression in both orders of the native and relayed streams, and the
- * requests a relay must refuse. The modules are compiled in (not linked)
- * so the tests can reach their private state. */
+ * suppression in both orders of the native and relayed streams, each
+ * session's timer, and the requests a relay must refuse. The modules are
+ * compiled in (not linked) so the tests can reach their private state;
+ * a timer is fired by hand, as the loop would (fire()). */
 #include "../../agent/relay_client.c"
 #include "../../agent/relay_server.c"
 #include <arpa/inet.h>
@@ -255,14 +256,20 @@ static int setup(void **state)
 		"key 1 0101010101010101010101010101010101010101010101010101010101010101\n"
 		"key 2 0202020202020202020202020202020202020202020202020202020202020202\n";
 
+	static struct agent_bridge brs[2];
+
 	(void)state;
 	memset(&A, 0, sizeof(A));
+	if (evloop_new(&A.loop) < 0)
+		return -1;
 	keyring_free(&ring);
 	assert_int_equal(keyring_load_buf("test", kr, sizeof(kr) - 1, &ring), 0);
 	A.keys = ring;
 	A.key = keyring_find(&A.keys, 2);
 	A.udp = -1;
 	A.nbr = 2;
+	A.br = brs;
+	memset(brs, 0, sizeof(brs));
 	strcpy(A.br[0].name, "br0");
 	strcpy(A.br[1].name, "br1");
 	A.conf.session_timeout_s = 9;
@@ -274,7 +281,7 @@ static int setup(void **state)
 	injected = 0;
 	if (relay_client_init(&A) < 0)
 		return -1;
-	((struct rc *)A.relay_client)->inject = fake_inject;
+	A.relay_client->inject = fake_inject;
 	return 0;
 }
 
@@ -283,12 +290,23 @@ static int teardown(void **state)
 	(void)state;
 	relay_client_free(&A);
 	relay_server_free(&A);
+	/* every session's timer went with it */
+	assert_int_equal(evloop_timers(A.loop), 0);
+	evloop_free(A.loop);
 	return 0;
+}
+
+/* What the loop does with a timer that came due. */
+static void fire(struct ev_timer *t)
+{
+	assert_true(ev_timer_armed(t));
+	ev_timer_stop(t);
+	t->fn(t->arg);
 }
 
 static struct rc_session *the_session(void)
 {
-	struct rc *rc = A.relay_client;
+	struct relay_client *rc = A.relay_client;
 
 	assert_int_equal(rc->nsess, 1);
 	return rc->sess[0];
@@ -343,15 +361,16 @@ static void test_client_refcount(void **state)
 	assert_int_equal(s->leg[1].refs, 1);
 	assert_int_equal(s->state, RC_REQUESTED);
 	/* unanswered: retransmitted with backoff */
-	relay_client_timer(&A, s->next_tx_ns);
+	fire(&s->timer);
 	assert_int_equal(nsent, 2);
 	assert_int_equal(s->retry_ms, 2 * RC_RETRY_MIN_MS);
+	assert_true(ev_timer_armed(&s->timer));
 	respond(GLM_ST_OK);
 	assert_int_equal(s->state, RC_ACTIVE);
 	assert_int_equal(s->lifetime, 9);
 	/* refresh at a third of the lease */
-	assert_true(relay_client_next_deadline(&A) - now_ns() <= 3000000000ull);
-	relay_client_timer(&A, s->next_tx_ns);
+	assert_true(s->timer.due_ns - now_ns() <= 3000000000ull);
+	fire(&s->timer);
 	assert_int_equal(nsent, 3);
 	assert_int_equal(sent[2].type, GLM_RELAY_REQUEST);
 	relay_client_release(&A, 0, &g, NULL);
@@ -360,7 +379,8 @@ static void test_client_refcount(void **state)
 	relay_client_release(&A, 0, &g, NULL);        /* the last reference */
 	assert_int_equal(nsent, 4);
 	assert_int_equal(sent[3].type, GLM_RELAY_STOP);
-	assert_int_equal(((struct rc *)A.relay_client)->nsess, 0);
+	assert_int_equal(A.relay_client->nsess, 0);
+	assert_int_equal(evloop_timers(A.loop), 0);
 	relay_client_release(&A, 0, &g, NULL);        /* one too many: harmless */
 	assert_int_equal(nsent, 4);
 }
@@ -378,7 +398,11 @@ static void test_client_denied(void **state)
 	assert_true(s->awaiting);
 	respond(GLM_ST_DENIED);
 	assert_int_equal(s->state, RC_DENIED);
-	assert_true(s->next_tx_ns - now_ns() > 20000000000ull);
+	assert_true(s->timer.due_ns - now_ns() > 20000000000ull);
+	/* asked again after the pause */
+	fire(&s->timer);
+	assert_int_equal(s->state, RC_REQUESTED);
+	assert_int_equal(sent[nsent - 1].type, GLM_RELAY_REQUEST);
 }
 
 static void test_client_packets(void **state)
@@ -440,6 +464,7 @@ static void test_client_relay_leads(void **state)
 	relay_client_native(&A, 0, p, n);
 	assert_int_equal(s->leg[0].mode, LEG_DONE);
 	assert_int_equal(s->state, RC_STOPPED);
+	assert_false(ev_timer_armed(&s->timer));
 	assert_int_equal(sent[nsent - 1].type, GLM_RELAY_STOP);
 	/* relayed 11, 12 still in flight: dropped (native brings them) */
 	for (uint8_t k = 11; k <= 12; k++) {
@@ -534,9 +559,9 @@ static void test_client_status(void **state)
 }
 
 /* ---- the server: refusals --------------------------------------------- */
-static struct rs *fake_server(void)
+static struct relay_server *fake_server(void)
 {
-	struct rs *rs = calloc(1, sizeof(*rs));
+	struct relay_server *rs = calloc(1, sizeof(*rs));
 
 	assert_non_null(rs);
 	rs->pkt_fd = -1;
@@ -559,7 +584,7 @@ static void request(const char *group, const struct glm_key *key, uint64_t seq)
 
 static void test_server_refuses(void **state)
 {
-	struct rs *rs = fake_server();
+	struct relay_server *rs = fake_server();
 
 	(void)state;
 	request("2001:db8::1", A.key, 10);
@@ -582,7 +607,7 @@ static void test_server_refuses(void **state)
 
 static void test_server_stale(void **state)
 {
-	struct rs *rs = fake_server();
+	struct relay_server *rs = fake_server();
 
 	(void)state;
 	assert_true(rs_fresh(rs, 2, 100));
@@ -595,7 +620,7 @@ static void test_server_stale(void **state)
  * test runs as root in whatever namespace it was started). */
 static void test_server_session(void **state)
 {
-	struct rs *rs;
+	struct relay_server *rs;
 
 	(void)state;
 	strcpy(A.conf.relay_ifname, "lo");
@@ -611,7 +636,8 @@ static void test_server_session(void **state)
 	assert_int_equal(rs->nsess, 1);
 	assert_int_equal(rs->refreshes, 1);
 	assert_int_equal(sent[1].lifetime, 9);        /* capped at session_timeout_s */
-	relay_server_timer(&A, rs->sess[0]->expires_ns);
+	assert_int_equal(rs->sess[0]->timer.due_ns, rs->sess[0]->expires_ns);
+	fire(&rs->sess[0]->timer);
 	assert_int_equal(rs->nsess, 0);
 	assert_int_equal(rs->nmemb, 0);
 	assert_int_equal(rs->expired, 1);
