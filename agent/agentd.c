@@ -182,27 +182,14 @@ static const struct daemon_opts agentd_cli = {
 
 int main(int argc, char **argv)
 {
-	const char *config = "/etc/glm/agentd.conf", *sock = NULL, *pidfile = NULL;
-	bool fg = false, check = false;
-	int verbose = 0, c, r, ret = EX_OK;
+	struct daemon_args args = { .config = "/etc/glm/agentd.conf" };
+	const char *config, *sock, *pidfile;
+	int r, ret = EX_OK;
 	struct daemon_run run;
 	static struct agentd a;
 
-	while ((c = daemon_getopt(&agentd_cli, argc, argv)) != -1) {
-		switch (c) {
-		case 'f': config = optarg; break;
-		case 's': sock = optarg; break;
-		case 'p': pidfile = optarg; break;
-		case 'd': fg = true; break;
-		case 'v': verbose++; break;
-		case 'n': check = true; break;
-		}
-	}
-	if (optind != argc) {
-		daemon_usage(&agentd_cli, stderr);
-		return EX_USAGE;
-	}
-	log_init("glm-agentd", true, verbose);
+	daemon_parse(&agentd_cli, argc, argv, &args, NULL, NULL);
+	config = args.config, sock = args.socket, pidfile = args.pidfile;
 	if (agent_conf_load(config, &a.conf) < 0)
 		return EX_CONFIG;
 	if (sock) {
@@ -224,7 +211,7 @@ int main(int argc, char **argv)
 		agent_conf_free(&a.conf);
 		return EX_CONFIG;
 	}
-	if (check) {
+	if (args.check) {
 		printf("configuration OK\n");
 		keyring_free(&a.keys);
 		agent_conf_free(&a.conf);
@@ -233,7 +220,7 @@ int main(int argc, char **argv)
 	/* One instance per control socket, before anything is touched: a
 	 * second agent must not take over the socket or, when it exits,
 	 * remove the first one's nftables table. */
-	if ((ret = daemon_start(&run, a.conf.control, fg, reload, &a)) != 0) {
+	if ((ret = daemon_start(&run, a.conf.control, args.foreground, reload, &a)) != 0) {
 		daemon_finish(&run, ret);
 		keyring_free(&a.keys);
 		agent_conf_free(&a.conf);

@@ -102,39 +102,38 @@ static int set_default(char **p, const char *v)
 	return *p ? 0 : -ENOMEM;
 }
 
+/* imsd's own options: each overrides its configuration line. */
+struct imsd_overrides {
+	const char *keyring, *db, *listen;
+};
+
+static void imsd_option(void *ctx, int c, const char *arg)
+{
+	struct imsd_overrides *o = ctx;
+
+	switch (c) {
+	case 'k': o->keyring = arg; break;
+	case 'D': o->db = arg; break;
+	case 'l': o->listen = arg; break;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	const char *conf_path = IMSD_DEFAULT_CONF, *pidfile = NULL;
-	const char *o_keyring = NULL, *o_db = NULL, *o_ctl = NULL, *o_listen = NULL;
-	bool foreground = false, check = false, conf_given = false;
-	int verbose = 0, code = EX_OK, r;
+	struct daemon_args args = { .config = IMSD_DEFAULT_CONF };
+	struct imsd_overrides o = { 0 };
+	const char *conf_path, *pidfile, *o_ctl;
+	int code = EX_OK, r;
 	struct daemon_run run = { .lock = -1, .ready = -1 };
 	struct imsd d = { .udp = -1, .ctl = -1 };
 
-	for (int c; (c = daemon_getopt(&cli, argc, argv)) != -1;) {
-		switch (c) {
-		case 'f': conf_path = optarg; conf_given = true; break;
-		case 'k': o_keyring = optarg; break;
-		case 'D': o_db = optarg; break;
-		case 's': o_ctl = optarg; break;
-		case 'p': pidfile = optarg; break;
-		case 'l': o_listen = optarg; break;
-		case 'd': foreground = true; break;
-		case 'v': verbose++; break;
-		case 'n': check = true; break;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "imsd: unexpected argument '%s'\n", argv[optind]);
-		daemon_usage(&cli, stderr);
-		return EX_USAGE;
-	}
 	/* Until detached, every message also reaches the terminal. */
-	log_init("imsd", true, verbose);
+	daemon_parse(&cli, argc, argv, &args, imsd_option, &o);
+	conf_path = args.config, pidfile = args.pidfile, o_ctl = args.socket;
 
 	conf_defaults(&d.conf);
 	/* Without -f, a missing default file means "all defaults". */
-	if (!conf_given && access(conf_path, F_OK) < 0 && errno == ENOENT)
+	if (!args.config_given && access(conf_path, F_OK) < 0 && errno == ENOENT)
 		r = 0;
 	else
 		r = conf_load(conf_path, &d.conf);
@@ -142,14 +141,14 @@ int main(int argc, char **argv)
 		code = exit_code_for(r);
 		goto cleanup;
 	}
-	if (o_listen && parse_sockaddr6(o_listen, IMSD_DEFAULT_PORT, &d.conf.listen)) {
-		log_warnx("bad listen address '%s' (expected [ADDR]:PORT)", o_listen);
+	if (o.listen && parse_sockaddr6(o.listen, IMSD_DEFAULT_PORT, &d.conf.listen)) {
+		log_warnx("bad listen address '%s' (expected [ADDR]:PORT)", o.listen);
 		code = EX_USAGE;
 		goto cleanup;
 	}
 	r = 0;
-	if (o_keyring) { free(d.conf.keyring); d.conf.keyring = strdup(o_keyring); r |= !d.conf.keyring; }
-	if (o_db) { free(d.conf.database); d.conf.database = strdup(o_db); r |= !d.conf.database; }
+	if (o.keyring) { free(d.conf.keyring); d.conf.keyring = strdup(o.keyring); r |= !d.conf.keyring; }
+	if (o.db) { free(d.conf.database); d.conf.database = strdup(o.db); r |= !d.conf.database; }
 	if (o_ctl) { free(d.conf.control); d.conf.control = strdup(o_ctl); r |= !d.conf.control; }
 	if (r || set_default(&d.conf.keyring, IMSD_DEFAULT_KEYRING) ||
 	    set_default(&d.conf.database, IMSD_DEFAULT_DB) || set_default(&d.conf.control, IMSD_DEFAULT_CTL)) {
@@ -163,14 +162,14 @@ int main(int argc, char **argv)
 	}
 	if (d.keys.n == 0)
 		log_warnx("keyring %s has no keys: every request will be dropped", d.conf.keyring);
-	if (check) {
+	if (args.check) {
 		printf("configuration OK\n");
 		goto cleanup;
 	}
 
 	/* One instance per control socket, before anything is touched: a
 	 * second imsd must not remove the first one's socket and pid file. */
-	if ((code = daemon_start(&run, d.conf.control, foreground, reload_keyring, &d)) != 0)
+	if ((code = daemon_start(&run, d.conf.control, args.foreground, reload_keyring, &d)) != 0)
 		goto cleanup;
 	d.loop = run.loop;
 
@@ -222,7 +221,7 @@ cleanup:
 		close(d.ctl);
 		unlink(d.conf.control);
 	}
-	if (pidfile && code == EX_OK && !check)
+	if (pidfile && code == EX_OK && !args.check)
 		unlink(pidfile);
 	daemon_finish(&run, code);
 	if (d.udp >= 0)

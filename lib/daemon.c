@@ -76,6 +76,32 @@ int daemon_getopt(const struct daemon_opts *d, int argc, char **argv)
 	return c;
 }
 
+void daemon_parse(const struct daemon_opts *d, int argc, char **argv, struct daemon_args *a,
+		  void (*other)(void *ctx, int c, const char *arg), void *ctx)
+{
+	int c;
+
+	while ((c = daemon_getopt(d, argc, argv)) != -1) {
+		switch (c) {
+		case 'f': a->config = optarg; a->config_given = true; break;
+		case 's': a->socket = optarg; break;
+		case 'p': a->pidfile = optarg; break;
+		case 'd': a->foreground = true; break;
+		case 'v': a->verbose++; break;
+		case 'n': a->check = true; break;
+		default:
+			if (other)
+				other(ctx, c, optarg);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", d->prog, argv[optind]);
+		daemon_usage(d, stderr);
+		exit(EX_USAGE);
+	}
+	log_init(d->prog, true, a->verbose);
+}
+
 int daemon_lock_path(const char *path, char *out, size_t cap)
 {
 	int n = snprintf(out, cap, "%s.lock", path);

@@ -42,6 +42,20 @@ void daemon_usage(const struct daemon_opts *d, FILE *f);
  * option or a missing argument prints the usage to stderr and exits 64. */
 int daemon_getopt(const struct daemon_opts *d, int argc, char **argv);
 
+/* The options every daemon has (-f -s -p -d -v -n), parsed once for all:
+ * the caller sets the defaults, daemon_parse overwrites what was given. */
+struct daemon_args {
+	const char *config, *socket, *pidfile;
+	bool config_given, foreground, check;
+	int verbose;
+};
+/* Parse argv with d's table: the options above into a, any other of the
+ * table to other(ctx, c, optarg) (other may be NULL when there is none); a
+ * positional argument is a usage error (exit 64). Then logging starts
+ * (log_init: to stderr too until detached, debug with -v). */
+void daemon_parse(const struct daemon_opts *d, int argc, char **argv, struct daemon_args *a,
+		  void (*other)(void *ctx, int c, const char *arg), void *ctx);
+
 /* The instance lock: lock_path is flock()ed for the life of the process
  * (an fd kept open across daemon_detach). Returns the fd, or -EEXIST
  * having logged "already running as pid N", or another -errno. */
