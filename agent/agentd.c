@@ -180,117 +180,103 @@ static const struct daemon_opts agentd_cli = {
 	ARRAY_SIZE(agentd_opts),
 };
 
+/* Configuration and keyring, checked: 0, or the exit code (logged). */
+static int agentd_load(struct agentd *a, const struct daemon_args *args)
+{
+	if (agent_conf_load(args->config, &a->conf) < 0)
+		return EX_CONFIG;
+	if (args->socket) {
+		if (strlen(args->socket) >= sizeof(a->conf.control))
+			return log_warnx("socket path too long"), EX_USAGE;
+		strcpy(a->conf.control, args->socket);
+	}
+	if (keyring_load(a->conf.keyring, &a->keys) < 0)
+		return EX_CONFIG;
+	a->key = keyring_find(&a->keys, a->conf.key_id);
+	if (!a->key) {
+		log_warnx("%s: key-id %u is not in keyring %s", args->config, a->conf.key_id, a->conf.keyring);
+		return EX_CONFIG;
+	}
+	if (!a->conf.relay_role && agent_check_bridges(&a->conf, args->config) < 0)
+		return EX_CONFIG;
+	return 0;
+}
+
+/* Sockets and modules, in the started loop: 0, or the exit code (logged). */
+static int agentd_setup(struct agentd *a)
+{
+	int sz = 4 << 20, r;
+
+	a->udp = udp6_socket(&a->conf.listen);
+	if (a->udp < 0)
+		return log_warnx("listen %s: %s", sa6(&a->conf.listen), strerror(-a->udp)), EX_OSERR;
+	setsockopt(a->udp, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	a->ctl = ctl_listen(a->conf.control);
+	if (a->ctl < 0)
+		return log_warnx("control socket %s: %s", a->conf.control, strerror(-a->ctl)), EX_OSERR;
+	if ((r = agentd_watch(a, a->udp, udp_input, NULL)) < 0 || (r = agentd_watch(a, a->ctl, ctl_input, NULL)) < 0)
+		return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
+	if (a->conf.relay_role)
+		return relay_server_init(a) < 0 ? EX_OSERR : 0;
+	if (bridges_init(a) < 0 || relay_client_init(a) < 0 || mdbwatch_init(a) < 0)
+		return EX_OSERR;
+	libvirt_init(a);
+	return 0;
+}
+
+static void agentd_cleanup(struct agentd *a)
+{
+	if (a->conf.relay_role) {
+		relay_server_free(a);
+	} else {
+		vm_release_all(a);
+		relay_client_free(a);
+		mdbwatch_free(a);
+		bridges_free(a);
+		libvirt_free(a);
+	}
+	if (a->ctl >= 0) {
+		close(a->ctl);
+		unlink(a->conf.control);
+	}
+	if (a->udp >= 0)
+		close(a->udp);
+	agentd_unwatch_all(a);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_args args = { .config = "/etc/glm/agentd.conf" };
-	const char *config, *sock, *pidfile;
-	int r, ret = EX_OK;
-	struct daemon_run run;
-	static struct agentd a;
+	struct daemon_run run = { .lock = -1, .ready = -1 };
+	static struct agentd a = { .udp = -1, .ctl = -1 };
+	int r, ret;
 
 	daemon_parse(&agentd_cli, argc, argv, &args, NULL, NULL);
-	config = args.config, sock = args.socket, pidfile = args.pidfile;
-	if (agent_conf_load(config, &a.conf) < 0)
-		return EX_CONFIG;
-	if (sock) {
-		if (strlen(sock) >= sizeof(a.conf.control))
-			return log_warnx("socket path too long"), EX_USAGE;
-		strcpy(a.conf.control, sock);
-	}
-	if (keyring_load(a.conf.keyring, &a.keys) < 0)
-		return EX_CONFIG;
-	a.key = keyring_find(&a.keys, a.conf.key_id);
-	if (!a.key) {
-		log_warnx("%s: key-id %u is not in keyring %s", config, a.conf.key_id, a.conf.keyring);
-		keyring_free(&a.keys);
-		agent_conf_free(&a.conf);
-		return EX_CONFIG;
-	}
-	if (!a.conf.relay_role && agent_check_bridges(&a.conf, config) < 0) {
-		keyring_free(&a.keys);
-		agent_conf_free(&a.conf);
-		return EX_CONFIG;
-	}
-	if (args.check) {
-		printf("configuration OK\n");
-		keyring_free(&a.keys);
-		agent_conf_free(&a.conf);
-		return EX_OK;
+	if ((ret = agentd_load(&a, &args)) != 0 || args.check) {
+		if (!ret)
+			printf("configuration OK\n");
+		goto out;
 	}
 	/* One instance per control socket, before anything is touched: a
 	 * second agent must not take over the socket or, when it exits,
 	 * remove the first one's nftables table. */
-	if ((ret = daemon_start(&run, a.conf.control, args.foreground, reload, &a)) != 0) {
-		daemon_finish(&run, ret);
-		keyring_free(&a.keys);
-		agent_conf_free(&a.conf);
-		return ret;
-	}
+	if ((ret = daemon_start(&run, a.conf.control, args.foreground, reload, &a)) != 0)
+		goto out;
 	a.loop = run.loop;
-	a.udp = a.ctl = -1;
-	a.udp = udp6_socket(&a.conf.listen);
-	if (a.udp < 0) {
-		log_warnx("listen %s: %s", sa6(&a.conf.listen), strerror(-a.udp));
-		ret = EX_OSERR;
-		goto cleanup;
+	if ((ret = agentd_setup(&a)) == 0) {
+		if (args.pidfile && (r = write_pidfile(args.pidfile)) < 0)
+			log_warnx("pidfile %s: %s", args.pidfile, strerror(-r));
+		log_info("started as %s (%u bridges), listening on %s", a.conf.relay_role ? "relay" : "agent",
+			 a.nbr, sa6(&a.conf.listen));
+		daemon_started(&run, EX_OK);
+		if (evloop_run(a.loop) < 0)
+			ret = EX_SOFTWARE;
 	}
-	{
-		int sz = 4 << 20;
-		setsockopt(a.udp, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	}
-	a.ctl = ctl_listen(a.conf.control);
-	if (a.ctl < 0) {
-		log_warnx("control socket %s: %s", a.conf.control, strerror(-a.ctl));
-		ret = EX_OSERR;
-		goto cleanup;
-	}
-	if ((r = agentd_watch(&a, a.udp, udp_input, NULL)) < 0 || (r = agentd_watch(&a, a.ctl, ctl_input, NULL)) < 0) {
-		log_warnx("event loop: %s", strerror(-r));
-		ret = EX_OSERR;
-		goto cleanup;
-	}
-	if (a.conf.relay_role) {
-		r = relay_server_init(&a);
-	} else {
-		r = bridges_init(&a);
-		if (r == 0)
-			r = relay_client_init(&a);
-		if (r == 0)
-			r = mdbwatch_init(&a);
-		if (r == 0)
-			libvirt_init(&a);
-	}
-	if (r < 0) {
-		ret = EX_OSERR;
-		goto cleanup;
-	}
-	if (pidfile && (r = write_pidfile(pidfile)) < 0)
-		log_warnx("pidfile %s: %s", pidfile, strerror(-r));
-	log_info("started as %s (%u bridges), listening on %s", a.conf.relay_role ? "relay" : "agent",
-		 a.nbr, sa6(&a.conf.listen));
-	daemon_started(&run, EX_OK);
-	if (evloop_run(a.loop) < 0)
-		ret = EX_SOFTWARE;
-cleanup:
 	daemon_started(&run, ret);
-	if (a.conf.relay_role) {
-		relay_server_free(&a);
-	} else {
-		vm_release_all(&a);
-		relay_client_free(&a);
-		mdbwatch_free(&a);
-		bridges_free(&a);
-		libvirt_free(&a);
-	}
-	if (a.ctl >= 0) {
-		close(a.ctl);
-		unlink(a.conf.control);
-	}
-	if (a.udp >= 0)
-		close(a.udp);
-	agentd_unwatch_all(&a);
-	if (pidfile && ret == EX_OK)
-		unlink(pidfile);
+	agentd_cleanup(&a);
+	if (args.pidfile && ret == EX_OK)
+		unlink(args.pidfile);
+out:
 	daemon_finish(&run, ret);
 	keyring_free(&a.keys);
 	agent_conf_free(&a.conf);

@@ -467,6 +467,104 @@ static void vm_free(struct agentd *a, struct agent_vm *vm)
 	vm_drop(a, vm);
 }
 
+/* The hook's "release" (and libvirt's STOPPED): everything undone, unless
+ * it is about an instance that ended already (the same name may be back). */
+static int vm_release(struct agentd *a, struct agent_vm *vm, const struct domxml *d, FILE *out)
+{
+	if (instance_ended(a, d->name, d->id) || (vm && d->id >= 0 && vm->instance_id >= 0 && d->id != vm->instance_id)) {
+		log_info("vm %s: release of its instance %d, which ended here already: %s", d->name, d->id,
+			 vm ? "the one here now is kept" : "nothing to do");
+		fprintf(out, "domain %s: instance %d ended already\n", d->name, d->id);
+		return 0;
+	}
+	if (!vm) {
+		fprintf(out, "domain %s: not known here\n", d->name);
+		return 0;
+	}
+	log_info("vm %s released", vm->name);
+	vm_free(a, vm);
+	fprintf(out, "domain %s released\n", d->name);
+	return 0;
+}
+
+/* A domain found running through libvirt: its memberships are its own,
+ * nothing is joined or pinned. */
+static int vm_running(struct agentd *a, struct agent_vm *vm, FILE *out)
+{
+	for (unsigned p = 0; p < vm->nports; p++)
+		if (vm->ports[p].ifindex)
+			mdbwatch_port(a, vm->bridge, vm->ports[p].ifindex);
+	for (unsigned i = 0; i < vm->ngroups; i++)
+		vm->groups[i].own_report = true;
+	log_info("vm %s running on %s: %u ports, %u groups (from libvirt)", vm->name, a->br[vm->bridge].name,
+		 vm->nports, vm->ngroups);
+	fprintf(out, "domain %s: running, %u groups\n", vm->name, vm->ngroups);
+	return 0;
+}
+
+/* A migrating VM's groups, before it runs here: a proxy join each, and
+ * the stream taken as native at once if it arrived in the last second. */
+static unsigned vm_proxy_join(struct agentd *a, struct agent_vm *vm, uint64_t now)
+{
+	unsigned joined = 0;
+
+	for (unsigned i = 0; i < vm->ngroups; i++) {
+		struct vm_group *g = &vm->groups[i];
+
+		if (g->state != GROUP_WANTED || g->proxy_joined || g->own_report)
+			continue;
+		if (proxy_join(a, vm->bridge, &g->group, &g->source) == 0) {
+			group_event(g, vm->name, GROUP_EV_JOINED, now, (int)a->conf.reception_timeout_ms);
+			joined++;
+			if (reception_seen(a, vm->bridge, &g->group, now - 1000000000ull))
+				group_do(a, vm, g, group_event(g, vm->name, GROUP_EV_NATIVE, now, 0));
+		}
+	}
+	return joined;
+}
+
+/* The tap of a migrating VM exists (hook "started"): watch it for the VM's
+ * own reports and pin it into the VM's groups, now or at the RESUMED
+ * event. Returns the pins made. */
+static unsigned vm_pin_taps(struct agentd *a, struct agent_vm *vm)
+{
+	unsigned pinned = 0;
+
+	for (unsigned p = 0; p < vm->nports; p++) {
+		struct vm_port *port = &vm->ports[p];
+
+		if (!port->ifindex) {
+			log_warnx("vm %s: tap %s does not exist", vm->name, port->name[0] ? port->name : "(unnamed)");
+			continue;
+		}
+		/* A real tap with a paused QEMU behind it queues whatever the
+		 * bridge sends it and hands it all to the guest at resume:
+		 * packets it already had on the source, duplicates. With
+		 * libvirt's events, pin at the RESUMED event instead. A tap
+		 * without carrier (the guest is not attached yet) queues
+		 * nothing: pin now. Flooding to the tap waits for the RESUMED
+		 * event too (port_hold_flood). */
+		if (port->mld_fd < 0 && vm->ngroups) {
+			port->mld_fd = mld_socket(port->ifindex);
+			if (port->mld_fd < 0)
+				log_warnx("vm %s: watching %s for MLD reports: %s", vm->name, port->name,
+					  strerror(-port->mld_fd));
+			else
+				agentd_watch(a, port->mld_fd, report_input, port);
+		}
+		mdbwatch_port(a, vm->bridge, port->ifindex);
+		if (a->conf.use_libvirt && port_has_carrier(port->name)) {
+			vm->pin_deferred = true;
+			port_hold_flood(vm, port, true, NULL);
+		} else {
+			pinned += pin_port(a, vm, port);
+		}
+	}
+	return pinned;
+}
+
+/* The hook's "incoming" (migrate begin: prepare too; prepare begin) and
+ * "started", and libvirt's RUNNING; "release" undoes. */
 int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool prepare, FILE *out)
 {
 	struct agent_vm *vm = vm_find(a, d->name);
@@ -474,22 +572,8 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 	unsigned joined = 0, pinned = 0;
 	int r;
 
-	if (ev == VM_EV_RELEASE) {
-		if (instance_ended(a, d->name, d->id) || (vm && d->id >= 0 && vm->instance_id >= 0 && d->id != vm->instance_id)) {
-			log_info("vm %s: release of its instance %d, which ended here already: %s", d->name, d->id,
-				 vm ? "the one here now is kept" : "nothing to do");
-			fprintf(out, "domain %s: instance %d ended already\n", d->name, d->id);
-			return 0;
-		}
-		if (!vm) {
-			fprintf(out, "domain %s: not known here\n", d->name);
-			return 0;
-		}
-		log_info("vm %s released", vm->name);
-		vm_free(a, vm);
-		fprintf(out, "domain %s released\n", d->name);
-		return 0;
-	}
+	if (ev == VM_EV_RELEASE)
+		return vm_release(a, vm, d, out);
 	if (vm && ev == VM_EV_INCOMING && vm->state == VM_RUNNING && vm->instance_id >= 0) {
 		/* its release has not come yet: that instance ended, this is another */
 		log_info("vm %s arriving while its instance %d is still recorded here: that one has ended", vm->name,
@@ -509,17 +593,8 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 		return r;
 	}
 	bridge_vm_ports(a, vm, true);
-	if (ev == VM_EV_RUNNING) {
-		for (unsigned p = 0; p < vm->nports; p++)
-			if (vm->ports[p].ifindex)
-				mdbwatch_port(a, vm->bridge, vm->ports[p].ifindex);
-		for (unsigned i = 0; i < vm->ngroups; i++)
-			vm->groups[i].own_report = true; /* its memberships are its own */
-		log_info("vm %s running on %s: %u ports, %u groups (from libvirt)", vm->name, a->br[vm->bridge].name,
-			 vm->nports, vm->ngroups);
-		fprintf(out, "domain %s: running, %u groups\n", vm->name, vm->ngroups);
-		return 0;
-	}
+	if (ev == VM_EV_RUNNING)
+		return vm_running(a, vm, out);
 	if (ev == VM_EV_INCOMING && !vm->incoming_ns)
 		vm->incoming_ns = now;
 	if (ev == VM_EV_INCOMING && prepare)
@@ -527,56 +602,19 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 	/* A domain that starts here (no "migrate begin") has no stream to keep:
 	 * it joins its groups itself once it runs. Only a migrating one gets
 	 * proxy joins, the reception check and pins. */
-	for (unsigned i = 0; i < vm->ngroups && vm->migrating; i++) {
-		struct vm_group *g = &vm->groups[i];
-
-		if (g->state != GROUP_WANTED || g->proxy_joined || g->own_report)
-			continue;
-		if (proxy_join(a, vm->bridge, &g->group, &g->source) == 0) {
-			group_event(g, vm->name, GROUP_EV_JOINED, now, (int)a->conf.reception_timeout_ms);
-			joined++;
-			if (reception_seen(a, vm->bridge, &g->group, now - 1000000000ull))
-				group_do(a, vm, g, group_event(g, vm->name, GROUP_EV_NATIVE, now, 0));
-		}
-	}
+	if (vm->migrating)
+		joined = vm_proxy_join(a, vm, now);
 	if (ev == VM_EV_STARTED) {
 		if (!vm->started_ns)
 			vm->started_ns = now;
 		if (vm->state == VM_INCOMING)
 			vm->state = VM_RUNNING;
-		for (unsigned p = 0; p < vm->nports && !vm->migrating; p++)
-			if (vm->ports[p].ifindex)
-				mdbwatch_port(a, vm->bridge, vm->ports[p].ifindex);
-		for (unsigned p = 0; p < vm->nports && vm->migrating; p++) {
-			struct vm_port *port = &vm->ports[p];
-
-			if (!port->ifindex) {
-				log_warnx("vm %s: tap %s does not exist", vm->name, port->name[0] ? port->name : "(unnamed)");
-				continue;
-			}
-			/* A real tap with a paused QEMU behind it queues whatever
-			 * the bridge sends it and hands it all to the guest at
-			 * resume: packets it already had on the source, duplicates.
-			 * With libvirt's events, pin at the RESUMED event instead.
-			 * A tap without carrier (the guest is not attached yet)
-			 * queues nothing: pin now. Flooding to the tap waits for
-			 * the RESUMED event too (port_hold_flood). */
-			if (port->mld_fd < 0 && vm->ngroups) {
-				port->mld_fd = mld_socket(port->ifindex);
-				if (port->mld_fd < 0)
-					log_warnx("vm %s: watching %s for MLD reports: %s", vm->name, port->name,
-						  strerror(-port->mld_fd));
-				else
-					agentd_watch(a, port->mld_fd, report_input, port);
-			}
-			mdbwatch_port(a, vm->bridge, port->ifindex);
-			if (a->conf.use_libvirt && port_has_carrier(port->name)) {
-				vm->pin_deferred = true;
-				port_hold_flood(vm, port, true, NULL);
-			} else {
-				pinned += pin_port(a, vm, port);
-			}
-		}
+		if (vm->migrating)
+			pinned = vm_pin_taps(a, vm);
+		else
+			for (unsigned p = 0; p < vm->nports; p++)
+				if (vm->ports[p].ifindex)
+					mdbwatch_port(a, vm->bridge, vm->ports[p].ifindex);
 	}
 	log_info("vm %s %s on %s: %u groups, %u proxy joins, %u MDB pins%s", vm->name,
 		 ev == VM_EV_INCOMING ? "incoming" : "started", a->br[vm->bridge].name, vm->ngroups, joined, pinned,
