@@ -118,111 +118,97 @@ static void imsd_option(void *ctx, int c, const char *arg)
 	}
 }
 
+/* Configuration (the options over it) and keyring: 0, or the exit code. */
+static int imsd_load(struct imsd *d, const struct daemon_args *args, const struct imsd_overrides *o)
+{
+	int r = 0;
+
+	conf_defaults(&d->conf);
+	/* Without -f, a missing default file means "all defaults". */
+	if (args->config_given || access(args->config, F_OK) == 0 || errno != ENOENT)
+		r = conf_load(args->config, &d->conf);
+	if (r < 0)
+		return exit_code_for(r);
+	if (o->listen && parse_sockaddr6(o->listen, IMSD_DEFAULT_PORT, &d->conf.listen))
+		return log_warnx("bad listen address '%s' (expected [ADDR]:PORT)", o->listen), EX_USAGE;
+	if (o->keyring) { free(d->conf.keyring); d->conf.keyring = strdup(o->keyring); r |= !d->conf.keyring; }
+	if (o->db) { free(d->conf.database); d->conf.database = strdup(o->db); r |= !d->conf.database; }
+	if (args->socket) { free(d->conf.control); d->conf.control = strdup(args->socket); r |= !d->conf.control; }
+	if (r || set_default(&d->conf.keyring, IMSD_DEFAULT_KEYRING) ||
+	    set_default(&d->conf.database, IMSD_DEFAULT_DB) || set_default(&d->conf.control, IMSD_DEFAULT_CTL))
+		return EX_OSERR;
+	if ((r = keyring_load(d->conf.keyring, &d->keys)) < 0)
+		return exit_code_for(r);
+	if (d->keys.n == 0)
+		log_warnx("keyring %s has no keys: every request will be dropped", d->conf.keyring);
+	return 0;
+}
+
+/* Sockets, then the database (a server whose port is taken creates no
+ * database file), in the started loop: 0, or the exit code (logged). */
+static int imsd_setup(struct imsd *d)
+{
+	int r;
+
+	d->udp = serve_socket(&d->conf.listen);
+	if (d->udp < 0)
+		return log_warnx("listen on %s: %s", sa6(&d->conf.listen), strerror(-d->udp)), EX_UNAVAILABLE;
+	d->ctl = ctl_listen(d->conf.control);
+	if (d->ctl < 0)
+		return log_warnx("control socket %s: %s", d->conf.control, strerror(-d->ctl)), EX_CANTCREAT;
+	if (store_open(d->conf.database, &d->store) < 0)
+		return log_warnx("database %s: %s", d->conf.database, store_errmsg(d->store)), EX_CANTCREAT;
+	if ((r = ev_watch(d->loop, d->udp, on_udp, d)) < 0 || (r = ev_watch(d->loop, d->ctl, on_ctl, d)) < 0)
+		return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
+	ev_timer_in(d->loop, &d->expiry, 1000);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_args args = { .config = IMSD_DEFAULT_CONF };
 	struct imsd_overrides o = { 0 };
-	const char *conf_path, *pidfile, *o_ctl;
-	int code = EX_OK, r;
 	struct daemon_run run = { .lock = -1, .ready = -1 };
 	struct imsd d = { .udp = -1, .ctl = -1 };
+	int code, r;
 
 	/* Until detached, every message also reaches the terminal. */
 	daemon_parse(&cli, argc, argv, &args, imsd_option, &o);
-	conf_path = args.config, pidfile = args.pidfile, o_ctl = args.socket;
-
-	conf_defaults(&d.conf);
-	/* Without -f, a missing default file means "all defaults". */
-	if (!args.config_given && access(conf_path, F_OK) < 0 && errno == ENOENT)
-		r = 0;
-	else
-		r = conf_load(conf_path, &d.conf);
-	if (r < 0) {
-		code = exit_code_for(r);
-		goto cleanup;
+	ev_timer_init(&d.expiry, "expiry", on_expiry, &d);
+	if ((code = imsd_load(&d, &args, &o)) != 0 || args.check) {
+		if (!code)
+			printf("configuration OK\n");
+		goto out;
 	}
-	if (o.listen && parse_sockaddr6(o.listen, IMSD_DEFAULT_PORT, &d.conf.listen)) {
-		log_warnx("bad listen address '%s' (expected [ADDR]:PORT)", o.listen);
-		code = EX_USAGE;
-		goto cleanup;
-	}
-	r = 0;
-	if (o.keyring) { free(d.conf.keyring); d.conf.keyring = strdup(o.keyring); r |= !d.conf.keyring; }
-	if (o.db) { free(d.conf.database); d.conf.database = strdup(o.db); r |= !d.conf.database; }
-	if (o_ctl) { free(d.conf.control); d.conf.control = strdup(o_ctl); r |= !d.conf.control; }
-	if (r || set_default(&d.conf.keyring, IMSD_DEFAULT_KEYRING) ||
-	    set_default(&d.conf.database, IMSD_DEFAULT_DB) || set_default(&d.conf.control, IMSD_DEFAULT_CTL)) {
-		code = EX_OSERR;
-		goto cleanup;
-	}
-	r = keyring_load(d.conf.keyring, &d.keys);
-	if (r < 0) {
-		code = exit_code_for(r);
-		goto cleanup;
-	}
-	if (d.keys.n == 0)
-		log_warnx("keyring %s has no keys: every request will be dropped", d.conf.keyring);
-	if (args.check) {
-		printf("configuration OK\n");
-		goto cleanup;
-	}
-
 	/* One instance per control socket, before anything is touched: a
 	 * second imsd must not remove the first one's socket and pid file. */
 	if ((code = daemon_start(&run, d.conf.control, args.foreground, reload_keyring, &d)) != 0)
-		goto cleanup;
+		goto out;
 	d.loop = run.loop;
-
-	r = store_open(d.conf.database, &d.store);
-	if (r < 0) {
-		log_warnx("database %s: %s", d.conf.database, store_errmsg(d.store));
+	if ((code = imsd_setup(&d)) == 0 && args.pidfile && (r = write_pidfile(args.pidfile)) < 0) {
+		log_warnx("pid file %s: %s", args.pidfile, strerror(-r));
 		code = EX_CANTCREAT;
-		goto cleanup;
 	}
-	d.udp = serve_socket(&d.conf.listen);
-	if (d.udp < 0) {
-		log_warnx("listen on %s: %s", sa6(&d.conf.listen), strerror(-d.udp));
-		code = EX_UNAVAILABLE;
-		goto cleanup;
+	if (code == 0) {
+		log_info("serving %s, database %s, %u keys, control %s", sa6(&d.conf.listen), d.conf.database,
+			 d.keys.n, d.conf.control);
+		daemon_started(&run, EX_OK);
+		if ((r = evloop_run(d.loop)) < 0) {
+			log_warnx("event loop: %s", strerror(-r));
+			code = EX_OSERR;
+		} else {
+			log_info("exiting");
+		}
 	}
-	d.ctl = ctl_listen(d.conf.control);
-	if (d.ctl < 0) {
-		log_warnx("control socket %s: %s", d.conf.control, strerror(-d.ctl));
-		code = EX_CANTCREAT;
-		goto cleanup;
-	}
-	if ((r = ev_watch(d.loop, d.udp, on_udp, &d)) < 0 || (r = ev_watch(d.loop, d.ctl, on_ctl, &d)) < 0) {
-		log_warnx("event loop: %s", strerror(-r));
-		code = EX_OSERR;
-		goto cleanup;
-	}
-	ev_timer_init(&d.expiry, "expiry", on_expiry, &d);
-	ev_timer_in(d.loop, &d.expiry, 1000);
-	if (pidfile && (r = write_pidfile(pidfile)) < 0) {
-		log_warnx("pid file %s: %s", pidfile, strerror(-r));
-		code = EX_CANTCREAT;
-		goto cleanup;
-	}
-	log_info("serving %s, database %s, %u keys, control %s", sa6(&d.conf.listen),
-		 d.conf.database, d.keys.n, d.conf.control);
-	daemon_started(&run, EX_OK);
-
-	r = evloop_run(d.loop);
-	if (r < 0) {
-		log_warnx("event loop: %s", strerror(-r));
-		code = EX_OSERR;
-	} else {
-		log_info("exiting");
-	}
-cleanup:
 	daemon_started(&run, code);
 	ev_timer_stop(&d.expiry);
 	if (d.ctl >= 0) {
 		close(d.ctl);
 		unlink(d.conf.control);
 	}
-	if (pidfile && code == EX_OK && !args.check)
-		unlink(pidfile);
+	if (args.pidfile && code == EX_OK)
+		unlink(args.pidfile);
+out:
 	daemon_finish(&run, code);
 	if (d.udp >= 0)
 		close(d.udp);

@@ -308,3 +308,16 @@ slow_client() {
 	[[ $status -eq 1 && $output == *"status=not_found"* ]]
 	grep -q "keeping the 3 keys in use" "$T/imsd.log"
 }
+
+@test "a second imsd whose UDP port is taken exits 69 and creates no database" {
+	start_imsd
+	run ip netns exec "$NS" timeout 10 "$GLM_BIN/imsd" -d -f "$T/imsd.conf" -s "$T/ctl2" -D "$T/other.db"
+	echo "$output"
+	[ "$status" -eq 69 ]
+	[[ $output == *"listen on [::1]:$PORT: Address already in use"* ]]
+	[ ! -e "$T/other.db" ]
+	[ ! -e "$T/ctl2" ]
+	# the first one still answers
+	run ims -i 7 update $HA 2001:db8:2::10 60
+	[[ $status -eq 0 ]]
+}
