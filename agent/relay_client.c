@@ -191,11 +191,51 @@ static void rc_check_all_native(struct agentd *a, struct rc_session *s)
 
 static void rc_session_due(void *arg);
 
+/* A new session in rc's table and index, requested now. */
+static int rc_session_new(struct agentd *a, struct relay_client *rc, const struct in6_addr *group,
+			  const struct in6_addr *source, const struct sockaddr_in6 *relay, struct rc_session **out)
+{
+	struct rc_session *s;
+	struct rc_key k, *e;
+
+	if (rc->nsess == RC_MAX_SESSIONS)
+		return -ENOBUFS;
+	if (rc->nsess == rc->sess_cap) {
+		unsigned cap = rc->sess_cap ? rc->sess_cap * 2 : 16;
+		struct rc_session **v = realloc(rc->sess, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		rc->sess = v;
+		rc->sess_cap = cap;
+	}
+	memset(&k, 0, sizeof(k));
+	k.group = *group;
+	k.source = *source;
+	s = calloc(1, sizeof(*s) + a->nbr * sizeof(s->leg[0]));
+	if (!s || !(e = htab_insert(&rc->index, &k, NULL))) {
+		free(s);
+		return -ENOMEM;
+	}
+	e->s = s;
+	s->nlegs = a->nbr;
+	s->agentd = a;
+	ev_timer_init(&s->timer, "relay client session", rc_session_due, s);
+	s->group = *group;
+	s->source = *source;
+	s->relay = *relay;
+	s->requested_ns = now_ns();
+	rc->sess[rc->nsess++] = s;
+	*out = s;
+	return 0;
+}
+
 int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group, const struct in6_addr *source,
 		      const struct sockaddr_in6 *relay)
 {
 	struct relay_client *rc = a->relay_client;
 	struct rc_session *s;
+	int r;
 	uint64_t now = now_ns();
 
 	if (!rc)
@@ -223,36 +263,8 @@ int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group
 	}
 	s = rc_find(rc, group, source);
 	if (!s) {
-		struct rc_key k, *e;
-
-		if (rc->nsess == RC_MAX_SESSIONS)
-			return -ENOBUFS;
-		if (rc->nsess == rc->sess_cap) {
-			unsigned cap = rc->sess_cap ? rc->sess_cap * 2 : 16;
-			struct rc_session **v = realloc(rc->sess, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			rc->sess = v;
-			rc->sess_cap = cap;
-		}
-		memset(&k, 0, sizeof(k));
-		k.group = *group;
-		k.source = *source;
-		s = calloc(1, sizeof(*s) + a->nbr * sizeof(s->leg[0]));
-		if (!s || !(e = htab_insert(&rc->index, &k, NULL))) {
-			free(s);
-			return -ENOMEM;
-		}
-		e->s = s;
-		s->nlegs = a->nbr;
-		s->agentd = a;
-		ev_timer_init(&s->timer, "relay client session", rc_session_due, s);
-		s->group = *group;
-		s->source = *source;
-		s->relay = *relay;
-		s->requested_ns = now;
-		rc->sess[rc->nsess++] = s;
+		if ((r = rc_session_new(a, rc, group, source, relay, &s)) < 0)
+			return r;
 		s->leg[bridge].refs = 1;
 		s->leg[bridge].tell = true;
 		log_info("relay client: asking %s for %s%s%s (bridge %s)", sa6(relay), a6(group),
