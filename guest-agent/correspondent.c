@@ -6,7 +6,8 @@
  * rewritten back, so our sockets only ever see the HA). Mappings come from
  * three places, ordered by the mobile node's update sequence number so an
  * old one never overwrites a newer one: BINDING_UPDATEs from the peer, IMS
- * pushes for subscribed home prefixes, and IMS query replies. */
+ * pushes for subscribed home prefixes, and IMS query replies. Each peer
+ * owns a timer for its expiry; the subscription one for its renewal. */
 #include "matd.h"
 #include "log.h"
 #include "util.h"
@@ -15,6 +16,7 @@
 
 #define SUBSCRIBE_LIFETIME 600
 #define SUBSCRIBE_RETRY_NS (2000 * 1000000ull)
+#define EXPIRE_RETRY_NS (1000 * 1000000ull)
 
 static struct peer *peer_find(struct matd *d, const struct in6_addr *ha)
 {
@@ -35,6 +37,46 @@ static void peer_remove_rules(struct matd *d, const struct peer *p)
 	mat_nft_del(d->nft, MAT_PEER_MA2HA, &p->ma);
 	if (p->has_prev)
 		mat_nft_del(d->nft, MAT_PEER_MA2HA, &p->prev_ma);
+}
+
+static void peer_expire(void *arg);
+
+/* Slot p takes n, its timer armed at n's expiry. A timer is linked into
+ * the loop's list: the slot's own is taken out before the struct is
+ * overwritten, and one copied in (stopped by the caller) is made the
+ * slot's own again. */
+static void peer_store(struct matd *d, struct peer *p, const struct peer *n)
+{
+	ev_timer_stop(&p->timer);
+	*p = *n;
+	p->matd = d;
+	ev_timer_init(&p->timer, "peer expiry", peer_expire, p);
+	ev_timer_at(d->loop, &p->timer, p->expires_ns);
+}
+
+/* The last slot moves into p's. */
+static void peer_remove(struct matd *d, struct peer *p)
+{
+	struct peer *last = &d->peers[--d->npeers];
+
+	ev_timer_stop(&p->timer);
+	ev_timer_stop(&last->timer);
+	if (p != last)
+		peer_store(d, p, last);
+}
+
+static void peer_expire(void *arg)
+{
+	struct peer *p = arg;
+	struct matd *d = p->matd;
+
+	peer_remove_rules(d, p);
+	if (mat_nft_commit(d->nft) < 0) { /* logged */
+		ev_timer_at(d->loop, &p->timer, now_ns() + EXPIRE_RETRY_NS);
+		return;
+	}
+	log_info("peer %s: mapping to %s expired", a6(&p->ha), a6(&p->ma));
+	peer_remove(d, p);
 }
 
 /* Apply one mapping; returns a glm_status. Memory changes only once the
@@ -58,7 +100,7 @@ static int apply(struct matd *d, const struct in6_addr *ha, const struct in6_add
 		if ((r = mat_nft_commit(d->nft)) < 0)
 			return GLM_ST_INTERNAL;
 		log_info("peer %s withdrawn (%s)", a6(ha), via);
-		*p = d->peers[--d->npeers];
+		peer_remove(d, p);
 		return GLM_ST_OK;
 	}
 	if (!p && d->npeers == MATD_MAX_PEERS) {
@@ -73,7 +115,7 @@ static int apply(struct matd *d, const struct in6_addr *ha, const struct in6_add
 	if (p && same(&p->ma, ma)) {
 		n.prev_ma = p->prev_ma;
 		n.has_prev = p->has_prev;
-		*p = n;
+		peer_store(d, p, &n);
 		return GLM_ST_OK;
 	}
 	if (p) {
@@ -96,7 +138,7 @@ static int apply(struct matd *d, const struct in6_addr *ha, const struct in6_add
 
 	if (!p)
 		p = &d->peers[d->npeers++];
-	*p = n;
+	peer_store(d, p, &n);
 	log_info("peer %s now at %s (%s, seq %llu)", a6(ha), a6(ma), via, (unsigned long long)seq);
 	/* our ACKs since it left went to the old MA: send one now, to the
 	 * new one (tcpkick.c) */
@@ -116,14 +158,27 @@ static void subscribe(struct matd *d)
 		matd_send(d, &d->conf.ims, NULL, &m, NULL);
 	}
 	/* Until the IMS acknowledges, try again soon. */
-	d->subscribe_ns = now_ns() + SUBSCRIBE_RETRY_NS;
+	ev_timer_at(d->loop, &d->subscribe_timer, now_ns() + SUBSCRIBE_RETRY_NS);
+}
+
+static void subscribe_due(void *arg)
+{
+	subscribe(arg);
 }
 
 int corr_start(struct matd *d)
 {
+	ev_timer_init(&d->subscribe_timer, "IMS subscription", subscribe_due, d);
 	if (d->conf.nhome)
 		subscribe(d);
 	return 0;
+}
+
+void corr_stop(struct matd *d)
+{
+	ev_timer_stop(&d->subscribe_timer);
+	for (unsigned i = 0; i < d->npeers; i++)
+		ev_timer_stop(&d->peers[i].timer);
 }
 
 int corr_query(struct matd *d, const struct in6_addr *ha)
@@ -180,8 +235,9 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 	if (m->type == GLM_NOTIFY) {
 		d->notify_rx++;
 		if (!GLM_HAS(m, GLM_TLV_HA)) { /* the subscription's ack */
-			if (m->status == GLM_ST_OK)
-				d->subscribe_ns = now_ns() + (uint64_t)SUBSCRIBE_LIFETIME * 500000000ull;
+			if (m->status == GLM_ST_OK && d->conf.nhome)
+				ev_timer_at(d->loop, &d->subscribe_timer,
+					    now_ns() + (uint64_t)SUBSCRIBE_LIFETIME * 500000000ull);
 			else
 				log_warnx("IMS refused our subscription: %s", glm_status_name(m->status));
 			return;
@@ -195,35 +251,6 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 			 GLM_HAS(m, GLM_TLV_UPDATE_SEQ) && GLM_HAS(m, GLM_TLV_LIFETIME))
 			apply(d, &m->ha, &m->ma, m->update_seq, m->lifetime, "IMS query");
 	}
-}
-
-void corr_timer(struct matd *d, uint64_t now)
-{
-	if (d->conf.nhome && now >= d->subscribe_ns)
-		subscribe(d);
-	for (unsigned i = 0; i < d->npeers;) {
-		struct peer *p = &d->peers[i];
-
-		if (now < p->expires_ns) {
-			i++;
-			continue;
-		}
-		peer_remove_rules(d, p);
-		if (mat_nft_commit(d->nft) < 0)
-			break; /* logged; try again next time */
-		log_info("peer %s: mapping to %s expired", a6(&p->ha), a6(&p->ma));
-		*p = d->peers[--d->npeers];
-	}
-}
-
-uint64_t corr_next_deadline(const struct matd *d)
-{
-	uint64_t t = d->conf.nhome ? d->subscribe_ns : UINT64_MAX;
-
-	for (unsigned i = 0; i < d->npeers; i++)
-		if (d->peers[i].expires_ns < t)
-			t = d->peers[i].expires_ns;
-	return t;
 }
 
 void corr_status(struct matd *d, FILE *out, bool json)

@@ -142,29 +142,9 @@ static int ctl_handler(void *ctx, int argc, char **argv, FILE *out)
 	return -EINVAL;
 }
 
-/* The mobile node's and the correspondent's deadlines, until they own
- * timers of their own: re-armed after every event, as the loop did. */
-static void rearm(struct matd *d)
-{
-	uint64_t next = mobile_next_deadline(d), c = corr_next_deadline(d);
-
-	ev_timer_within(d->loop, &d->tick, c < next ? c : next, 1000);
-}
-
-static void tick(void *arg)
-{
-	struct matd *d = arg;
-	uint64_t now = now_ns();
-
-	mobile_timer(d, now);
-	corr_timer(d, now);
-	rearm(d);
-}
-
 static void on_udp(void *arg)
 {
 	udp_input(arg);
-	rearm(arg);
 }
 
 static void on_ctl(void *arg)
@@ -172,7 +152,6 @@ static void on_ctl(void *arg)
 	struct matd *d = arg;
 
 	ctl_serve(d->ctl, ctl_handler, d);
-	rearm(d);
 }
 
 static void rtnl_cb(void *ctx, const struct rtnl_event *ev)
@@ -189,21 +168,15 @@ static void on_rtnl(void *arg)
 
 	udp_input(d);
 	rtnl_events_read(d->rtnl, rtnl_cb, d);
-	rearm(d);
 }
-
-static struct nic_watch {
-	struct matd *d;
-	int i;
-} nic_watch[ARRAY_SIZE(((struct matd *)0)->nic)];
 
 static void on_ndisc(void *arg)
 {
-	struct nic_watch *w = arg;
+	struct nic *n = arg;
+	struct matd *d = n->matd;
 
-	udp_input(w->d);
-	mobile_ndisc(w->d, w->i);
-	rearm(w->d);
+	udp_input(d);
+	mobile_ndisc(d, (int)(n - d->nic));
 }
 
 /* SIGHUP: the keyring again; one that is broken, lacks our key or no
@@ -277,7 +250,6 @@ int main(int argc, char **argv)
 	/* Every set-up step before the loop, so a failure is an exit code. */
 	d.loop = run.loop;
 	d.udp = d.ctl = d.kick_fd = d.inject_fd = -1;
-	ev_timer_init(&d.tick, "matd", tick, &d);
 	if ((r = rtnl_open(&d.rtnl, RTMGRP_LINK)) < 0) {
 		log_warnx("rtnetlink: %s", strerror(-r));
 		ret = EX_OSERR;
@@ -322,8 +294,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	for (unsigned i = 0; i < d.nnics; i++) {
-		nic_watch[i] = (struct nic_watch){ &d, (int)i };
-		if ((r = ev_watch(d.loop, d.nic[i].ndfd, on_ndisc, &nic_watch[i])) < 0) {
+		if ((r = ev_watch(d.loop, d.nic[i].ndfd, on_ndisc, &d.nic[i])) < 0) {
 			log_warnx("event loop: %s", strerror(-r));
 			ret = EX_OSERR;
 			goto cleanup;
@@ -334,12 +305,11 @@ int main(int argc, char **argv)
 	log_info("started: %s%s, %u home prefixes, ims %s", d.conf.mobile ? "mobile node for " : "correspondent",
 		 d.conf.mobile ? a6(&d.conf.ha) : "", d.conf.nhome, d.conf.have_ims ? sa6(&d.conf.ims) : "none");
 	daemon_started(&run, EX_OK);
-	rearm(&d);
 	if (evloop_run(d.loop) < 0)
 		ret = EX_SOFTWARE;
 cleanup:
 	daemon_started(&run, ret);
-	ev_timer_stop(&d.tick);
+	corr_stop(&d);
 	if (d.conf.mobile && d.rtnl)
 		mobile_stop(&d);
 	if (d.nft) {

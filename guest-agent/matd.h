@@ -45,6 +45,7 @@ struct matd_conf {
 };
 
 struct nic {
+	struct matd *matd;           /* for its neighbour discovery socket's callback */
 	char name[IF_NAMESIZE];
 	int ifindex;
 	uint8_t mac[6];
@@ -65,7 +66,15 @@ struct handover_record {
 	uint64_t finished_ns;
 };
 
-enum ho_state { HO_IDLE, HO_PROBE, HO_SOLICIT, HO_IMS, HO_NOTIFY };
+/* A handover's lifecycle, logged by name (mobile.c, ho_state_names[]):
+ *   idle -> probe     a move noticed, prepared: echo the prepared router
+ *   idle -> solicit   a move noticed, not prepared (or the probe unanswered): RS
+ *   probe|solicit|idle -> ims-update   the link confirmed (idle: the agent's
+ *                     RESUMED): switched, IMS and binding updates sent
+ *   ims-update -> notify   the IMS acked (or given up on): waiting for the
+ *                     correspondents' acks
+ *   notify -> idle    done (finish); probe/solicit -> idle: no move */
+enum ho_state { HO_IDLE, HO_PROBE, HO_SOLICIT, HO_IMS, HO_NOTIFY, HO_STATE_MAX };
 
 /* The HA's established TCP sessions at a move, listed once (tcpkick.c) */
 #define KICK_MAX 256
@@ -79,8 +88,10 @@ struct kick_list {
 	} c[KICK_MAX];
 };
 
-struct cn_state {
-	uint64_t bu_seq;
+struct cn_state {                    /* one correspondent during a handover */
+	struct matd *matd;           /* for its timer */
+	struct ev_timer timer;       /* the next retransmission, or the end of the last wait: armed
+				      * while the binding update is pending (not acked, not given up) */
 	uint64_t sent_ns, next_ns;
 	unsigned tries;
 	bool acked;
@@ -101,6 +112,8 @@ struct peer {                        /* correspondent role: a mobile peer */
 	bool has_prev;
 	uint64_t seq;
 	uint64_t expires_ns;
+	struct matd *matd;           /* for its timer */
+	struct ev_timer timer;       /* at expires_ns (correspondent.c: stopped before the slot is overwritten) */
 };
 
 struct matd {
@@ -111,7 +124,6 @@ struct matd {
 	struct mat_nft *nft;
 	int udp, ctl;
 	struct evloop *loop;
-	struct ev_timer tick;          /* runs mobile_timer()/corr_timer() at their next deadline */
 
 	/* mobile node */
 	unsigned nnics;
@@ -130,12 +142,12 @@ struct matd {
 		int nic, old_nic;
 		struct in6_addr old;
 		bool del_old;
-		uint64_t due_ns;
+		struct ev_timer timer;       /* while pending: POST_SWITCH_DELAY_NS after the switch */
 		struct in6_addr router, ma;
 		uint8_t router_mac[6];
 	} post;
 	bool yielding;               /* SCHED_IDLE while a prepared move is pending */
-	uint64_t yield_until_ns;
+	struct ev_timer yield_timer; /* while yielding: back to SCHED_OTHER at YIELD_MAX_NS */
 	struct {                     /* what the self maps hold now */
 		bool valid;
 		bool has_out;
@@ -156,12 +168,14 @@ struct matd {
 		uint64_t ims_seq, next_ns, deadline_ns;
 		unsigned tries;
 		uint16_t echo_id;
+		struct ev_timer timer;       /* the state's next_ns/deadline_ns (ho_arm) */
 		struct cn_state cn[MATD_MAX_CNS];
 	} ho;
 	struct kick_list kick;       /* listed at PREPARE (else at the switch), used up by the move */
 	struct handover_record last;
 	unsigned handovers;
-	uint64_t refresh_ns;         /* next IMS lifetime refresh */
+	uint64_t refresh_ns;         /* next IMS lifetime refresh (0: none yet) */
+	struct ev_timer refresh_timer; /* at refresh_ns; one due during a handover waits for its end */
 	uint64_t last_notify_ns;     /* the last IFLA_EVENT_NOTIFY_PEERS */
 	uint64_t ims_refresh_seq;
 	int kick_fd;                 /* raw TCP socket, tcpkick.c */
@@ -171,7 +185,7 @@ struct matd {
 	/* correspondent */
 	unsigned npeers;
 	struct peer peers[MATD_MAX_PEERS];
-	uint64_t subscribe_ns;
+	struct ev_timer subscribe_timer; /* renews the IMS subscription, or retries it */
 	uint64_t query_seq;
 
 	/* counters */
@@ -194,8 +208,6 @@ void mobile_link_event(struct matd *d, const struct rtnl_event *ev);
 void mobile_ndisc(struct matd *d, int nic);
 void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key,
 		const struct sockaddr_in6 *from);
-void mobile_timer(struct matd *d, uint64_t now);
-uint64_t mobile_next_deadline(const struct matd *d);
 int mobile_prepare(struct matd *d, const char *ifname, const struct in6_addr *prefix, uint8_t plen,
 		   const struct in6_addr *router, const struct in6_addr *ma, FILE *err);
 void mobile_unprepare(struct matd *d);
@@ -204,13 +216,12 @@ void mobile_status(struct matd *d, FILE *out, bool json);
 
 /* correspondent.c */
 int corr_start(struct matd *d);
+void corr_stop(struct matd *d);
 /* local: the address m was sent to (unspecified if unknown); a binding
  * update is acked from it, as the mobile node takes acks only from the
  * address it sent to. */
 void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key, const struct in6_addr *local,
 	      const struct sockaddr_in6 *from);
-void corr_timer(struct matd *d, uint64_t now);
-uint64_t corr_next_deadline(const struct matd *d);
 int corr_query(struct matd *d, const struct in6_addr *ha);
 void corr_status(struct matd *d, FILE *out, bool json);
 /* tcpkick.c: tcp_kick_open() at start (the raw socket); tcp_kick_list()

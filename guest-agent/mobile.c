@@ -20,7 +20,12 @@
  * the correspondents; once all have acked, the output map moves to the new
  * MA (the peer must accept the new MA before we send from it, LAB.md),
  * with the rest of the work that waits until the guest's applications
- * have run (post_switch). */
+ * have run (post_switch).
+ *
+ * Each piece of state owns its timer: the handover one for its state's
+ * retransmission and give-up deadline (ho_arm), each correspondent's
+ * binding update one for its retransmissions, and the post-switch work,
+ * the IMS lifetime refresh and the SCHED_IDLE limit one each. */
 #include "matd.h"
 #include "log.h"
 #include "util.h"
@@ -66,14 +71,96 @@ static void yield_cpu(struct matd *d, bool on, const char *why)
 		return;
 	}
 	d->yielding = on;
-	d->yield_until_ns = on ? now_ns() + YIELD_MAX_NS : 0;
+	if (on)
+		ev_timer_at(d->loop, &d->yield_timer, now_ns() + YIELD_MAX_NS);
+	else
+		ev_timer_stop(&d->yield_timer);
 	log_debug("scheduling: %s (%s)", on ? "SCHED_IDLE" : "SCHED_OTHER", why);
 }
 
+static void yield_expired(void *arg)
+{
+	yield_cpu(arg, false, "no move within 30 s of the PREPARE");
+}
+
+static const char *const ho_state_names[HO_STATE_MAX] = {
+	[HO_IDLE] = "idle",
+	[HO_PROBE] = "probe",
+	[HO_SOLICIT] = "solicit",
+	[HO_IMS] = "ims-update",
+	[HO_NOTIFY] = "notify",
+};
+
+static const char *ho_state_name(enum ho_state s)
+{
+	return (unsigned)s < HO_STATE_MAX ? ho_state_names[s] : "?";
+}
+
+static void ho_move(struct matd *d, enum ho_state to)
+{
+	if (d->ho.state == to)
+		return;
+	log_debug("handover: %s -> %s", ho_state_name(d->ho.state), ho_state_name(to));
+	d->ho.state = to;
+}
+
+static void ho_fire(void *arg);
+static void bu_fire(void *arg);
+
+/* Back to idle, every timer of the handover stopped. An IMS refresh that
+ * came due meanwhile goes out now (at the end of a handover that switched,
+ * finish() has moved it on: that IMS update was the refresh). */
 static void ho_reset(struct matd *d)
 {
+	ho_move(d, HO_IDLE);
+	ev_timer_stop(&d->ho.timer);
+	for (unsigned i = 0; i < MATD_MAX_CNS; i++)
+		ev_timer_stop(&d->ho.cn[i].timer);
 	memset(&d->ho, 0, sizeof(d->ho));
 	d->ho.state = HO_IDLE;
+	ev_timer_init(&d->ho.timer, "handover", ho_fire, d);
+	for (unsigned i = 0; i < MATD_MAX_CNS; i++) {
+		d->ho.cn[i].matd = d;
+		ev_timer_init(&d->ho.cn[i].timer, "binding update", bu_fire, &d->ho.cn[i]);
+	}
+	if (d->refresh_ns)
+		ev_timer_at(d->loop, &d->refresh_timer, d->refresh_ns);
+}
+
+/* A binding update is pending while its timer runs: until its ack, or
+ * the end of the wait after its last try. */
+static bool bu_pending(const struct matd *d)
+{
+	for (unsigned i = 0; i < d->conf.ncns; i++)
+		if (ev_timer_armed(&d->ho.cn[i].timer))
+			return true;
+	return false;
+}
+
+/* The handover's timer, for its state: the next retransmission or the
+ * give-up deadline, whichever comes first; in notify, with no binding
+ * update pending any more, at once (finish in the next loop turn). */
+static void ho_arm(struct matd *d)
+{
+	struct ev_timer *t = &d->ho.timer;
+
+	switch (d->ho.state) {
+	case HO_PROBE:
+	case HO_SOLICIT:
+		ev_timer_at(d->loop, t, d->ho.next_ns < d->ho.deadline_ns ? d->ho.next_ns : d->ho.deadline_ns);
+		break;
+	case HO_IMS:
+		ev_timer_at(d->loop, t, d->ho.next_ns);
+		break;
+	case HO_NOTIFY:
+		if (bu_pending(d))
+			ev_timer_stop(t);
+		else
+			ev_timer_at(d->loop, t, now_ns());
+		break;
+	default:
+		ev_timer_stop(t);
+	}
 }
 
 static bool in6_listed(const struct in6_addr *a, const struct in6_addr *list, unsigned n)
@@ -167,6 +254,7 @@ static void send_bu(struct matd *d, unsigned i)
 	else
 		c->next_ns = c->sent_ns + (MSG_FIRST_RETX_NS << c->tries);
 	c->tries++;
+	ev_timer_at(d->loop, &c->timer, c->next_ns);
 	matd_send(d, &d->conf.cns[i], &d->ho.new_ma, &m, NULL);
 }
 
@@ -300,7 +388,6 @@ static void commit(struct matd *d, const char *how)
 	 * know the new one (first handover: nothing to wait for). */
 	program_self(d, d->have_ma ? &d->ma : &d->ho.new_ma, &d->ho.new_ma);
 	d->ho.t_usable = now_ns();
-	d->ho.state = HO_IMS;
 	d->ho.ims_seq = seq_next();
 	d->ho.tries = 1;
 	d->ho.t_ims_sent = now_ns();
@@ -312,6 +399,8 @@ static void commit(struct matd *d, const char *how)
 	 * the IMS round trip is off the path of every open session. */
 	for (unsigned i = 0; i < d->conf.ncns; i++)
 		send_bu(d, i);
+	ho_move(d, HO_IMS); /* after the updates: the move is logged */
+	ho_arm(d);
 	/* The acks and every packet to the new MA come through the router:
 	 * its neighbour entry for the MA, from this solicitation (it gets
 	 * there before the acks do), spares it a resolution round trip in
@@ -325,7 +414,7 @@ static void commit(struct matd *d, const char *how)
 	 * just resumed (and in a TCG guest slow to run anything for a while),
 	 * has served its applications (see post_switch). */
 	d->post.pending = true;
-	d->post.due_ns = now_ns() + POST_SWITCH_DELAY_NS;
+	ev_timer_at(d->loop, &d->post.timer, now_ns() + POST_SWITCH_DELAY_NS);
 	d->post.nic = d->ho.nic;
 	d->post.route = same_route;
 	d->post.prefix_route = d->ho.prepared;
@@ -369,6 +458,7 @@ static void post_switch(struct matd *d)
 	if (!d->post.pending)
 		return;
 	d->post.pending = false;
+	ev_timer_stop(&d->post.timer);
 	if (d->post.route) {
 		r = rtnl_route_replace(d->rtnl, &in6_any, 0, &d->post.router, n->ifindex, &d->conf.ha, MATD_ROUTE_METRIC);
 		if (r < 0)
@@ -391,7 +481,7 @@ static void start_notify(struct matd *d)
 {
 	bool all = true;
 
-	d->ho.state = HO_NOTIFY;
+	ho_move(d, HO_NOTIFY);
 	for (unsigned i = 0; i < d->conf.ncns; i++) {
 		if (!d->ho.cn[i].tries)
 			send_bu(d, i);
@@ -399,27 +489,27 @@ static void start_notify(struct matd *d)
 	}
 	if (all)
 		finish(d, true);
+	else
+		ho_arm(d);
 }
 
-/* Retransmit the binding updates that are due; false when none is
- * pending any more (acked, or given up). */
-static bool bu_timer(struct matd *d, uint64_t now)
+/* A correspondent's binding update is due again, or its last wait is
+ * over (given up on: in notify, the last one pending ends the handover). */
+static void bu_fire(void *arg)
 {
-	bool pending = false;
+	struct cn_state *c = arg;
+	struct matd *d = c->matd;
 
-	for (unsigned i = 0; i < d->conf.ncns; i++) {
-		struct cn_state *c = &d->ho.cn[i];
-		if (c->acked)
-			continue;
-		if (c->tries >= MSG_MAX_TRIES) {
-			if (now >= c->next_ns)
-				continue;
-		} else if (now >= c->next_ns) {
-			send_bu(d, i);
-		}
-		pending = true;
+	if (c->acked)
+		return;
+	if (c->tries < MSG_MAX_TRIES) {
+		send_bu(d, (unsigned)(c - d->ho.cn));
+		return;
 	}
-	return pending;
+	if (d->ho.state == HO_NOTIFY && !bu_pending(d)) {
+		log_warnx("handover: not every correspondent acknowledged the binding update");
+		finish(d, false);
+	}
 }
 
 static void start_solicit(struct matd *d, int nic)
@@ -427,7 +517,6 @@ static void start_solicit(struct matd *d, int nic)
 	struct nic *n = &d->nic[nic];
 	int r;
 
-	d->ho.state = HO_SOLICIT;
 	d->ho.nic = nic;
 	d->ho.tries = 1;
 	d->ho.next_ns = now_ns() + RS_FIRST_RETX_NS;
@@ -435,6 +524,8 @@ static void start_solicit(struct matd *d, int nic)
 	r = ndisc_send_rs(n->ndfd, n->ifindex, n->mac);
 	if (r < 0)
 		log_debug("RS on %s: %s", n->name, strerror(-r));
+	ho_move(d, HO_SOLICIT);
+	ho_arm(d);
 }
 
 static void send_probe(struct matd *d)
@@ -458,7 +549,6 @@ int mobile_check_link(struct matd *d, const char *trigger)
 	d->ho.t_event = now_ns();
 	snprintf(d->ho.trigger, sizeof(d->ho.trigger), "%s", trigger);
 	if (d->prep.valid) {
-		d->ho.state = HO_PROBE;
 		d->ho.nic = d->prep.nic;
 		d->ho.echo_id = (uint16_t)(getpid() ^ d->handovers);
 		d->ho.tries = 1;
@@ -469,6 +559,8 @@ int mobile_check_link(struct matd *d, const char *trigger)
 		 * refreshes the router's link-layer address in our neighbour
 		 * cache (the same fe80::1 may be another MAC on this link). */
 		ndisc_send_rs(d->nic[d->ho.nic].ndfd, d->nic[d->ho.nic].ifindex, d->nic[d->ho.nic].mac);
+		ho_move(d, HO_PROBE);
+		ho_arm(d);
 	} else {
 		start_solicit(d, d->active);
 	}
@@ -601,6 +693,7 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 			struct cn_state *c = &d->ho.cn[i];
 			if (!c->acked && !memcmp(&d->conf.cns[i].sin6_addr, &from->sin6_addr, 16)) {
 				c->acked = true;
+				ev_timer_stop(&c->timer);
 				c->rtt_ms = ns_to_ms(now_ns() - c->sent_ns);
 				log_debug("handover: binding ack from %s %.3f ms after the trigger (try %u)", sa6(from),
 					  ns_to_ms(now_ns() - d->ho.t_event), c->tries);
@@ -616,6 +709,8 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		}
 		if (all && d->ho.state == HO_NOTIFY)
 			finish(d, true);
+		else if (d->ho.state == HO_NOTIFY)
+			ho_arm(d); /* the rest given up on: finish(false) next turn */
 	} else if (m->type == GLM_RESUMED) {
 		/* The destination's agent saw libvirt resume us there: the
 		 * move, ~50 ms before QEMU's announcement tells us. Only for a
@@ -673,27 +768,22 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 	}
 }
 
-void mobile_timer(struct matd *d, uint64_t now)
+/* The handover's own deadline for its state (ho_arm): a retransmission,
+ * or giving up. */
+static void ho_fire(void *arg)
 {
-	if (!d->conf.mobile)
-		return;
-	if (d->post.pending && now >= d->post.due_ns)
-		post_switch(d);
-	if (d->yielding && now >= d->yield_until_ns)
-		yield_cpu(d, false, "no move within 30 s of the PREPARE");
+	struct matd *d = arg;
+	uint64_t now = now_ns();
+
 	switch (d->ho.state) {
 	case HO_IDLE:
-		if (d->have_ma && d->refresh_ns && now >= d->refresh_ns) {
-			d->ims_refresh_seq = seq_next();
-			send_ims_update(d, &d->ma, d->ims_refresh_seq);
-			d->refresh_ns = now + (uint64_t)d->conf.lifetime * 500000000ull;
-		}
-		break;
+		return;
 	case HO_PROBE:
 		if (now >= d->ho.deadline_ns) {
 			log_info("%s: prepared router %s did not answer from %s: asking for a router",
 				 d->nic[d->prep.nic].name, a6(&d->prep.router), a6(&d->prep.ma));
 			start_solicit(d, d->prep.nic);
+			return;
 		} else if (now >= d->ho.next_ns) {
 			struct nic *n = &d->nic[d->ho.nic];
 			d->ho.tries++;
@@ -707,6 +797,7 @@ void mobile_timer(struct matd *d, uint64_t now)
 			log_warnx("%s: no router advertisement after %u solicitations: staying with %s",
 				  d->nic[d->ho.nic].name, d->ho.tries, d->have_ma ? a6(&d->ma) : "no address");
 			ho_reset(d);
+			return;
 		} else if (now >= d->ho.next_ns) {
 			struct nic *n = &d->nic[d->ho.nic];
 			/* An RS that could not even be sent (no link-local address
@@ -725,63 +816,43 @@ void mobile_timer(struct matd *d, uint64_t now)
 				log_warnx("IMS %s did not acknowledge %s -> %s after %u tries: notifying correspondents anyway",
 					  sa6(&d->conf.ims), a6(&d->conf.ha), a6(&d->ho.new_ma), d->ho.tries);
 				start_notify(d);
-				break;
+				return;
 			}
 			d->ho.next_ns = now + (MSG_FIRST_RETX_NS << d->ho.tries);
 			d->ho.tries++;
 			send_ims_update(d, &d->ho.new_ma, d->ho.ims_seq);
 		}
-		bu_timer(d, now);
 		break;
-	case HO_NOTIFY: {
-		bool pending = bu_timer(d, now);
-		if (!pending) {
+	case HO_NOTIFY:
+		if (!bu_pending(d)) {
 			log_warnx("handover: not every correspondent acknowledged the binding update");
 			finish(d, false);
+			return;
 		}
 		break;
+	default:
+		break;
 	}
-	}
+	ho_arm(d);
 }
 
-uint64_t mobile_next_deadline(const struct matd *d)
+static void post_switch_due(void *arg)
 {
-	uint64_t t = UINT64_MAX;
+	post_switch(arg);
+}
 
-	if (!d->conf.mobile)
-		return t;
-	switch (d->ho.state) {
-	case HO_IDLE:
-		if (d->refresh_ns)
-			t = d->refresh_ns;
-		break;
-	case HO_PROBE:
-	case HO_SOLICIT:
-		t = d->ho.next_ns < d->ho.deadline_ns ? d->ho.next_ns : d->ho.deadline_ns;
-		break;
-	case HO_IMS:
-		t = d->ho.next_ns;
-		__attribute__((fallthrough)); /* binding updates are out too */
-	case HO_NOTIFY: {
-		uint64_t now = now_ns();
-		for (unsigned i = 0; i < d->conf.ncns; i++) {
-			const struct cn_state *c = &d->ho.cn[i];
-			/* one given up on (its last wait over) has no deadline */
-			if (c->acked || (c->tries >= MSG_MAX_TRIES && now >= c->next_ns))
-				continue;
-			if (c->next_ns < t)
-				t = c->next_ns;
-		}
-		if (d->ho.state == HO_NOTIFY && t == UINT64_MAX)
-			t = now; /* nothing pending: finish on the next tick */
-		break;
-	}
-	}
-	if (d->post.pending && d->post.due_ns < t)
-		t = d->post.due_ns;
-	if (d->yielding && d->yield_until_ns < t)
-		t = d->yield_until_ns;
-	return t;
+/* The IMS lifetime refresh, half a lifetime after the last update; one due
+ * during a handover waits for its end (ho_reset). */
+static void refresh_due(void *arg)
+{
+	struct matd *d = arg;
+
+	if (d->ho.state != HO_IDLE || !d->have_ma || !d->refresh_ns)
+		return;
+	d->ims_refresh_seq = seq_next();
+	send_ims_update(d, &d->ma, d->ims_refresh_seq);
+	d->refresh_ns = now_ns() + (uint64_t)d->conf.lifetime * 500000000ull;
+	ev_timer_at(d->loop, &d->refresh_timer, d->refresh_ns);
 }
 
 int mobile_prepare(struct matd *d, const char *ifname, const struct in6_addr *prefix, uint8_t plen,
@@ -858,6 +929,10 @@ int mobile_start(struct matd *d)
 	};
 	int r;
 
+	ev_timer_init(&d->post.timer, "post-switch", post_switch_due, d);
+	ev_timer_init(&d->yield_timer, "SCHED_IDLE limit", yield_expired, d);
+	ev_timer_init(&d->refresh_timer, "IMS refresh", refresh_due, d);
+	ho_reset(d);
 	for (unsigned i = 0; i < d->conf.nnics; i++) {
 		struct rtnl_link_info li;
 		struct nic *n = &d->nic[i];
@@ -867,6 +942,7 @@ int mobile_start(struct matd *d)
 			log_warnx("interface %s: %s", d->conf.nics[i], strerror(-r));
 			return r;
 		}
+		n->matd = d;
 		strcpy(n->name, li.name);
 		n->ifindex = li.ifindex;
 		memcpy(n->mac, li.mac, 6);
@@ -892,7 +968,6 @@ int mobile_start(struct matd *d)
 	if ((r = tcp_kick_open(d)) < 0)
 		log_warnx("raw TCP socket: %s; TCP sessions will not be asked for their ACKs after a move",
 			  strerror(-r));
-	ho_reset(d);
 	d->active = 0;
 	mobile_check_link(d, "start");
 	return 0;
@@ -905,6 +980,12 @@ void mobile_stop(struct matd *d)
 	if (d->have_ma)
 		rtnl_route_del(d->rtnl, &dflt, 0, &d->router, d->nic[d->active].ifindex, MATD_ROUTE_METRIC);
 	mobile_unprepare(d);
+	ev_timer_stop(&d->ho.timer);
+	for (unsigned i = 0; i < MATD_MAX_CNS; i++)
+		ev_timer_stop(&d->ho.cn[i].timer);
+	ev_timer_stop(&d->post.timer);
+	ev_timer_stop(&d->yield_timer);
+	ev_timer_stop(&d->refresh_timer);
 	rtnl_addr_del(d->rtnl, 1, &d->conf.ha, 128);
 	for (unsigned i = 0; i < d->nnics; i++)
 		if (d->nic[i].ndfd >= 0)
