@@ -198,135 +198,106 @@ static const struct daemon_opts matd_cli = {
 	ARRAY_SIZE(matd_opts),
 };
 
+/* Configuration and keyring, checked: 0, or the exit code (logged). */
+static int matd_load(struct matd *d, const struct daemon_args *args)
+{
+	if (matd_conf_load(args->config, &d->conf) < 0 || keyring_load(d->conf.keyring, &d->keys) < 0)
+		return EX_CONFIG;
+	d->key = keyring_find(&d->keys, d->conf.key_id);
+	if (!d->key) {
+		log_warnx("%s: key-id %u is not in keyring %s", args->config, d->conf.key_id, d->conf.keyring);
+		return EX_CONFIG;
+	}
+	if (d->conf.mobile && !key_owns_home(d->key, &d->conf.ha)) {
+		log_warnx("%s: key %u does not own home address %s in %s", args->config, d->key->id,
+			  a6(&d->conf.ha), d->conf.keyring);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/* Every set-up step before the loop, so a failure is an exit code. */
+static int matd_setup(struct matd *d, const char *sock)
+{
+	int one = 1, r;
+
+	if ((r = rtnl_open(&d->rtnl, RTMGRP_LINK)) < 0)
+		return log_warnx("rtnetlink: %s", strerror(-r)), EX_OSERR;
+	if ((r = mat_nft_open(&d->nft, d->conf.table)) < 0 || (r = mat_nft_setup(d->nft)) < 0)
+		return log_warnx("nftables table ip6 %s: %s", d->conf.table, strerror(-r)), EX_OSERR;
+	d->udp = udp6_socket(&d->conf.listen);
+	if (d->udp < 0)
+		return log_warnx("listen %s: %s", sa6(&d->conf.listen), strerror(-d->udp)), EX_OSERR;
+	/* the address each message was sent to: acks leave from it */
+	if (setsockopt(d->udp, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
+		log_warn("listen %s: IPV6_RECVPKTINFO", sa6(&d->conf.listen));
+	d->ctl = ctl_listen(sock);
+	if (d->ctl < 0)
+		return log_warnx("control socket %s: %s", sock, strerror(-d->ctl)), EX_OSERR;
+	if ((d->conf.mobile && mobile_start(d) < 0) || corr_start(d) < 0)
+		return EX_OSERR;
+	if ((r = ev_watch(d->loop, d->udp, on_udp, d)) < 0 || (r = ev_watch(d->loop, d->ctl, on_ctl, d)) < 0 ||
+	    (r = ev_watch(d->loop, rtnl_fd(d->rtnl), on_rtnl, d)) < 0)
+		return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
+	for (unsigned i = 0; i < d->nnics; i++)
+		if ((r = ev_watch(d->loop, d->nic[i].ndfd, on_ndisc, &d->nic[i])) < 0)
+			return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
+	return 0;
+}
+
+static void matd_cleanup(struct matd *d, const char *sock)
+{
+	corr_stop(d);
+	if (d->conf.mobile && d->rtnl)
+		mobile_stop(d);
+	if (d->nft) {
+		mat_nft_teardown(d->nft);
+		mat_nft_close(d->nft);
+	}
+	if (d->ctl >= 0) {
+		close(d->ctl);
+		unlink(sock);
+	}
+	if (d->udp >= 0)
+		close(d->udp);
+	if (d->inject_fd >= 0)
+		close(d->inject_fd);
+	rtnl_close(d->rtnl);
+}
+
 int main(int argc, char **argv)
 {
-	const char *config = "/etc/glm/matd.conf", *sock = "/run/glm/matd.sock", *pidfile = NULL;
-	bool fg = false, check = false;
-	int verbose = 0, c, r, ret = EX_OK;
-	struct daemon_run run;
-	static struct matd d; /* large: keep it off the stack */
+	struct daemon_args args = { .config = "/etc/glm/matd.conf", .socket = "/run/glm/matd.sock" };
+	struct daemon_run run = { .lock = -1, .ready = -1 };
+	static struct matd d = { .udp = -1, .ctl = -1, .kick_fd = -1, .inject_fd = -1 }; /* large: off the stack */
+	int r, ret;
 
-	while ((c = daemon_getopt(&matd_cli, argc, argv)) != -1) {
-		switch (c) {
-		case 'f': config = optarg; break;
-		case 's': sock = optarg; break;
-		case 'p': pidfile = optarg; break;
-		case 'd': fg = true; break;
-		case 'v': verbose++; break;
-		case 'n': check = true; break;
-		}
-	}
-	if (optind != argc) {
-		daemon_usage(&matd_cli, stderr);
-		return EX_USAGE;
-	}
-	log_init("matd", true, verbose);
-	if (matd_conf_load(config, &d.conf) < 0)
-		return EX_CONFIG;
-	if (keyring_load(d.conf.keyring, &d.keys) < 0)
-		return EX_CONFIG;
-	d.key = keyring_find(&d.keys, d.conf.key_id);
-	if (!d.key) {
-		log_warnx("%s: key-id %u is not in keyring %s", config, d.conf.key_id, d.conf.keyring);
-		return EX_CONFIG;
-	}
-	if (d.conf.mobile && !key_owns_home(d.key, &d.conf.ha)) {
-		log_warnx("%s: key %u does not own home address %s in %s", config, d.key->id,
-			  a6(&d.conf.ha), d.conf.keyring);
-		return EX_CONFIG;
-	}
-	if (check) {
-		printf("configuration OK\n");
-		return EX_OK;
+	daemon_parse(&matd_cli, argc, argv, &args, NULL, NULL);
+	if ((ret = matd_load(&d, &args)) != 0 || args.check) {
+		if (!ret)
+			printf("configuration OK\n");
+		goto out;
 	}
 	/* One instance per control socket, before anything is touched: a
 	 * second matd must not take over the socket, nor remove the first
 	 * one's table ip6 mat and home address when it exits. */
-	if ((ret = daemon_start(&run, sock, fg, reload, &d)) != 0) {
-		daemon_finish(&run, ret);
-		keyring_free(&d.keys);
-		return ret;
-	}
-	/* Every set-up step before the loop, so a failure is an exit code. */
+	if ((ret = daemon_start(&run, args.socket, args.foreground, reload, &d)) != 0)
+		goto out;
 	d.loop = run.loop;
-	d.udp = d.ctl = d.kick_fd = d.inject_fd = -1;
-	if ((r = rtnl_open(&d.rtnl, RTMGRP_LINK)) < 0) {
-		log_warnx("rtnetlink: %s", strerror(-r));
-		ret = EX_OSERR;
-		goto cleanup;
+	if ((ret = matd_setup(&d, args.socket)) == 0) {
+		if (args.pidfile && (r = write_pidfile(args.pidfile)) < 0)
+			log_warnx("pidfile %s: %s", args.pidfile, strerror(-r));
+		log_info("started: %s%s, %u home prefixes, ims %s", d.conf.mobile ? "mobile node for " : "correspondent",
+			 d.conf.mobile ? a6(&d.conf.ha) : "", d.conf.nhome, d.conf.have_ims ? sa6(&d.conf.ims) : "none");
+		daemon_started(&run, EX_OK);
+		if (evloop_run(d.loop) < 0)
+			ret = EX_SOFTWARE;
 	}
-	if ((r = mat_nft_open(&d.nft, d.conf.table)) < 0 || (r = mat_nft_setup(d.nft)) < 0) {
-		log_warnx("nftables table ip6 %s: %s", d.conf.table, strerror(-r));
-		ret = EX_OSERR;
-		goto cleanup;
-	}
-	d.udp = udp6_socket(&d.conf.listen);
-	if (d.udp < 0) {
-		log_warnx("listen %s: %s", sa6(&d.conf.listen), strerror(-d.udp));
-		ret = EX_OSERR;
-		goto cleanup;
-	}
-	{
-		int one = 1;
-
-		/* the address each message was sent to: acks leave from it */
-		if (setsockopt(d.udp, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
-			log_warn("listen %s: IPV6_RECVPKTINFO", sa6(&d.conf.listen));
-	}
-	d.ctl = ctl_listen(sock);
-	if (d.ctl < 0) {
-		log_warnx("control socket %s: %s", sock, strerror(-d.ctl));
-		ret = EX_OSERR;
-		goto cleanup;
-	}
-	if (d.conf.mobile && (r = mobile_start(&d)) < 0) {
-		ret = EX_OSERR;
-		goto cleanup;
-	}
-	if ((r = corr_start(&d)) < 0) {
-		ret = EX_OSERR;
-		goto cleanup;
-	}
-	if ((r = ev_watch(d.loop, d.udp, on_udp, &d)) < 0 || (r = ev_watch(d.loop, d.ctl, on_ctl, &d)) < 0 ||
-	    (r = ev_watch(d.loop, rtnl_fd(d.rtnl), on_rtnl, &d)) < 0) {
-		log_warnx("event loop: %s", strerror(-r));
-		ret = EX_OSERR;
-		goto cleanup;
-	}
-	for (unsigned i = 0; i < d.nnics; i++) {
-		if ((r = ev_watch(d.loop, d.nic[i].ndfd, on_ndisc, &d.nic[i])) < 0) {
-			log_warnx("event loop: %s", strerror(-r));
-			ret = EX_OSERR;
-			goto cleanup;
-		}
-	}
-	if (pidfile && (r = write_pidfile(pidfile)) < 0)
-		log_warnx("pidfile %s: %s", pidfile, strerror(-r));
-	log_info("started: %s%s, %u home prefixes, ims %s", d.conf.mobile ? "mobile node for " : "correspondent",
-		 d.conf.mobile ? a6(&d.conf.ha) : "", d.conf.nhome, d.conf.have_ims ? sa6(&d.conf.ims) : "none");
-	daemon_started(&run, EX_OK);
-	if (evloop_run(d.loop) < 0)
-		ret = EX_SOFTWARE;
-cleanup:
 	daemon_started(&run, ret);
-	corr_stop(&d);
-	if (d.conf.mobile && d.rtnl)
-		mobile_stop(&d);
-	if (d.nft) {
-		mat_nft_teardown(d.nft);
-		mat_nft_close(d.nft);
-	}
-	if (d.ctl >= 0) {
-		close(d.ctl);
-		unlink(sock);
-	}
-	if (d.udp >= 0)
-		close(d.udp);
-	if (d.inject_fd >= 0)
-		close(d.inject_fd);
-	if (pidfile && ret == EX_OK)
-		unlink(pidfile);
-	rtnl_close(d.rtnl);
+	matd_cleanup(&d, args.socket);
+	if (args.pidfile && ret == EX_OK)
+		unlink(args.pidfile);
+out:
 	daemon_finish(&run, ret);
 	keyring_free(&d.keys);
 	return ret;

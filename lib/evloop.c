@@ -157,13 +157,6 @@ void ev_timer_in(struct evloop *l, struct ev_timer *t, uint64_t ms)
 	ev_timer_at(l, t, now_ns() + ms * 1000000ull);
 }
 
-void ev_timer_within(struct evloop *l, struct ev_timer *t, uint64_t due_ns, uint64_t max_ms)
-{
-	uint64_t latest = now_ns() + max_ms * 1000000ull;
-
-	ev_timer_at(l, t, due_ns < latest ? due_ns : latest);
-}
-
 unsigned evloop_timers(const struct evloop *l)
 {
 	unsigned n = 0;

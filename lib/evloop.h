@@ -44,9 +44,6 @@ void ev_timer_init(struct ev_timer *t, const char *name, ev_timer_fn fn, void *a
 /* Arm (or move) t to fire at due_ns, or after ms milliseconds. */
 void ev_timer_at(struct evloop *l, struct ev_timer *t, uint64_t due_ns);
 void ev_timer_in(struct evloop *l, struct ev_timer *t, uint64_t ms);
-/* At due_ns, but within max_ms from now (a module polled at its own
- * deadline and at least that often; UINT64_MAX: no deadline). */
-void ev_timer_within(struct evloop *l, struct ev_timer *t, uint64_t due_ns, uint64_t max_ms);
 void ev_timer_stop(struct ev_timer *t);
 static inline bool ev_timer_armed(const struct ev_timer *t) { return t->pprev != 0; }
 
