@@ -181,8 +181,10 @@ static const struct daemon_opts agentd_cli = {
 };
 
 /* Configuration and keyring, checked: 0, or the exit code (logged). */
-static int agentd_load(struct agentd *a, const struct daemon_args *args)
+static int agentd_load(void *ctx, const struct daemon_args *args)
 {
+	struct agentd *a = ctx;
+
 	if (agent_conf_load(args->config, &a->conf) < 0)
 		return EX_CONFIG;
 	if (args->socket) {
@@ -203,10 +205,12 @@ static int agentd_load(struct agentd *a, const struct daemon_args *args)
 }
 
 /* Sockets and modules, in the started loop: 0, or the exit code (logged). */
-static int agentd_setup(struct agentd *a)
+static int agentd_setup(void *ctx, struct evloop *loop)
 {
+	struct agentd *a = ctx;
 	int sz = 4 << 20, r;
 
+	a->loop = loop;
 	a->udp = udp6_socket(&a->conf.listen);
 	if (a->udp < 0)
 		return log_warnx("listen %s: %s", sa6(&a->conf.listen), strerror(-a->udp)), EX_OSERR;
@@ -216,16 +220,23 @@ static int agentd_setup(struct agentd *a)
 		return log_warnx("control socket %s: %s", a->conf.control, strerror(-a->ctl)), EX_OSERR;
 	if ((r = agentd_watch(a, a->udp, udp_input, NULL)) < 0 || (r = agentd_watch(a, a->ctl, ctl_input, NULL)) < 0)
 		return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
-	if (a->conf.relay_role)
-		return relay_server_init(a) < 0 ? EX_OSERR : 0;
+	if (a->conf.relay_role) {
+		if (relay_server_init(a) < 0)
+			return EX_OSERR;
+		log_info("started as relay, listening on %s", sa6(&a->conf.listen));
+		return 0;
+	}
 	if (bridges_init(a) < 0 || relay_client_init(a) < 0 || mdbwatch_init(a) < 0)
 		return EX_OSERR;
 	libvirt_init(a);
+	log_info("started as agent (%u bridges), listening on %s", a->nbr, sa6(&a->conf.listen));
 	return 0;
 }
 
-static void agentd_cleanup(struct agentd *a)
+static void agentd_cleanup(void *ctx)
 {
+	struct agentd *a = ctx;
+
 	if (a->conf.relay_role) {
 		relay_server_free(a);
 	} else {
@@ -244,41 +255,24 @@ static void agentd_cleanup(struct agentd *a)
 	agentd_unwatch_all(a);
 }
 
+static const char *agentd_socket(void *ctx) { return ((struct agentd *)ctx)->conf.control; }
+
+static void agentd_free(void *ctx)
+{
+	struct agentd *a = ctx;
+
+	keyring_free(&a->keys);
+	agent_conf_free(&a->conf);
+}
+
 int main(int argc, char **argv)
 {
+	static const struct daemon_ops ops = {
+		.cli = &agentd_cli, .load = agentd_load, .socket = agentd_socket, .setup = agentd_setup,
+		.cleanup = agentd_cleanup, .reload = reload, .free = agentd_free,
+	};
 	struct daemon_args args = { .config = "/etc/glm/agentd.conf" };
-	struct daemon_run run = { .lock = -1, .ready = -1 };
 	static struct agentd a = { .udp = -1, .ctl = -1 };
-	int r, ret;
 
-	daemon_parse(&agentd_cli, argc, argv, &args, NULL, NULL);
-	if ((ret = agentd_load(&a, &args)) != 0 || args.check) {
-		if (!ret)
-			printf("configuration OK\n");
-		goto out;
-	}
-	/* One instance per control socket, before anything is touched: a
-	 * second agent must not take over the socket or, when it exits,
-	 * remove the first one's nftables table. */
-	if ((ret = daemon_start(&run, a.conf.control, args.foreground, reload, &a)) != 0)
-		goto out;
-	a.loop = run.loop;
-	if ((ret = agentd_setup(&a)) == 0) {
-		if (args.pidfile && (r = write_pidfile(args.pidfile)) < 0)
-			log_warnx("pidfile %s: %s", args.pidfile, strerror(-r));
-		log_info("started as %s (%u bridges), listening on %s", a.conf.relay_role ? "relay" : "agent",
-			 a.nbr, sa6(&a.conf.listen));
-		daemon_started(&run, EX_OK);
-		if (evloop_run(a.loop) < 0)
-			ret = EX_SOFTWARE;
-	}
-	daemon_started(&run, ret);
-	agentd_cleanup(&a);
-	if (args.pidfile && ret == EX_OK)
-		unlink(args.pidfile);
-out:
-	daemon_finish(&run, ret);
-	keyring_free(&a.keys);
-	agent_conf_free(&a.conf);
-	return ret;
+	return daemon_main(&ops, &a, &args, argc, argv);
 }

@@ -199,8 +199,11 @@ static const struct daemon_opts matd_cli = {
 };
 
 /* Configuration and keyring, checked: 0, or the exit code (logged). */
-static int matd_load(struct matd *d, const struct daemon_args *args)
+static int matd_load(void *ctx, const struct daemon_args *args)
 {
+	struct matd *d = ctx;
+
+	d->sock = args->socket;
 	if (matd_conf_load(args->config, &d->conf) < 0 || keyring_load(d->conf.keyring, &d->keys) < 0)
 		return EX_CONFIG;
 	d->key = keyring_find(&d->keys, d->conf.key_id);
@@ -217,10 +220,12 @@ static int matd_load(struct matd *d, const struct daemon_args *args)
 }
 
 /* Every set-up step before the loop, so a failure is an exit code. */
-static int matd_setup(struct matd *d, const char *sock)
+static int matd_setup(void *ctx, struct evloop *loop)
 {
+	struct matd *d = ctx;
 	int one = 1, r;
 
+	d->loop = loop;
 	if ((r = rtnl_open(&d->rtnl, RTMGRP_LINK)) < 0)
 		return log_warnx("rtnetlink: %s", strerror(-r)), EX_OSERR;
 	if ((r = mat_nft_open(&d->nft, d->conf.table)) < 0 || (r = mat_nft_setup(d->nft)) < 0)
@@ -231,9 +236,9 @@ static int matd_setup(struct matd *d, const char *sock)
 	/* the address each message was sent to: acks leave from it */
 	if (setsockopt(d->udp, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
 		log_warn("listen %s: IPV6_RECVPKTINFO", sa6(&d->conf.listen));
-	d->ctl = ctl_listen(sock);
+	d->ctl = ctl_listen(d->sock);
 	if (d->ctl < 0)
-		return log_warnx("control socket %s: %s", sock, strerror(-d->ctl)), EX_OSERR;
+		return log_warnx("control socket %s: %s", d->sock, strerror(-d->ctl)), EX_OSERR;
 	if ((d->conf.mobile && mobile_start(d) < 0) || corr_start(d) < 0)
 		return EX_OSERR;
 	if ((r = ev_watch(d->loop, d->udp, on_udp, d)) < 0 || (r = ev_watch(d->loop, d->ctl, on_ctl, d)) < 0 ||
@@ -242,11 +247,15 @@ static int matd_setup(struct matd *d, const char *sock)
 	for (unsigned i = 0; i < d->nnics; i++)
 		if ((r = ev_watch(d->loop, d->nic[i].ndfd, on_ndisc, &d->nic[i])) < 0)
 			return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
+	log_info("started: %s%s, %u home prefixes, ims %s", d->conf.mobile ? "mobile node for " : "correspondent",
+		 d->conf.mobile ? a6(&d->conf.ha) : "", d->conf.nhome, d->conf.have_ims ? sa6(&d->conf.ims) : "none");
 	return 0;
 }
 
-static void matd_cleanup(struct matd *d, const char *sock)
+static void matd_cleanup(void *ctx)
 {
+	struct matd *d = ctx;
+
 	corr_stop(d);
 	if (d->conf.mobile && d->rtnl)
 		mobile_stop(d);
@@ -256,7 +265,7 @@ static void matd_cleanup(struct matd *d, const char *sock)
 	}
 	if (d->ctl >= 0) {
 		close(d->ctl);
-		unlink(sock);
+		unlink(d->sock);
 	}
 	if (d->udp >= 0)
 		close(d->udp);
@@ -265,40 +274,17 @@ static void matd_cleanup(struct matd *d, const char *sock)
 	rtnl_close(d->rtnl);
 }
 
+static const char *matd_socket(void *ctx) { return ((struct matd *)ctx)->sock; }
+static void matd_free(void *ctx) { keyring_free(&((struct matd *)ctx)->keys); }
+
 int main(int argc, char **argv)
 {
+	static const struct daemon_ops ops = {
+		.cli = &matd_cli, .load = matd_load, .socket = matd_socket, .setup = matd_setup,
+		.cleanup = matd_cleanup, .reload = reload, .free = matd_free,
+	};
 	struct daemon_args args = { .config = "/etc/glm/matd.conf", .socket = "/run/glm/matd.sock" };
-	struct daemon_run run = { .lock = -1, .ready = -1 };
 	static struct matd d = { .udp = -1, .ctl = -1, .kick_fd = -1, .inject_fd = -1 }; /* large: off the stack */
-	int r, ret;
 
-	daemon_parse(&matd_cli, argc, argv, &args, NULL, NULL);
-	if ((ret = matd_load(&d, &args)) != 0 || args.check) {
-		if (!ret)
-			printf("configuration OK\n");
-		goto out;
-	}
-	/* One instance per control socket, before anything is touched: a
-	 * second matd must not take over the socket, nor remove the first
-	 * one's table ip6 mat and home address when it exits. */
-	if ((ret = daemon_start(&run, args.socket, args.foreground, reload, &d)) != 0)
-		goto out;
-	d.loop = run.loop;
-	if ((ret = matd_setup(&d, args.socket)) == 0) {
-		if (args.pidfile && (r = write_pidfile(args.pidfile)) < 0)
-			log_warnx("pidfile %s: %s", args.pidfile, strerror(-r));
-		log_info("started: %s%s, %u home prefixes, ims %s", d.conf.mobile ? "mobile node for " : "correspondent",
-			 d.conf.mobile ? a6(&d.conf.ha) : "", d.conf.nhome, d.conf.have_ims ? sa6(&d.conf.ims) : "none");
-		daemon_started(&run, EX_OK);
-		if (evloop_run(d.loop) < 0)
-			ret = EX_SOFTWARE;
-	}
-	daemon_started(&run, ret);
-	matd_cleanup(&d, args.socket);
-	if (args.pidfile && ret == EX_OK)
-		unlink(args.pidfile);
-out:
-	daemon_finish(&run, ret);
-	keyring_free(&d.keys);
-	return ret;
+	return daemon_main(&ops, &d, &args, argc, argv);
 }

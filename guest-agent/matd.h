@@ -124,6 +124,7 @@ struct matd {
 	struct mat_nft *nft;
 	int udp, ctl;
 	struct evloop *loop;
+	const char *sock;                /* the control socket (-s) */
 
 	/* mobile node */
 	unsigned nnics;

@@ -102,14 +102,10 @@ static int set_default(char **p, const char *v)
 	return *p ? 0 : -ENOMEM;
 }
 
-/* imsd's own options: each overrides its configuration line. */
-struct imsd_overrides {
-	const char *keyring, *db, *listen;
-};
 
 static void imsd_option(void *ctx, int c, const char *arg)
 {
-	struct imsd_overrides *o = ctx;
+	struct imsd_overrides *o = &((struct imsd *)ctx)->overrides;
 
 	switch (c) {
 	case 'k': o->keyring = arg; break;
@@ -119,8 +115,10 @@ static void imsd_option(void *ctx, int c, const char *arg)
 }
 
 /* Configuration (the options over it) and keyring: 0, or the exit code. */
-static int imsd_load(struct imsd *d, const struct daemon_args *args, const struct imsd_overrides *o)
+static int imsd_load(void *ctx, const struct daemon_args *args)
 {
+	struct imsd *d = ctx;
+	const struct imsd_overrides *o = &d->overrides;
 	int r = 0;
 
 	conf_defaults(&d->conf);
@@ -146,10 +144,12 @@ static int imsd_load(struct imsd *d, const struct daemon_args *args, const struc
 
 /* Sockets, then the database (a server whose port is taken creates no
  * database file), in the started loop: 0, or the exit code (logged). */
-static int imsd_setup(struct imsd *d)
+static int imsd_setup(void *ctx, struct evloop *loop)
 {
+	struct imsd *d = ctx;
 	int r;
 
+	d->loop = loop;
 	d->udp = serve_socket(&d->conf.listen);
 	if (d->udp < 0)
 		return log_warnx("listen on %s: %s", sa6(&d->conf.listen), strerror(-d->udp)), EX_UNAVAILABLE;
@@ -161,62 +161,49 @@ static int imsd_setup(struct imsd *d)
 	if ((r = ev_watch(d->loop, d->udp, on_udp, d)) < 0 || (r = ev_watch(d->loop, d->ctl, on_ctl, d)) < 0)
 		return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
 	ev_timer_in(d->loop, &d->expiry, 1000);
+	log_info("serving %s, database %s, %u keys, control %s", sa6(&d->conf.listen), d->conf.database, d->keys.n,
+		 d->conf.control);
 	return 0;
+}
+
+static const char *imsd_socket(void *ctx) { return ((struct imsd *)ctx)->conf.control; }
+
+static void imsd_cleanup(void *ctx)
+{
+	struct imsd *d = ctx;
+
+	ev_timer_stop(&d->expiry);
+	if (d->ctl >= 0) {
+		close(d->ctl);
+		unlink(d->conf.control);
+	}
+	if (d->udp >= 0)
+		close(d->udp);
+	d->ctl = d->udp = -1;
+}
+
+static void imsd_free(void *ctx)
+{
+	struct imsd *d = ctx;
+
+	store_close(d->store);
+	keyring_free(&d->keys);
+	sendq_free(&d->out);
+	free(d->subs);
+	free(d->kseq);
+	conf_free(&d->conf);
 }
 
 int main(int argc, char **argv)
 {
+	static const struct daemon_ops ops = {
+		.cli = &cli, .option = imsd_option, .load = imsd_load, .socket = imsd_socket, .setup = imsd_setup,
+		.cleanup = imsd_cleanup, .reload = reload_keyring, .free = imsd_free,
+	};
 	struct daemon_args args = { .config = IMSD_DEFAULT_CONF };
-	struct imsd_overrides o = { 0 };
-	struct daemon_run run = { .lock = -1, .ready = -1 };
 	struct imsd d = { .udp = -1, .ctl = -1 };
-	int code, r;
 
 	/* Until detached, every message also reaches the terminal. */
-	daemon_parse(&cli, argc, argv, &args, imsd_option, &o);
 	ev_timer_init(&d.expiry, "expiry", on_expiry, &d);
-	if ((code = imsd_load(&d, &args, &o)) != 0 || args.check) {
-		if (!code)
-			printf("configuration OK\n");
-		goto out;
-	}
-	/* One instance per control socket, before anything is touched: a
-	 * second imsd must not remove the first one's socket and pid file. */
-	if ((code = daemon_start(&run, d.conf.control, args.foreground, reload_keyring, &d)) != 0)
-		goto out;
-	d.loop = run.loop;
-	if ((code = imsd_setup(&d)) == 0 && args.pidfile && (r = write_pidfile(args.pidfile)) < 0) {
-		log_warnx("pid file %s: %s", args.pidfile, strerror(-r));
-		code = EX_CANTCREAT;
-	}
-	if (code == 0) {
-		log_info("serving %s, database %s, %u keys, control %s", sa6(&d.conf.listen), d.conf.database,
-			 d.keys.n, d.conf.control);
-		daemon_started(&run, EX_OK);
-		if ((r = evloop_run(d.loop)) < 0) {
-			log_warnx("event loop: %s", strerror(-r));
-			code = EX_OSERR;
-		} else {
-			log_info("exiting");
-		}
-	}
-	daemon_started(&run, code);
-	ev_timer_stop(&d.expiry);
-	if (d.ctl >= 0) {
-		close(d.ctl);
-		unlink(d.conf.control);
-	}
-	if (args.pidfile && code == EX_OK)
-		unlink(args.pidfile);
-out:
-	daemon_finish(&run, code);
-	if (d.udp >= 0)
-		close(d.udp);
-	store_close(d.store);
-	keyring_free(&d.keys);
-	sendq_free(&d.out);
-	free(d.subs);
-	free(d.kseq);
-	conf_free(&d.conf);
-	return code;
+	return daemon_main(&ops, &d, &args, argc, argv);
 }

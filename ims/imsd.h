@@ -67,7 +67,13 @@ struct sendq {
 	unsigned n, cap;
 };
 
+/* imsd's own options: each overrides its configuration line. */
+struct imsd_overrides {
+	const char *keyring, *db, *listen;
+};
+
 struct imsd {
+	struct imsd_overrides overrides; /* -k -D -l */
 	struct imsd_conf conf;
 	struct glm_keyring keys;
 	struct store *store;

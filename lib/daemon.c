@@ -307,3 +307,42 @@ void daemon_finish(struct daemon_run *r, int code)
 		daemon_unlock(r->lock, r->lock_path);
 	r->lock = -1;
 }
+
+int daemon_main(const struct daemon_ops *ops, void *ctx, struct daemon_args *args, int argc, char **argv)
+{
+	struct daemon_run run = { .lock = -1, .ready = -1 };
+	int ret, r;
+
+	daemon_parse(ops->cli, argc, argv, args, ops->option, ctx);
+	if ((ret = ops->load(ctx, args)) != 0 || args->check) {
+		if (!ret)
+			printf("configuration OK\n");
+		goto out;
+	}
+	/* One instance per control socket, before anything is touched: a
+	 * second one must not take over the socket or, when it exits, remove
+	 * the first one's pid file, nftables table or addresses. */
+	if ((ret = daemon_start(&run, ops->socket(ctx), args->foreground, ops->reload, ctx)) != 0)
+		goto out;
+	if ((ret = ops->setup(ctx, run.loop)) == 0 && args->pidfile && (r = write_pidfile(args->pidfile)) < 0) {
+		log_warnx("pid file %s: %s", args->pidfile, strerror(-r));
+		ret = EX_CANTCREAT;
+	}
+	if (ret == 0) {
+		daemon_started(&run, EX_OK);
+		if ((r = evloop_run(run.loop)) < 0) {
+			log_warnx("event loop: %s", strerror(-r));
+			ret = EX_SOFTWARE;
+		} else {
+			log_info("exiting");
+		}
+	}
+	daemon_started(&run, ret);
+	ops->cleanup(ctx);
+	if (args->pidfile && ret == EX_OK)
+		unlink(args->pidfile);
+out:
+	daemon_finish(&run, ret);
+	ops->free(ctx);
+	return ret;
+}

@@ -100,6 +100,29 @@ void daemon_started(struct daemon_run *r, int code);
  * released (r may be one daemon_start failed on). */
 void daemon_finish(struct daemon_run *r, int code);
 
+/* A daemon's parts, for daemon_main. ctx is the daemon's state. */
+struct daemon_ops {
+	const struct daemon_opts *cli;
+	/* its own options, beyond -f -s -p -d -v -n (NULL: none) */
+	void (*option)(void *ctx, int c, const char *arg);
+	/* configuration and keyring, checked: 0 or the exit code (logged) */
+	int (*load)(void *ctx, const struct daemon_args *args);
+	/* the control socket, whose "<socket>.lock" is the instance lock */
+	const char *(*socket)(void *ctx);
+	/* sockets and modules, in the started loop: 0 or the exit code (logged) */
+	int (*setup)(void *ctx, struct evloop *loop);
+	/* after the loop, or after a setup that failed part way */
+	void (*cleanup)(void *ctx);
+	/* SIGHUP */
+	void (*reload)(void *ctx);
+	/* the end, whatever happened (keyring, configuration) */
+	void (*free)(void *ctx);
+};
+/* The one main of every daemon: options, load (-n: "configuration OK"),
+ * start (lock, loop, detach), setup, pid file, run until SIGTERM,
+ * cleanup, finish. args holds the defaults. Returns the exit code. */
+int daemon_main(const struct daemon_ops *ops, void *ctx, struct daemon_args *args, int argc, char **argv);
+
 /* SIGHUP's usual work: the keyring at path again, taken only if it loads,
  * holds key_id (when not 0) and that key owns home (when not NULL);
  * otherwise the keys in use stay, and the log says why. On success *keys
