@@ -19,6 +19,7 @@
 #include "evloop.h"
 #include "keys.h"
 #include "mdb.h"
+#include "print.h"
 #include "wire.h"
 #include <net/if.h>
 #include <netinet/in.h>
@@ -213,7 +214,7 @@ void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct gl
 void relay_client_native(struct agentd *a, int bridge, const uint8_t *pkt, size_t len);
 void relay_client_timer(struct agentd *a, uint64_t now);
 uint64_t relay_client_next_deadline(const struct agentd *a);
-void relay_client_status(struct agentd *a, FILE *out, bool json);
+void relay_client_status(struct agentd *a, struct printer *p);
 
 /* relay_server.c: the relay role. */
 int relay_server_init(struct agentd *a);
@@ -222,5 +223,5 @@ void relay_server_msg(struct agentd *a, const struct glm_msg *m, const struct gl
 		      const struct sockaddr_in6 *from);
 void relay_server_timer(struct agentd *a, uint64_t now);
 uint64_t relay_server_next_deadline(const struct agentd *a);
-void relay_server_status(struct agentd *a, FILE *out, bool json);
+void relay_server_status(struct agentd *a, struct printer *p);
 #endif
