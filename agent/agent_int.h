@@ -60,7 +60,7 @@ void vm_mdb_entry(struct agentd *a, const struct mdb_entry *e);
  * PREPARE's): after anything that moved one. */
 void vm_arm(struct agentd *a, struct agent_vm *vm);
 void vm_release_all(struct agentd *a);
-void vm_status(struct agentd *a, FILE *out, bool json);
+void vm_status(struct agentd *a, struct printer *p);
 struct agent_vm *vm_find(struct agentd *a, const char *name);
 
 /* group.c: a group's state machine (agentd.h draws it). group_event()

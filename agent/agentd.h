@@ -20,6 +20,7 @@
 #include "htab.h"
 #include "keys.h"
 #include "mdb.h"
+#include "print.h"
 #include "wire.h"
 #include <net/if.h>
 #include <netinet/in.h>
@@ -245,12 +246,12 @@ void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct gl
 /* A native packet for group arrived on bridge (reception.c): duplicates of
  * it coming by relay are dropped, and the session is stopped. */
 void relay_client_native(struct agentd *a, int bridge, const uint8_t *pkt, size_t len);
-void relay_client_status(struct agentd *a, FILE *out, bool json);
+void relay_client_status(struct agentd *a, struct printer *p);
 
 /* relay_server.c: the relay role. */
 int relay_server_init(struct agentd *a);
 void relay_server_free(struct agentd *a);
 void relay_server_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key,
 		      const struct sockaddr_in6 *from);
-void relay_server_status(struct agentd *a, FILE *out, bool json);
+void relay_server_status(struct agentd *a, struct printer *p);
 #endif

@@ -8,6 +8,7 @@
 #include "ctl.h"
 #include "hookreq.h"
 #include "log.h"
+#include "print.h"
 #include "util.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -31,55 +32,53 @@ static int vm_cmd(struct agentd *a, int argc, char **argv, FILE *out)
 	return vm_request(a, ev[r.event], &r.dom, r.prepare, out);
 }
 
-static void counters(struct agentd *a, FILE *out, bool json)
+/* The counters: all of stats, and in JSON the end of status too. */
+static void counters(struct agentd *a, struct printer *p)
 {
-	fprintf(out, json ? "\"rx\":%llu,\"refused\":%llu,\"proxy_joins\":%u," :
-			    "rx=%llu\nrefused=%llu\nproxy_joins=%u\n",
-		(unsigned long long)a->rx, (unsigned long long)a->refused, proxy_joins(a));
-	glm_drops_print(out, a->drops, json);
+	print_u64(p, "rx", "rx=%llu\n", a->rx);
+	print_u64(p, "refused", "refused=%llu\n", a->refused);
+	print_uint(p, "proxy_joins", "proxy_joins=%u\n", proxy_joins(a));
+	glm_drops_print(p, a->drops);
+}
+
+static void status(struct agentd *a, struct printer *p)
+{
+	print_str(p, "role", NULL, a->conf.relay_role ? "relay" : "agent");
+	if (a->conf.relay_role) {
+		relay_server_status(a, p);
+	} else {
+		for (unsigned i = 0; i < a->nbr; i++) {
+			const struct agent_bridge *br = &a->br[i];
+
+			print_str(p, NULL, "bridge %s:", br->name);
+			print_addr(p, NULL, " %s/64", br->have_prefix ? &br->prefix : NULL);
+			print_addr(p, NULL, " via %s", br->have_prefix ? &br->router : NULL);
+			print_text(p, "%s\n", br->have_prefix ? "" : " no prefix seen");
+		}
+		vm_status(a, p);
+		relay_client_status(a, p);
+	}
+	if (print_is_json(p))
+		counters(a, p);
 }
 
 int agent_ctl_handler(void *ctx, int argc, char **argv, FILE *out)
 {
 	struct agentd *a = ctx;
 	const char *f = conf_arg(argc, argv, "format");
-	bool json = f && !strcmp(f, "json");
 	enum hookreq_event ev;
+	struct printer p;
 
 	if (!hookreq_event_parse(argv[0], &ev))
 		return vm_cmd(a, argc, argv, out);
-	if (!strcmp(argv[0], "stats")) {
-		if (json)
-			fputc('{', out);
-		counters(a, out, json);
-		if (json)
-			fputs("}\n", out);
-		return 0;
-	}
-	if (!strcmp(argv[0], "status")) {
-		if (json) {
-			fprintf(out, "{\"role\":\"%s\",", a->conf.relay_role ? "relay" : "agent");
-			if (a->conf.relay_role) {
-				relay_server_status(a, out, true);
-			} else {
-				vm_status(a, out, true);
-				fputc(',', out);
-				relay_client_status(a, out, true);
-			}
-			fputc(',', out);
-			counters(a, out, true);
-			fputs("}\n", out);
-		} else if (a->conf.relay_role) {
-			relay_server_status(a, out, false);
-		} else {
-			for (unsigned i = 0; i < a->nbr; i++)
-				fprintf(out, "bridge %s: %s%s%s\n", a->br[i].name,
-					a->br[i].have_prefix ? a6(&a->br[i].prefix) : "no prefix seen",
-					a->br[i].have_prefix ? "/64 via " : "",
-					a->br[i].have_prefix ? a6(&a->br[i].router) : "");
-			vm_status(a, out, false);
-			relay_client_status(a, out, false);
-		}
+	print_init(&p, out, f && !strcmp(f, "json"));
+	if (!strcmp(argv[0], "stats") || !strcmp(argv[0], "status")) {
+		print_open_object(&p, NULL);
+		if (!strcmp(argv[0], "stats"))
+			counters(a, &p);
+		else
+			status(a, &p);
+		print_close_object(&p);
 		return 0;
 	}
 	fprintf(out, "unknown request '%s'", argv[0]);

@@ -614,20 +614,18 @@ static uint64_t rc_invalid(const struct rc_session *s)
 	return n;
 }
 
-void relay_client_status(struct agentd *a, FILE *out, bool json)
+void relay_client_status(struct agentd *a, struct printer *p)
 {
 	struct relay_client *rc = a->relay_client;
 	uint64_t now = now_ns();
-	bool first = true;
 
-	if (json)
-		fprintf(out, "\"relays\":[");
+	print_open_array(p, "relays");
 	for (unsigned i = 0; rc && i < rc->nsess; i++) {
 		const struct rc_session *s = rc->sess[i];
 
 		for (unsigned b = 0; b < s->nlegs; b++) {
 			const struct rc_leg *l = &s->leg[b];
-			const char *state = rc_state_name[s->state], *mode = rc_mode_name[l->mode];
+			const char *mode = rc_mode_name[l->mode];
 
 			/* a catch-up window that ran out with no relayed packet left */
 			if (l->mode == LEG_CATCHUP && now - l->native_ns > RC_CATCHUP_MS * 1000000ull)
@@ -635,30 +633,26 @@ void relay_client_status(struct agentd *a, FILE *out, bool json)
 
 			if (!l->refs)
 				continue;
-			if (!json) {
-				fprintf(out, "relay %s source %s via %s bridge %s: refs %u, %s, %s, %llu packets %llu bytes, "
-					     "%llu duplicates suppressed, %llu late, %llu invalid, %llu replayed\n",
-					a6(&s->group), a6(&s->source), sa6(&s->relay), a->br[b].name, l->refs, state,
-					mode, (unsigned long long)l->packets, (unsigned long long)l->bytes,
-					(unsigned long long)l->dup_suppressed, (unsigned long long)l->late,
-					(unsigned long long)rc_invalid(s), (unsigned long long)s->replayed);
-				continue;
-			}
-			fprintf(out,
-				"%s{\"group\":\"%s\",\"source\":\"%s\",\"relay\":\"%s\",\"bridge\":\"%s\",\"refs\":%u,"
-				"\"state\":\"%s\",\"mode\":\"%s\",\"packets\":%llu,\"bytes\":%llu,\"dup_suppressed\":%llu,\"late\":%llu,"
-				"\"native\":%llu,\"invalid\":%llu,\"replayed\":%llu,\"inject_errors\":%llu,"
-				"\"request_ms\":%.1f,\"native_after_ms\":%.1f}",
-				first ? "" : ",", a6(&s->group), a6(&s->source), sa6(&s->relay), a->br[b].name, l->refs,
-				state, mode, (unsigned long long)l->packets, (unsigned long long)l->bytes,
-				(unsigned long long)l->dup_suppressed, (unsigned long long)l->late,
-				(unsigned long long)l->native, (unsigned long long)rc_invalid(s),
-				(unsigned long long)s->replayed, (unsigned long long)l->inject_errs,
-				s->active_ns ? ns_to_ms(s->active_ns - s->requested_ns) : -1.0,
-				l->native_ns ? ns_to_ms(l->native_ns - s->requested_ns) : -1.0);
-			first = false;
+			print_open_object(p, NULL);
+			print_addr(p, "group", "relay %s", &s->group);
+			print_addr(p, "source", " source %s", &s->source);
+			print_str(p, "relay", " via %s", sa6(&s->relay));
+			print_str(p, "bridge", " bridge %s:", a->br[b].name);
+			print_uint(p, "refs", " refs %u", l->refs);
+			print_str(p, "state", ", %s", rc_state_name[s->state]);
+			print_str(p, "mode", ", %s", mode);
+			print_u64(p, "packets", ", %llu packets", l->packets);
+			print_u64(p, "bytes", " %llu bytes", l->bytes);
+			print_u64(p, "dup_suppressed", ", %llu duplicates suppressed", l->dup_suppressed);
+			print_u64(p, "late", ", %llu late", l->late);
+			print_u64(p, "native", NULL, l->native);
+			print_u64(p, "invalid", ", %llu invalid", rc_invalid(s));
+			print_u64(p, "replayed", ", %llu replayed\n", s->replayed);
+			print_u64(p, "inject_errors", NULL, l->inject_errs);
+			print_float(p, "request_ms", NULL, s->active_ns ? ns_to_ms(s->active_ns - s->requested_ns) : -1.0);
+			print_float(p, "native_after_ms", NULL, l->native_ns ? ns_to_ms(l->native_ns - s->requested_ns) : -1.0);
+			print_close_object(p);
 		}
 	}
-	if (json)
-		fprintf(out, "]");
+	print_close_array(p);
 }

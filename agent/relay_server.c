@@ -668,56 +668,55 @@ void relay_server_free(struct agentd *a)
 	a->relay_server = NULL;
 }
 
-void relay_server_status(struct agentd *a, FILE *out, bool json)
+void relay_server_status(struct agentd *a, struct printer *p)
 {
 	struct relay_server *rs = a->relay_server;
 	uint64_t now = now_ns();
 
 	if (!rs) {
-		if (json)
-			fprintf(out, "\"relay_server\":null");
+		print_null(p, "relay_server");
 		return;
 	}
-	if (!json) {
-		fprintf(out, "relay on %s: %u sessions, %u groups joined; received %llu packets (%llu unmatched), "
-			     "forwarded %llu packets %llu bytes, %llu dropped\n",
-			rs->ifname, rs->nsess, rs->nmemb, (unsigned long long)rs->rx_packets,
-			(unsigned long long)rs->rx_unmatched, (unsigned long long)rs->tx_packets,
-			(unsigned long long)rs->tx_bytes, (unsigned long long)rs->tx_drops);
-		for (unsigned i = 0; i < rs->nsess; i++) {
-			const struct rs_session *s = rs->sess[i];
-
-			fprintf(out, "  session %s group %s source %s key %u: %llu packets %llu bytes %llu dropped, "
-				     "expires in %.1fs\n",
-				sa6(&s->agent), a6(&s->group), a6(&s->source), s->key_id,
-				(unsigned long long)s->packets, (unsigned long long)s->bytes,
-				(unsigned long long)s->drops,
-				s->expires_ns > now ? (double)(s->expires_ns - now) / 1e9 : 0.0);
-		}
-		return;
-	}
-	fprintf(out,
-		"\"relay_server\":{\"ifname\":\"%s\",\"groups\":%u,\"rx_packets\":%llu,\"rx_bytes\":%llu,"
-		"\"rx_unmatched\":%llu,\"rx_truncated\":%llu,\"rx_csum_fixed\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,"
-		"\"tx_drops\":%llu,\"requests\":%llu,\"refreshes\":%llu,\"stops\":%llu,\"expired\":%llu,"
-		"\"refused\":{\"stale\":%llu,\"denied\":%llu,\"badreq\":%llu,\"internal\":%llu},\"sessions\":[",
-		rs->ifname, rs->nmemb, (unsigned long long)rs->rx_packets, (unsigned long long)rs->rx_bytes,
-		(unsigned long long)rs->rx_unmatched, (unsigned long long)rs->rx_trunc,
-		(unsigned long long)rs->rx_csum_fixed, (unsigned long long)rs->tx_packets, (unsigned long long)rs->tx_bytes,
-		(unsigned long long)rs->tx_drops, (unsigned long long)rs->requests,
-		(unsigned long long)rs->refreshes, (unsigned long long)rs->stops, (unsigned long long)rs->expired,
-		(unsigned long long)rs->refused[GLM_ST_STALE], (unsigned long long)rs->refused[GLM_ST_DENIED],
-		(unsigned long long)rs->refused[GLM_ST_BADREQ], (unsigned long long)rs->refused[GLM_ST_INTERNAL]);
+	print_open_object(p, "relay_server");
+	print_str(p, "ifname", "relay on %s", rs->ifname);
+	print_uint(p, NULL, ": %u sessions", rs->nsess);
+	print_uint(p, "groups", ", %u groups joined", rs->nmemb);
+	print_u64(p, "rx_packets", "; received %llu packets", rs->rx_packets);
+	print_u64(p, "rx_bytes", NULL, rs->rx_bytes);
+	print_u64(p, "rx_unmatched", " (%llu unmatched)", rs->rx_unmatched);
+	print_u64(p, "rx_truncated", NULL, rs->rx_trunc);
+	print_u64(p, "rx_csum_fixed", NULL, rs->rx_csum_fixed);
+	print_u64(p, "tx_packets", ", forwarded %llu packets", rs->tx_packets);
+	print_u64(p, "tx_bytes", " %llu bytes", rs->tx_bytes);
+	print_u64(p, "tx_drops", ", %llu dropped\n", rs->tx_drops);
+	print_u64(p, "requests", NULL, rs->requests);
+	print_u64(p, "refreshes", NULL, rs->refreshes);
+	print_u64(p, "stops", NULL, rs->stops);
+	print_u64(p, "expired", NULL, rs->expired);
+	print_open_object(p, "refused");
+	print_u64(p, "stale", NULL, rs->refused[GLM_ST_STALE]);
+	print_u64(p, "denied", NULL, rs->refused[GLM_ST_DENIED]);
+	print_u64(p, "badreq", NULL, rs->refused[GLM_ST_BADREQ]);
+	print_u64(p, "internal", NULL, rs->refused[GLM_ST_INTERNAL]);
+	print_close_object(p);
+	print_open_array(p, "sessions");
 	for (unsigned i = 0; i < rs->nsess; i++) {
 		const struct rs_session *s = rs->sess[i];
 
-		fprintf(out,
-			"%s{\"agent\":\"%s\",\"group\":\"%s\",\"source\":\"%s\",\"key_id\":%u,\"packets\":%llu,"
-			"\"bytes\":%llu,\"drops\":%llu,\"lifetime\":%u,\"age_s\":%.1f,\"expires_in_s\":%.1f}",
-			i ? "," : "", sa6(&s->agent), a6(&s->group), a6(&s->source), s->key_id,
-			(unsigned long long)s->packets, (unsigned long long)s->bytes, (unsigned long long)s->drops,
-			s->lifetime, (double)(now - s->created_ns) / 1e9,
-			s->expires_ns > now ? (double)(s->expires_ns - now) / 1e9 : 0.0);
+		print_open_object(p, NULL);
+		print_str(p, "agent", "  session %s", sa6(&s->agent));
+		print_addr(p, "group", " group %s", &s->group);
+		print_addr(p, "source", " source %s", &s->source);
+		print_uint(p, "key_id", " key %u:", s->key_id);
+		print_u64(p, "packets", " %llu packets", s->packets);
+		print_u64(p, "bytes", " %llu bytes", s->bytes);
+		print_u64(p, "drops", " %llu dropped", s->drops);
+		print_uint(p, "lifetime", NULL, s->lifetime);
+		print_float(p, "age_s", NULL, (double)(now - s->created_ns) / 1e9);
+		print_float(p, "expires_in_s", ", expires in %.1fs\n",
+			    s->expires_ns > now ? (double)(s->expires_ns - now) / 1e9 : 0.0);
+		print_close_object(p);
 	}
-	fprintf(out, "]}");
+	print_close_array(p);
+	print_close_object(p);
 }

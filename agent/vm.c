@@ -760,119 +760,72 @@ void vm_release_all(struct agentd *a)
 	a->vms_cap = 0;
 }
 
-/* A name as a JSON string: '"', '\' and control characters escaped, the
- * rest (UTF-8 included) as it is. */
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
-}
-
-/* A name in the text status: control characters (which no name the agent
- * takes has, but the terminal must never get) as \xNN. */
-static void text_str(FILE *out, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\x%02x", *p);
-		else
-			fputc(*p, out);
-	}
-}
-
-static const char *jbool(bool b)
-{
-	return b ? "true" : "false";
-}
-
-void vm_status(struct agentd *a, FILE *out, bool json)
+void vm_status(struct agentd *a, struct printer *p)
 {
 	static const char *const st[] = { "incoming", "running", "outgoing" };
 	uint64_t now = now_ns();
-	bool first = true;
 
-	if (json)
-		fprintf(out, "\"vms\":[");
+	print_open_array(p, "vms");
 	for (unsigned i = 0; i < a->nvms; i++) {
 		struct agent_vm *vm = a->vms[i];
 		bool redir = vm->redirected && now < vm->redirect_until_ns;
 		bool acked = vm->prepare == PREPARE_ACKED || vm->prepare == PREPARE_RESUMED;
 		char mac[MAC_STRLEN];
 
-		if (json) {
-			fprintf(out, "%s{\"name\":", first ? "" : ",");
-			json_str(out, vm->name);
-			fprintf(out, ",\"state\":\"%s\",\"bridge\":", st[vm->state]);
-			json_str(out, a->br[vm->bridge].name);
-			fprintf(out, ",\"ports\":[");
-			for (unsigned p = 0; p < vm->nports; p++) {
-				if (p)
-					fputc(',', out);
-				json_str(out, vm->ports[p].name);
-			}
-			fprintf(out, "],\"home\":%s%s%s,\"prepare\":{\"acked\":%s,\"ma\":%s%s%s,\"rtt_ms\":%.3f},",
-				vm->has_home ? "\"" : "", vm->has_home ? a6(&vm->home) : "null", vm->has_home ? "\"" : "",
-				acked ? "true" : "false", acked ? "\"" : "", acked ? a6(&vm->prepared_ma) : "null",
-				acked ? "\"" : "",
-				vm->prepare_rtt_ms);
-			if (redir)
-				fprintf(out, "\"redirect\":{\"from\":\"%s\",\"expires_s\":%.1f},",
-					mac_str(vm->old_router_mac, mac), ns_to_ms(vm->redirect_until_ns - now) / 1000);
-			else
-				fprintf(out, "\"redirect\":null,");
-			fprintf(out, "\"groups\":[");
-			for (unsigned k = 0; k < vm->ngroups; k++) {
-				struct vm_group *g = &vm->groups[k];
-				/* the booleans as they always were: native and
-				 * relayed say what arrives, proxy_joined what we hold */
-				fprintf(out, "%s{\"group\":\"%s\",\"state\":\"%s\",\"proxy_joined\":%s,\"pinned\":%s,"
-					"\"own_report\":%s,\"native\":%s,\"relayed\":%s,\"native_after_join_ms\":%.3f,"
-					"\"report_after_start_ms\":%.3f,\"relayed_after_ask_ms\":%.3f}",
-					k ? "," : "", a6(&g->group), group_state_name(g->state), jbool(g->proxy_joined),
-					jbool(g->pinned), jbool(g->own_report), jbool(g->state == GROUP_NATIVE),
-					jbool(g->state == GROUP_RELAYED),
-					g->native_ns && g->joined_ns ? ns_to_ms(g->native_ns - g->joined_ns) : -1.0,
-					g->own_report_ns && vm->started_ns ? ns_to_ms(g->own_report_ns - vm->started_ns) : -1.0,
-					g->relayed_ns && g->relay_ns ? ns_to_ms(g->relayed_ns - g->relay_ns) : -1.0);
-			}
-			fprintf(out, "]}");
-		} else {
-			fprintf(out, "vm ");
-			text_str(out, vm->name);
-			fprintf(out, ": %s on %s, ports", st[vm->state], a->br[vm->bridge].name);
-			for (unsigned p = 0; p < vm->nports; p++) {
-				fputc(' ', out);
-				text_str(out, vm->ports[p].name[0] ? vm->ports[p].name : "(none yet)");
-			}
-			if (vm->has_home)
-				fprintf(out, ", home %s", a6(&vm->home));
-			if (acked)
-				fprintf(out, ", prepared %s (%.2f ms)", a6(&vm->prepared_ma), vm->prepare_rtt_ms);
-			if (redir)
-				fprintf(out, ", frames to %s redirected (%.0f s left)", mac_str(vm->old_router_mac, mac),
-					ns_to_ms(vm->redirect_until_ns - now) / 1000);
-			fprintf(out, "\n");
-			for (unsigned k = 0; k < vm->ngroups; k++) {
-				struct vm_group *g = &vm->groups[k];
-				fprintf(out, "  group %s: %s%s%s%s", a6(&g->group), group_state_name(g->state),
-					g->proxy_joined ? ", proxy-joined" : "", g->pinned ? ", pinned" : "",
-					g->own_report ? ", reported" : "");
-				if (g->state == GROUP_RELAY_FAILED)
-					fprintf(out, " (%s)", relay_err_str(g->relay_err));
-				fprintf(out, " (joined %.0f s ago)\n", g->joined_ns ? ns_to_ms(now - g->joined_ns) / 1000 : 0);
-			}
+		print_open_object(p, NULL);
+		print_str(p, "name", "vm %s:", vm->name);
+		print_str(p, "state", " %s", st[vm->state]);
+		print_str(p, "bridge", " on %s, ports", a->br[vm->bridge].name);
+		print_open_array(p, "ports");
+		for (unsigned k = 0; k < vm->nports; k++) {
+			print_str(p, "port", NULL, vm->ports[k].name);
+			print_str(p, NULL, " %s", vm->ports[k].name[0] ? vm->ports[k].name : "(none yet)");
 		}
-		first = false;
+		print_close_array(p);
+		print_addr(p, "home", ", home %s", vm->has_home ? &vm->home : NULL);
+		print_open_object(p, "prepare");
+		print_str(p, "state", NULL, prepare_state_name(vm->prepare));
+		print_bool(p, "acked", NULL, acked);
+		print_addr(p, "ma", ", prepared %s", acked ? &vm->prepared_ma : NULL);
+		print_float(p, "rtt_ms", acked ? " (%.2f ms)" : NULL, vm->prepare_rtt_ms);
+		print_close_object(p);
+		if (redir) {
+			print_open_object(p, "redirect");
+			print_str(p, "from", ", frames to %s redirected", mac_str(vm->old_router_mac, mac));
+			print_float(p, "expires_s", " (%.0f s left)", ns_to_ms(vm->redirect_until_ns - now) / 1000);
+			print_close_object(p);
+		} else {
+			print_null(p, "redirect");
+		}
+		print_text(p, "\n");
+		print_open_array(p, "groups");
+		for (unsigned k = 0; k < vm->ngroups; k++) {
+			struct vm_group *g = &vm->groups[k];
+
+			print_open_object(p, NULL);
+			print_addr(p, "group", "  group %s:", &g->group);
+			print_str(p, "state", " %s", group_state_name(g->state));
+			/* the booleans as they always were: native and
+			 * relayed say what arrives, proxy_joined what we hold */
+			print_bool(p, "proxy_joined", ", proxy-joined", g->proxy_joined);
+			print_bool(p, "pinned", ", pinned", g->pinned);
+			print_bool(p, "own_report", ", reported", g->own_report);
+			print_bool(p, "native", NULL, g->state == GROUP_NATIVE);
+			print_bool(p, "relayed", NULL, g->state == GROUP_RELAYED);
+			if (g->state == GROUP_RELAY_FAILED)
+				print_str(p, NULL, " (%s)", relay_err_str(g->relay_err));
+			print_float(p, "native_after_join_ms", NULL,
+				    g->native_ns && g->joined_ns ? ns_to_ms(g->native_ns - g->joined_ns) : -1.0);
+			print_float(p, "report_after_start_ms", NULL,
+				    g->own_report_ns && vm->started_ns ? ns_to_ms(g->own_report_ns - vm->started_ns) : -1.0);
+			print_float(p, "relayed_after_ask_ms", NULL,
+				    g->relayed_ns && g->relay_ns ? ns_to_ms(g->relayed_ns - g->relay_ns) : -1.0);
+			print_float(p, NULL, " (joined %.0f s ago)\n", g->joined_ns ? ns_to_ms(now - g->joined_ns) / 1000 : 0);
+			print_close_object(p);
+		}
+		print_close_array(p);
+		print_close_object(p);
 	}
-	if (json)
-		fprintf(out, "]");
+	print_close_array(p);
 	(void)any6;
 }

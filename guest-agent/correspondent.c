@@ -253,27 +253,23 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 	}
 }
 
-void corr_status(struct matd *d, FILE *out, bool json)
+void corr_status(struct matd *d, struct printer *p)
 {
 	uint64_t now = now_ns();
 
-	if (!json) {
-		fprintf(out, "peers: %u\n", d->npeers);
-		for (unsigned i = 0; i < d->npeers; i++) {
-			const struct peer *p = &d->peers[i];
-			fprintf(out, "peer: %s -> %s (seq %llu, expires in %llu s)\n", a6(&p->ha), a6(&p->ma),
-				(unsigned long long)p->seq,
-				(unsigned long long)(p->expires_ns > now ? (p->expires_ns - now) / 1000000000ull : 0));
-		}
-		return;
-	}
-	fprintf(out, "\"peers\":[");
+	print_uint(p, NULL, "peers: %u\n", d->npeers);
+	print_open_array(p, "peers");
 	for (unsigned i = 0; i < d->npeers; i++) {
-		const struct peer *p = &d->peers[i];
-		fprintf(out, "%s{\"ha\":\"%s\",\"ma\":\"%s\",\"seq\":%llu,\"expires_in_s\":%llu}", i ? "," : "",
-			a6(&p->ha), a6(&p->ma), (unsigned long long)p->seq,
-			(unsigned long long)(p->expires_ns > now ? (p->expires_ns - now) / 1000000000ull : 0));
+		const struct peer *c = &d->peers[i];
+
+		print_open_object(p, NULL);
+		print_addr(p, "ha", "peer: %s", &c->ha);
+		print_addr(p, "ma", " -> %s", &c->ma);
+		print_u64(p, "seq", " (seq %llu", c->seq);
+		print_u64(p, "expires_in_s", ", expires in %llu s)\n",
+			  c->expires_ns > now ? (c->expires_ns - now) / 1000000000ull : 0);
+		print_close_object(p);
 	}
-	fprintf(out, "]");
+	print_close_array(p);
 }
 

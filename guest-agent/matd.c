@@ -62,35 +62,32 @@ static void udp_input(struct matd *d)
 	}
 }
 
-static void stats_out(struct matd *d, FILE *out, bool json)
+static void stats_out(struct matd *d, struct printer *p)
 {
-	fprintf(out, json ? "{\"rx\":%llu,\"stale\":%llu,\"refused\":%llu,\"ra_bad\":%llu," :
-			    "rx=%llu\nstale=%llu\nrefused=%llu\nra_bad=%llu\n",
-		(unsigned long long)d->rx, (unsigned long long)d->stale, (unsigned long long)d->refused,
-		(unsigned long long)d->ra_bad);
-	glm_drops_print(out, d->drops, json);
-	if (json)
-		fputs("}\n", out);
+	print_u64(p, "rx", "rx=%llu\n", d->rx);
+	print_u64(p, "stale", "stale=%llu\n", d->stale);
+	print_u64(p, "refused", "refused=%llu\n", d->refused);
+	print_u64(p, "ra_bad", "ra_bad=%llu\n", d->ra_bad);
+	glm_drops_print(p, d->drops);
 }
 
 static int ctl_handler(void *ctx, int argc, char **argv, FILE *out)
 {
 	struct matd *d = ctx;
-	bool json = conf_arg(argc, argv, "format") && !strcmp(conf_arg(argc, argv, "format"), "json");
 
-	if (!strcmp(argv[0], "status")) {
-		if (json)
-			fputc('{', out);
-		mobile_status(d, out, json);
-		if (json)
-			fputc(',', out);
-		corr_status(d, out, json);
-		if (json)
-			fputs("}\n", out);
-		return 0;
-	}
-	if (!strcmp(argv[0], "stats")) {
-		stats_out(d, out, json);
+	if (!strcmp(argv[0], "status") || !strcmp(argv[0], "stats")) {
+		const char *f = conf_arg(argc, argv, "format");
+		struct printer pr;
+
+		print_init(&pr, out, f && !strcmp(f, "json"));
+		print_open_object(&pr, NULL);
+		if (!strcmp(argv[0], "stats")) {
+			stats_out(d, &pr);
+		} else {
+			mobile_status(d, &pr);
+			corr_status(d, &pr);
+		}
+		print_close_object(&pr);
 		return 0;
 	}
 	if (!strcmp(argv[0], "prepare")) {

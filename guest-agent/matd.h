@@ -9,6 +9,7 @@
 #include "keys.h"
 #include "nft.h"
 #include "ndisc.h"
+#include "print.h"
 #include "rtnl.h"
 #include "wire.h"
 #include <net/if.h>
@@ -213,7 +214,7 @@ int mobile_prepare(struct matd *d, const char *ifname, const struct in6_addr *pr
 		   const struct in6_addr *router, const struct in6_addr *ma, FILE *err);
 void mobile_unprepare(struct matd *d);
 int mobile_check_link(struct matd *d, const char *trigger);
-void mobile_status(struct matd *d, FILE *out, bool json);
+void mobile_status(struct matd *d, struct printer *p);
 
 /* correspondent.c */
 int corr_start(struct matd *d);
@@ -224,7 +225,7 @@ void corr_stop(struct matd *d);
 void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key, const struct in6_addr *local,
 	      const struct sockaddr_in6 *from);
 int corr_query(struct matd *d, const struct in6_addr *ha);
-void corr_status(struct matd *d, FILE *out, bool json);
+void corr_status(struct matd *d, struct printer *p);
 /* tcpkick.c: tcp_kick_open() at start (the raw socket); tcp_kick_list()
  * lists the HA's established TCP sessions into d->kick unless listed
  * already (returns how many, or -errno); tcp_kick() sends one

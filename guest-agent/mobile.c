@@ -994,73 +994,84 @@ void mobile_stop(struct matd *d)
 		close(d->kick_fd);
 }
 
-static const char *phase(double ms, char *buf, size_t len)
+/* A phase of the last handover that did not happen: null in JSON, and
+ * "null" in the text as well. The text keeps the millisecond rounding. */
+static void phase(struct printer *p, const char *key, const char *fmt, double ms)
 {
-	if (ms < 0)
-		return "null";
-	snprintf(buf, len, "%.3f", ms);
-	return buf;
+	char b[32];
+
+	if (ms < 0) {
+		print_null(p, key);
+		print_str(p, NULL, fmt, "null");
+		return;
+	}
+	snprintf(b, sizeof(b), "%.3f", ms);
+	print_float(p, key, NULL, ms);
+	print_str(p, NULL, fmt, b);
 }
 
-void mobile_status(struct matd *d, FILE *out, bool json)
+void mobile_status(struct matd *d, struct printer *p)
 {
 	const struct handover_record *h = &d->last;
-	char b[5][32];
+	const struct nic *nic = &d->nic[d->active];
+	char pfx[INET6_ADDRSTRLEN + 8];
 
-	if (!json) {
-		if (!d->conf.mobile) {
-			fprintf(out, "mobile node: no (correspondent only)\n");
-			return;
-		}
-		fprintf(out, "home address: %s\n", a6(&d->conf.ha));
-		fprintf(out, "interface: %s (carrier %s)\n", d->nic[d->active].name,
-			d->nic[d->active].carrier ? "up" : "down");
-		fprintf(out, "mobile address: %s\n", d->have_ma ? a6(&d->ma) : "none");
-		fprintf(out, "router: %s\n", d->have_ma ? a6(&d->router) : "none");
-		if (d->prep.valid)
-			fprintf(out, "prepared: %s on %s for %s/%u via %s\n", a6(&d->prep.ma), d->nic[d->prep.nic].name,
-				a6(&d->prep.prefix), d->prep.plen, a6(&d->prep.router));
-		else
-			fprintf(out, "prepared: no\n");
-		for (unsigned i = 0; i < d->conf.ncns; i++)
-			fprintf(out, "correspondent: %s\n", sa6(&d->conf.cns[i]));
-		fprintf(out, "handovers: %u%s\n", d->handovers, d->ho.state != HO_IDLE ? " (one in progress)" : "");
-		if (h->id)
-			fprintf(out, "last handover: #%u %s on %s (%s) %s -> %s: detect->usable %s ms, "
-				"usable->ims %s ms, ims rtt %s ms, cn notify rtt %s ms (%u/%u acked), total %.3f ms\n",
-				h->id, h->prepared ? "prepared" : "unprepared", h->nic, h->trigger, a6(&h->from_ma),
-				a6(&h->to_ma), phase(h->detect_to_usable_ms, b[0], 32), phase(h->usable_to_ims_ms, b[1], 32),
-				phase(h->ims_rtt_ms, b[2], 32), phase(h->cn_rtt_ms, b[3], 32), h->cns_acked, h->cns,
-				h->total_ms);
-		return;
-	}
 	if (!d->conf.mobile) {
-		fprintf(out, "\"mobile\":null");
+		print_null(p, "mobile");
+		print_text(p, "mobile node: no (correspondent only)\n");
 		return;
 	}
-	fprintf(out, "\"mobile\":{\"ha\":\"%s\",\"ma\":%s%s%s,\"interface\":\"%s\",\"carrier\":%s,\"router\":%s%s%s,",
-		a6(&d->conf.ha), d->have_ma ? "\"" : "", d->have_ma ? a6(&d->ma) : "null", d->have_ma ? "\"" : "",
-		d->nic[d->active].name, d->nic[d->active].carrier ? "true" : "false", d->have_ma ? "\"" : "",
-		d->have_ma ? a6(&d->router) : "null", d->have_ma ? "\"" : "");
-	if (d->prep.valid)
-		fprintf(out, "\"prepared\":{\"ma\":\"%s\",\"interface\":\"%s\",\"prefix\":\"%s/%u\",\"router\":\"%s\"},",
-			a6(&d->prep.ma), d->nic[d->prep.nic].name, a6(&d->prep.prefix), d->prep.plen, a6(&d->prep.router));
-	else
-		fprintf(out, "\"prepared\":null,");
-	fprintf(out, "\"correspondents\":[");
+	print_open_object(p, "mobile");
+	print_addr(p, "ha", "home address: %s\n", &d->conf.ha);
+	print_str(p, "interface", "interface: %s", nic->name);
+	print_bool(p, "carrier", NULL, nic->carrier);
+	print_str(p, NULL, " (carrier %s)\n", nic->carrier ? "up" : "down");
+	print_addr(p, "ma", "mobile address: %s\n", d->have_ma ? &d->ma : NULL);
+	if (!d->have_ma)
+		print_text(p, "mobile address: none\n");
+	print_addr(p, "router", "router: %s\n", d->have_ma ? &d->router : NULL);
+	if (!d->have_ma)
+		print_text(p, "router: none\n");
+	if (d->prep.valid) {
+		print_open_object(p, "prepared");
+		print_addr(p, "ma", "prepared: %s", &d->prep.ma);
+		print_str(p, "interface", " on %s", d->nic[d->prep.nic].name);
+		snprintf(pfx, sizeof(pfx), "%s/%u", a6(&d->prep.prefix), d->prep.plen);
+		print_str(p, "prefix", " for %s", pfx);
+		print_addr(p, "router", " via %s\n", &d->prep.router);
+		print_close_object(p);
+	} else {
+		print_null(p, "prepared");
+		print_text(p, "prepared: no\n");
+	}
+	print_open_array(p, "correspondents");
 	for (unsigned i = 0; i < d->conf.ncns; i++)
-		fprintf(out, "%s\"%s\"", i ? "," : "", sa6(&d->conf.cns[i]));
-	fprintf(out, "],\"handovers\":%u,\"in_progress\":%s,\"last_handover\":", d->handovers,
-		d->ho.state != HO_IDLE ? "true" : "false");
+		print_str(p, "correspondent", "correspondent: %s\n", sa6(&d->conf.cns[i]));
+	print_close_array(p);
+	print_uint(p, "handovers", "handovers: %u", d->handovers);
+	print_bool(p, "in_progress", " (one in progress)", d->ho.state != HO_IDLE);
+	print_text(p, "\n");
 	if (!h->id) {
-		fprintf(out, "null}");
+		print_null(p, "last_handover");
+		print_close_object(p);
 		return;
 	}
-	fprintf(out, "{\"id\":%u,\"prepared\":%s,\"complete\":%s,\"interface\":\"%s\",\"trigger\":\"%s\","
-		"\"from\":\"%s\",\"to\":\"%s\",\"detect_to_usable_ms\":%s,\"usable_to_ims_ms\":%s,"
-		"\"ims_rtt_ms\":%s,\"cn_rtt_ms\":%s,\"cns_acked\":%u,\"cns\":%u,\"total_ms\":%.3f}}",
-		h->id, h->prepared ? "true" : "false", h->ok ? "true" : "false", h->nic, h->trigger,
-		a6(&h->from_ma), a6(&h->to_ma), phase(h->detect_to_usable_ms, b[0], 32),
-		phase(h->usable_to_ims_ms, b[1], 32), phase(h->ims_rtt_ms, b[2], 32), phase(h->cn_rtt_ms, b[3], 32),
-		h->cns_acked, h->cns, h->total_ms);
+	print_open_object(p, "last_handover");
+	print_uint(p, "id", "last handover: #%u", h->id);
+	print_bool(p, "prepared", NULL, h->prepared);
+	print_str(p, NULL, " %s", h->prepared ? "prepared" : "unprepared");
+	print_bool(p, "complete", NULL, h->ok);
+	print_str(p, "interface", " on %s", h->nic);
+	print_str(p, "trigger", " (%s)", h->trigger);
+	print_addr(p, "from", " %s", &h->from_ma);
+	print_addr(p, "to", " -> %s:", &h->to_ma);
+	phase(p, "detect_to_usable_ms", " detect->usable %s ms,", h->detect_to_usable_ms);
+	phase(p, "usable_to_ims_ms", " usable->ims %s ms,", h->usable_to_ims_ms);
+	phase(p, "ims_rtt_ms", " ims rtt %s ms,", h->ims_rtt_ms);
+	phase(p, "cn_rtt_ms", " cn notify rtt %s ms", h->cn_rtt_ms);
+	print_uint(p, "cns_acked", " (%u", h->cns_acked);
+	print_uint(p, "cns", "/%u acked)", h->cns);
+	print_float(p, "total_ms", ", total %.3f ms\n", h->total_ms);
+	print_close_object(p);
+	print_close_object(p);
 }

@@ -5,6 +5,7 @@
  * one parse, and a hostile or broken document is exit 65 with the reason
  * on stderr and nothing on stdout. */
 #include "domxml.h"
+#include "print.h"
 #include "util.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,22 +71,6 @@ static void sh_assign(const char *name, const char *v)
 	fputs("'\n", stdout);
 }
 
-static void json_str(const char *v)
-{
-	putchar('"');
-	for (; *v; v++) {
-		unsigned char c = (unsigned char)*v;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void print_shell(const struct domxml *d)
 {
 	char name[32], mac[MAC_STRLEN], a[INET6_ADDRSTRLEN], list[DOMXML_MAX_GROUPS * INET6_ADDRSTRLEN];
@@ -123,37 +108,38 @@ static void print_shell(const struct domxml *d)
 
 static void print_json(const struct domxml *d)
 {
-	char mac[MAC_STRLEN], a[INET6_ADDRSTRLEN];
+	char mac[MAC_STRLEN];
+	struct printer p;
 
-	fputs("{\"domain\":", stdout);
-	json_str(d->name);
-	fputs(",\"uuid\":", stdout);
-	json_str(d->uuid);
-	fputs(",\"nics\":[", stdout);
+	print_init(&p, stdout, true);
+	print_open_object(&p, NULL);
+	print_str(&p, "domain", NULL, d->name);
+	print_str(&p, "uuid", NULL, d->uuid);
+	print_open_array(&p, "nics");
 	for (unsigned i = 0; i < d->nnics; i++) {
-		mac_str(d->nics[i].mac, mac);
-		printf("%s{\"mac\":\"%s\",\"bridge\":", i ? "," : "", mac);
-		json_str(d->nics[i].bridge);
-		fputs(",\"target\":", stdout);
-		json_str(d->nics[i].target);
-		putchar('}');
+		print_open_object(&p, NULL);
+		print_str(&p, "mac", NULL, mac_str(d->nics[i].mac, mac));
+		print_str(&p, "bridge", NULL, d->nics[i].bridge);
+		print_str(&p, "target", NULL, d->nics[i].target);
+		print_close_object(&p);
 	}
-	printf("],\"managed\":%s,\"home\":", d->has_mobility ? "true" : "false");
+	print_close_array(&p);
+	print_bool(&p, "managed", NULL, d->has_mobility);
+	print_addr(&p, "home", NULL, d->has_home ? &d->home : NULL);
 	if (d->has_home)
-		printf("\"%s\",\"key_id\":%u", inet_ntop(AF_INET6, &d->home, a, sizeof(a)), d->key_id);
+		print_uint(&p, "key_id", NULL, d->key_id);
 	else
-		fputs("null,\"key_id\":null", stdout);
-	fputs(",\"relay\":", stdout);
-	if (d->has_relay)
-		json_str(d->relay);
-	else
-		fputs("null", stdout);
-	fputs(",\"groups\":[", stdout);
+		print_null(&p, "key_id");
+	print_str(&p, "relay", NULL, d->has_relay ? d->relay : NULL);
+	print_open_array(&p, "groups");
 	for (unsigned i = 0; i < d->ngroups; i++) {
-		printf("%s{\"group\":\"%s\"", i ? "," : "", inet_ntop(AF_INET6, &d->groups[i].group, a, sizeof(a)));
-		printf(",\"source\":\"%s\"}", inet_ntop(AF_INET6, &d->groups[i].source, a, sizeof(a)));
+		print_open_object(&p, NULL);
+		print_addr(&p, "group", NULL, &d->groups[i].group);
+		print_addr(&p, "source", NULL, &d->groups[i].source);
+		print_close_object(&p);
 	}
-	fputs("]}\n", stdout);
+	print_close_array(&p);
+	print_close_object(&p);
 }
 
 static void usage(FILE *f)

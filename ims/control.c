@@ -8,6 +8,7 @@
  * glm_parse_err_name() with blanks turned into '_', so a new parse error
  * gets a counter without touching this file. */
 #include "imsd.h"
+#include "print.h"
 #include "util.h"
 #include <string.h>
 
@@ -69,6 +70,7 @@ int control_request(void *ctx, int argc, char **argv, FILE *out)
 {
 	struct imsd *d = ctx;
 	struct counter c[64];
+	struct printer p;
 	unsigned n;
 
 	if (!strcmp(argv[0], "stats") && argc <= 2) {
@@ -79,16 +81,15 @@ int control_request(void *ctx, int argc, char **argv, FILE *out)
 			return -1;
 		}
 		n = counters(d, c, ARRAY_SIZE(c));
-		if (json)
-			fputc('{', out);
+		print_init(&p, out, json);
+		print_open_object(&p, NULL);
 		for (unsigned i = 0; i < n; i++) {
-			if (json)
-				fprintf(out, "%s\"%s\":%llu", i ? "," : "", c[i].name, c[i].v);
-			else
-				fprintf(out, "%s=%llu\n", c[i].name, c[i].v);
+			char fmt[sizeof(c[i].name) + 8];
+
+			snprintf(fmt, sizeof(fmt), "%.*s=%%llu\n", (int)sizeof(c[i].name) - 1, c[i].name);
+			print_u64(&p, c[i].name, fmt, c[i].v);
 		}
-		if (json)
-			fputs("}\n", out);
+		print_close_object(&p);
 		return 0;
 	}
 	if (!strcmp(argv[0], "dump") && argc == 1) {

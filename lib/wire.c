@@ -1,8 +1,10 @@
 /* The one parser and encoder of the glm wire format (see wire.h). */
 #include "wire.h"
+#include "print.h"
 #include <endian.h>
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 static const uint16_t tlv_len[GLM_TLV_MAX + 1] = {
@@ -204,22 +206,18 @@ const char *glm_status_name(unsigned st)
 	return st < sizeof(n) / sizeof(n[0]) ? n[st] : "unknown";
 }
 
-void glm_drops_print(FILE *out, const uint64_t drops[GLM_PE_MAX], bool json)
+void glm_drops_print(struct printer *p, const uint64_t drops[GLM_PE_MAX])
 {
-	if (json)
-		fputs("\"drops\":{", out);
+	print_open_object(p, "drops");
 	for (int i = 1; i < GLM_PE_MAX; i++) {
-		char name[32];
+		char name[32], fmt[48];
 
 		snprintf(name, sizeof(name), "%s", glm_parse_err_name((enum glm_parse_err)i));
-		for (char *p = name; *p; p++)
-			if (*p == ' ')
-				*p = '_';
-		if (json)
-			fprintf(out, "%s\"%s\":%llu", i > 1 ? "," : "", name, (unsigned long long)drops[i]);
-		else
-			fprintf(out, "drop_%s=%llu\n", name, (unsigned long long)drops[i]);
+		for (char *c = name; *c; c++)
+			if (*c == ' ')
+				*c = '_';
+		snprintf(fmt, sizeof(fmt), "drop_%s=%%llu\n", name);
+		print_u64(p, name, fmt, drops[i]);
 	}
-	if (json)
-		fputc('}', out);
+	print_close_object(p);
 }

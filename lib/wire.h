@@ -117,11 +117,10 @@ ssize_t glm_msg_encode(const struct glm_msg *m, const uint8_t key[GLM_KEY_LEN], 
 const char *glm_msg_type_name(unsigned type);
 const char *glm_parse_err_name(enum glm_parse_err e);
 const char *glm_status_name(unsigned st);
-/* Drop counters by reason: "drop_bad_MAC=N" lines, or with json a
- * "drops":{"bad_MAC":N,...} member (no surrounding braces). */
-#include <stdbool.h>
-#include <stdio.h>
-void glm_drops_print(FILE *out, const uint64_t drops[GLM_PE_MAX], bool json);
+/* Drop counters by reason: "drop_bad_MAC=N" lines in text, a
+ * "drops":{"bad_MAC":N,...} member in JSON. */
+struct printer;
+void glm_drops_print(struct printer *p, const uint64_t drops[GLM_PE_MAX]);
 
 /* Set a TLV and mark it present. */
 #define GLM_SET(m, field, tlv, val) do { (m)->field = (val); (m)->present |= 1u << (tlv); } while (0)

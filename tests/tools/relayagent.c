@@ -119,12 +119,17 @@ static int native_init(struct agentd *a, const struct in6_addr *group)
 
 static void status(struct agentd *a)
 {
-	printf("{\"rx\":%llu,\"bad_mac\":%llu,", (unsigned long long)a->rx, (unsigned long long)a->drops[GLM_PE_MAC]);
+	struct printer p;
+
+	print_init(&p, stdout, true);
+	print_open_object(&p, NULL);
+	print_u64(&p, "rx", NULL, a->rx);
+	print_u64(&p, "bad_mac", NULL, a->drops[GLM_PE_MAC]);
 	if (a->conf.relay_role)
-		relay_server_status(a, stdout, true);
+		relay_server_status(a, &p);
 	else
-		relay_client_status(a, stdout, true);
-	printf("}\n");
+		relay_client_status(a, &p);
+	print_close_object(&p);
 	fflush(stdout);
 }
 

@@ -547,14 +547,30 @@ static void test_client_status(void **state)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
+	struct printer p;
 
 	(void)state;
 	assert_int_equal(relay_client_want(&A, 0, &g, NULL, NULL), 0);
-	relay_client_status(&A, f, true);
+	print_init(&p, f, true);
+	print_open_object(&p, NULL);
+	relay_client_status(&A, &p);
+	print_close_object(&p);
 	fclose(f);
-	assert_non_null(strstr(buf, "\"relays\":[{\"group\":\"ff3e::1\""));
+	assert_true(print_ok(&p));
+	assert_non_null(strstr(buf, "{\"relays\":[{\"group\":\"ff3e::1\""));
 	assert_non_null(strstr(buf, "\"bridge\":\"br0\",\"refs\":1,\"state\":\"requested\""));
 	assert_non_null(strstr(buf, "\"dup_suppressed\":0"));
+	free(buf);
+
+	/* the same fields as one text line */
+	f = open_memstream(&buf, &len);
+	print_init(&p, f, false);
+	relay_client_status(&A, &p);
+	fclose(f);
+	assert_true(print_ok(&p));
+	assert_non_null(strstr(buf, "relay ff3e::1 source :: via "));
+	assert_non_null(strstr(buf, " bridge br0: refs 1, requested, "));
+	assert_non_null(strstr(buf, ", 0 duplicates suppressed, 0 late, 0 invalid, 0 replayed\n"));
 	free(buf);
 }
 
