@@ -242,15 +242,31 @@ int ctl_request(const char *path, const char *req, char **reply, int timeout_ms)
 	if (r)
 		goto cleanup;
 	shutdown(fd, SHUT_WR);
-	buf = malloc(cap);
-	if (!buf) {
-		r = -ENOMEM;
-		goto cleanup;
+	/* the whole reply within timeout_ms, as for the daemon's side; the
+	 * buffer grows with it (a host's status is megabytes at hundreds of
+	 * VMs), never cut short: too long is an error */
+	n = 0;
+	for (;;) {
+		size_t got;
+		char *b = realloc(buf, cap);
+
+		if (!b) {
+			r = -ENOMEM;
+			goto cleanup;
+		}
+		buf = b;
+		r = read_all(fd, buf + n, cap - n, deadline, false, &got);
+		n += got;
+		if (r)
+			goto cleanup;
+		if (n + 1 < cap)
+			break;
+		if (cap >= GLM_CTL_MAXREPLY) {
+			r = -EMSGSIZE;
+			goto cleanup;
+		}
+		cap *= 2;
 	}
-	/* the whole reply within timeout_ms, as for the daemon's side */
-	r = read_all(fd, buf, cap, deadline, false, &n);
-	if (r)
-		goto cleanup;
 	if (!strncmp(buf, "ok\n", 3)) {
 		memmove(buf, buf + 3, n - 2);
 		r = 0;

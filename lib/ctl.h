@@ -8,6 +8,7 @@
 
 /* A request line, newline included: room for the hook's longest
  * (HOOKREQ_MAX, lib/hookreq.h); a longer one is refused, never cut. */
+#define GLM_CTL_MAXREPLY (64u << 20) /* a reply longer is refused by ctl_request */
 #define GLM_CTL_MAXREQ 8192
 /* A daemon serves its control socket from its one loop, a connection at a
  * time: a client has GLM_CTL_REQUEST_MS from its accept to send the whole

@@ -183,6 +183,38 @@ static void test_reply_not_read(void **state)
 	close(sv[0]);
 }
 
+/* A reply of several MiB reaches ctl_request whole (it was cut at 1 MiB,
+ * silently: glmctl status --json of an agent with 500 VMs did not parse). */
+static void test_long_reply_whole(void **state)
+{
+	struct calls c = { .body = 3 << 20 };
+	char dir[] = "/tmp/glm-test-ctl.XXXXXX", path[64], *reply = NULL;
+	int lfd, status;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	lfd = ctl_listen(path);
+	assert_true(lfd >= 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int cfd = accept(lfd, NULL, NULL);
+		_exit(cfd >= 0 && ctl_serve_conn(cfd, handler, &c) == 0 ? 0 : 1);
+	}
+	assert_int_equal(ctl_request(path, "dump", &reply, 10000), 0);
+	assert_non_null(reply);
+	assert_int_equal(strlen(reply), 3 << 20);
+	assert_true(reply[0] == 'x' && reply[(3 << 20) - 1] == 'x');
+	free(reply);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_request_in_pieces),
 		cmocka_unit_test(test_trickling_client_dropped),
 		cmocka_unit_test(test_reply_not_read),
+		cmocka_unit_test(test_long_reply_whole),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
