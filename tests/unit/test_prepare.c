@@ -1,0 +1,272 @@
+/* Unit tests of an incoming VM's prepared move (agent/prepare.c), with the
+ * agent's sending replaced by a recorder: the states (checking, sending,
+ * acked, resumed, not-needed, failed), the messages each sends and when,
+ * the deadlines the VM's timer is armed for, and the messages a state does
+ * not take (an ack before any PREPARE was sent, a second IMS reply). */
+// link: agent/prepare.c
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include "../../agent/agent_int.h"
+#include "../../lib/log.h"
+#include "../../lib/util.h"
+#include "unit.h"
+
+#define MS 1000000ull
+
+/* What prepare.c asked of the rest of the agent. */
+static struct glm_msg sent[64];
+static struct sockaddr_in6 sent_to[64];
+static unsigned nsent, echoes, arms, redirects;
+
+int agentd_send(struct agentd *a, const struct sockaddr_in6 *to, struct glm_msg *m, const struct glm_key *key)
+{
+	(void)a, (void)key;
+	assert_true(nsent < 64);
+	sent_to[nsent] = *to;
+	sent[nsent++] = *m;
+	return 0;
+}
+
+int bridge_echo(struct agentd *a, int br, const struct in6_addr *dst, uint16_t id)
+{
+	(void)a, (void)br, (void)dst, (void)id;
+	echoes++;
+	return 0;
+}
+
+void bridge_redirect(struct agentd *a, struct agent_vm *vm, const uint8_t old_router[6])
+{
+	(void)a, (void)vm, (void)old_router;
+	redirects++;
+}
+
+void vm_arm(struct agentd *a, struct agent_vm *vm)
+{
+	(void)a, (void)vm;
+	arms++;
+}
+
+static struct agentd A;
+static struct agent_bridge br;
+static struct agent_vm V, *vms[1] = { &V };
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&A, 0, sizeof(A));
+	memset(&br, 0, sizeof(br));
+	memset(&V, 0, sizeof(V));
+	nsent = echoes = arms = redirects = 0;
+	br.have_prefix = true;
+	br.prefix = ip6("2001:db8:b::");
+	br.router = ip6("2001:db8:b::1");
+	br.ifindex = 1;
+	A.br = &br;
+	A.nbr = 1;
+	A.vms = vms;
+	A.nvms = 1;
+	A.conf.has_ims = true;
+	A.conf.ims.sin6_family = AF_INET6;
+	A.conf.ims.sin6_addr = ip6("2001:db8:c::5");
+	A.conf.guest_port = 5301;
+	strcpy(V.name, "vm");
+	V.nports = 1;
+	memcpy(V.ports[0].mac, "\x52\x54\x00\x12\x34\x56", 6);
+	V.has_home = true;
+	V.home = ip6("2001:db8:100::10");
+	return 0;
+}
+
+static struct glm_msg reply(const char *ma)
+{
+	struct glm_msg m = { .type = GLM_REPLY, .seq = V.query_seq, .status = GLM_ST_OK };
+
+	GLM_SET(&m, ma, GLM_TLV_MA, ip6(ma));
+	return m;
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(prepare_state_name(PREPARE_NONE), "none");
+	assert_string_equal(prepare_state_name(PREPARE_CHECKING), "checking");
+	assert_string_equal(prepare_state_name(PREPARE_SENDING), "sending");
+	assert_string_equal(prepare_state_name(PREPARE_ACKED), "acked");
+	assert_string_equal(prepare_state_name(PREPARE_RESUMED), "resumed");
+	assert_string_equal(prepare_state_name(PREPARE_NOT_NEEDED), "not-needed");
+	assert_string_equal(prepare_state_name(PREPARE_FAILED), "failed");
+	assert_string_equal(prepare_state_name(PREPARE_STATE_MAX), "?");
+}
+
+/* The whole way: checking (echo + QUERY), sending once both are done,
+ * retransmitted with backoff, acked, resumed with two RESUMED copies. */
+static void test_prepared_move(void **state)
+{
+	struct sockaddr_in6 from = { .sin6_family = AF_INET6 };
+	uint64_t t0 = now_ns();
+
+	(void)state;
+	prepare_start(&A, &V);
+	assert_int_equal(V.prepare, PREPARE_CHECKING);
+	assert_int_equal(echoes, 1);
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent[0].type, GLM_QUERY);
+	assert_memory_equal(&sent[0].ha, &V.home, 16);
+	/* the MA: the bridge's prefix and the VM's EUI-64 */
+	assert_memory_equal(&V.prepared_ma, &br.prefix, 8);
+	assert_int_equal(V.prepared_ma.s6_addr[8], 0x52 ^ 0x02);
+	/* the IMS answers at once: still checking until the echo window ends */
+	struct glm_msg r = reply("2001:db8:a::99");
+	prepare_msg(&A, &r, &from);
+	assert_int_equal(V.prepare, PREPARE_CHECKING);
+	assert_true(V.have_current_ma);
+	assert_true(prepare_deadline(&V) <= t0 + 31 * MS);
+	prepare_timer(&A, &V, t0 + 10 * MS);
+	assert_int_equal(nsent, 1);
+	/* the window is over: PREPARE to the guest's current MA */
+	prepare_timer(&A, &V, t0 + 31 * MS);
+	assert_int_equal(V.prepare, PREPARE_SENDING);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(sent[1].type, GLM_PREPARE);
+	assert_memory_equal(&sent_to[1].sin6_addr, &r.ma, 16);
+	assert_int_equal(ntohs(sent_to[1].sin6_port), 5301);
+	assert_memory_equal(&sent[1].ma, &V.prepared_ma, 16);
+	assert_memory_equal(&sent[1].prefix, &br.prefix, 16);
+	assert_memory_equal(&sent[1].router, &br.router, 16);
+	/* retransmitted with the same seq, 50 ms, then 100 ms later */
+	uint64_t seq = sent[1].seq;
+	assert_true(prepare_deadline(&V) == t0 + 81 * MS);
+	prepare_timer(&A, &V, t0 + 60 * MS);
+	assert_int_equal(nsent, 2);
+	prepare_timer(&A, &V, t0 + 81 * MS);
+	assert_int_equal(nsent, 3);
+	assert_true(sent[2].seq == seq);
+	assert_true(prepare_deadline(&V) == t0 + 181 * MS);
+	/* a second IMS reply changes nothing */
+	prepare_msg(&A, &r, &from);
+	assert_int_equal(V.prepare, PREPARE_SENDING);
+	/* acked */
+	struct glm_msg ack = { .type = GLM_PREPARE_ACK, .seq = seq, .status = GLM_ST_OK };
+	prepare_msg(&A, &ack, &from);
+	assert_int_equal(V.prepare, PREPARE_ACKED);
+	assert_true(prepare_deadline(&V) == UINT64_MAX);
+	assert_int_equal(redirects, 0); /* no LLADDR in the ack */
+	prepare_timer(&A, &V, t0 + 5000 * MS); /* acked: the give-up no longer applies */
+	assert_int_equal(V.prepare, PREPARE_ACKED);
+	/* the VM resumed: RESUMED to the new MA, a second copy 100 ms later */
+	prepare_resumed(&A, &V);
+	assert_int_equal(V.prepare, PREPARE_RESUMED);
+	assert_int_equal(nsent, 4);
+	assert_int_equal(sent[3].type, GLM_RESUMED);
+	assert_memory_equal(&sent_to[3].sin6_addr, &V.prepared_ma, 16);
+	uint64_t second = prepare_deadline(&V);
+	assert_true(second != UINT64_MAX);
+	prepare_timer(&A, &V, second);
+	assert_int_equal(nsent, 5);
+	assert_int_equal(sent[4].type, GLM_RESUMED);
+	assert_true(prepare_deadline(&V) == UINT64_MAX);
+	/* resumed once only */
+	prepare_resumed(&A, &V);
+	assert_int_equal(nsent, 5);
+}
+
+/* An ack for a PREPARE never sent (still checking) is not taken. */
+static void test_ack_while_checking_ignored(void **state)
+{
+	struct sockaddr_in6 from = { .sin6_family = AF_INET6 };
+	struct glm_msg ack = { .type = GLM_PREPARE_ACK, .status = GLM_ST_OK };
+
+	(void)state;
+	prepare_start(&A, &V);
+	ack.seq = V.prepare_seq; /* 0: none sent */
+	prepare_msg(&A, &ack, &from);
+	assert_int_equal(V.prepare, PREPARE_CHECKING);
+}
+
+/* The guest is in this prefix already: nothing to prepare, no PREPARE. */
+static void test_same_subnet(void **state)
+{
+	struct sockaddr_in6 from = { .sin6_family = AF_INET6 };
+	uint64_t t0 = now_ns();
+
+	(void)state;
+	prepare_start(&A, &V);
+	struct glm_msg r = reply("2001:db8:b::77");
+	prepare_msg(&A, &r, &from);
+	assert_int_equal(V.prepare, PREPARE_NOT_NEEDED);
+	assert_true(prepare_deadline(&V) == UINT64_MAX);
+	prepare_timer(&A, &V, t0 + 100 * MS);
+	assert_int_equal(nsent, 1); /* the QUERY only */
+	/* a second incoming request does not start over */
+	prepare_start(&A, &V);
+	assert_int_equal(nsent, 1);
+}
+
+/* Three answered echoes: no unused MA, failed; nothing more is sent. */
+static void test_ma_in_use(void **state)
+{
+	uint64_t t0 = now_ns();
+
+	(void)state;
+	prepare_start(&A, &V);
+	for (int i = 0; i < 3; i++) {
+		struct in6_addr ma = V.prepared_ma;
+		prepare_echo_reply(&A, 0, &ma, V.echo_id);
+		if (i < 2) {
+			assert_int_equal(V.prepare, PREPARE_CHECKING);
+			assert_memory_not_equal(&V.prepared_ma, &ma, 16); /* another IID */
+			assert_memory_equal(&V.prepared_ma, &br.prefix, 8);
+		}
+	}
+	assert_int_equal(V.prepare, PREPARE_FAILED);
+	assert_int_equal(echoes, 3);
+	unsigned n = nsent;
+	prepare_timer(&A, &V, t0 + 200 * MS);
+	assert_int_equal(nsent, n);
+	assert_true(prepare_deadline(&V) == UINT64_MAX);
+}
+
+/* No answer from the IMS: QUERY retransmitted, failed after 3 s. */
+static void test_ims_silent(void **state)
+{
+	uint64_t t0 = now_ns();
+
+	(void)state;
+	prepare_start(&A, &V);
+	prepare_timer(&A, &V, t0 + 101 * MS);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(sent[1].type, GLM_QUERY);
+	prepare_timer(&A, &V, t0 + 3001 * MS);
+	assert_int_equal(V.prepare, PREPARE_FAILED);
+}
+
+/* Without an RA on the bridge there is no prefix to prepare: failed. */
+static void test_no_prefix(void **state)
+{
+	(void)state;
+	br.have_prefix = false;
+	prepare_start(&A, &V);
+	assert_int_equal(V.prepare, PREPARE_FAILED);
+	assert_int_equal(nsent, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup(test_prepared_move, setup),
+		cmocka_unit_test_setup(test_ack_while_checking_ignored, setup),
+		cmocka_unit_test_setup(test_same_subnet, setup),
+		cmocka_unit_test_setup(test_ma_in_use, setup),
+		cmocka_unit_test_setup(test_ims_silent, setup),
+		cmocka_unit_test_setup(test_no_prefix, setup),
+	};
+
+	log_init("test_prepare", true, 0);
+	return cmocka_run_group_tests_name("prepare", tests, NULL, NULL);
+}
