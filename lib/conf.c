@@ -71,25 +71,33 @@ int conf_parse_buf(const char *name, const char *buf, size_t len, conf_line_fn f
 	struct conf_pos pos = { .file = name, .line = 0 };
 	char line[GLM_CONF_MAXLINE];
 	size_t i = 0;
+	int r = 0;
 
 	while (i < len) {
 		size_t n = 0;
 
 		pos.line++;
 		while (i < len && buf[i] != '\n') {
-			if (buf[i] == '\0')
-				return conf_err(&pos, "NUL byte");
-			if (n + 1 >= sizeof(line))
-				return conf_err(&pos, "line longer than %d bytes", GLM_CONF_MAXLINE - 1);
+			if (buf[i] == '\0') {
+				r = conf_err(&pos, "NUL byte");
+				goto cleanup;
+			}
+			if (n + 1 >= sizeof(line)) {
+				r = conf_err(&pos, "line longer than %d bytes", GLM_CONF_MAXLINE - 1);
+				goto cleanup;
+			}
 			line[n++] = buf[i++];
 		}
 		i++; /* the newline */
 		line[n] = '\0';
-		int r = conf_one_line(&pos, line, fn, ctx);
-		if (r < 0)
-			return r;
+		if ((r = conf_one_line(&pos, line, fn, ctx)) < 0)
+			goto cleanup;
 	}
-	return 0;
+	r = 0;
+cleanup:
+	/* the line may have been a keyring's, with its secret */
+	explicit_bzero(line, sizeof(line));
+	return r;
 }
 
 int conf_parse_file(const char *path, conf_line_fn fn, void *ctx)

@@ -6,7 +6,9 @@
 #define GLM_CONF_H
 #include <stddef.h>
 
-#define GLM_CONF_MAXARGS 16
+/* The longest line of any file is a keyring's key with its 8 home
+ * addresses, 19 words (keys.c checks that one more home still fits). */
+#define GLM_CONF_MAXARGS 32
 #define GLM_CONF_MAXLINE 1024
 
 struct conf_pos {

@@ -1,52 +1,95 @@
-/* Keyring file parsing (see keys.h) and the shared authenticate step. */
+/* Keyring files: read only when no one but their owner, the user we run
+ * as, can read or change them; parsed (see keys.h); the secrets wiped from
+ * every buffer that held them before it is freed. And the shared
+ * authenticate step. */
 #include "keys.h"
 #include "conf.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "log.h"
 #include "util.h"
 
-static int key_line(void *ctx, const struct conf_pos *pos, int argc, char **argv)
-{
-	struct glm_keyring *kr = ctx;
-	const struct glm_key *dup;
-	struct glm_key k = { .line = pos->line };
+/* The longest keyring line is "key ID HEX" and a "home ADDR" pair per home
+ * address; one pair more must still reach key_line, to be refused there
+ * with the count rather than by the tokenizer with a word count. */
+_Static_assert(GLM_CONF_MAXARGS >= 3 + 2 * (GLM_KEY_MAX_HOMES + 1), "GLM_CONF_MAXARGS too small for a keyring line");
 
+#define KEYRING_MAX_BYTES (1u << 24)
+
+/* realloc, except that the old block is wiped before it is freed: it
+ * held secrets. */
+static void *secret_grow(void *old, size_t len, size_t ncap)
+{
+	void *p = malloc(ncap);
+
+	if (!p)
+		return NULL;
+	if (old) {
+		memcpy(p, old, len);
+		sodium_memzero(old, len);
+		free(old);
+	}
+	return p;
+}
+
+/* One "key" line into *k; its secret wiped by the caller either way. */
+static int key_parse(const struct conf_pos *pos, int argc, char **argv, struct glm_key *k)
+{
 	if (strcmp(argv[0], "key"))
 		return conf_err(pos, "unknown keyword '%s' (expected 'key')", argv[0]);
 	if (argc < 3)
 		return conf_err(pos, "usage: key ID HEX64 [home ADDR]...");
-	if (parse_u32(argv[1], 1, UINT32_MAX, &k.id))
+	if (parse_u32(argv[1], 1, UINT32_MAX, &k->id))
 		return conf_err(pos, "bad key id '%s'", argv[1]);
-	if (parse_hex(argv[2], k.secret, GLM_KEY_LEN))
-		return conf_err(pos, "key %u: secret must be 64 hex digits", k.id);
+	if (parse_hex(argv[2], k->secret, GLM_KEY_LEN))
+		return conf_err(pos, "key %u: secret must be 64 hex digits", k->id);
 	for (int i = 3; i < argc; i += 2) {
 		if (strcmp(argv[i], "home") || i + 1 >= argc)
-			return conf_err(pos, "key %u: expected 'home ADDR', got '%s'", k.id, argv[i]);
-		if (k.nhomes == GLM_KEY_MAX_HOMES)
-			return conf_err(pos, "key %u: more than %d home addresses", k.id, GLM_KEY_MAX_HOMES);
-		if (parse_in6(argv[i + 1], &k.homes[k.nhomes]))
-			return conf_err(pos, "key %u: bad home address '%s'", k.id, argv[i + 1]);
-		k.nhomes++;
+			return conf_err(pos, "key %u: expected 'home ADDR', got '%s'", k->id, argv[i]);
+		if (k->nhomes == GLM_KEY_MAX_HOMES)
+			return conf_err(pos, "key %u: more than %d home addresses", k->id, GLM_KEY_MAX_HOMES);
+		if (parse_in6(argv[i + 1], &k->homes[k->nhomes]))
+			return conf_err(pos, "key %u: bad home address '%s'", k->id, argv[i + 1]);
+		k->nhomes++;
 	}
+	return 0;
+}
+
+static int key_add(struct glm_keyring *kr, const struct conf_pos *pos, const struct glm_key *k)
+{
 	/* Which secret would a message with this id be checked against? */
-	dup = keyring_find(kr, k.id);
+	const struct glm_key *dup = keyring_find(kr, k->id);
+
 	if (dup)
-		return conf_err(pos, "key id %u already defined at line %u", k.id, dup->line);
+		return conf_err(pos, "key id %u already defined at line %u", k->id, dup->line);
 	if (kr->n == kr->cap) {
 		unsigned nc = kr->cap ? kr->cap * 2 : 16;
-		struct glm_key *nk = realloc(kr->keys, nc * sizeof(*nk));
+		struct glm_key *nk = secret_grow(kr->keys, kr->n * sizeof(*nk), nc * sizeof(*nk));
+
 		if (!nk)
 			return -ENOMEM;
 		kr->keys = nk;
 		kr->cap = nc;
 	}
-	kr->keys[kr->n++] = k;
-	sodium_memzero(&k, sizeof(k));
+	kr->keys[kr->n++] = *k;
 	return 0;
+}
+
+static int key_line(void *ctx, const struct conf_pos *pos, int argc, char **argv)
+{
+	struct glm_key k = { .line = pos->line };
+	int r = key_parse(pos, argc, argv, &k);
+
+	if (r == 0)
+		r = key_add(ctx, pos, &k);
+	sodium_memzero(&k, sizeof(k));
+	return r;
 }
 
 static int keyring_done(struct glm_keyring *kr, int r)
@@ -56,10 +99,122 @@ static int keyring_done(struct glm_keyring *kr, int r)
 	return r;
 }
 
+/* Is the opened keyring path (st) ours alone, as ssh wants a private key?
+ * Each reason is logged, so one look fixes all: 0 or -EPERM. */
+static int keyring_private(const char *path, const struct stat *st)
+{
+	mode_t m = st->st_mode & 07777;
+	uid_t euid = geteuid();
+	int r = 0;
+
+	if (st->st_uid != euid) {
+		log_warnx("keyring %s: owned by uid %u, but this program runs as uid %u: chown %u it", path,
+			  (unsigned)st->st_uid, (unsigned)euid, (unsigned)euid);
+		r = -EPERM;
+	}
+	if (m & 077) {
+		/* others first: the wider door */
+		unsigned who = m & 007 ? m & 007 : (m >> 3) & 007;
+
+		log_warnx("keyring %s: mode %04o is %s by %s: chmod 600 it", path, (unsigned)m,
+			  who & 4 ? "readable" : who & 2 ? "writable" : "executable", m & 007 ? "others" : "its group");
+		r = -EPERM;
+	}
+	return r;
+}
+
+/* The whole keyring file into *buf (the caller wipes and frees it). The
+ * checks are made with fstat on the descriptor that is then read, so the
+ * file checked is the file read; O_NOFOLLOW refuses a symbolic link, whose
+ * target whoever can write its directory could change; O_NONBLOCK keeps a
+ * FIFO from hanging the open before it is refused. */
+static int keyring_read(const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	size_t cap;
+	struct stat st;
+	int r;
+
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			log_warnx("keyring %s: a symbolic link: name the file itself", path);
+		else
+			log_warnx("keyring %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		log_warnx("keyring %s: %s", path, strerror(-r));
+		goto cleanup;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_warnx("keyring %s: not a regular file", path);
+		r = -EINVAL;
+		goto cleanup;
+	}
+	if ((r = keyring_private(path, &st)) < 0)
+		goto cleanup;
+	/* A byte more than its size, to see the end; it may grow meanwhile. */
+	cap = st.st_size < KEYRING_MAX_BYTES ? (size_t)st.st_size + 1 : KEYRING_MAX_BYTES + 1;
+	if (!(*buf = malloc(cap))) {
+		r = -ENOMEM;
+		goto cleanup;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (*len == cap) {
+			size_t nc = cap * 2 < KEYRING_MAX_BYTES + 1 ? cap * 2 : KEYRING_MAX_BYTES + 1;
+			char *nb;
+
+			if (nc == cap) {
+				log_warnx("keyring %s: larger than %u MiB", path, KEYRING_MAX_BYTES >> 20);
+				r = -EFBIG;
+				goto cleanup;
+			}
+			if (!(nb = secret_grow(*buf, *len, nc))) {
+				r = -ENOMEM;
+				goto cleanup;
+			}
+			*buf = nb;
+			cap = nc;
+		}
+		n = read(fd, *buf + *len, cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			log_warnx("keyring %s: %s", path, strerror(-r));
+			goto cleanup;
+		}
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	r = 0;
+cleanup:
+	close(fd);
+	return r;
+}
+
 int keyring_load(const char *path, struct glm_keyring *kr)
 {
+	char *buf;
+	size_t len;
+	int r;
+
 	memset(kr, 0, sizeof(*kr));
-	return keyring_done(kr, conf_parse_file(path, key_line, kr));
+	r = keyring_read(path, &buf, &len);
+	if (r == 0)
+		r = conf_parse_buf(path, buf, len, key_line, kr);
+	if (buf) {
+		sodium_memzero(buf, len);
+		free(buf);
+	}
+	return keyring_done(kr, r);
 }
 
 int keyring_load_buf(const char *name, const char *buf, size_t len, struct glm_keyring *kr)

@@ -25,8 +25,15 @@ struct glm_keyring {
 	struct glm_key *keys;
 };
 
+/* Read the keyring file path, refused (logged, -EPERM) unless it is owned
+ * by the effective uid and no one else may read, write or execute it, as
+ * ssh refuses a private key; a symbolic link is refused (-ELOOP), so is
+ * anything but a regular file (-EINVAL). Then parsed as keyring_load_buf.
+ * 0, or -errno with the reason logged and kr empty. */
 int keyring_load(const char *path, struct glm_keyring *kr);
+/* Parse a keyring from memory (tests, fuzzing): no file, no checks. */
 int keyring_load_buf(const char *name, const char *buf, size_t len, struct glm_keyring *kr);
+/* Wipe the secrets, free, leave kr empty. */
 void keyring_free(struct glm_keyring *kr);
 const struct glm_key *keyring_find(const struct glm_keyring *kr, uint32_t id);
 bool key_owns_home(const struct glm_key *k, const struct in6_addr *ha);

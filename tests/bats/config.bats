@@ -27,6 +27,7 @@ setup() {
 	NS=
 	AGENT=
 	printf '# test keyring\nkey 7 %s home 2001:db8:100::10\nkey 8 %s\n' $KEY7 $KEY8 >"$T/keys"
+	chmod 600 "$T/keys"
 }
 
 teardown() {
@@ -76,6 +77,42 @@ agent_conf() {
 	agent_conf
 	run "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
 	[[ $status -eq 78 && $output == *"$want"* ]]
+}
+
+@test "a keyring others, its group or another user may read is refused by imsd, matd and glm-agentd, at -n and at start-up" {
+	matd_conf
+	agent_conf
+	chmod 644 "$T/keys"
+	local want="keyring $T/keys: mode 0644 is readable by others: chmod 600 it"
+	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
+	echo "$output"
+	[[ $status -eq 78 && $output == *"imsd: $want"* && $output != *"configuration OK"* ]]
+	run "$GLM_BIN/matd" -n -f "$T/matd.conf"
+	[[ $status -eq 78 && $output == *"matd: $want"* ]]
+	run "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
+	[[ $status -eq 78 && $output == *"glm-agentd: $want"* ]]
+	# starting fails the same way, before anything is made
+	run timeout 10 "$GLM_BIN/imsd" -d -f /dev/null -k "$T/keys" -l "[::1]:5399" -D "$T/ims.db" -s "$T/ims.sock" \
+		-p "$T/imsd.pid"
+	echo "$output"
+	[[ $status -eq 78 && $output == *"imsd: $want"* ]]
+	[[ ! -e $T/ims.sock && ! -e $T/ims.db && ! -e $T/imsd.pid ]]
+	chmod 640 "$T/keys"
+	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
+	[[ $status -eq 78 && $output == *"keyring $T/keys: mode 0640 is readable by its group: chmod 600 it"* ]]
+	# a symbolic link, even to a good keyring: the file read is the one named
+	chmod 600 "$T/keys"
+	ln -s "$T/keys" "$T/link"
+	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/link"
+	[[ $status -eq 78 && $output == *"keyring $T/link: a symbolic link: name the file itself"* ]]
+	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
+	[[ $status -eq 0 && $output == *"configuration OK"* ]]
+	# another user's file, mode 0600 or not
+	[[ $EUID -eq 0 ]] || skip "giving the keyring to another user needs root"
+	chown 65534 "$T/keys"
+	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
+	echo "$output"
+	[[ $status -eq 78 && $output == *"keyring $T/keys: owned by uid 65534, but this program runs as uid 0: chown 0 it"* ]]
 }
 
 @test "a bare ADDR:PORT that also reads as one address is refused; [ADDR]:PORT, [ADDR] and ADDR are not" {

@@ -33,6 +33,7 @@ setup() {
 	key 7 $KEY7 home $HA home $HA2
 	key 8 $KEY8
 	EOK
+	chmod 600 "$T/keys"
 	cat >"$T/imsd.conf" <<-EOC
 	listen [::1]:$PORT
 	database $T/ims.db
@@ -307,6 +308,15 @@ slow_client() {
 	run ip netns exec "$NS" "$GLM_BIN/imsclient" -s "[::1]:$PORT" -k "$T/client-keys" -i 9 query $HA
 	[[ $status -eq 1 && $output == *"status=not_found"* ]]
 	grep -q "keeping the 3 keys in use" "$T/imsd.log"
+	# a good keyring others may read is as broken: refused, and why
+	cp "$T/client-keys" "$T/keys"
+	chmod 644 "$T/keys"
+	kill -HUP "$PID"
+	sleep 0.3
+	run ip netns exec "$NS" "$GLM_BIN/imsclient" -s "[::1]:$PORT" -k "$T/client-keys" -i 9 query $HA
+	[[ $status -eq 1 && $output == *"status=not_found"* ]]
+	grep -q "keyring $T/keys: mode 0644 is readable by others: chmod 600 it" "$T/imsd.log"
+	[[ $(grep -c "keeping the 3 keys in use" "$T/imsd.log") -eq 2 ]]
 }
 
 @test "a second imsd whose UDP port is taken exits 69 and creates no database" {

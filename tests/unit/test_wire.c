@@ -1,6 +1,5 @@
 /* Unit tests of the wire format: round trips, every refusal reason, and
  * the HMAC (a flipped bit anywhere is caught). */
-#include "keys.h"
 #include "wire.h"
 #include <errno.h>
 #include <setjmp.h>
@@ -128,35 +127,11 @@ static void test_encode_limits(void **state)
 	assert_int_equal(glm_msg_encode(&m, key, buf, sizeof(buf)), -EINVAL);
 }
 
-static void test_keyring(void **state)
-{
-	struct glm_keyring kr;
-	struct in6_addr ha = { .s6_addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x10 } };
-	const char good[] = "# keys\nkey 10 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f home 2001:db8::10\n"
-			    "key 11 ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
-	const char *bad[] = { "key 0 00\n", "key 10 zz\n", "kee 1 2\n",
-			      "key 10 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f home nope\n",
-			      "key 10 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
-			      "key 10 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n" };
-
-	(void)state;
-	assert_int_equal(keyring_load_buf("t", good, sizeof(good) - 1, &kr), 0);
-	assert_int_equal(kr.n, 2);
-	assert_non_null(keyring_find(&kr, 10));
-	assert_null(keyring_find(&kr, 12));
-	assert_true(key_owns_home(keyring_find(&kr, 10), &ha));
-	assert_false(key_owns_home(keyring_find(&kr, 11), &ha));
-	keyring_free(&kr);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_true(keyring_load_buf("t", bad[i], strlen(bad[i]), &kr) < 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_lladdr), cmocka_unit_test(test_every_bit_flip_caught),
 		cmocka_unit_test(test_refusals), cmocka_unit_test(test_encode_limits),
-		cmocka_unit_test(test_keyring),
 	};
 	return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
 }
