@@ -218,6 +218,34 @@ cleanup:
 	return r;
 }
 
+/* Connect fd (non-blocking) to sun by the deadline. A blocking connect()
+ * to a listener whose queue is full waits, with no bound, until it
+ * accepts: a daemon whose loop is stuck (a queue of 16, which the kernel
+ * lets hold 17) held every client from the 18th on, and libvirt with the
+ * hook. Non-blocking, AF_UNIX connects at once or
+ * fails: EAGAIN when the queue is full, and no poll() waits for room (an
+ * unconnected socket polls writable at once), so it is tried again after
+ * a nap of 1, 2, 4 ... 16 ms until the deadline. A daemon busy for a
+ * moment (a burst of hooks) is then reached within the deadline, as it
+ * was before; one that never accepts gets -ETIMEDOUT, as one that never
+ * answers does. */
+static int connect_by(int fd, const struct sockaddr_un *sun, uint64_t deadline)
+{
+	int nap = 1, left;
+
+	while (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) < 0) {
+		if (errno != EAGAIN)
+			return -errno;
+		left = ms_until(deadline);
+		if (!left)
+			return -ETIMEDOUT;
+		poll(NULL, 0, nap < left ? nap : left);
+		if (nap < 16)
+			nap *= 2;
+	}
+	return 0;
+}
+
 int ctl_request(const char *path, const char *req, char **reply, int timeout_ms)
 {
 	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
@@ -229,13 +257,13 @@ int ctl_request(const char *path, const char *req, char **reply, int timeout_ms)
 	*reply = NULL;
 	if (r)
 		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* one deadline for the whole: connect, request, reply */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		r = -errno;
+	r = connect_by(fd, &sun, deadline);
+	if (r)
 		goto cleanup;
-	}
 	r = write_all(fd, req, strlen(req), deadline, &n);
 	if (!r)
 		r = write_all(fd, "\n", 1, deadline, &n);

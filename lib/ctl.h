@@ -26,8 +26,11 @@ int ctl_serve(int lfd, ctl_fn fn, void *ctx);
 /* Serve the request on a connection already accepted (or one end of a
  * socketpair), within the deadlines above; closes cfd. */
 int ctl_serve_conn(int cfd, ctl_fn fn, void *ctx);
-/* Send req, wait up to timeout_ms for the whole reply; *reply is malloc'ed (body or message).
- * Returns 0 for "ok", 1 for "error", -errno if the daemon could not be asked. */
+/* Send req and take the whole reply, all within timeout_ms: connecting
+ * (waiting for room while the daemon's queue is full), the request and
+ * the reply; *reply is malloc'ed (body or message). Returns 0 for "ok",
+ * 1 for "error", -errno if the daemon could not be asked (-ETIMEDOUT: it
+ * did not accept, take the request or answer in time). */
 int ctl_request(const char *path, const char *req, char **reply, int timeout_ms);
 /* A CLI's whole request: print the body on stdout, or "PROG: message" on
  * stderr; returns the sysexits code (0, EX_DATAERR, EX_UNAVAILABLE). */

@@ -1,7 +1,9 @@
-/* Unit tests of the control channel's server side (lib/ctl.c), driven over
- * a socketpair: a request and its reply, and the deadlines that keep one
- * client from holding a daemon's single loop (a client that trickles its
- * request a byte at a time, one that never reads its reply). */
+/* Unit tests of the control channel (lib/ctl.c). The server side, driven
+ * over a socketpair: a request and its reply, and the deadlines that keep
+ * one client from holding a daemon's single loop (a client that trickles
+ * its request a byte at a time, one that never reads its reply). The
+ * client side, ctl_request, against a listener: a long reply, and one
+ * deadline for the whole request even when the daemon does not accept. */
 #include "ctl.h"
 #include "log.h"
 #include "util.h"
@@ -14,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <cmocka.h>
 #include "unit.h"
 
@@ -215,6 +218,107 @@ static void test_long_reply_whole(void **state)
 	rmdir(dir);
 }
 
+/* A listener that never accepts, as a daemon whose loop is stuck looks to
+ * a client (lib/ctl.c listens with a queue of 16; a queue of 0 here, which
+ * the kernel lets hold one connection). With held, its queue is full: one
+ * connection waits in it, *held is its client end. */
+static int stuck_listener(const char *path, int *held)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(lfd >= 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	if (held) {
+		*held = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(*held, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	}
+	return lfd;
+}
+
+/* The daemon never accepts: ctl_request gives up at its deadline with
+ * -ETIMEDOUT, whether its connection waits in the queue for a reply (the
+ * first) or finds the queue full (the next ones: a connection given up
+ * stays in the queue). It blocked in connect() for ever, and the libvirt
+ * hook held libvirt with it. */
+static void test_request_not_accepted(void **state)
+{
+	char dir[] = "/tmp/glm-test-ctl.XXXXXX", path[64], *reply = NULL;
+	uint64_t t0;
+	double ms;
+	int lfd, r;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	lfd = stuck_listener(path, NULL);
+	alarm(10); /* the old code blocks in connect() for ever: fail, do not hang */
+	for (int i = 0; i < 3; i++) {
+		t0 = now_ns();
+		r = ctl_request(path, "status", &reply, 300);
+		ms = ns_to_ms(now_ns() - t0);
+		print_message("request %d: %s after %.0f ms\n", i + 1, strerror(-r), ms);
+		assert_int_equal(r, -ETIMEDOUT);
+		assert_null(reply);
+		assert_true(ms >= 295 && ms < 300 + 200);
+	}
+	alarm(0);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* The queue is full for a moment (a burst of hooks, the loop busy): the
+ * request waits for room within its deadline and is served, as a
+ * blocking connect() would have been, instead of failing at once. */
+static void test_request_waits_for_room(void **state)
+{
+	char dir[] = "/tmp/glm-test-ctl.XXXXXX", path[64], *reply = NULL;
+	struct calls c = { 0 };
+	int lfd, held, status;
+	uint64_t t0;
+	double ms;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	lfd = stuck_listener(path, &held);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int cfd;
+
+		/* busy for 150 ms, then the connection that held the queue
+		 * (dropped) and ours (served) */
+		close(held);
+		usleep(150 * 1000);
+		cfd = accept(lfd, NULL, NULL);
+		if (cfd < 0)
+			_exit(1);
+		close(cfd);
+		cfd = accept(lfd, NULL, NULL);
+		_exit(cfd >= 0 && ctl_serve_conn(cfd, handler, &c) == 0 && c.n == 1 ? 0 : 1);
+	}
+	close(held);
+	alarm(10);
+	t0 = now_ns();
+	assert_int_equal(ctl_request(path, "stats", &reply, 2000), 0);
+	ms = ns_to_ms(now_ns() - t0);
+	alarm(0);
+	print_message("served after %.0f ms\n", ms);
+	assert_string_equal(reply, "argc=1 first=stats\n");
+	assert_true(ms >= 100 && ms < 1000);
+	free(reply);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +327,8 @@ int main(void)
 		cmocka_unit_test(test_trickling_client_dropped),
 		cmocka_unit_test(test_reply_not_read),
 		cmocka_unit_test(test_long_reply_whole),
+		cmocka_unit_test(test_request_not_accepted),
+		cmocka_unit_test(test_request_waits_for_room),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
