@@ -6,12 +6,15 @@
 #include "domxml.h"
 #include <stddef.h>
 
+/* config.c: 0, or -EINVAL with FILE:LINE logged (c freed). */
 int agent_conf_load(const char *path, struct agent_conf *c);
+int agent_conf_load_buf(const char *name, const char *buf, size_t len, struct agent_conf *c);
 void agent_conf_free(struct agent_conf *c);
 
 /* bridges.c: resolve the managed bridges; their RA-learned prefix. */
-/* Each configured bridge exists, is a bridge and snoops MLD; otherwise
- * "CONFIG: bridge NAME: why" for each, and the first -errno. */
+/* Each configured bridge exists, is a bridge and snoops MLD, and each of
+ * its uplinks is a port of it; otherwise "CONFIG: bridge NAME: why" for
+ * each, and the first -errno. */
 int agent_check_bridges(const struct agent_conf *c, const char *config_path);
 int bridges_init(struct agentd *a);
 void bridges_free(struct agentd *a);
@@ -23,6 +26,12 @@ int bridge_echo(struct agentd *a, int br, const struct in6_addr *dst, uint16_t i
 void bridge_redirect(struct agentd *a, struct agent_vm *vm, const uint8_t old_router[6]);
 void bridge_unredirect(struct agentd *a, struct agent_vm *vm);
 void bridge_vm_ports(struct agentd *a, struct agent_vm *vm, bool keep);
+
+/* raguard.c: the ports of the bridges with uplinks, but those, in the
+ * nftables set ra_untrusted, kept up to date from link events (a->nft
+ * set up first). Logs, for every bridge, how its RAs are guarded. */
+int raguard_init(struct agentd *a);
+void raguard_free(struct agentd *a);
 
 /* proxyjoin.c: host memberships on a bridge, counted per (group, source),
  * in the bridge's joins table. */

@@ -3,7 +3,6 @@
  * dispatcher. See agentd.h for the modules. */
 #include "agentd.h"
 #include "agent_int.h"
-#include "conf.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
@@ -14,104 +13,6 @@
 #include <sys/socket.h>
 #include <sysexits.h>
 #include <unistd.h>
-
-static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **argv)
-{
-	struct agent_conf *c = ctx;
-	const char *k = argv[0];
-	uint32_t v;
-	int r;
-
-	if (!strcmp(k, "role")) {
-		if (argc != 2 || (strcmp(argv[1], "agent") && strcmp(argv[1], "relay")))
-			return conf_err(pos, "usage: role agent|relay");
-		c->relay_role = !strcmp(argv[1], "relay");
-	} else if (!strcmp(k, "bridge")) {
-		if (argc != 2 || !argv[1][0] || strlen(argv[1]) >= IF_NAMESIZE)
-			return conf_err(pos, "usage: bridge IFNAME");
-		for (unsigned i = 0; i < c->nbridges; i++)
-			if (!strcmp(c->bridges[i], argv[1]))
-				return conf_err(pos, "bridge %s given twice", argv[1]);
-		char(*b)[IF_NAMESIZE] = realloc(c->bridges, (c->nbridges + 1) * sizeof(*b));
-		if (!b)
-			return conf_err(pos, "out of memory");
-		c->bridges = b;
-		strcpy(c->bridges[c->nbridges++], argv[1]);
-	} else if (!strcmp(k, "listen")) {
-		return conf_sockaddr6(pos, argc, argv, AGENT_PORT, &c->listen);
-	} else if (!strcmp(k, "relay")) {
-		if ((r = conf_sockaddr6(pos, argc, argv, AGENT_PORT, &c->relay)) < 0)
-			return r;
-		c->has_relay = true;
-	} else if (!strcmp(k, "ims")) {
-		if ((r = conf_sockaddr6(pos, argc, argv, 5300, &c->ims)) < 0)
-			return r;
-		c->has_ims = true;
-	} else if (!strcmp(k, "key-id")) {
-		if (argc != 2 || parse_u32(argv[1], 1, UINT32_MAX, &c->key_id))
-			return conf_err(pos, "usage: key-id N");
-	} else if (!strcmp(k, "keyring") || !strcmp(k, "control") || !strcmp(k, "libvirt-uri")) {
-		char *dst = !strcmp(k, "keyring") ? c->keyring : !strcmp(k, "control") ? c->control : c->libvirt_uri;
-		if (argc != 2 || strlen(argv[1]) >= sizeof(c->keyring))
-			return conf_err(pos, "usage: %s VALUE (at most %zu bytes)", k, sizeof(c->keyring) - 1);
-		strcpy(dst, argv[1]);
-		if (!strcmp(k, "libvirt-uri"))
-			c->use_libvirt = true;
-	} else if (!strcmp(k, "reception-timeout")) {
-		if (argc != 2 || parse_u32(argv[1], 1, 60000, &c->reception_timeout_ms))
-			return conf_err(pos, "usage: reception-timeout MILLISECONDS (1..60000)");
-	} else if (!strcmp(k, "session-timeout")) {
-		if (argc != 2 || parse_u32(argv[1], 3, 3600, &c->session_timeout_s))
-			return conf_err(pos, "usage: session-timeout SECONDS (3..3600)");
-	} else if (!strcmp(k, "relay-interface")) {
-		if (argc != 2 || !argv[1][0] || strlen(argv[1]) >= IF_NAMESIZE)
-			return conf_err(pos, "usage: relay-interface IFNAME");
-		strcpy(c->relay_ifname, argv[1]);
-	} else if (!strcmp(k, "guest-port")) {
-		if (argc != 2 || parse_u32(argv[1], 1, 65535, &v))
-			return conf_err(pos, "usage: guest-port PORT");
-		c->guest_port = (uint16_t)v;
-	} else {
-		return conf_err(pos, "unknown keyword '%s'", k);
-	}
-	return 0;
-}
-
-void agent_conf_free(struct agent_conf *c)
-{
-	free(c->bridges);
-	c->bridges = NULL;
-	c->nbridges = 0;
-}
-
-int agent_conf_load(const char *path, struct agent_conf *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->listen.sin6_family = AF_INET6;
-	c->listen.sin6_port = htons(AGENT_PORT);
-	c->reception_timeout_ms = 100;
-	c->session_timeout_s = 10;
-	c->guest_port = 5301;
-	strcpy(c->control, "/run/glm/agentd.sock");
-	if (conf_parse_file(path, conf_line, c) < 0)
-		goto bad;
-	if (!c->key_id || !c->keyring[0]) {
-		log_warnx("%s: 'key-id' and 'keyring' are required", path);
-		goto bad;
-	}
-	if (c->relay_role && !c->relay_ifname[0]) {
-		log_warnx("%s: role relay needs 'relay-interface'", path);
-		goto bad;
-	}
-	if (!c->relay_role && !c->nbridges) {
-		log_warnx("%s: an agent needs at least one 'bridge'", path);
-		goto bad;
-	}
-	return 0;
-bad:
-	agent_conf_free(c);
-	return -EINVAL;
-}
 
 static void udp_input(struct agentd *a, void *arg)
 {

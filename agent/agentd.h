@@ -5,7 +5,10 @@
  * session (relay_client.c), a relay server session (relay_server.c). No
  * module computes the loop's deadline.
  *
- *   agentd.c        main, config, loop, UDP dispatch
+ *   agentd.c        main, loop, UDP dispatch
+ *   config.c        glm-agentd.conf
+ *   bridges.c       the bridges: RAs, the nftables table bridge glm
+ *   raguard.c       RA guard: which ports' router advertisements are dropped
  *   control.c       unix control socket (helpers, glmctl)
  *   mdbwatch.c      groups per VM port from the bridge MDB
  *   vm.c, group.c   the VMs; a group's state machine (pure, unit-tested)
@@ -39,12 +42,24 @@
 struct agentd;
 struct relay_client;
 struct relay_server;
+struct ra_guard;
 typedef void (*agentd_fd_fn)(struct agentd *a, void *arg);
+
+#define AGENT_MAX_UPLINKS 4
+
+/* "bridge NAME uplink PORT...": router advertisements are believed from
+ * the uplinks only (RA guard); without, they are refused from the VMs'
+ * taps only. */
+struct agent_conf_bridge {
+	char name[IF_NAMESIZE];
+	unsigned nuplinks;
+	char uplinks[AGENT_MAX_UPLINKS][IF_NAMESIZE];
+};
 
 struct agent_conf {
 	bool relay_role;                 /* "role relay" */
 	unsigned nbridges;
-	char (*bridges)[IF_NAMESIZE];    /* malloc'ed; agent_conf_free() */
+	struct agent_conf_bridge *bridges; /* malloc'ed; agent_conf_free() */
 	struct sockaddr_in6 listen;
 	bool has_relay;
 	struct sockaddr_in6 relay;       /* default relay (the domain XML may name another) */
@@ -216,6 +231,7 @@ struct agentd {
 	struct relay_client *relay_client; /* relay_client.c's state */
 	struct relay_server *relay_server; /* relay_server.c's state */
 	struct mat_nft *nft;             /* table bridge glm; NULL if nftables is unusable */
+	struct ra_guard *ra_guard;       /* raguard.c's state; NULL if no bridge has uplinks */
 	uint64_t rx, drops[GLM_PE_MAX], refused;
 };
 

@@ -1,6 +1,9 @@
 /* The bridges an agent manages: their ifindex and MAC, the socket that
- * holds proxy joins on each, and the prefix and router learned from the
- * Router Advertisements seen on it (for PREPARE). */
+ * holds proxy joins on each, the prefix and router learned from the
+ * Router Advertisements seen on it (for PREPARE), and the agent's
+ * nftables table bridge glm. The table is set up, RA guard in it
+ * (raguard.c), before any bridge's RAs are read: what the agent learns
+ * comes from an uplink from the first RA on. */
 #include "agent_int.h"
 #include "log.h"
 #include "nft.h"
@@ -92,18 +95,45 @@ static const char *bridge_problem(const char *name, int *err)
 	return NULL;
 }
 
+/* An uplink must be a port of its bridge now: one that is not would
+ * leave every real port of the bridge untrusted, the routers' RAs with
+ * them. 0, or -errno with "CONFIG: bridge NAME: uplink PORT why" logged. */
+static int uplink_check(const char *config_path, const char *bridge, const char *port)
+{
+	char path[64 + 2 * IF_NAMESIZE];
+	int e;
+
+	if (!if_nametoindex(port)) {
+		e = errno;
+		log_warnx("%s: bridge %s: uplink %s %s", config_path, bridge, port,
+			  e == ENODEV ? "does not exist" : strerror(e));
+		return -e;
+	}
+	snprintf(path, sizeof(path), "/sys/class/net/%s/brif/%s", bridge, port);
+	if (access(path, F_OK) < 0) {
+		log_warnx("%s: bridge %s: uplink %s is not a port of %s", config_path, bridge, port, bridge);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int agent_check_bridges(const struct agent_conf *c, const char *config_path)
 {
 	int r = 0;
 
-	/* every bridge, so one run names every problem */
+	/* every bridge and uplink, so one run names every problem */
 	for (unsigned i = 0; i < c->nbridges; i++) {
-		const char *name = c->bridges[i], *why;
+		const struct agent_conf_bridge *cb = &c->bridges[i];
+		const char *name = cb->name, *why;
 		int e = 0;
 
 		why = bridge_problem(name, &e);
-		if (!why)
+		if (!why) {
+			for (unsigned k = 0; k < cb->nuplinks; k++)
+				if ((e = uplink_check(config_path, name, cb->uplinks[k])) < 0 && !r)
+					r = e;
 			continue;
+		}
 		if (e == -EOPNOTSUPP)
 			log_warnx("%s: bridge %s: %s (ip link set %s type bridge mcast_snooping 1)", config_path, name,
 				  why, name);
@@ -113,6 +143,24 @@ int agent_check_bridges(const struct agent_conf *c, const char *config_path)
 			r = e;
 	}
 	return r;
+}
+
+/* The table bridge glm. Not fatal: without it an arriving guest's first
+ * frames go to its old router's MAC until matd has switched, relayed
+ * multicast is not kept off the uplinks, and no RA is guarded (see
+ * glm-agentd(8)). */
+static void bridges_nft(struct agentd *a)
+{
+	int r;
+
+	if ((r = br_nft_open(&a->nft)) < 0 || (r = br_nft_setup(a->nft)) < 0) {
+		log_warnx("nftables table bridge glm: %s: frames of arriving guests to their old router are not "
+			  "redirected, relayed multicast is not kept off the uplinks, and router advertisements "
+			  "from guests are not dropped (RA guard off: this agent and the other guests believe them)",
+			  strerror(-r));
+		mat_nft_close(a->nft);
+		a->nft = NULL;
+	}
 }
 
 int bridges_init(struct agentd *a)
@@ -135,15 +183,23 @@ int bridges_init(struct agentd *a)
 		htab_init(&b->joins, sizeof(struct proxy_join), PROXY_JOIN_KEY);
 		htab_init(&b->seen, sizeof(struct reception_seen), RECEPTION_SEEN_KEY);
 
-		r = rtnl_link_get(rt, a->conf.bridges[i], 0, &li);
+		r = rtnl_link_get(rt, a->conf.bridges[i].name, 0, &li);
 		if (r < 0) {
-			log_warnx("bridge %s: %s", a->conf.bridges[i], strerror(-r));
+			log_warnx("bridge %s: %s", a->conf.bridges[i].name, strerror(-r));
 			goto out;
 		}
 		strcpy(b->name, li.name);
 		b->ifindex = li.ifindex;
 		memcpy(b->mac, li.mac, 6);
 		a->nbr++;
+	}
+	/* RA guard before the first RA is read (and before the RS below) */
+	bridges_nft(a);
+	if ((r = raguard_init(a)) < 0)
+		goto out;
+	for (unsigned i = 0; i < a->nbr; i++) {
+		struct agent_bridge *b = &a->br[i];
+
 		b->join_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (b->join_fd < 0) {
 			r = -errno;
@@ -161,14 +217,6 @@ int bridges_init(struct agentd *a)
 		ndisc_send_rs(b->nd_fd, b->ifindex, b->mac);
 		if ((r = reception_init(a, (int)i)) < 0)
 			goto out;
-	}
-	/* Not fatal: without it an arriving guest's first frames go to its
-	 * old router's MAC until matd has switched (see glm-agentd(8)). */
-	if ((r = br_nft_open(&a->nft)) < 0 || (r = br_nft_setup(a->nft)) < 0) {
-		log_warnx("nftables table bridge glm: %s: frames of arriving guests to their old router are not "
-			  "redirected, relayed multicast is not kept off the uplinks", strerror(-r));
-		mat_nft_close(a->nft);
-		a->nft = NULL;
 	}
 	r = 0;
 out:
@@ -239,6 +287,7 @@ void bridge_vm_ports(struct agentd *a, struct agent_vm *vm, bool keep)
 
 void bridges_free(struct agentd *a)
 {
+	raguard_free(a);
 	if (a->nft) {
 		mat_nft_teardown(a->nft);
 		mat_nft_close(a->nft);

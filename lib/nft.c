@@ -27,6 +27,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/if_ether.h>
 #include <linux/netfilter_bridge.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #define NFT_TYPE_IFINDEX 20  /* nft's datatype id for iface_index */
 #define NFT_BYTEORDER_HOST 1 /* nft's byte order id in a set's user data */
 #define BR_PORTS "vm_ports"  /* the bridge table's set of VM ports */
+#define BR_RA_PORTS "ra_untrusted" /* and of ports whose RAs are dropped */
 #define NFT_PRIO_RAW -300
 #define NFT_BATCH_LIMIT (128 * 1024)
 #define NFT_MSG_ROOM 4096 /* no message we build is larger */
@@ -192,7 +194,7 @@ static void op_describe(const struct nft_op *op, uint16_t family, const char *ta
 {
 	char k[INET6_ADDRSTRLEN + 20] = "", v[INET6_ADDRSTRLEN + 4] = "";
 	const char *fam = family == NFPROTO_BRIDGE ? "bridge" : "ip6";
-	bool set = family == NFPROTO_BRIDGE && !strcmp(op->obj, BR_PORTS);
+	bool set = family == NFPROTO_BRIDGE && (!strcmp(op->obj, BR_PORTS) || !strcmp(op->obj, BR_RA_PORTS));
 
 	if (set) {
 		uint32_t ifindex;
@@ -293,6 +295,11 @@ static int batch_acks(struct mat_nft *n, uint32_t seq_end)
 		err = -EPROTO;
 	}
 	return err;
+}
+
+unsigned mat_nft_pending(const struct mat_nft *n)
+{
+	return n->nops;
 }
 
 int mat_nft_commit(struct mat_nft *n)
@@ -551,7 +558,8 @@ static struct nftnl_expr *meta_expr(uint32_t key)
 	return e;
 }
 
-static struct nftnl_expr *cmp_eq_expr(uint32_t value)
+/* reg 1 == the len bytes at data */
+static struct nftnl_expr *cmp_data_expr(const void *data, uint32_t len)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
 
@@ -559,8 +567,18 @@ static struct nftnl_expr *cmp_eq_expr(uint32_t value)
 		return NULL;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &value, sizeof(value));
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
 	return e;
+}
+
+static struct nftnl_expr *cmp_eq_expr(uint32_t value)
+{
+	return cmp_data_expr(&value, sizeof(value));
+}
+
+static struct nftnl_expr *counter_expr(void)
+{
+	return nftnl_expr_alloc("counter");
 }
 
 static struct nftnl_expr *drop_expr(void)
@@ -659,10 +677,42 @@ int mat_nft_teardown(struct mat_nft *n)
 #define BR_CHAIN "pre"
 #define BR_PORTS_ID 2
 #define BR_OUT_CHAIN "out"
+#define BR_RA_PORTS_ID 3
+#define BR_RA_CHAIN "ra_guard"
+#define ND_ROUTER_ADVERT 134
 
 int br_nft_open(struct mat_nft **n)
 {
 	return nft_open(n, "glm", NFPROTO_BRIDGE);
+}
+
+/* iif @SET meta protocol ip6 meta l4proto ipv6-icmp icmpv6 type
+ * nd-router-advert counter drop. nft itself would test the Ethernet type
+ * (link header + 12), which reads 0x8100 for a frame whose VLAN tag the
+ * kernel took off (nft puts the tag back for link-header loads): a guest
+ * could tag its RA past it. skb->protocol is the inner type then, and the
+ * same otherwise. meta l4proto and the transport header are found behind
+ * any extension headers (a hop-by-hop header does not hide the RA).
+ * Frames that enter a port go through prerouting whether they are for the
+ * host or to be forwarded, so one rule keeps the RA from both. */
+static void ra_guard_rule(struct mat_nft *n, const char *set, uint32_t set_id)
+{
+	uint16_t ip6 = htons(ETH_P_IPV6);
+	uint8_t icmp6 = IPPROTO_ICMPV6, ra = ND_ROUTER_ADVERT;
+	struct nftnl_expr *e[10] = {
+		meta_expr(NFT_META_IIF),
+		lookup_expr(set, set_id, false, false),
+		meta_expr(NFT_META_PROTOCOL),
+		cmp_data_expr(&ip6, sizeof(ip6)),
+		meta_expr(NFT_META_L4PROTO),
+		cmp_data_expr(&icmp6, sizeof(icmp6)),
+		payload_expr(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, false, NFT_REG_1),
+		cmp_data_expr(&ra, sizeof(ra)),
+		counter_expr(),
+		drop_expr(),
+	};
+
+	rule_append(n, BR_RA_CHAIN, e, ARRAY_SIZE(e));
 }
 
 /* ether daddr set ether daddr . ether saddr map @to_router, as nft 1.0.6
@@ -700,6 +750,10 @@ int br_nft_setup(struct mat_nft *n)
 		drop_expr(),
 	};
 	rule_append(n, BR_OUT_CHAIN, o, ARRAY_SIZE(o));
+	set_add(n, BR_RA_PORTS, BR_RA_PORTS_ID, 0, NFT_TYPE_IFINDEX, 4, 0, 0);
+	chain_add(n, BR_RA_CHAIN, "filter", NF_BR_PRE_ROUTING);
+	ra_guard_rule(n, BR_RA_PORTS, BR_RA_PORTS_ID);
+	ra_guard_rule(n, BR_PORTS, BR_PORTS_ID);
 	return mat_nft_commit(n);
 }
 
@@ -731,4 +785,15 @@ void br_nft_port(struct mat_nft *n, uint32_t ifindex, bool add)
 {
 	elem_op(n, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0, BR_PORTS, &ifindex,
 		sizeof(ifindex), NULL, 0, 0);
+}
+
+void br_nft_ra_port(struct mat_nft *n, uint32_t ifindex, bool add)
+{
+	elem_op(n, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0, BR_RA_PORTS, &ifindex,
+		sizeof(ifindex), NULL, 0, 0);
+}
+
+void br_nft_ra_flush(struct mat_nft *n)
+{
+	elem_op(n, NFT_MSG_DELSETELEM, 0, BR_RA_PORTS, NULL, 0, NULL, 0, 0);
 }

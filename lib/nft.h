@@ -39,6 +39,9 @@ void mat_nft_flush(struct mat_nft *n, enum mat_map map);
 void mat_nft_add(struct mat_nft *n, enum mat_map map, const struct in6_addr *key, const struct in6_addr *val);
 void mat_nft_del(struct mat_nft *n, enum mat_map map, const struct in6_addr *key);
 int mat_nft_commit(struct mat_nft *n);
+/* Changes queued and not committed (a caller with many commits when it
+ * nears the 1024). */
+unsigned mat_nft_pending(const struct mat_nft *n);
 /* Delete the table (shutdown). */
 int mat_nft_teardown(struct mat_nft *n);
 void mat_nft_close(struct mat_nft *n);
@@ -60,7 +63,16 @@ const char *mat_map_name(enum mat_map map);
  *     set vm_ports { type iface_index }
  *     chain out { type filter hook output priority -300;
  *       meta mark BR_RELAY_MARK meta oif != @vm_ports drop }
- * br_nft_port() adds or removes a port. */
+ * br_nft_port() adds or removes a port.
+ * RA guard (RFC 6105): a router advertisement that enters a bridge by one
+ * of the ports in ra_untrusted (every port of a bridge with uplinks but
+ * those) or in vm_ports is dropped, for the host and for the other ports
+ * alike; the counters say how many were:
+ *     set ra_untrusted { type iface_index }
+ *     chain ra_guard { type filter hook prerouting priority -300;
+ *       iif @ra_untrusted meta protocol ip6 icmpv6 type nd-router-advert counter drop
+ *       iif @vm_ports meta protocol ip6 icmpv6 type nd-router-advert counter drop }
+ * br_nft_ra_port() adds or removes a port, br_nft_ra_flush() empties the set. */
 #include <stdbool.h>
 #include <stdint.h>
 #define BR_RELAY_MARK 0x676c6d00u /* "glm\0" */
@@ -70,4 +82,6 @@ void br_nft_redirect(struct mat_nft *n, const uint8_t src[6], const uint8_t old_
 		     uint64_t timeout_ms);
 void br_nft_unredirect(struct mat_nft *n, const uint8_t src[6], const uint8_t old_dst[6]);
 void br_nft_port(struct mat_nft *n, uint32_t ifindex, bool add);
+void br_nft_ra_port(struct mat_nft *n, uint32_t ifindex, bool add);
+void br_nft_ra_flush(struct mat_nft *n);
 #endif

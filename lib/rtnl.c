@@ -284,6 +284,7 @@ struct link_attrs {
 	uint32_t event;
 	uint32_t carrier_down_count;
 	bool has_down_count;
+	int master;
 };
 
 static int link_attr_cb(const struct nlattr *attr, void *data)
@@ -324,6 +325,11 @@ static int link_attr_cb(const struct nlattr *attr, void *data)
 			return MNL_CB_ERROR;
 		la->carrier_down_count = mnl_attr_get_u32(attr);
 		la->has_down_count = true;
+		break;
+	case IFLA_MASTER:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		la->master = (int)mnl_attr_get_u32(attr);
 		break;
 	}
 	return MNL_CB_OK;
@@ -709,6 +715,41 @@ static int link_event(const struct nlmsghdr *nlh, struct rtnl_event *ev)
 	ev->link_event = la.event;
 	ev->carrier_down_count = la.carrier_down_count;
 	ev->has_down_count = la.has_down_count;
+	ev->master = la.master;
+	return 0;
+}
+
+struct link_dump_arg {
+	rtnl_event_fn fn;
+	void *ctx;
+};
+
+static int link_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_dump_arg *d = data;
+	struct rtnl_event ev;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || link_event(nlh, &ev) < 0)
+		return 0; /* a malformed one is skipped, as an event would be */
+	d->fn(d->ctx, &ev);
+	return 0;
+}
+
+int rtnl_link_dump(struct rtnl *r, rtnl_event_fn fn, void *ctx)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->tx);
+	struct link_dump_arg d = { fn, ctx };
+	struct ifinfomsg *ifi;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	err = rtnl_talk(r, nlh, link_dump_cb, &d);
+	if (err)
+		return rtnl_fail(r, err, "dump links");
 	return 0;
 }
 

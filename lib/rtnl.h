@@ -64,11 +64,14 @@ struct rtnl_event {
 	 * "up" event, the counter still shows the loss. */
 	uint32_t carrier_down_count;
 	bool has_down_count;
+	int master;               /* links: the bridge (or bond) it is a port of, 0 if none */
 	struct in6_addr addr;     /* addresses only */
 	uint8_t plen, scope;
 	uint32_t ifa_flags;
 };
 typedef void (*rtnl_event_fn)(void *ctx, const struct rtnl_event *ev);
+/* Every link, as RTNL_EV_LINK events (a request: no event socket needed). */
+int rtnl_link_dump(struct rtnl *r, rtnl_event_fn fn, void *ctx);
 /* Read and decode every pending event on the event socket (non-blocking). */
 int rtnl_events_read(struct rtnl *r, rtnl_event_fn fn, void *ctx);
 /* Decode a buffer of netlink messages: the one parser, fuzzed. Returns the

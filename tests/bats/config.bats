@@ -7,6 +7,7 @@
 #   netns glm-conf-$$-N (bridge tests only)
 #   +------------------------------------------------------------+
 #   |  br0  bridge, mcast_snooping 1   (what the agent needs)    |
+#   |       port up0 (a veth; its peer eth9 is in no bridge)     |
 #   |  br1  bridge, mcast_snooping 0                             |
 #   |  lo   not a bridge                                         |
 #   |  glm-agentd -n / -d -f $T/agent.conf                       |
@@ -151,7 +152,7 @@ agent_conf() {
 	[[ $status -eq 78 && $output == *"$T/matd.conf:3: 'correspondent 2001:db8::7:80' is ambiguous"* ]]
 }
 
-@test "glm-agentd checks its bridges: missing, not a bridge, not snooping; at -n and at start-up" {
+@test "glm-agentd checks its bridges: missing, not a bridge, not snooping, an uplink not a port; at -n and at start-up" {
 	[[ $EUID -eq 0 ]] || skip "network namespaces need root"
 	NS=glm-conf-$$-$BATS_TEST_NUMBER
 	ip netns add "$NS"
@@ -169,6 +170,24 @@ agent_conf() {
 	[[ $output == *"$T/agent.conf: bridge lo: is not a bridge"* ]]
 	[[ $output == *"$T/agent.conf: bridge br1: does not snoop multicast (ip link set br1 type bridge mcast_snooping 1)"* ]]
 	[[ $output != *"bridge br0"* && $output != *"configuration OK"* ]]
+	# an uplink (RA guard) is a port of its bridge, or -n says what it is
+	ip -n "$NS" link add up0 type veth peer name eth9
+	ip -n "$NS" link set up0 master br0
+	printf 'bridge br0 uplink up0\nkey-id 8\nkeyring %s\ncontrol %s\n' "$T/keys" "$T/agent.sock" >"$T/agent.conf"
+	run ip netns exec "$NS" "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
+	[[ $status -eq 0 && $output == *"configuration OK"* ]]
+	printf 'bridge br0 uplink up0 uplink eth9 uplink nosuch uplink lo\nkey-id 8\nkeyring %s\n' "$T/keys" >"$T/agent.conf"
+	run ip netns exec "$NS" "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
+	echo "$output"
+	[[ $status -eq 78 ]]
+	[[ $output == *"$T/agent.conf: bridge br0: uplink eth9 is not a port of br0"* ]]
+	[[ $output == *"$T/agent.conf: bridge br0: uplink nosuch does not exist"* ]]
+	[[ $output == *"$T/agent.conf: bridge br0: uplink lo is not a port of br0"* ]]
+	[[ $output != *"uplink up0"* && $output != *"configuration OK"* ]]
+	# and the line itself, as FILE:LINE
+	printf 'bridge br0 uplink\nkey-id 8\nkeyring %s\n' "$T/keys" >"$T/agent.conf"
+	run ip netns exec "$NS" "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
+	[[ $status -eq 78 && $output == *"$T/agent.conf:1: usage: bridge IFNAME [uplink PORT]..."* ]]
 	# starting it fails the same way, before the control socket exists
 	printf 'bridge br1\nkey-id 8\nkeyring %s\ncontrol %s\n' "$T/keys" "$T/agent.sock" >"$T/agent.conf"
 	ip netns exec "$NS" "$GLM_BIN/glm-agentd" -d -f "$T/agent.conf" >"$T/agent.log" 2>&1 &

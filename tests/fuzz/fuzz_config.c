@@ -1,8 +1,10 @@
-/* libFuzzer harness for the config tokenizer, the keyring parser and
- * matd's config file: any bytes give a clean error or a config, never a
- * crash. */
+/* libFuzzer harness for the config tokenizer, the keyring parser, matd's
+ * config file and glm-agentd's: any bytes give a clean error or a config,
+ * never a crash. */
 // link: guest-agent/config.c
+// link: agent/config.c
 #include "../../guest-agent/matd.h"
+#include "../../agent/agent_int.h"
 #include "keys.h"
 #include "log.h"
 #include <stdio.h>
@@ -10,6 +12,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct matd_conf c;
+	static struct agent_conf ac;
 	struct glm_keyring kr;
 	static int once;
 
@@ -19,5 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (keyring_load_buf("fuzz", (const char *)data, size, &kr) == 0)
 		keyring_free(&kr);
 	matd_conf_load_buf("fuzz", (const char *)data, size, &c);
+	if (agent_conf_load_buf("fuzz", (const char *)data, size, &ac) == 0)
+		agent_conf_free(&ac);
 	return 0;
 }

@@ -485,6 +485,44 @@ static void test_bridge_ports(void **state)
 	mat_nft_close(b);
 }
 
+/* RA guard: the set, the chain and its rules as nft prints them (it
+ * leaves out "meta protocol ip6" as implied by icmpv6), a port in and out of
+ * ra_untrusted, a missing one refused, the flush. The rules at work:
+ * tests/bats/raguard.bats. */
+static void test_bridge_ra_guard(void **state)
+{
+	struct mat_nft *b;
+	char out[4096];
+
+	(void)state;
+	need_netns();
+	assert_int_equal(br_nft_open(&b), 0);
+	assert_int_equal(br_nft_setup(b), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list table bridge glm"), 0);
+	assert_non_null(strstr(out, "set ra_untrusted {\n\t\ttype iface_index"));
+	assert_non_null(strstr(out, "chain ra_guard {\n\t\ttype filter hook prerouting priority dstnat; policy accept;"));
+	assert_non_null(strstr(out, "iif @ra_untrusted icmpv6 type nd-router-advert counter packets 0 bytes 0 drop"));
+	assert_non_null(strstr(out, "iif @vm_ports icmpv6 type nd-router-advert counter packets 0 bytes 0 drop"));
+	br_nft_ra_port(b, 1, true);
+	assert_int_equal(mat_nft_commit(b), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list set bridge glm ra_untrusted"), 0);
+	assert_non_null(strstr(out, "elements = { \"lo\" }"));
+	br_nft_ra_port(b, 1, false);
+	assert_int_equal(mat_nft_commit(b), 0);
+	br_nft_ra_port(b, 1, false);
+	capture_begin();
+	assert_int_equal(mat_nft_commit(b), -ENOENT);
+	capture_end(out, sizeof(out));
+	assert_non_null(strstr(out, "nft: delete element ifindex 1 from set ra_untrusted"));
+	br_nft_ra_port(b, 1, true);
+	br_nft_ra_flush(b);
+	assert_int_equal(mat_nft_commit(b), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list set bridge glm ra_untrusted"), 0);
+	assert_null(strstr(out, "elements"));
+	assert_int_equal(mat_nft_teardown(b), 0);
+	mat_nft_close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_table_name),
 		cmocka_unit_test(test_bridge),
 		cmocka_unit_test(test_bridge_ports),
+		cmocka_unit_test(test_bridge_ra_guard),
 	};
 
 	log_init("test_nft", true, 0);

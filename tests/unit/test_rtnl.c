@@ -477,6 +477,7 @@ static void test_decode_link(void **state)
 	mnl_attr_put_u8(nlh, IFLA_OPERSTATE, IF_OPER_UP);
 	mnl_attr_put_u32(nlh, IFLA_EVENT, IFLA_EVENT_NOTIFY_PEERS);
 	mnl_attr_put_u32(nlh, IFLA_CARRIER_DOWN_COUNT, 3);
+	mnl_attr_put_u32(nlh, IFLA_MASTER, 9);
 	mnl_attr_put_u32(nlh, 0x7fff, 1); /* an attribute from a future kernel: ignored */
 	memset(&ev, 0xff, sizeof(ev));
 	assert_int_equal(rtnl_events_decode(u.b, nlh->nlmsg_len, keep_event, &ev), 1);
@@ -488,6 +489,7 @@ static void test_decode_link(void **state)
 	assert_int_equal(ev.link_event, IFLA_EVENT_NOTIFY_PEERS);
 	assert_true(ev.has_down_count);
 	assert_int_equal(ev.carrier_down_count, 3);
+	assert_int_equal(ev.master, 9);
 
 	/* The same as an AF_BRIDGE port message: not link state, skipped. */
 	ifi->ifi_family = AF_BRIDGE;
@@ -515,6 +517,48 @@ static void test_decode_link(void **state)
 	assert_int_equal(ev.kind, RTNL_EV_LINK_DEL);
 	assert_int_equal(ev.ifindex, 5);
 	assert_string_equal(ev.ifname, "");
+	assert_int_equal(ev.master, 0);
+	/* An IFLA_MASTER that is no u32: message dropped. */
+	mnl_attr_put_u8(nlh, IFLA_MASTER, 9);
+	assert_int_equal(rtnl_events_decode(u.b, nlh->nlmsg_len, keep_event, &ev), 0);
+}
+
+struct dump_seen {
+	int port, peer, bridge;       /* ifindexes to look for */
+	int port_master, peer_master; /* what the dump said, -1 if not seen */
+	unsigned n;
+};
+
+static void on_dump(void *ctx, const struct rtnl_event *ev)
+{
+	struct dump_seen *d = ctx;
+
+	assert_int_equal(ev->kind, RTNL_EV_LINK);
+	d->n++;
+	if (ev->ifindex == d->port)
+		d->port_master = ev->master;
+	if (ev->ifindex == d->peer)
+		d->peer_master = ev->master;
+}
+
+/* The link dump names every link and the bridge each port is in (RA
+ * guard's ra_untrusted is built from it). */
+static void test_link_dump(void **state)
+{
+	struct rtnl *r = *state;
+	struct dump_seen d = { .port_master = -1, .peer_master = -1 };
+
+	need_netns();
+	assert_int_equal(system("ip link add brd0 type bridge && ip link add vd0 type veth peer name vd1 &&"
+				" ip link set vd0 master brd0"), 0);
+	d.bridge = (int)if_nametoindex("brd0");
+	d.port = (int)if_nametoindex("vd0");
+	d.peer = (int)if_nametoindex("vd1");
+	assert_int_equal(rtnl_link_dump(r, on_dump, &d), 0);
+	assert_true(d.n >= 4); /* lo, the veths, the bridge, and the fixture's */
+	assert_int_equal(d.port_master, d.bridge);
+	assert_int_equal(d.peer_master, 0);
+	assert_int_equal(system("ip link del vd0 && ip link del brd0"), 0);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -562,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_decode_link),
 		cmocka_unit_test(test_link_get),
+		cmocka_unit_test(test_link_dump),
 		cmocka_unit_test(test_addr_nodad),
 		cmocka_unit_test(test_addr_optimistic),
 		cmocka_unit_test(test_addr_flags_lifetimes),

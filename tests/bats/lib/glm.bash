@@ -159,9 +159,11 @@ GLM_GROUP2=ff3e::5678
 # glm_start_agent NODE [config lines...]: glm-agentd on a host (hA hB hA2)
 # or, on "relay", in the relay role. glm-agentd refuses a bridge that does
 # not snoop MLD; a testbed set up without --mcast has br0 with snooping off,
-# so it is turned on here as an operator would (--mcast: already on).
+# so it is turned on here as an operator would (--mcast: already on). The
+# host's uplink, up0, is br0's "uplink" (RA guard), unless GLM_AGENT_UPLINK
+# names another port, or none when set empty.
 glm_start_agent() {
-	local node=$1 conf="$TB_DIR/agent-$1.conf" key l
+	local node=$1 conf="$TB_DIR/agent-$1.conf" key l uplink=${GLM_AGENT_UPLINK-up0}
 	shift
 	[ -f "$TB_DIR/keys" ] || glm_keys
 	case $node in
@@ -175,8 +177,8 @@ glm_start_agent() {
 		printf 'role relay\nrelay-interface eth0\nsession-timeout 5\n' >"$conf"
 	else
 		ip -n "$TB-$node" link set br0 type bridge mcast_snooping 1 || return 1
-		printf 'bridge br0\nrelay [%s]:5310\nims [%s]:%s\nreception-timeout 100\n' \
-			"$GLM_RELAY_ADDR" "$TB_IMS_ADDR" "$GLM_IMS_PORT" >"$conf"
+		printf 'bridge br0%s\nrelay [%s]:5310\nims [%s]:%s\nreception-timeout 100\n' \
+			"${uplink:+ uplink $uplink}" "$GLM_RELAY_ADDR" "$TB_IMS_ADDR" "$GLM_IMS_PORT" >"$conf"
 	fi
 	printf 'key-id %s\nkeyring %s\ncontrol %s\n' "$key" "$TB_DIR/keys" "$TB_DIR/agent-$node.sock" >>"$conf"
 	for l in "$@"; do echo "$l" >>"$conf"; done

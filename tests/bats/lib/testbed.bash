@@ -82,6 +82,9 @@
 #                                   DEST's br0, still down (no carrier)
 #   tb_migrate --resume [--no-announce]  the second half: up (switch-over)
 #   tb_vm_host                      print the vm's current host
+#   tb_add_guest NAME HOST PORT MAC another guest: netns "$TB-NAME" (node NAME)
+#                                   whose eth0 (MAC; link-local, no DAD)
+#                                   is the peer of PORT in HOST's br0
 #   tb_var [NAME]                   print one variable, or all as exports
 #                                   (eval "$(tb_var)" in a child script)
 #   tb_json FILE KEY                print a top-level field of a JSON report
@@ -727,6 +730,28 @@ tb_wait_addr() {
 		fi
 		sleep 0.005
 	done
+}
+
+# Another guest, for what one guest can do to others on its host: node
+# NAME, its eth0 a veth whose other end is PORT in HOST's br0. It has its
+# link-local address at once (no DAD) and takes SLAAC from the link's RAs.
+tb_add_guest() {
+	local name=$1 host=$2 port=$3 mac=$4 ns
+	tb__node_ok "$host" || return 1
+	case " $TB_NODES " in
+	*" $name "*) tb__err "tb_add_guest: node $name exists"; return 1 ;;
+	esac
+	tb__ns_add "$name" || return 1
+	TB_NODES="$TB_NODES $name"
+	echo "$TB_NODES" >"$TB_DIR/nodes"
+	ns=$TB-$name
+	ip netns exec "$ns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 >/dev/null ||
+		{ tb__err "$name: sysctls failed"; return 1; }
+	ip -n "$TB-$host" link add "$port" type veth peer name eth0 netns "$ns" ||
+		{ tb__err "$name: link to $host failed"; return 1; }
+	ip -n "$ns" link set lo up || return 1
+	ip -n "$ns" link set eth0 address "$mac" up || return 1
+	ip -n "$TB-$host" link set "$port" master br0 up || { tb__err "$name: $port in $host's br0 failed"; return 1; }
 }
 
 tb_vm_host() {
