@@ -72,8 +72,8 @@ static void reload(void *arg)
 }
 
 static const struct daemon_opt agentd_opts[] = {
-	{ 'f', "config", "FILE", "configuration (default /etc/glm/agentd.conf)" },
-	{ 's', "socket", "PATH", "control socket (overrides 'control')" },
+	DAEMON_OPT_CONFIG("/etc/glm/agentd.conf"),
+	DAEMON_OPT_SOCKET("control socket (overrides 'control')"),
 	DAEMON_OPT_PIDFILE, DAEMON_OPT_FOREGROUND, DAEMON_OPT_VERBOSE, DAEMON_OPT_CHECK,
 };
 static const struct daemon_opts agentd_cli = {

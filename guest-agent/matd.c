@@ -186,8 +186,8 @@ static void reload(void *arg)
 }
 
 static const struct daemon_opt matd_opts[] = {
-	{ 'f', "config", "FILE", "configuration (default /etc/glm/matd.conf)" },
-	{ 's', "socket", "PATH", "control socket for matctl (default /run/glm/matd.sock)" },
+	DAEMON_OPT_CONFIG("/etc/glm/matd.conf"),
+	DAEMON_OPT_SOCKET("control socket for matctl (default /run/glm/matd.sock)"),
 	DAEMON_OPT_PIDFILE, DAEMON_OPT_FOREGROUND, DAEMON_OPT_VERBOSE, DAEMON_OPT_CHECK,
 };
 static const struct daemon_opts matd_cli = {

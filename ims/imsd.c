@@ -20,10 +20,10 @@
 #include <unistd.h>
 
 static const struct daemon_opt opts[] = {
-	{ 'f', "config", "FILE", "configuration file (default " IMSD_DEFAULT_CONF ")" },
+	DAEMON_OPT_CONFIG(IMSD_DEFAULT_CONF),
 	{ 'k', "keyring", "FILE", "keyring, overrides the configuration's 'keyring'" },
 	{ 'D', "database", "FILE", "SQLite database, overrides 'database'" },
-	{ 's', "socket", "PATH", "control socket, overrides 'control'" },
+	DAEMON_OPT_SOCKET("control socket, overrides 'control'"),
 	{ 'l', "listen", "[ADDR]:PORT", "UDP address to serve, overrides 'listen'" },
 	DAEMON_OPT_PIDFILE, DAEMON_OPT_FOREGROUND, DAEMON_OPT_VERBOSE, DAEMON_OPT_CHECK,
 };

@@ -23,6 +23,8 @@ struct daemon_opt {
 };
 
 /* The rows every daemon's table has, worded the same way. */
+#define DAEMON_OPT_CONFIG(dflt) { 'f', "config", "FILE", "configuration (default " dflt ")" }
+#define DAEMON_OPT_SOCKET(help) { 's', "socket", "PATH", help }
 #define DAEMON_OPT_PIDFILE { 'p', "pidfile", "FILE", "write the daemon's pid here" }
 #define DAEMON_OPT_FOREGROUND { 'd', "foreground", NULL, "stay in the foreground, log to stderr too" }
 #define DAEMON_OPT_VERBOSE { 'v', "verbose", NULL, "debug logging (repeat for more)" }
