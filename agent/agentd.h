@@ -128,6 +128,7 @@ struct vm_group {
 	enum group_state state;
 	bool proxy_joined;               /* our join on the bridge, held for this VM */
 	bool pinned;                     /* our permanent MDB entry on the VM's port */
+	bool pin_stuck;                  /* it could be neither handed back nor removed: until release */
 	bool own_report;                 /* the VM's own report seen on its port here */
 	bool ask_warned;                 /* "nothing relayed" logged */
 	int relay_err;                   /* relay-failed: why (-errno) */

@@ -80,20 +80,34 @@ static double ms_since(uint64_t t, uint64_t now)
 
 static void unpin(struct agentd *a, struct agent_vm *vm, struct vm_group *g, const char *why)
 {
-	for (unsigned p = 0; p < vm->nports; p++) {
-		int r;
+	bool held = false;
 
-		if (!vm->ports[p].ifindex)
+	for (unsigned p = 0; p < vm->nports; p++) {
+		int br = a->br[vm->bridge].ifindex, port = vm->ports[p].ifindex;
+
+		if (!port)
 			continue;
 		/* Replace, not delete: the VM's report landed on our entry, so
-		 * deleting it would drop the VM's membership with it. */
-		r = mdb_add(a->mdb, a->br[vm->bridge].ifindex, vm->ports[p].ifindex, &g->group, MDB_ENTRY_TEMP, true);
-		if (r < 0)
-			log_warnx("vm %s: %s on %s: could not hand the MDB entry back to the kernel: %s", vm->name,
-				  a6(&g->group), vm->ports[p].name, strerror(-r));
+		 * deleting it would drop the VM's membership with it. A port
+		 * the bridge has disabled (a tap without carrier) takes no
+		 * temporary entry, and holds no membership of the VM's to
+		 * keep: there our pin is removed. Should that fail too, the
+		 * group stays pinned, so that its release removes it. */
+		if (mdb_add(a->mdb, br, port, &g->group, MDB_ENTRY_TEMP, true) == 0)
+			continue;
+		if (mdb_del(a->mdb, br, port, &g->group) == 0) {
+			log_info("vm %s: %s on %s: MDB pin removed (the bridge takes no temporary entry there)",
+				 vm->name, a6(&g->group), vm->ports[p].name);
+			continue;
+		}
+		log_warnx("vm %s: %s on %s: MDB pin neither handed back to the kernel nor removed: kept until the "
+			  "VM is released", vm->name, a6(&g->group), vm->ports[p].name);
+		held = true;
 	}
-	g->pinned = false;
-	log_info("vm %s: MDB pin of %s released (%s)", vm->name, a6(&g->group), why);
+	g->pinned = held;
+	g->pin_stuck = held;
+	log_info("vm %s: MDB pin of %s released (%s)%s", vm->name, a6(&g->group), why,
+		 held ? ", except where noted" : "");
 }
 
 static bool port_has_carrier(const char *name)
@@ -694,7 +708,7 @@ static uint64_t vm_deadline(const struct agent_vm *vm)
 
 		if (g->due_ns < t)
 			t = g->due_ns;
-		if (g->pinned && vm->started_ns && vm->started_ns + PIN_MAX_NS < t)
+		if (g->pinned && !g->pin_stuck && vm->started_ns && vm->started_ns + PIN_MAX_NS < t)
 			t = vm->started_ns + PIN_MAX_NS;
 	}
 	for (unsigned p = 0; p < vm->nports; p++)
@@ -732,7 +746,7 @@ static void vm_fire(void *arg)
 				ask_relay(a, vm, g, now);
 			group_do(a, vm, g, act & ~GROUP_DO_ASK_RELAY);
 		}
-		if (g->pinned && vm->started_ns && now >= vm->started_ns + PIN_MAX_NS)
+		if (g->pinned && !g->pin_stuck && vm->started_ns && now >= vm->started_ns + PIN_MAX_NS)
 			unpin(a, vm, g, "no report from the VM in 30 s");
 	}
 	for (unsigned p = 0; p < vm->nports; p++)
