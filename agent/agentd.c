@@ -22,7 +22,7 @@ static void udp_input(struct agentd *a, void *arg)
 		struct sockaddr_in6 from;
 		const struct glm_key *key;
 		struct glm_msg m;
-		int r = glm_recv_msg(a->udp, &a->keys, buf, sizeof(buf), &m, &key, &from, &a->rx, a->drops);
+		int r = glm_recv_msg(a->udp, &a->keys, a->since, buf, sizeof(buf), &m, &key, &from, &a->rx, a->drops);
 
 		if (r < 0)
 			return;
@@ -112,6 +112,8 @@ static int agentd_setup(void *ctx, struct evloop *loop)
 	int sz = 4 << 20, r;
 
 	a->loop = loop;
+	/* before the socket exists: whatever it receives was sent after this */
+	a->since = realtime_ns();
 	a->udp = udp6_socket(&a->conf.listen);
 	if (a->udp < 0)
 		return log_warnx("listen %s: %s", sa6(&a->conf.listen), strerror(-a->udp)), EX_OSERR;

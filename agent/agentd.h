@@ -197,7 +197,11 @@ struct agent_vm {
 	bool ma_checked;                 /* checking: no echo answered the MA in CHECK_NS */
 	bool have_current_ma;            /* checking: the IMS told the guest's current MA */
 	struct in6_addr current_ma, prepared_ma;
-	uint64_t query_seq, prepare_seq, prepare_next_ns, prepare_sent_ns, prepare_deadline_ns;
+	uint64_t query_seq, prepare_next_ns, prepare_sent_ns, prepare_deadline_ns;
+	/* every PREPARE has a seq of its own (matd takes each seq once): an
+	 * ack to any of the last PREPARE_SEQS tries is taken */
+#define PREPARE_SEQS 8
+	uint64_t prepare_seq[PREPARE_SEQS];
 	unsigned prepare_tries;
 	double prepare_rtt_ms;
 	uint16_t echo_id;
@@ -233,6 +237,7 @@ struct agentd {
 	struct relay_server *relay_server; /* relay_server.c's state */
 	struct mat_nft *nft;             /* table bridge glm; NULL if nftables is unusable */
 	struct ra_guard *ra_guard;       /* raguard.c's state; NULL if no bridge has uplinks */
+	uint64_t since;                  /* CLOCK_REALTIME at set-up: nothing sent before is taken */
 	uint64_t rx, drops[GLM_PE_MAX], refused;
 };
 

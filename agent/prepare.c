@@ -4,7 +4,8 @@
  *   1. MA = the bridge's RA prefix + the VM's EUI-64; an echo to it must go
  *      unanswered for 30 ms (in use: another IID, up to 3 times);
  *   2. the guest's current MA from the IMS (QUERY for its home address);
- *   3. PREPARE to matd at that MA, retransmitted until PREPARE_ACK.
+ *   3. PREPARE to matd at that MA, retransmitted until PREPARE_ACK (each
+ *      copy with a seq of its own: matd takes a seq once).
  * Failing is not fatal: the guest then finds its network by RS/RA.
  * agentd.h draws the states (enum prepare_state); each move is logged by
  * name at -v ("vm NAME: prepare checking -> sending"). */
@@ -104,6 +105,15 @@ void prepare_echo_reply(struct agentd *a, int br, const struct in6_addr *from, u
 	}
 }
 
+/* Is seq one of the PREPAREs sent for vm? */
+static bool prepare_sent(const struct agent_vm *vm, uint64_t seq)
+{
+	for (unsigned i = 0; seq && i < vm->prepare_tries && i < PREPARE_SEQS; i++)
+		if (vm->prepare_seq[i] == seq)
+			return true;
+	return false;
+}
+
 void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockaddr_in6 *from)
 {
 	(void)from;
@@ -124,7 +134,7 @@ void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockadd
 					 a6(&a->br[vm->bridge].prefix), a6(&m->ma));
 			}
 			vm_arm(a, vm);
-		} else if (m->type == GLM_PREPARE_ACK && m->seq == vm->prepare_seq && vm->prepare == PREPARE_SENDING) {
+		} else if (m->type == GLM_PREPARE_ACK && vm->prepare == PREPARE_SENDING && prepare_sent(vm, m->seq)) {
 			if (m->status != GLM_ST_OK)
 				return fail(vm, "matd refused the preparation");
 			move(vm, PREPARE_ACKED);
@@ -203,9 +213,10 @@ void prepare_timer(struct agentd *a, struct agent_vm *vm, uint64_t now)
 		return;
 	to.sin6_addr = vm->current_ma;
 	to.sin6_port = htons(a->conf.guest_port);
-	if (!vm->prepare_seq)
-		vm->prepare_seq = seq_next();
-	m.seq = vm->prepare_seq;
+	/* a retransmission too: matd takes a seq once, and drops a copy
+	 * of one it has taken as a replay */
+	m.seq = seq_next();
+	vm->prepare_seq[vm->prepare_tries % PREPARE_SEQS] = m.seq;
 	GLM_SET(&m, prefix, GLM_TLV_PREFIX, a->br[vm->bridge].prefix);
 	m.prefix_len = 64;
 	GLM_SET(&m, ma, GLM_TLV_MA, vm->prepared_ma);

@@ -30,7 +30,6 @@
 
 #define RS_MAX_SESSIONS 1024
 #define RS_MAX_MEMBERS 256
-#define RS_MAX_KEYS 256
 #define RS_BATCH 64
 #define RS_TX_MAX 256                /* datagrams per sendmmsg */
 #define RS_LIFETIME_DEFAULT 30
@@ -62,20 +61,21 @@ struct rs_session {
 	uint64_t packets, bytes, drops;
 };
 
-/* Highest sequence number accepted per key: a replayed request (which
- * would start a stream towards its original sender) is refused. */
-struct rs_keyseq {
-	uint32_t key_id;
-	uint64_t seq;
-};
+/* A RELAYED_PACKET's seq counts the session's packets from the clock at
+ * its start; a slow stream's count falls behind the clock, and the agent
+ * takes only seqs within glm_seq_fresh()'s window: the count is moved up
+ * to the clock whenever it is this far behind. */
+#define RS_SEQ_LAG_NS (1000 * 1000000ull)
 
 struct relay_server {
 	int pkt_fd, ifindex;
 	char ifname[IF_NAMESIZE];
-	unsigned nsess, nmemb, nkeys;
+	unsigned nsess, nmemb;
 	struct rs_session *sess[RS_MAX_SESSIONS];
 	struct rs_member *memb[RS_MAX_MEMBERS];
-	struct rs_keyseq keys[RS_MAX_KEYS];
+	/* the last request or stop taken per key: a replayed request (which
+	 * would start a stream towards its original sender) is dropped */
+	struct glm_replay seen;
 	/* receive batch */
 	struct mmsghdr rx[RS_BATCH];
 	struct iovec rxiov[RS_BATCH];
@@ -196,11 +196,16 @@ static void rs_flush(struct agentd *a, struct relay_server *rs)
 /* HMAC-SHA256 of every forwarded packet is most of the relay's own work:
  * each session keeps libsodium's state after the key's inner pad, so per
  * packet only the header and the packet are hashed. */
-static void rs_queue(struct agentd *a, struct relay_server *rs, struct rs_session *s, const uint8_t *pkt, size_t len)
+static void rs_queue(struct agentd *a, struct relay_server *rs, struct rs_session *s, const uint8_t *pkt, size_t len,
+		     uint64_t clock)
 {
 	unsigned i = rs->ntx;
-	size_t hl = relay_frame_hdr(rs->txhdr[i], s->key_id, s->seq++, &s->group,
-				    IN6_IS_ADDR_UNSPECIFIED(&s->source) ? NULL : &s->source, len);
+	size_t hl;
+
+	if (s->seq + RS_SEQ_LAG_NS < clock)
+		s->seq = clock;
+	hl = relay_frame_hdr(rs->txhdr[i], s->key_id, s->seq++, &s->group,
+			     IN6_IS_ADDR_UNSPECIFIED(&s->source) ? NULL : &s->source, len);
 
 	crypto_auth_hmacsha256_state st = s->hmac0;
 
@@ -240,6 +245,7 @@ static bool rs_csum_not_ready(struct msghdr *mh)
 static void rs_on_packets(struct agentd *a, void *arg)
 {
 	struct relay_server *rs = arg;
+	uint64_t clock;
 	int n;
 
 	for (unsigned i = 0; i < RS_BATCH; i++) {
@@ -257,6 +263,7 @@ static void rs_on_packets(struct agentd *a, void *arg)
 		return;
 	}
 	rs->rx_batches++;
+	clock = realtime_ns();
 	for (int i = 0; i < n; i++) {
 		const uint8_t *p = rs->rxiov[i].iov_base;
 		size_t len = rs->rx[i].msg_len;
@@ -282,7 +289,7 @@ static void rs_on_packets(struct agentd *a, void *arg)
 			if (relay_pkt_check(p, len, &s->group, &s->source) != RELAY_PKT_OK)
 				continue;
 			matched = true;
-			rs_queue(a, rs, s, p, len);
+			rs_queue(a, rs, s, p, len, clock);
 		}
 		rs->rx_unmatched += !matched;
 	}
@@ -399,27 +406,19 @@ static int rs_find(const struct relay_server *rs, const struct sockaddr_in6 *age
 	return -1;
 }
 
-/* false if seq is not above the last one seen from this key. */
-static bool rs_fresh(struct relay_server *rs, uint32_t key_id, uint64_t seq)
+/* false if seq is not above the last one taken from this key: the
+ * message is then dropped unanswered, and counted. */
+static bool rs_fresh(struct agentd *a, struct relay_server *rs, const struct glm_msg *m, const struct glm_key *key,
+		     const struct sockaddr_in6 *from)
 {
-	unsigned i, oldest = 0;
+	enum glm_parse_err e = glm_replay_check(&rs->seen, key->id, m->seq);
 
-	for (i = 0; i < rs->nkeys; i++) {
-		if (rs->keys[i].key_id == key_id) {
-			if (seq <= rs->keys[i].seq)
-				return false;
-			rs->keys[i].seq = seq;
-			return true;
-		}
-		if (rs->keys[i].seq < rs->keys[oldest].seq)
-			oldest = i;
-	}
-	if (rs->nkeys < RS_MAX_KEYS)
-		i = rs->nkeys++;
-	else
-		i = oldest;
-	rs->keys[i] = (struct rs_keyseq){ key_id, seq };
-	return true;
+	if (e == GLM_PE_OK)
+		return true;
+	a->drops[e]++;
+	log_debug("relay: dropped %s from key %u at %s: %s (seq %llu)", glm_msg_type_name(m->type), key->id,
+		  sa6(from), glm_parse_err_name(e), (unsigned long long)m->seq);
+	return false;
 }
 
 static void rs_respond(struct agentd *a, const struct glm_msg *req, const struct glm_key *key,
@@ -469,14 +468,14 @@ static void rs_request(struct agentd *a, struct relay_server *rs, const struct g
 
 	if (GLM_HAS(m, GLM_TLV_SOURCE))
 		source = m->source;
+	if (key && !rs_fresh(a, rs, m, key, from))
+		return;
 	if (!key || !keyring_find(&a->keys, key->id))
 		st = GLM_ST_DENIED;
 	else if (!GLM_HAS(m, GLM_TLV_GROUP))
 		st = GLM_ST_BADREQ;
 	else
 		st = relay_group_status(&m->group, &source);
-	if (st == GLM_ST_OK && !rs_fresh(rs, key->id, m->seq))
-		st = GLM_ST_STALE;
 	if (st != GLM_ST_OK) {
 		rs->refused[st]++;
 		log_warnx("relay: request from %s for %s refused: %s", sa6(from),
@@ -509,6 +508,11 @@ static void rs_request(struct agentd *a, struct relay_server *rs, const struct g
 			rs_respond(a, m, key, from, GLM_ST_DENIED, 0);
 			return;
 		}
+		/* the agent may have restarted: its stream then takes only
+		 * seqs from after that, i.e. from after this request */
+		uint64_t t = realtime_ns();
+		if (s->seq < t)
+			s->seq = t;
 		rs->refreshes++;
 	} else {
 		if (rs->nsess == RS_MAX_SESSIONS || !(s = calloc(1, sizeof(*s)))) {
@@ -559,7 +563,7 @@ static void rs_stop(struct agentd *a, struct relay_server *rs, const struct glm_
 	if (GLM_HAS(m, GLM_TLV_SOURCE))
 		source = m->source;
 	i = rs_find(rs, from, &m->group, &source);
-	if (i < 0 || rs->sess[i]->key_id != key->id || !rs_fresh(rs, key->id, m->seq))
+	if (i < 0 || rs->sess[i]->key_id != key->id || !rs_fresh(a, rs, m, key, from))
 		return;
 	rs->stops++;
 	rs_end(a, rs, (unsigned)i, "stopped by agent");
@@ -694,7 +698,6 @@ void relay_server_status(struct agentd *a, struct printer *p)
 	print_u64(p, "stops", NULL, rs->stops);
 	print_u64(p, "expired", NULL, rs->expired);
 	print_open_object(p, "refused");
-	print_u64(p, "stale", NULL, rs->refused[GLM_ST_STALE]);
 	print_u64(p, "denied", NULL, rs->refused[GLM_ST_DENIED]);
 	print_u64(p, "badreq", NULL, rs->refused[GLM_ST_BADREQ]);
 	print_u64(p, "internal", NULL, rs->refused[GLM_ST_INTERNAL]);

@@ -7,7 +7,13 @@
  * three places, ordered by the mobile node's update sequence number so an
  * old one never overwrites a newer one: BINDING_UPDATEs from the peer, IMS
  * pushes for subscribed home prefixes, and IMS query replies. Each peer
- * owns a timer for its expiry; the subscription one for its renewal. */
+ * owns a timer for its expiry; the subscription one for its renewal.
+ *
+ * Besides the window every message must be in (glm_seq_fresh()), nothing
+ * from the IMS is taken twice: a reply only to the query outstanding, the
+ * subscription's ack only to the last round of SUBSCRIBEs, and pushes
+ * only in the order the IMS sent them (header seq above the last one), so
+ * a push replayed after its peer was withdrawn does not bring it back. */
 #include "matd.h"
 #include "log.h"
 #include "util.h"
@@ -152,6 +158,9 @@ static void subscribe(struct matd *d)
 	for (unsigned i = 0; i < d->conf.nhome; i++) {
 		struct glm_msg m = { .type = GLM_SUBSCRIBE, .seq = seq_next() };
 
+		if (i == 0)
+			d->subscribe_seq[0] = m.seq;
+		d->subscribe_seq[1] = m.seq;
 		GLM_SET(&m, prefix, GLM_TLV_PREFIX, d->conf.home[i]);
 		m.prefix_len = d->conf.home_len[i];
 		GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, SUBSCRIBE_LIFETIME);
@@ -234,7 +243,13 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 	}
 	if (m->type == GLM_NOTIFY) {
 		d->notify_rx++;
-		if (!GLM_HAS(m, GLM_TLV_HA)) { /* the subscription's ack */
+		if (!GLM_HAS(m, GLM_TLV_HA)) { /* the subscription's ack, with our seq */
+			if (m->seq < d->subscribe_seq[0] || m->seq > d->subscribe_seq[1]) {
+				d->drops[GLM_PE_REPLAY]++;
+				log_debug("subscription ack from %s: seq %llu of no SUBSCRIBE of the last round",
+					  sa6(from), (unsigned long long)m->seq);
+				return;
+			}
 			if (m->status == GLM_ST_OK && d->conf.nhome)
 				ev_timer_at(d->loop, &d->subscribe_timer,
 					    now_ns() + (uint64_t)SUBSCRIBE_LIFETIME * 500000000ull);
@@ -242,9 +257,25 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 				log_warnx("IMS refused our subscription: %s", glm_status_name(m->status));
 			return;
 		}
+		/* a push, with the IMS's own seq */
+		if (m->seq <= d->push_seq) {
+			d->drops[GLM_PE_REPLAY]++;
+			log_debug("push from %s: seq %llu not above the last one, %llu", sa6(from),
+				  (unsigned long long)m->seq, (unsigned long long)d->push_seq);
+			return;
+		}
+		d->push_seq = m->seq;
 		if (GLM_HAS(m, GLM_TLV_MA) && GLM_HAS(m, GLM_TLV_UPDATE_SEQ) && GLM_HAS(m, GLM_TLV_LIFETIME))
 			apply(d, &m->ha, &m->ma, m->update_seq, m->lifetime, "IMS push");
 	} else if (m->type == GLM_REPLY) {
+		/* our seq: the answer to the query outstanding, once */
+		if (!d->query_seq || m->seq != d->query_seq) {
+			d->drops[GLM_PE_REPLAY]++;
+			log_debug("reply from %s: seq %llu is not the query outstanding", sa6(from),
+				  (unsigned long long)m->seq);
+			return;
+		}
+		d->query_seq = 0;
 		if (m->status == GLM_ST_NOTFOUND)
 			log_info("IMS: no mapping for %s", GLM_HAS(m, GLM_TLV_HA) ? a6(&m->ha) : "?");
 		else if (m->status == GLM_ST_OK && GLM_HAS(m, GLM_TLV_HA) && GLM_HAS(m, GLM_TLV_MA) &&

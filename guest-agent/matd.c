@@ -37,7 +37,8 @@ static void udp_input(struct matd *d)
 		struct in6_addr local;
 		const struct glm_key *key;
 		struct glm_msg m;
-		int r = glm_recv_msg_to(d->udp, &d->keys, buf, sizeof(buf), &m, &key, &from, &local, &d->rx, d->drops);
+		int r = glm_recv_msg_to(d->udp, &d->keys, d->since, buf, sizeof(buf), &m, &key, &from, &local, &d->rx,
+					d->drops);
 
 		if (r < 0)
 			return;
@@ -223,6 +224,8 @@ static int matd_setup(void *ctx, struct evloop *loop)
 	int one = 1, r;
 
 	d->loop = loop;
+	/* before the socket exists: whatever it receives was sent after this */
+	d->since = realtime_ns();
 	if ((r = rtnl_open(&d->rtnl, RTMGRP_LINK)) < 0)
 		return log_warnx("rtnetlink: %s", strerror(-r)), EX_OSERR;
 	if ((r = mat_nft_open(&d->nft, d->conf.table)) < 0 || (r = mat_nft_setup(d->nft)) < 0)

@@ -188,7 +188,12 @@ struct matd {
 	unsigned npeers;
 	struct peer peers[MATD_MAX_PEERS];
 	struct ev_timer subscribe_timer; /* renews the IMS subscription, or retries it */
-	uint64_t query_seq;
+	uint64_t subscribe_seq[2];   /* the first and last SUBSCRIBE of the last round */
+	uint64_t push_seq;           /* the IMS's last push taken */
+	uint64_t query_seq;          /* the query outstanding (0: none) */
+
+	uint64_t since;                  /* CLOCK_REALTIME at set-up: nothing sent before is taken */
+	struct glm_replay agent_seq;     /* PREPARE and RESUMED: the last seq taken per host agent's key */
 
 	/* counters */
 	uint64_t rx, drops[GLM_PE_MAX], stale, refused, bu_rx, notify_rx, ra_bad;

@@ -666,6 +666,20 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		d->refused++;
 		return;
 	}
+	/* Each PREPARE and RESUMED is taken once: the agent sends every
+	 * copy, retransmissions too, with a new seq; a copy that is not
+	 * newer than the last one taken from its key is a replay, dropped
+	 * unanswered. (The acks are matched to what we sent instead.) */
+	if (m->type == GLM_PREPARE || m->type == GLM_RESUMED) {
+		enum glm_parse_err e = glm_replay_check(&d->agent_seq, key->id, m->seq);
+
+		if (e != GLM_PE_OK) {
+			d->drops[e]++;
+			log_debug("dropped %s from key %u at %s: %s (seq %llu)", glm_msg_type_name(m->type), key->id,
+				  sa6(from), glm_parse_err_name(e), (unsigned long long)m->seq);
+			return;
+		}
+	}
 	if (m->type == GLM_IMS_ACK) {
 		if (d->ho.state == HO_IDLE && m->seq == d->ims_refresh_seq && d->ims_refresh_seq) {
 			d->ims_refresh_seq = 0;
@@ -880,14 +894,22 @@ int mobile_prepare(struct matd *d, const char *ifname, const struct in6_addr *pr
 		log_info("prepare for %s/%u: already there, nothing to do", a6(prefix), plen);
 		return 0;
 	}
-	if (d->prep.valid)
-		mobile_unprepare(d);
 	if (ma) {
 		a = *ma;
 	} else {
 		a = *prefix;
 		eui64_iid(&a, d->nic[nic].mac);
 	}
+	/* the same preparation again (the agent's retransmission, its first
+	 * ack lost): it stands, answered again, not made anew */
+	if (d->prep.valid && d->prep.nic == nic && d->prep.plen == plen && !memcmp(&d->prep.prefix, prefix, 16) &&
+	    !memcmp(&d->prep.router, router, 16) && !memcmp(&d->prep.ma, &a, 16)) {
+		d->prep.has_router_mac = false; /* PREPARE from an agent sets it after us */
+		log_debug("prepare for %s/%u: already prepared %s", a6(prefix), plen, a6(&a));
+		return 0;
+	}
+	if (d->prep.valid)
+		mobile_unprepare(d);
 	/* nodad: the destination's agent checked it is unused; no prefix
 	 * route: the prefix is not on this link yet. */
 	r = rtnl_addr_add(d->rtnl, d->nic[nic].ifindex, &a, 64, IFA_F_NODAD | IFA_F_NOPREFIXROUTE, FOREVER, FOREVER);

@@ -34,7 +34,6 @@ static unsigned counters(struct imsd *d, struct counter *c, unsigned cap)
 		{ "send_errors", d->st.send_errors },
 		{ "subscribers", d->nsubs },
 		{ "mappings", mappings < 0 ? 0 : (unsigned long long)mappings },
-		{ "drop_replay", d->st.drop_replay },
 		{ "drop_unexpected_type", d->st.drop_unexpected },
 	};
 

@@ -150,6 +150,8 @@ static int imsd_setup(void *ctx, struct evloop *loop)
 	int r;
 
 	d->loop = loop;
+	/* before the socket exists: whatever it receives was sent after this */
+	d->since = realtime_ns();
 	d->udp = serve_socket(&d->conf.listen);
 	if (d->udp < 0)
 		return log_warnx("listen on %s: %s", sa6(&d->conf.listen), strerror(-d->udp)), EX_UNAVAILABLE;
@@ -190,7 +192,6 @@ static void imsd_free(void *ctx)
 	keyring_free(&d->keys);
 	sendq_free(&d->out);
 	free(d->subs);
-	free(d->kseq);
 	conf_free(&d->conf);
 }
 
@@ -201,7 +202,7 @@ int main(int argc, char **argv)
 		.cleanup = imsd_cleanup, .reload = reload_keyring, .free = imsd_free,
 	};
 	struct daemon_args args = { .config = IMSD_DEFAULT_CONF };
-	struct imsd d = { .udp = -1, .ctl = -1 };
+	static struct imsd d = { .udp = -1, .ctl = -1 }; /* large: off the stack */
 
 	/* Until detached, every message also reaches the terminal. */
 	ev_timer_init(&d.expiry, "expiry", on_expiry, &d);

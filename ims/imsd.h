@@ -37,8 +37,8 @@ struct imsd_conf {
 struct imsd_stats {
 	uint64_t rx, updates_ok, updates_stale, updates_denied, updates_badreq, updates_failed;
 	uint64_t queries, subscribes, notifies_sent, send_errors;
-	uint64_t drop[GLM_PE_MAX];
-	uint64_t drop_replay, drop_unexpected;
+	uint64_t drop[GLM_PE_MAX];     /* by reason: unparsable, not authentic, not fresh, replayed */
+	uint64_t drop_unexpected;
 };
 
 struct subscriber {
@@ -47,13 +47,6 @@ struct subscriber {
 	uint8_t prefix_len;
 	uint32_t key_id;
 	int64_t expires;          /* wall clock seconds */
-};
-
-/* Last header seq seen per key for the kinds of request that have no
- * durable sequence of their own (QUERY, SUBSCRIBE). */
-struct key_seq {
-	uint32_t key_id;
-	uint64_t last;
 };
 
 struct outmsg {
@@ -81,8 +74,11 @@ struct imsd {
 	struct imsd_stats st;
 	struct subscriber *subs;
 	unsigned nsubs, subs_cap;
-	struct key_seq *kseq;
-	unsigned nkseq, kseq_cap;
+	uint64_t since;                /* CLOCK_REALTIME at set-up: nothing sent before is taken */
+	/* the last seq taken per key for the requests that have no durable
+	 * sequence of their own (QUERY, SUBSCRIBE); UPDATE has the one stored
+	 * per home address */
+	struct glm_replay kseq;
 	struct sendq out;
 	struct evloop *loop;
 	struct ev_timer expiry;        /* the once-a-second sweep */

@@ -1,12 +1,15 @@
 /* One batch of requests: what imsd does with the datagrams one recvmmsg
  * returned.
  *
- * Every datagram goes through glm_msg_accept() first; what fails is
- * counted by reason and never answered (an answer would tell a prober
- * which of its guesses got further). The UPDATEs of the batch are then
- * applied in ONE transaction, so a burst of N updates costs one fsync; the
- * acks and the pushes they cause are queued and leave only after COMMIT
- * returned. If the commit fails, every update of the batch is answered
+ * Every datagram goes through glm_msg_accept() and glm_seq_fresh() first
+ * (parsed, authentic, its seq within the window and from after our
+ * start); what fails is counted by reason and never answered (an answer
+ * would tell a prober which of its guesses got further). QUERY and
+ * SUBSCRIBE must also be newer than the last of their key (glm_replay);
+ * an UPDATE newer than the one stored for its HA. The UPDATEs of the
+ * batch are then applied in ONE transaction, so a burst of N updates
+ * costs one fsync; the acks and the pushes they cause are queued and
+ * leave only after COMMIT returned. If the commit fails, every update of the batch is answered
  * INTERNAL and nothing else happens: no push, no counter moves as if it
  * had been stored. QUERY and SUBSCRIBE are answered after the commit, so
  * they never report something that might still be rolled back. */
@@ -32,38 +35,6 @@ struct rx {
 int64_t wall_now(void)
 {
 	return (int64_t)time(NULL);
-}
-
-/* In-memory replay window for requests without a durable sequence. */
-static bool kseq_fresh(struct imsd *d, uint32_t key_id, uint64_t seq)
-{
-	struct key_seq *k = NULL;
-
-	for (unsigned i = 0; i < d->nkseq; i++)
-		if (d->kseq[i].key_id == key_id) {
-			k = &d->kseq[i];
-			break;
-		}
-	if (!k) {
-		/* Only authenticated key ids get here, so this grows no
-		 * further than the keyring. */
-		if (d->nkseq == d->kseq_cap) {
-			unsigned nc = d->kseq_cap ? d->kseq_cap * 2 : 16;
-			struct key_seq *nk = realloc(d->kseq, nc * sizeof(*nk));
-
-			if (!nk)
-				return false;
-			d->kseq = nk;
-			d->kseq_cap = nc;
-		}
-		k = &d->kseq[d->nkseq++];
-		k->key_id = key_id;
-		k->last = 0;
-	}
-	if (seq <= k->last)
-		return false;
-	k->last = seq;
-	return true;
 }
 
 static void reply(struct imsd *d, const struct rx *r, struct glm_msg *out)
@@ -105,7 +76,13 @@ static int update_apply(struct imsd *d, struct update *u, int64_t now)
 	r = store_get(d->store, &m->ha, &old);
 	if (r && r != -ENOENT)
 		return r;
-	if (!r && m->seq <= old.seq) {
+	/* A stored seq beyond the window ahead of our clock cannot have come
+	 * from an update taken since seqs are bounded (or our clock went
+	 * back): it no longer holds every later update off. */
+	if (!r && m->seq <= old.seq && old.seq > realtime_ns() + GLM_SEQ_FUTURE_NS) {
+		log_warnx("update %s from key %u: stored seq %llu is ahead of our clock beyond the window; "
+			  "replaced", a6(&m->ha), m->key_id, (unsigned long long)old.seq);
+	} else if (!r && m->seq <= old.seq) {
 		u->status = GLM_ST_STALE;
 		log_warnx("update %s from key %u refused: stale seq %llu <= %llu", a6(&m->ha),
 			  m->key_id, (unsigned long long)m->seq, (unsigned long long)old.seq);
@@ -289,6 +266,7 @@ int requests_batch(struct imsd *d)
 	struct rx rx[IMSD_BATCH];
 	struct update upd[IMSD_BATCH];
 	unsigned nrx = 0, nupd = 0;
+	uint64_t clock;
 	int n;
 
 	memset(mm, 0, sizeof(mm));
@@ -304,6 +282,7 @@ int requests_batch(struct imsd *d)
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 
+	clock = realtime_ns();
 	for (int i = 0; i < n; i++) {
 		struct rx *r = &rx[nrx];
 		enum glm_parse_err e;
@@ -315,6 +294,10 @@ int requests_batch(struct imsd *d)
 			e = GLM_PE_SHORT; /* not an IPv6 peer: cannot happen on our socket */
 		else
 			e = glm_msg_accept(&d->keys, bufs[i], mm[i].msg_len, &r->m, &r->key);
+		/* every request, UPDATE too: one far ahead would hold the
+		 * later updates of its home address off (its seq is stored) */
+		if (e == GLM_PE_OK)
+			e = glm_seq_fresh(r->m.seq, clock, d->since);
 		if (e != GLM_PE_OK) {
 			d->st.drop[e < GLM_PE_MAX ? e : GLM_PE_MAC]++;
 			log_debug("drop %u bytes from %s: %s", mm[i].msg_len, sa6(&from[i]),
@@ -331,9 +314,9 @@ int requests_batch(struct imsd *d)
 			break;
 		case GLM_QUERY:
 		case GLM_SUBSCRIBE:
-			if (!kseq_fresh(d, r->m.key_id, r->m.seq)) {
-				d->st.drop_replay++;
-				log_debug("drop %s from key %u at %s: replayed or stale seq %llu",
+			if ((e = glm_replay_check(&d->kseq, r->m.key_id, r->m.seq)) != GLM_PE_OK) {
+				d->st.drop[e]++;
+				log_debug("drop %s from key %u at %s: seq %llu not above the last taken from it",
 					  glm_msg_type_name(r->m.type), r->m.key_id, sa6(r->from),
 					  (unsigned long long)r->m.seq);
 				continue;

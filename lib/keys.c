@@ -282,15 +282,16 @@ int glm_send_msg(int fd, const struct sockaddr_in6 *to, const struct in6_addr *s
 	return r;
 }
 
-int glm_recv_msg(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t cap, struct glm_msg *m,
-		 const struct glm_key **key, struct sockaddr_in6 *from, uint64_t *rx, uint64_t drops[GLM_PE_MAX])
+int glm_recv_msg(int fd, const struct glm_keyring *kr, uint64_t since, uint8_t *buf, size_t cap,
+		 struct glm_msg *m, const struct glm_key **key, struct sockaddr_in6 *from, uint64_t *rx,
+		 uint64_t drops[GLM_PE_MAX])
 {
-	return glm_recv_msg_to(fd, kr, buf, cap, m, key, from, NULL, rx, drops);
+	return glm_recv_msg_to(fd, kr, since, buf, cap, m, key, from, NULL, rx, drops);
 }
 
-int glm_recv_msg_to(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t cap, struct glm_msg *m,
-		    const struct glm_key **key, struct sockaddr_in6 *from, struct in6_addr *local, uint64_t *rx,
-		    uint64_t drops[GLM_PE_MAX])
+int glm_recv_msg_to(int fd, const struct glm_keyring *kr, uint64_t since, uint8_t *buf, size_t cap,
+		    struct glm_msg *m, const struct glm_key **key, struct sockaddr_in6 *from, struct in6_addr *local,
+		    uint64_t *rx, uint64_t drops[GLM_PE_MAX])
 {
 	union {
 		struct cmsghdr h;
@@ -317,9 +318,15 @@ int glm_recv_msg_to(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t c
 	}
 	(*rx)++;
 	e = glm_msg_accept(kr, buf, (size_t)n, m, key);
+	if (e == GLM_PE_OK)
+		e = glm_seq_fresh(m->seq, realtime_ns(), since);
 	if (e != GLM_PE_OK) {
 		drops[e]++;
-		log_debug("dropped %zd bytes from %s: %s", n, sa6(from), glm_parse_err_name(e));
+		if (e >= GLM_PE_SEQ_AHEAD)
+			log_debug("dropped %s from key %u at %s: %s (seq %llu)", glm_msg_type_name(m->type), m->key_id,
+				  sa6(from), glm_parse_err_name(e), (unsigned long long)m->seq);
+		else
+			log_debug("dropped %zd bytes from %s: %s", n, sa6(from), glm_parse_err_name(e));
 		return 0;
 	}
 	return 1;

@@ -50,15 +50,18 @@ enum glm_parse_err glm_msg_accept(const struct glm_keyring *kr, const uint8_t *b
 int glm_send_msg(int fd, const struct sockaddr_in6 *to, const struct in6_addr *src, struct glm_msg *m,
 		 const struct glm_key *key);
 
-/* Receive one datagram on a non-blocking fd and accept it as above.
+/* Receive one datagram on a non-blocking fd, accept it as above and check
+ * that it is fresh (glm_seq_fresh(): within the window around our clock,
+ * and sent after since, the receiver's start in CLOCK_REALTIME ns).
  * Returns 1 with m, key and from set; 0 if it was dropped (counted in
  * drops[reason], logged at debug level); -1 when nothing is pending. */
-int glm_recv_msg(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t cap, struct glm_msg *m,
-		 const struct glm_key **key, struct sockaddr_in6 *from, uint64_t *rx, uint64_t drops[GLM_PE_MAX]);
+int glm_recv_msg(int fd, const struct glm_keyring *kr, uint64_t since, uint8_t *buf, size_t cap,
+		 struct glm_msg *m, const struct glm_key **key, struct sockaddr_in6 *from, uint64_t *rx,
+		 uint64_t drops[GLM_PE_MAX]);
 /* The same, and the address the datagram was sent to in *local (the
  * socket needs IPV6_RECVPKTINFO; unspecified if it did not say), so an
  * answer can leave from the address the sender expects it from. */
-int glm_recv_msg_to(int fd, const struct glm_keyring *kr, uint8_t *buf, size_t cap, struct glm_msg *m,
-		    const struct glm_key **key, struct sockaddr_in6 *from, struct in6_addr *local, uint64_t *rx,
-		    uint64_t drops[GLM_PE_MAX]);
+int glm_recv_msg_to(int fd, const struct glm_keyring *kr, uint64_t since, uint8_t *buf, size_t cap,
+		    struct glm_msg *m, const struct glm_key **key, struct sockaddr_in6 *from, struct in6_addr *local,
+		    uint64_t *rx, uint64_t drops[GLM_PE_MAX]);
 #endif

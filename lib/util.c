@@ -17,14 +17,19 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t seq_next(void)
 {
 	static uint64_t last;
-	struct timespec ts;
-	uint64_t v;
+	uint64_t v = realtime_ns();
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	v = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	if (v <= last)
 		v = last + 1;
 	last = v;

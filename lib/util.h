@@ -8,8 +8,11 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 uint64_t now_ns(void);            /* CLOCK_MONOTONIC */
+uint64_t realtime_ns(void);       /* CLOCK_REALTIME: the clock of the wire's sequence numbers */
 static inline double ns_to_ms(uint64_t ns) { return (double)ns / 1e6; }
-/* Strictly increasing across calls and across restarts: wall-clock based. */
+/* Strictly increasing across calls and across restarts: wall-clock based
+ * (CLOCK_REALTIME in ns), which is what receivers check a message's
+ * freshness against (glm_seq_fresh() in wire.h). */
 uint64_t seq_next(void);
 
 /* A non-blocking UDP socket bound to addr (may be NULL for any, port 0). */

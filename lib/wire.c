@@ -91,6 +91,45 @@ enum glm_parse_err glm_msg_verify(const uint8_t *buf, size_t len, const uint8_t 
 	return GLM_PE_OK;
 }
 
+enum glm_parse_err glm_seq_fresh(uint64_t seq, uint64_t now, uint64_t since)
+{
+	if (seq > now && seq - now > GLM_SEQ_FUTURE_NS)
+		return GLM_PE_SEQ_AHEAD;
+	if (seq < now && now - seq > GLM_SEQ_PAST_NS)
+		return GLM_PE_SEQ_OLD;
+	if (seq < since)
+		return GLM_PE_SEQ_RESTART;
+	return GLM_PE_OK;
+}
+
+enum glm_parse_err glm_replay_check(struct glm_replay *r, uint32_t key_id, uint64_t seq)
+{
+	int i = -1;
+
+	for (unsigned j = 0; j < r->n && i < 0; j++)
+		if (r->k[j].key_id == key_id)
+			i = (int)j;
+	if (seq <= (i >= 0 ? r->k[i].last : r->floor))
+		return GLM_PE_REPLAY;
+	if (i < 0) {
+		if (r->n < GLM_REPLAY_KEYS) {
+			i = (int)r->n++;
+		} else {
+			/* forget the key heard from longest ago; whatever it
+			 * sent is at most floor from now on */
+			i = 0;
+			for (unsigned j = 1; j < r->n; j++)
+				if (r->k[j].last < r->k[i].last)
+					i = (int)j;
+			if (r->k[i].last > r->floor)
+				r->floor = r->k[i].last;
+		}
+		r->k[i].key_id = key_id;
+	}
+	r->k[i].last = seq;
+	return GLM_PE_OK;
+}
+
 struct wbuf {
 	uint8_t *p;
 	size_t cap, len;
@@ -192,7 +231,8 @@ static const char *const pe_names[GLM_PE_MAX] = {
 	[GLM_PE_TYPE] = "bad type", [GLM_PE_LENGTH] = "length mismatch",
 	[GLM_PE_TLV_TRUNC] = "truncated TLV", [GLM_PE_TLV_UNKNOWN] = "unknown TLV",
 	[GLM_PE_TLV_LEN] = "bad TLV length", [GLM_PE_TLV_DUP] = "duplicate TLV",
-	[GLM_PE_MAC] = "bad MAC",
+	[GLM_PE_MAC] = "bad MAC", [GLM_PE_SEQ_AHEAD] = "seq ahead", [GLM_PE_SEQ_OLD] = "seq too old",
+	[GLM_PE_SEQ_RESTART] = "seq before start", [GLM_PE_REPLAY] = "replay",
 };
 
 const char *glm_parse_err_name(enum glm_parse_err e)

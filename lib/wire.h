@@ -13,7 +13,12 @@
  * once and has a fixed length, except PACKET. Unknown TLV types are an
  * error (a node never half-understands a message). glm_msg_parse() is the
  * one parser; it checks structure only. glm_msg_verify() checks the HMAC
- * with the key named by the header's key id. */
+ * with the key named by the header's key id.
+ *
+ * The sequence number is the sender's CLOCK_REALTIME in ns (seq_next()),
+ * strictly increasing per sending process. What a receiver takes is
+ * bounded in time, as WireGuard bounds its handshakes' timestamps
+ * (glm_seq_fresh(), glm_replay below, glm-keys(5) "FRESHNESS"). */
 #ifndef GLM_WIRE_H
 #define GLM_WIRE_H
 #include <netinet/in.h>
@@ -85,6 +90,10 @@ enum glm_parse_err {
 	GLM_PE_TLV_LEN,
 	GLM_PE_TLV_DUP,
 	GLM_PE_MAC,
+	GLM_PE_SEQ_AHEAD,     /* seq more than GLM_SEQ_FUTURE_NS ahead of our clock */
+	GLM_PE_SEQ_OLD,       /* seq more than GLM_SEQ_PAST_NS behind it */
+	GLM_PE_SEQ_RESTART,   /* seq from before this receiver started */
+	GLM_PE_REPLAY,        /* seq not above the last one taken from that key */
 	GLM_PE_MAX,
 };
 
@@ -117,6 +126,39 @@ ssize_t glm_msg_encode(const struct glm_msg *m, const uint8_t key[GLM_KEY_LEN], 
 const char *glm_msg_type_name(unsigned type);
 const char *glm_parse_err_name(enum glm_parse_err e);
 const char *glm_status_name(unsigned st);
+/* Freshness: the window around the receiver's own clock a message's seq
+ * must fall in. The nodes' clocks are assumed synchronised (NTP) to well
+ * within GLM_SEQ_FUTURE_NS; a message takes well under GLM_SEQ_PAST_NS to
+ * arrive, retransmissions included. A seq at most GLM_SEQ_FUTURE_NS ahead
+ * is all a sender can push its own sequence (stored per home address by
+ * the IMS) to: half a minute of real time, not the end of the space. */
+#define GLM_SEQ_FUTURE_NS (30ull * 1000000000ull)
+#define GLM_SEQ_PAST_NS (60ull * 1000000000ull)
+
+/* Is seq fresh for a receiver whose clock reads now (CLOCK_REALTIME ns)
+ * and which started at since (its CLOCK_REALTIME then: nothing sent
+ * before a restart is taken after it)? GLM_PE_OK, or GLM_PE_SEQ_AHEAD,
+ * GLM_PE_SEQ_OLD, GLM_PE_SEQ_RESTART. */
+enum glm_parse_err glm_seq_fresh(uint64_t seq, uint64_t now, uint64_t since);
+
+/* The last seq taken per sending key, for the messages that must not be
+ * taken twice (a request that starts something). Bounded: when full, the
+ * key with the oldest seq is forgotten and floor rises to that seq, so a
+ * key no longer remembered is held to "above floor" (never to nothing).
+ * Zero-initialised it is empty. */
+#define GLM_REPLAY_KEYS 1024
+struct glm_replay {
+	unsigned n;
+	uint64_t floor;
+	struct {
+		uint32_t key_id;
+		uint64_t last;
+	} k[GLM_REPLAY_KEYS];
+};
+/* seq from key_id: GLM_PE_OK (and now the last of that key) if above the
+ * last one taken from it, else GLM_PE_REPLAY (nothing recorded). */
+enum glm_parse_err glm_replay_check(struct glm_replay *r, uint32_t key_id, uint64_t seq);
+
 /* Drop counters by reason: "drop_bad_MAC=N" lines in text, a
  * "drops":{"bad_MAC":N,...} member in JSON. */
 struct printer;

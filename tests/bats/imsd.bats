@@ -138,14 +138,16 @@ stat_of() {
 
 @test "update with a stale seq is refused" {
 	start_imsd
-	ims -i 7 --seq 1000 update $HA 2001:db8:2::10 60
-	run ims -i 7 --seq 999 update $HA 2001:db8:2::99 60
-	[[ $status -eq 1 && $output == "ACK status=stale ha=$HA seq=999" ]]
-	run ims -i 7 --seq 1000 update $HA 2001:db8:2::99 60
+	# seqs are the sender's clock in ns (within the window of glm-keys(5))
+	local s=$(date +%s%N)
+	ims -i 7 --seq $s update $HA 2001:db8:2::10 60
+	run ims -i 7 --seq $((s - 1)) update $HA 2001:db8:2::99 60
+	[[ $status -eq 1 && $output == "ACK status=stale ha=$HA seq=$((s - 1))" ]]
+	run ims -i 7 --seq $s update $HA 2001:db8:2::99 60
 	[[ $status -eq 1 && $output == "ACK status=stale "* ]]
 	run ims -i 8 query $HA
-	[[ $output == *"ma=2001:db8:2::10 "*"seq=1000" ]]
-	grep -q "update $HA from key 7 refused: stale seq 999 <= 1000" "$T/imsd.log"
+	[[ $output == *"ma=2001:db8:2::10 "*"seq=$s" ]]
+	grep -q "update $HA from key 7 refused: stale seq $((s - 1)) <= $s" "$T/imsd.log"
 }
 
 @test "a key that does not own the HA is denied" {
@@ -160,14 +162,95 @@ stat_of() {
 
 @test "mappings and their seqs survive a restart of imsd" {
 	start_imsd
-	ims -i 7 --seq 5000 update $HA 2001:db8:2::10 600
+	# a seq 20 s ahead (inside the window): after the restart, one
+	# sent then but older than the stored one is still stale
+	local s=$(($(date +%s%N) + 20000000000))
+	ims -i 7 --seq $s update $HA 2001:db8:2::10 600
 	stop_imsd
 	[[ ! -e $T/pid && ! -e $T/ctl ]]   # a clean exit removes its files
 	start_imsd
 	run ims -i 8 query $HA
-	[[ $status -eq 0 && $output == *"ma=2001:db8:2::10 "*"seq=5000" ]]
-	run ims -i 7 --seq 4999 update $HA 2001:db8:2::99 600
+	[[ $status -eq 0 && $output == *"ma=2001:db8:2::10 "*"seq=$s" ]]
+	run ims -i 7 --seq $(($(date +%s%N) + 10000000000)) update $HA 2001:db8:2::99 600
 	[[ $status -eq 1 && $output == *"status=stale"* ]]
+}
+
+@test "QUERY and SUBSCRIBE captured before a restart of imsd are dropped after it, unanswered" {
+	start_imsd
+	ims -i 7 update $HA 2001:db8:2::10 600
+	run ims -i 8 --save "$T/query.hex" query $HA
+	[[ $status -eq 0 && $output == *"ma=2001:db8:2::10 "* ]]
+	run ims -i 8 --save "$T/sub.hex" subscribe 2001:db8:100::/64 60 0
+	[[ $status -eq 0 && ${lines[0]} == "NOTIFY status=ok prefix=2001:db8:100::/64 "* ]]
+	stop_imsd
+	start_imsd
+	# the same bytes, authentic and their key's newest: sent before
+	# this imsd started, so neither answered nor subscribed
+	run ims -t 300 --raw "$(cat "$T/query.hex")"
+	[[ $status -eq 2 ]]
+	run ims -t 300 --raw "$(cat "$T/sub.hex")"
+	[[ $status -eq 2 ]]
+	[[ $(stat_of drop_seq_before_start) -eq 2 && $(stat_of queries) -eq 0 ]]
+	[[ $(stat_of subscribes) -eq 0 && $(stat_of subscribers) -eq 0 && $(stat_of notifies_sent) -eq 0 ]]
+	# the same key's new requests are served
+	run ims -i 8 query $HA
+	[[ $status -eq 0 && $output == *"ma=2001:db8:2::10 "* ]]
+}
+
+@test "an UPDATE with seq 2^64-1 is dropped and stores nothing; updates go on, also after a restart" {
+	start_imsd
+	run ims -t 300 -i 7 --seq 18446744073709551615 update $HA 2001:db8:2::66 600
+	[[ $status -eq 2 ]]
+	[[ $(stat_of drop_seq_ahead) -eq 1 && $(stat_of mappings) -eq 0 && $(stat_of updates_ok) -eq 0 ]]
+	run ims -i 7 update $HA 2001:db8:2::10 600
+	[[ $status -eq 0 && $output == "ACK status=ok "* ]]
+	stop_imsd
+	start_imsd
+	run ims -i 7 update $HA 2001:db8:2::20 600
+	[[ $status -eq 0 && $output == "ACK status=ok "* ]]
+	run ims -i 8 query $HA
+	[[ $output == *"ma=2001:db8:2::20 "* ]]
+}
+
+@test "a stored seq far ahead of the clock (written before seqs were bounded) no longer blocks updates" {
+	command -v python3 >/dev/null && python3 -c "import sqlite3" 2>/dev/null || skip "python3 with sqlite3 needed"
+	start_imsd
+	ims -i 7 update $HA 2001:db8:2::10 600
+	stop_imsd
+	# what an UPDATE with seq 2^64-1 left behind (SQLite keeps a u64 as its i64 bit pattern)
+	python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE mappings SET seq=-1'); c.commit()" "$T/ims.db"
+	start_imsd
+	run ims -i 8 query $HA
+	[[ $output == *"seq=18446744073709551615" ]]
+	run ims -i 7 update $HA 2001:db8:2::20 600
+	[[ $status -eq 0 && $output == "ACK status=ok "* ]]
+	run ims -i 8 query $HA
+	[[ $output == *"ma=2001:db8:2::20 "* && $output != *"seq=18446744073709551615" ]]
+	grep -q "update $HA from key 7: stored seq 18446744073709551615 is ahead of our clock beyond the window; replaced" "$T/imsd.log"
+}
+
+@test "a seq more than 60 s old or 30 s ahead is dropped unanswered; one from before the start too" {
+	local before=$(date +%s%N)
+	old() { echo $(($(date +%s%N) - 61000000000)); }
+	ahead() { echo $(($(date +%s%N) + 35000000000)); }
+	start_imsd
+	ims -i 7 update $HA 2001:db8:2::10 600
+	run ims -t 300 -i 8 --seq "$(old)" query $HA
+	[[ $status -eq 2 ]]
+	run ims -t 300 -i 8 --seq "$(ahead)" query $HA
+	[[ $status -eq 2 ]]
+	run ims -t 300 -i 7 --seq "$(old)" update $HA 2001:db8:2::66 600
+	[[ $status -eq 2 ]]
+	run ims -t 300 -i 7 --seq "$(ahead)" update $HA 2001:db8:2::66 600
+	[[ $status -eq 2 ]]
+	[[ $(stat_of drop_seq_too_old) -eq 2 && $(stat_of drop_seq_ahead) -eq 2 && $(stat_of queries) -eq 0 ]]
+	# inside the window but sent before imsd started
+	run ims -t 300 -i 7 --seq $before update $HA 2001:db8:2::66 600
+	[[ $status -eq 2 && $(stat_of drop_seq_before_start) -eq 1 ]]
+	# nothing of it stored; key 8's own requests were not locked out
+	run ims -i 8 query $HA
+	[[ $status -eq 0 && $output == *"ma=2001:db8:2::10 "* ]]
+	[[ $(stat_of updates_ok) -eq 1 ]]
 }
 
 @test "malformed datagrams are counted and dropped; imsd still answers" {

@@ -233,12 +233,59 @@ skipped_oow() {
 	run send -i 66 BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"status=denied"* ]]
-	# an old sequence number (a replay): stale
-	run send -i 10 --seq 5 BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	# an older sequence number than the peer's (a replay): stale
+	seq=$(glm_status_field cn "[p['seq'] for p in d['peers']][0]")
+	run send -i 10 --seq $((seq - 1)) BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"status=stale"* ]]
+	# a sequence number outside the window: dropped, no answer
+	run send -i 10 -t 300 --seq $(($(date +%s%N) - 61000000000)) BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	[ "$status" -eq 2 ]
+	run send -i 10 -t 300 --seq $(($(date +%s%N) + 35000000000)) BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	[ "$status" -eq 2 ]
 	glm_wait_peer cn "$GLM_HA" "$ma" 1
 	[ "$(glm_matctl cn stats | sed -n 's/^drop_bad_MAC=//p')" -ge 1 ]
+	[ "$(glm_matctl cn stats | sed -n 's/^drop_seq_too_old=//p')" -eq 1 ]
+	[ "$(glm_matctl cn stats | sed -n 's/^drop_seq_ahead=//p')" -eq 1 ]
+	tb_exec cn ping -c 2 -W 1 "$GLM_HA"
+}
+
+@test "a PREPARE is taken once: the same bytes again are dropped unanswered and change nothing" {
+	glm_setup
+	ma=$(glm_vm_ma)
+	# as the agent on hB would (key 31), from wherever the guest's MA is reachable
+	send() { tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$TB_DIR/keys" -i 31 "$@"; }
+	run send --save "$TB_DIR/prepare.hex" PREPARE prefix=2001:db8:b::/64 router=fe80::1
+	echo "prepare: $status $output" >&2
+	[ "$status" -eq 0 ]
+	[[ "$output" == "PREPARE_ACK status=ok "* ]]
+	prepared=$(glm_status_field vm "d['mobile']['prepared']['ma']")
+	[[ "$prepared" == 2001:db8:b:* ]]
+	glm_matctl vm unprepare
+	[ "$(glm_status_field vm "d['mobile']['prepared']")" = None ]
+	# the captured PREPARE again: no second PREPARE_ACK, still unprepared
+	run tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$TB_DIR/keys" -t 300 --replay "$TB_DIR/prepare.hex"
+	echo "replay: $status $output" >&2
+	[ "$status" -eq 2 ]
+	[ "$(glm_status_field vm "d['mobile']['prepared']")" = None ]
+	[ "$(glm_matctl vm stats | sed -n 's/^drop_replay=//p')" -eq 1 ]
+	# a new PREPARE (the agent's retransmissions have seqs of their own)
+	# is answered and taken; the same preparation once more is answered
+	# again and stands as it is
+	run send PREPARE prefix=2001:db8:b::/64 router=fe80::1
+	[ "$status" -eq 0 ]
+	[ "$(glm_status_field vm "d['mobile']['prepared']['ma']")" = "$prepared" ]
+	run send PREPARE prefix=2001:db8:b::/64 router=fe80::1
+	[ "$status" -eq 0 ]
+	[ "$(glm_status_field vm "d['mobile']['prepared']['ma']")" = "$prepared" ]
+	[ "$(grep -c "prepared $prepared on" "$TB_DIR/matd-vm.log")" -eq 2 ]
+	# a PREPARE outside the window: dropped unanswered
+	run send -t 300 --seq $(($(date +%s%N) + 35000000000)) PREPARE prefix=2001:db8:b::/64 router=fe80::1
+	[ "$status" -eq 2 ]
+	[ "$(glm_matctl vm stats | sed -n 's/^drop_seq_ahead=//p')" -eq 1 ]
+	# the vm still moves
+	glm_matctl vm unprepare
+	migrate hB 2
 	tb_exec cn ping -c 2 -W 1 "$GLM_HA"
 }
 

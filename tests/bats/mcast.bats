@@ -409,6 +409,40 @@ assert not [x for x in json.load(sys.stdin)['relay_server']['sessions'] if x['gr
 	[ "$(glm_status_field vm "d['mobile']['ma']")" = "$ma" ]
 }
 
+@test "a RELAY_REQUEST captured before the relay's restart is dropped after it: no session, nothing relayed" {
+	mcast_setup
+	relay_field() { glm_glmctl relay status --json | python3 -c "import json,sys; r=json.load(sys.stdin)['relay_server']; print($1)"; }
+	relay_stat() { glm_glmctl relay stats | sed -n "s/^$1=//p"; }
+	send() { tb_exec hB "$GLM_BIN/glmsend" -s "[$GLM_RELAY_ADDR]:5310" -k "$TB_DIR/keys" -i 31 "$@"; }
+	# an agent's request (key 31, hB's), taken: a session
+	run send --save "$TB_DIR/request.hex" RELAY_REQUEST group=$G lifetime=3
+	echo "request: $status $output" >&2
+	[ "$status" -eq 0 ]
+	[ "$(relay_field "len(r['sessions'])")" -eq 1 ]
+	kill -TERM "$GLM_AGENT_RELAY_PID"
+	tb_wait_pid "$GLM_AGENT_RELAY_PID" 5
+	glm_start_agent relay
+	# the group is sent on the relay's link, so a session would stream
+	send_start 30
+	sleep 0.5
+	run tb_exec hB "$GLM_BIN/glmsend" -s "[$GLM_RELAY_ADDR]:5310" -k "$TB_DIR/keys" -t 500 --replay "$TB_DIR/request.hex"
+	echo "replay: $status $output" >&2
+	[ "$status" -eq 2 ]
+	sleep 0.5
+	[ "$(relay_field "len(r['sessions'])")" -eq 0 ]
+	[ "$(relay_field "r['tx_packets']")" -eq 0 ]
+	[ "$(relay_stat drop_seq_before_start)" -eq 1 ]
+	# a request from 30+ s ahead: dropped too, and it locks nothing
+	run send -t 300 --seq $(($(date +%s%N) + 35000000000)) RELAY_REQUEST group=$G lifetime=3
+	[ "$status" -eq 2 ]
+	[ "$(relay_stat drop_seq_ahead)" -eq 1 ]
+	[ "$(relay_field "len(r['sessions'])")" -eq 0 ]
+	run send RELAY_REQUEST group=$G lifetime=3
+	[ "$status" -eq 0 ]
+	[ "$(relay_field "len(r['sessions'])")" -eq 1 ]
+	send_stop
+}
+
 @test "malformed domain XML: glm-prepare says why and refuses, the hook still exits 0 silently" {
 	tb_setup
 	glm_keys

@@ -1,10 +1,11 @@
 /* glmsend: send one glm message of any type and print the answer. For
  * tests of every daemon's receive path: authentic, forged (--forge flips a
- * MAC byte), replayed (--seq N twice) or from a key the receiver must not
- * trust.
+ * MAC byte), replayed (--seq N twice, or --save FILE, then the same bytes
+ * again with --replay FILE) or from a key the receiver must not trust.
  *   glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [-t MS]
- *           TYPE [ha=A] [ma=A] [router=A] [group=A] [source=A]
+ *           [--save FILE] TYPE [ha=A] [ma=A] [router=A] [group=A] [source=A]
  *           [prefix=P/L] [lifetime=N] [status=N] [port=N]
+ *   glmsend -s [ADDR]:PORT -k KEYRING [-t MS] --replay FILE
  * TYPE is a message name as glm_msg_type_name() prints it (UPDATE,
  * BINDING_UPDATE, PREPARE, ...). Prints "TYPE status=... seq=..." for the
  * answer; exit 0 answered with status ok, 1 answered otherwise, 2 no
@@ -58,11 +59,35 @@ static int set_tlv(struct glm_msg *m, const char *kv)
 	return 0;
 }
 
+/* What --save wrote: the sealed message as hex. Its length, or -1. */
+static ssize_t load_hex(const char *path, uint8_t *buf, size_t cap)
+{
+	static char hex[2 * GLM_MSG_MAX + 2];
+	FILE *f = fopen(path, "r");
+	size_t len;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	len = fread(hex, 1, sizeof(hex) - 1, f);
+	fclose(f);
+	while (len && (hex[len - 1] == '\n' || hex[len - 1] == ' '))
+		len--;
+	hex[len] = 0;
+	if (!len || len % 2 || len / 2 > cap || parse_hex(hex, buf, len / 2)) {
+		fprintf(stderr, "glmsend: %s: not a message in hex\n", path);
+		return -1;
+	}
+	return (ssize_t)(len / 2);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option o[] = { { "seq", required_argument, 0, 'q' }, { "forge", no_argument, 0, 'F' },
+					   { "save", required_argument, 0, 'S' }, { "replay", required_argument, 0, 'R' },
 					   { "help", no_argument, 0, 'h' }, { 0 } };
-	const char *server = NULL, *keyring = NULL;
+	const char *server = NULL, *keyring = NULL, *save = NULL, *replay = NULL;
 	uint32_t key_id = 0, timeout = 1000;
 	unsigned long long seq = 0;
 	bool forge = false;
@@ -83,10 +108,23 @@ int main(int argc, char **argv)
 		case 't': if (parse_u32(optarg, 1, 60000, &timeout)) return 64; break;
 		case 'q': seq = strtoull(optarg, NULL, 10); break;
 		case 'F': forge = true; break;
+		case 'S': save = optarg; break;
+		case 'R': replay = optarg; break;
 		default:
-			fprintf(stderr, "usage: glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [-t MS] TYPE [tlv=value]...\n");
+			fprintf(stderr, "usage: glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [--save FILE] "
+					"[-t MS] TYPE [tlv=value]...\n"
+					"       glmsend -s [ADDR]:PORT -k KEYRING [-t MS] --replay FILE\n");
 			return c == 'h' ? 0 : 64;
 		}
+	}
+	if (replay) {
+		if (!server || !keyring || parse_sockaddr6(server, 0, &to) || !to.sin6_port) {
+			fprintf(stderr, "glmsend: need -s [ADDR]:PORT -k KEYRING --replay FILE\n");
+			return 64;
+		}
+		if ((n = load_hex(replay, buf, sizeof(buf))) < 0 || keyring_load(keyring, &kr) < 0)
+			return 64;
+		goto send;
 	}
 	if (!server || !keyring || !key_id || optind >= argc || parse_sockaddr6(server, 0, &to) || !to.sin6_port) {
 		fprintf(stderr, "glmsend: need -s [ADDR]:PORT -k KEYRING -i KEYID TYPE\n");
@@ -122,6 +160,18 @@ int main(int argc, char **argv)
 	}
 	if (forge)
 		buf[n - 1] ^= 0x01;
+	if (save) {
+		FILE *f = fopen(save, "w");
+
+		for (ssize_t i = 0; f && i < n; i++)
+			fprintf(f, "%02x", buf[i]);
+		if (!f || fclose(f)) {
+			perror(save);
+			ret = 64;
+			goto out;
+		}
+	}
+send:
 	fd = udp6_socket(NULL);
 	if (fd < 0 || sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)) != n) {
 		perror("glmsend: send");

@@ -621,15 +621,49 @@ static void test_server_refuses(void **state)
 	assert_int_equal(rs->refused[GLM_ST_BADREQ], 2);
 }
 
-static void test_server_stale(void **state)
+/* A request whose seq is not above the last taken from its key is a
+ * replay: dropped unanswered (an answer would reflect it), counted. */
+static void test_server_replay(void **state)
 {
 	struct relay_server *rs = fake_server();
 
 	(void)state;
-	assert_true(rs_fresh(rs, 2, 100));
+	request("ff02::1", A.key, 100);               /* taken (and refused) */
+	assert_int_equal(nsent, 1);
 	request("ff3e::1", A.key, 100);               /* replayed */
-	assert_int_equal(sent[0].status, GLM_ST_STALE);
+	request("ff3e::1", A.key, 99);                /* older */
+	assert_int_equal(nsent, 1);
+	assert_int_equal(A.drops[GLM_PE_REPLAY], 2);
 	assert_int_equal(rs->nsess, 0);
+	assert_int_equal(rs->nmemb, 0);
+}
+
+/* The seq of a RELAYED_PACKET counts the session's packets, but never
+ * falls more than RS_SEQ_LAG_NS behind the clock: the agent takes only
+ * seqs inside the window of glm_seq_fresh(), however slow the stream and
+ * however long the session. */
+static void test_server_seq_follows_clock(void **state)
+{
+	struct relay_server *rs = fake_server();
+	struct rs_session s = { .key_id = 2 };
+	const uint64_t t = 1800000000ull * 1000000000ull;
+	uint8_t pkt[64] = { 0x60 };
+	struct glm_msg m;
+
+	(void)state;
+	s.group = ip6("ff3e::1");
+	s.seq = t - 500 * 1000000ull;                  /* half a second behind: counts on */
+	rs_queue(&A, rs, &s, pkt, sizeof(pkt), t);
+	rs_queue(&A, rs, &s, pkt, sizeof(pkt), t);
+	assert_int_equal(rs->ntx, 2);
+	assert_true(s.seq == t - 500 * 1000000ull + 2);
+	s.seq = t - 61 * 1000000000ull;                /* a minute behind: moved up */
+	rs_queue(&A, rs, &s, pkt, sizeof(pkt), t);
+	assert_true(s.seq == t + 1);
+	memcpy(&m.seq, rs->txhdr[2] + 8, 8);
+	assert_true(be64toh(m.seq) == t);
+	assert_int_equal(glm_seq_fresh(be64toh(m.seq), t, 0), GLM_PE_OK);
+	rs->ntx = 0;
 }
 
 /* A real session needs a join: only where an interface takes one (the
@@ -677,7 +711,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_two_bridges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_refuses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_server_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_seq_follows_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_session, setup, teardown),
 	};
 

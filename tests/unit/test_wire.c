@@ -127,11 +127,74 @@ static void test_encode_limits(void **state)
 	assert_int_equal(glm_msg_encode(&m, key, buf, sizeof(buf)), -EINVAL);
 }
 
+#define S 1000000000ull
+
+/* The window around the receiver's clock, and the receiver's start. */
+static void test_seq_window(void **state)
+{
+	const uint64_t now = 1800000000ull * S, since = now - 10 * S;
+
+	(void)state;
+	assert_int_equal(glm_seq_fresh(now, now, since), GLM_PE_OK);
+	assert_int_equal(glm_seq_fresh(now + GLM_SEQ_FUTURE_NS, now, since), GLM_PE_OK);
+	assert_int_equal(glm_seq_fresh(now + GLM_SEQ_FUTURE_NS + 1, now, since), GLM_PE_SEQ_AHEAD);
+	assert_int_equal(glm_seq_fresh(UINT64_MAX, now, since), GLM_PE_SEQ_AHEAD);
+	assert_int_equal(glm_seq_fresh(since, now, since), GLM_PE_OK);
+	assert_int_equal(glm_seq_fresh(since - 1, now, since), GLM_PE_SEQ_RESTART);
+	/* started long ago: the past bound is what holds */
+	assert_int_equal(glm_seq_fresh(now - GLM_SEQ_PAST_NS, now, 0), GLM_PE_OK);
+	assert_int_equal(glm_seq_fresh(now - GLM_SEQ_PAST_NS - 1, now, 0), GLM_PE_SEQ_OLD);
+	assert_int_equal(glm_seq_fresh(0, now, 0), GLM_PE_SEQ_OLD);
+	assert_int_equal(glm_seq_fresh(1, now, since), GLM_PE_SEQ_OLD);
+	/* a clock near either end of the space: no wrap-around */
+	assert_int_equal(glm_seq_fresh(UINT64_MAX, UINT64_MAX - S, 0), GLM_PE_OK);
+	assert_int_equal(glm_seq_fresh(0, UINT64_MAX, 0), GLM_PE_SEQ_OLD);
+	assert_int_equal(glm_seq_fresh(UINT64_MAX, 5, 0), GLM_PE_SEQ_AHEAD);
+	assert_int_equal(glm_seq_fresh(5, 10, 0), GLM_PE_OK);
+	/* the reasons have names, counted as drop_<name> */
+	assert_string_equal(glm_parse_err_name(GLM_PE_SEQ_AHEAD), "seq ahead");
+	assert_string_equal(glm_parse_err_name(GLM_PE_SEQ_OLD), "seq too old");
+	assert_string_equal(glm_parse_err_name(GLM_PE_SEQ_RESTART), "seq before start");
+	assert_string_equal(glm_parse_err_name(GLM_PE_REPLAY), "replay");
+}
+
+/* Per key: strictly above the last taken; bounded, never forgetting
+ * to nothing. */
+static void test_replay(void **state)
+{
+	static struct glm_replay r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(glm_replay_check(&r, 7, 100), GLM_PE_OK);
+	assert_int_equal(glm_replay_check(&r, 7, 100), GLM_PE_REPLAY);
+	assert_int_equal(glm_replay_check(&r, 7, 99), GLM_PE_REPLAY);
+	assert_int_equal(glm_replay_check(&r, 7, 101), GLM_PE_OK);
+	assert_int_equal(glm_replay_check(&r, 8, 50), GLM_PE_OK);   /* keys are apart */
+	assert_int_equal(glm_replay_check(&r, 8, 50), GLM_PE_REPLAY);
+	assert_int_equal(glm_replay_check(&r, 7, 101), GLM_PE_REPLAY);
+	/* full: the key heard from longest ago (8, at 50) is forgotten, and
+	 * anything of it up to 50 stays refused */
+	for (uint32_t k = 1000; r.n < GLM_REPLAY_KEYS; k++)
+		assert_int_equal(glm_replay_check(&r, k, 1000 + k), GLM_PE_OK);
+	assert_int_equal(glm_replay_check(&r, 9, 60), GLM_PE_OK);
+	assert_int_equal(r.n, GLM_REPLAY_KEYS);
+	assert_true(r.floor == 50);
+	assert_int_equal(glm_replay_check(&r, 8, 50), GLM_PE_REPLAY);
+	assert_int_equal(glm_replay_check(&r, 7, 101), GLM_PE_REPLAY);
+	/* another new key: 9 (at 60) goes, and its 60 stays refused */
+	assert_int_equal(glm_replay_check(&r, 10, 55), GLM_PE_OK);
+	assert_true(r.floor == 60);
+	assert_int_equal(glm_replay_check(&r, 9, 60), GLM_PE_REPLAY);
+	assert_int_equal(glm_replay_check(&r, 9, 61), GLM_PE_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_lladdr), cmocka_unit_test(test_every_bit_flip_caught),
-		cmocka_unit_test(test_refusals), cmocka_unit_test(test_encode_limits),
+		cmocka_unit_test(test_refusals), cmocka_unit_test(test_encode_limits), cmocka_unit_test(test_seq_window),
+		cmocka_unit_test(test_replay),
 	};
 	return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
 }
