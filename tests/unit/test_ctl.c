@@ -186,13 +186,25 @@ static void test_reply_not_read(void **state)
 	close(sv[0]);
 }
 
+/* The forked server exited 0; its listener and scratch directory go. */
+static void server_done(pid_t pid, int lfd, const char *path, const char *dir)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* A reply of 1.5 MiB reaches ctl_request whole (it was cut at 1 MiB,
  * silently: glmctl status --json of an agent with 500 VMs did not parse). */
 static void test_long_reply_whole(void **state)
 {
 	struct calls c = { .body = (3 << 20) / 2 };
 	char dir[] = "/tmp/glm-test-ctl.XXXXXX", path[64], *reply = NULL;
-	int lfd, status;
+	int lfd;
 	pid_t pid;
 
 	(void)state;
@@ -212,11 +224,7 @@ static void test_long_reply_whole(void **state)
 	assert_int_equal(strlen(reply), (3 << 20) / 2);
 	assert_true(reply[0] == 'x' && reply[(3 << 20) / 2 - 1] == 'x');
 	free(reply);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	close(lfd);
-	unlink(path);
-	rmdir(dir);
+	server_done(pid, lfd, path, dir);
 }
 
 /* A listener that never accepts, as a daemon whose loop is stuck looks to
@@ -278,7 +286,7 @@ static void test_request_waits_for_room(void **state)
 {
 	char dir[] = "/tmp/glm-test-ctl.XXXXXX", path[64], *reply = NULL;
 	struct calls c = { 0 };
-	int lfd, held, status;
+	int lfd, held;
 	uint64_t t0;
 	double ms;
 	pid_t pid;
@@ -313,11 +321,7 @@ static void test_request_waits_for_room(void **state)
 	assert_string_equal(reply, "argc=1 first=stats\n");
 	assert_true(ms >= 100 && ms < 1000);
 	free(reply);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	close(lfd);
-	unlink(path);
-	rmdir(dir);
+	server_done(pid, lfd, path, dir);
 }
 
 int main(void)

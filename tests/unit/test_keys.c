@@ -1,6 +1,6 @@
 /* Unit tests of keyrings (lib/keys.c): the line format, the 8 home
  * addresses glm-keys(5) promises a key, and the checks made on a keyring
- * file before it is read, as ssh makes them on a private key: a file that
+ * file before it is read, as OpenSSH makes them on a private key: a file that
  * its group or others may read or change, one owned by another user, a
  * symbolic link or no regular file is refused, and the message says why. */
 #include "keys.h"
