@@ -9,6 +9,7 @@
 #include "util.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -215,7 +216,10 @@ static void test_long_reply_whole(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		int cfd = accept(lfd, NULL, NULL);
+		/* ctl_listen's socket is non-blocking: wait for the connection
+		 * (an accept before the parent's connect fails with EAGAIN) */
+		struct pollfd pf = { .fd = lfd, .events = POLLIN };
+		int cfd = poll(&pf, 1, 30000) == 1 ? accept(lfd, NULL, NULL) : -1;
 		_exit(cfd >= 0 && ctl_serve_conn(cfd, handler, &c) == 0 ? 0 : 1);
 	}
 	/* a deadline a loaded sanitizer build meets (10 s was missed once) */
