@@ -58,7 +58,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BIN := $(BUILD)/bin
-PROGS := $(BIN)/imsd $(BIN)/matd $(BIN)/matctl $(BIN)/glm-agentd $(BIN)/glmctl
+PROGS := $(BIN)/imsd $(BIN)/matd $(BIN)/matctl $(BIN)/glm-agentd $(BIN)/glmctl $(BIN)/glm-keys
 HELPERS := $(HELPER_SRCS:helpers/%.c=$(BIN)/%)
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
@@ -100,6 +100,11 @@ $(BIN)/glm-agentd: $(AGENTD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libglm.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBVIRT_LIBS) $(LDLIBS)
 
 $(BIN)/glmctl: $(BUILD)/obj/agent/glmctl.o $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/glm-keys: $(BUILD)/obj/cli/glm-keys.o $(BUILD)/lib/libglm.a
 	$(E) LD $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -208,7 +213,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(HOOKDIR)/qemu.d
 	install -m 755 $(BIN)/imsd $(BIN)/matd $(wildcard $(BIN)/glm-agentd) $(DESTDIR)$(SBINDIR)/
-	install -m 755 $(BIN)/matctl $(wildcard $(BIN)/glmctl) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BIN)/matctl $(BIN)/glm-keys $(wildcard $(BIN)/glmctl) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(HELPERS) $(DESTDIR)$(LIBEXECDIR)/
 	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@AGENT_SOCKET@|$(AGENT_SOCKET)|g' hooks/qemu \
 		>$(DESTDIR)$(HOOKDIR)/qemu.d/glm.tmp
@@ -220,7 +225,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/imsd $(DESTDIR)$(SBINDIR)/matd $(DESTDIR)$(SBINDIR)/glm-agentd
-	rm -f $(DESTDIR)$(BINDIR)/matctl $(DESTDIR)$(BINDIR)/glmctl $(DESTDIR)$(HOOKDIR)/qemu.d/glm
+	rm -f $(DESTDIR)$(BINDIR)/matctl $(DESTDIR)$(BINDIR)/glm-keys $(DESTDIR)$(BINDIR)/glmctl $(DESTDIR)$(HOOKDIR)/qemu.d/glm
 	rm -rf $(DESTDIR)$(LIBEXECDIR)
 
 clean:

@@ -102,7 +102,7 @@ bool group_holds_relay(const struct vm_group *g);
 /* prepare.c: PREPARE for an incoming VM's matd. */
 const char *prepare_state_name(enum prepare_state s);
 void prepare_start(struct agentd *a, struct agent_vm *vm);
-void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockaddr_in6 *from);
+void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key, const struct sockaddr_in6 *from);
 void prepare_echo_reply(struct agentd *a, int br, const struct in6_addr *from, uint16_t id);
 /* libvirt resumed the VM here: tell its matd at once (it would otherwise
  * learn it from QEMU's announcement, 50 ms later). */

@@ -45,8 +45,8 @@ static void udp_input(struct agentd *a, void *arg)
 			break;
 		case GLM_PREPARE_ACK:
 		case GLM_REPLY:
-			if (!a->conf.relay_role && key == a->key)
-				prepare_msg(a, &m, &from);
+			if (!a->conf.relay_role)
+				prepare_msg(a, &m, key, &from);
 			else
 				a->refused++;
 			break;
@@ -68,7 +68,7 @@ static void reload(void *arg)
 {
 	struct agentd *a = arg;
 
-	daemon_reload_keyring(a->conf.keyring, a->conf.key_id, NULL, &a->keys, &a->key);
+	daemon_reload_keyring(a->conf.keyring, a->conf.key_id, GLM_ROLE_AGENT, NULL, &a->keys, &a->key);
 }
 
 static const struct daemon_opt agentd_opts[] = {
@@ -95,9 +95,10 @@ static int agentd_load(void *ctx, const struct daemon_args *args)
 	}
 	if (keyring_load(a->conf.keyring, &a->keys) < 0)
 		return EX_CONFIG;
-	a->key = keyring_find(&a->keys, a->conf.key_id);
-	if (!a->key) {
-		log_warnx("%s: key-id %u is not in keyring %s", args->config, a->conf.key_id, a->conf.keyring);
+	a->key = keyring_self(&a->keys);
+	if ((a->conf.key_id && a->conf.key_id != a->keys.self_id) || a->key->role != GLM_ROLE_AGENT) {
+		log_warnx("%s: key-id %u, but keyring %s holds the private key of %s %u", args->config, a->conf.key_id,
+			  a->conf.keyring, glm_role_name(a->key->role), a->keys.self_id);
 		return EX_CONFIG;
 	}
 	if (!a->conf.relay_role && agent_check_bridges(&a->conf, args->config) < 0)

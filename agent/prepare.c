@@ -14,6 +14,7 @@
 #include "ndisc.h"
 #include "rtnl.h"
 #include "util.h"
+#include <errno.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -59,6 +60,14 @@ static void check_ma(struct agentd *a, struct agent_vm *vm)
 	bridge_echo(a, vm->bridge, &vm->prepared_ma, vm->echo_id);
 }
 
+/* The key of the VM's matd: its metadata's key-id (glm-metadata(5)). */
+static const struct glm_key *vm_key(struct agentd *a, const struct agent_vm *vm)
+{
+	const struct glm_key *k = keyring_find(&a->keys, vm->key_id);
+
+	return k && k->role == GLM_ROLE_GUEST ? k : NULL;
+}
+
 static void query(struct agentd *a, struct agent_vm *vm)
 {
 	struct glm_msg m = { .type = GLM_QUERY, .seq = seq_next() };
@@ -66,7 +75,10 @@ static void query(struct agentd *a, struct agent_vm *vm)
 	GLM_SET(&m, ha, GLM_TLV_HA, vm->home);
 	vm->query_seq = m.seq;
 	vm->query_next_ns = now_ns() + QUERY_RETX_NS;
-	agentd_send(a, &a->conf.ims, &m, NULL);
+	if (agentd_send(a, &a->conf.ims, &m, keyring_peer(&a->keys, GLM_ROLE_BIT(GLM_ROLE_IMS),
+							     &a->conf.ims.sin6_addr)) == -ENOKEY)
+		log_warnx("vm %s: no ims key in the keyring for %s: cannot ask where it is", vm->name,
+			  sa6(&a->conf.ims));
 }
 
 void prepare_start(struct agentd *a, struct agent_vm *vm)
@@ -81,6 +93,8 @@ void prepare_start(struct agentd *a, struct agent_vm *vm)
 		return fail(vm, "no 'ims' in the agent's configuration");
 	if (!b->have_prefix)
 		return fail(vm, "no router advertisement seen on the bridge yet");
+	if (!vm_key(a, vm))
+		return fail(vm, "its metadata's key-id is no guest key in the keyring");
 	vm->prepared_ma = b->prefix;
 	eui64_iid(&vm->prepared_ma, vm->ports[0].mac);
 	check_ma(a, vm);
@@ -114,12 +128,15 @@ static bool prepare_sent(const struct agent_vm *vm, uint64_t seq)
 	return false;
 }
 
-void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct sockaddr_in6 *from)
+void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key, const struct sockaddr_in6 *from)
 {
 	(void)from;
 	for (unsigned i = 0; i < a->nvms; i++) {
 		struct agent_vm *vm = a->vms[i];
 
+		/* a VM's ack comes from its own key, none other */
+		if (m->type == GLM_PREPARE_ACK && key->id != vm->key_id)
+			continue;
 		if (m->type == GLM_REPLY && m->seq == vm->query_seq && vm->prepare == PREPARE_CHECKING &&
 		    !vm->have_current_ma) {
 			if (m->status != GLM_ST_OK || !GLM_HAS(m, GLM_TLV_MA))
@@ -160,7 +177,7 @@ static void resumed_send(struct agentd *a, struct agent_vm *vm, uint64_t now)
 	to.sin6_port = htons(a->conf.guest_port);
 	GLM_SET(&m, ma, GLM_TLV_MA, vm->prepared_ma);
 	GLM_SET(&m, ha, GLM_TLV_HA, vm->home);
-	agentd_send(a, &to, &m, NULL);
+	agentd_send(a, &to, &m, vm_key(a, vm));
 	/* UDP: a second copy, should the first be lost; late enough not to
 	 * land in the just-resumed guest's slowest first tens of ms (each
 	 * copy costs it a receive and a wakeup of matd) */
@@ -231,7 +248,7 @@ void prepare_timer(struct agentd *a, struct agent_vm *vm, uint64_t now)
 	vm->prepare_sent_ns = now;
 	vm->prepare_next_ns = now + (RETX_NS << (vm->prepare_tries < 5 ? vm->prepare_tries : 5));
 	vm->prepare_tries++;
-	agentd_send(a, &to, &m, NULL);
+	agentd_send(a, &to, &m, vm_key(a, vm));
 }
 
 uint64_t prepare_deadline(const struct agent_vm *vm)

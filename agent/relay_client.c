@@ -65,6 +65,7 @@ struct rc_session {
 	struct ev_timer timer;            /* the next request; not armed while stopped */
 	struct in6_addr group, source;
 	struct sockaddr_in6 relay;
+	uint32_t relay_key;      /* the relay's key id: the agent key that serves its address */
 	enum rc_state state;
 	uint64_t first_seq, last_seq;     /* of the requests of the current round */
 	uint64_t retry_ms;
@@ -122,8 +123,9 @@ static struct rc_session *rc_find(const struct relay_client *rc, const struct in
 
 static void rc_send(struct agentd *a, struct rc_session *s, uint8_t type, uint32_t lifetime)
 {
-	struct glm_msg m = { .type = type, .seq = seq_next(), .key_id = a->key->id };
-	int r;
+	struct glm_msg m = { .type = type, .seq = seq_next() };
+	const struct glm_key *key = keyring_find(&a->keys, s->relay_key);
+	int r = -ENOKEY;
 
 	GLM_SET(&m, group, GLM_TLV_GROUP, s->group);
 	if (!IN6_IS_ADDR_UNSPECIFIED(&s->source))
@@ -136,7 +138,8 @@ static void rc_send(struct agentd *a, struct rc_session *s, uint8_t type, uint32
 		s->awaiting = true;
 		s->tries++;
 	}
-	r = agentd_send(a, &s->relay, &m, a->key);
+	if (key)
+		r = agentd_send(a, &s->relay, &m, key);
 	if (r < 0)
 		log_warnx("relay client: %s for %s to %s: %s", glm_msg_type_name(type), a6(&s->group),
 			  sa6(&s->relay), strerror(-r));
@@ -257,14 +260,22 @@ int relay_client_want(struct agentd *a, int bridge, const struct in6_addr *group
 	if (IN6_IS_ADDR_UNSPECIFIED(&relay->sin6_addr) || IN6_IS_ADDR_LOOPBACK(&relay->sin6_addr) ||
 	    IN6_IS_ADDR_MULTICAST(&relay->sin6_addr) || IN6_IS_ADDR_V4MAPPED(&relay->sin6_addr) || !relay->sin6_port)
 		return -EINVAL;
-	if (!a->key) {
-		rc->no_key++;
-		return -ENOKEY;
-	}
 	s = rc_find(rc, group, source);
 	if (!s) {
+		/* the relay is the agent whose prefixes hold its address: the
+		 * one our requests are sealed for, the only one whose packets
+		 * are taken */
+		const struct glm_key *rk = keyring_peer(&a->keys, GLM_ROLE_BIT(GLM_ROLE_AGENT), &relay->sin6_addr);
+
+		if (!rk || !key_serves(rk, &relay->sin6_addr)) {
+			rc->no_key++;
+			log_warnx("relay client: no agent key in the keyring serves relay address %s (its key line "
+				  "needs 'prefix'): not asked for %s", a6(&relay->sin6_addr), a6(group));
+			return -ENOKEY;
+		}
 		if ((r = rc_session_new(a, rc, group, source, relay, &s)) < 0)
 			return r;
+		s->relay_key = rk->id;
 		s->leg[bridge].refs = 1;
 		s->leg[bridge].tell = true;
 		log_info("relay client: asking %s for %s%s%s (bridge %s)", sa6(relay), a6(group),
@@ -482,10 +493,10 @@ void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct gl
 		rc->unknown_group++;
 		return;
 	}
-	/* the relay seals what it sends us with our own key: a message under
-	 * any other key, even one in the keyring, did not come from a relay
-	 * serving us */
-	if (!key || !a->key || key->id != a->key->id) {
+	/* only the relay we asked (the agent key that serves its address)
+	 * streams to us: any other agent's key, even one in the keyring, is
+	 * not the relay serving this session */
+	if (!key || key->id != s->relay_key) {
 		s->wrong_key++;
 		return;
 	}

@@ -53,6 +53,7 @@ struct rs_session {
 	struct sockaddr_in6 agent;
 	struct in6_addr group, source;   /* source :: = any */
 	uint32_t key_id;
+	uint32_t local_id;                  /* ours: the id our frames carry */
 	crypto_auth_hmacsha256_state hmac0; /* keyed once: per packet only the data is hashed */
 	struct rs_member *member;
 	uint64_t seq;                    /* of the next RELAYED_PACKET */
@@ -204,7 +205,7 @@ static void rs_queue(struct agentd *a, struct relay_server *rs, struct rs_sessio
 
 	if (s->seq + RS_SEQ_LAG_NS < clock)
 		s->seq = clock;
-	hl = relay_frame_hdr(rs->txhdr[i], s->key_id, s->seq++, &s->group,
+	hl = relay_frame_hdr(rs->txhdr[i], s->local_id, s->seq++, &s->group,
 			     IN6_IS_ADDR_UNSPECIFIED(&s->source) ? NULL : &s->source, len);
 
 	crypto_auth_hmacsha256_state st = s->hmac0;
@@ -534,6 +535,7 @@ static void rs_request(struct agentd *a, struct relay_server *rs, const struct g
 		s->group = m->group;
 		s->source = source;
 		s->key_id = key->id;
+		s->local_id = key->local_id;
 		crypto_auth_hmacsha256_init(&s->hmac0, key->secret, GLM_KEY_LEN);
 		/* wall-clock based: above anything a previous session of
 		 * this agent and group used, so its replay window accepts */

@@ -72,7 +72,9 @@ void agentd_unwatch_all(struct agentd *a)
 
 int agentd_send(struct agentd *a, const struct sockaddr_in6 *to, struct glm_msg *m, const struct glm_key *key)
 {
-	return glm_send_msg(a->udp, to, NULL, m, key ? key : a->key);
+	if (!key)
+		return -ENOKEY;
+	return glm_send_msg(a->udp, to, NULL, m, key);
 }
 
 int agentd_bridge_by_ifindex(const struct agentd *a, int ifindex)

@@ -164,7 +164,7 @@ static void subscribe(struct matd *d)
 		GLM_SET(&m, prefix, GLM_TLV_PREFIX, d->conf.home[i]);
 		m.prefix_len = d->conf.home_len[i];
 		GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, SUBSCRIBE_LIFETIME);
-		matd_send(d, &d->conf.ims, NULL, &m, NULL);
+		matd_send(d, &d->conf.ims, NULL, &m, matd_ims_key(d));
 	}
 	/* Until the IMS acknowledges, try again soon. */
 	ev_timer_at(d->loop, &d->subscribe_timer, now_ns() + SUBSCRIBE_RETRY_NS);
@@ -198,7 +198,7 @@ int corr_query(struct matd *d, const struct in6_addr *ha)
 		return -ENOENT;
 	GLM_SET(&m, ha, GLM_TLV_HA, *ha);
 	d->query_seq = m.seq;
-	return matd_send(d, &d->conf.ims, NULL, &m, NULL);
+	return matd_send(d, &d->conf.ims, NULL, &m, matd_ims_key(d));
 }
 
 static bool from_ims(const struct matd *d, const struct sockaddr_in6 *from)
@@ -235,8 +235,8 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 			  &a, key);
 		return;
 	}
-	/* NOTIFY and REPLY come from the IMS, sealed with our own key. */
-	if (key != d->key || !from_ims(d, from)) {
+	/* NOTIFY and REPLY come from our IMS (only an ims key may send them). */
+	if (key != matd_ims_key(d) || !from_ims(d, from)) {
 		d->refused++;
 		log_debug("%s from %s ignored: not our IMS", glm_msg_type_name(m->type), sa6(from));
 		return;

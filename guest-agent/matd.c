@@ -26,7 +26,24 @@ const char *matd_json_addr(const struct in6_addr *a)
 int matd_send(struct matd *d, const struct sockaddr_in6 *to, const struct in6_addr *src,
 	      struct glm_msg *m, const struct glm_key *key)
 {
-	return glm_send_msg(d->udp, to, src, m, key ? key : d->key);
+	if (!key)
+		return -ENOKEY;
+	return glm_send_msg(d->udp, to, src, m, key);
+}
+
+const struct glm_key *matd_ims_key(const struct matd *d)
+{
+	return keyring_peer(&d->keys, GLM_ROLE_BIT(GLM_ROLE_IMS), &d->conf.ims.sin6_addr);
+}
+
+/* A correspondent's key: the guest or gateway that has addr as a home
+ * address or in a prefix; never just the only one (the MAC would be made
+ * for a node that is not there). */
+const struct glm_key *matd_peer_key(const struct matd *d, const struct in6_addr *addr)
+{
+	const struct glm_key *k = keyring_peer(&d->keys, GLM_ROLE_BIT(GLM_ROLE_GUEST) | GLM_ROLE_BIT(GLM_ROLE_GATEWAY), addr);
+
+	return k && (key_owns_home(k, addr) || key_serves(k, addr)) ? k : NULL;
 }
 
 static void udp_input(struct matd *d)
@@ -183,7 +200,7 @@ static void reload(void *arg)
 {
 	struct matd *d = arg;
 
-	daemon_reload_keyring(d->conf.keyring, d->conf.key_id, d->conf.mobile ? &d->conf.ha : NULL, &d->keys, &d->key);
+	daemon_reload_keyring(d->conf.keyring, d->conf.key_id, GLM_ROLE_GUEST, d->conf.mobile ? &d->conf.ha : NULL, &d->keys, &d->key);
 }
 
 static const struct daemon_opt matd_opts[] = {
@@ -204,11 +221,23 @@ static int matd_load(void *ctx, const struct daemon_args *args)
 	d->sock = args->socket;
 	if (matd_conf_load(args->config, &d->conf) < 0 || keyring_load(d->conf.keyring, &d->keys) < 0)
 		return EX_CONFIG;
-	d->key = keyring_find(&d->keys, d->conf.key_id);
-	if (!d->key) {
-		log_warnx("%s: key-id %u is not in keyring %s", args->config, d->conf.key_id, d->conf.keyring);
+	d->key = keyring_self(&d->keys);
+	if ((d->conf.key_id && d->conf.key_id != d->keys.self_id) || d->key->role != GLM_ROLE_GUEST) {
+		log_warnx("%s: key-id %u, but keyring %s holds the private key of %s %u", args->config, d->conf.key_id,
+			  d->conf.keyring, glm_role_name(d->key->role), d->keys.self_id);
 		return EX_CONFIG;
 	}
+	if (d->conf.have_ims && !matd_ims_key(d)) {
+		log_warnx("%s: no ims key in keyring %s for %s (one ims key, or one whose 'prefix' holds it)",
+			  args->config, d->conf.keyring, sa6(&d->conf.ims));
+		return EX_CONFIG;
+	}
+	for (unsigned i = 0; i < d->conf.ncns; i++)
+		if (!matd_peer_key(d, &d->conf.cns[i].sin6_addr)) {
+			log_warnx("%s: no guest or gateway key in keyring %s has correspondent %s as 'home' or in a "
+				  "'prefix'", args->config, d->conf.keyring, a6(&d->conf.cns[i].sin6_addr));
+			return EX_CONFIG;
+		}
 	if (d->conf.mobile && !key_owns_home(d->key, &d->conf.ha)) {
 		log_warnx("%s: key %u does not own home address %s in %s", args->config, d->key->id,
 			  a6(&d->conf.ha), d->conf.keyring);

@@ -207,6 +207,10 @@ int matd_conf_load_buf(const char *name, const char *buf, size_t len, struct mat
 int matd_send(struct matd *d, const struct sockaddr_in6 *to, const struct in6_addr *src,
 	      struct glm_msg *m, const struct glm_key *key);
 const char *matd_json_addr(const struct in6_addr *a);
+/* The key we seal for the IMS, and for the correspondent at addr (NULL:
+ * none in the keyring). */
+const struct glm_key *matd_ims_key(const struct matd *d);
+const struct glm_key *matd_peer_key(const struct matd *d, const struct in6_addr *addr);
 
 /* mobile.c */
 int mobile_start(struct matd *d);

@@ -237,7 +237,7 @@ static void send_ims_update(struct matd *d, const struct in6_addr *ma, uint64_t 
 	GLM_SET(&m, ha, GLM_TLV_HA, d->conf.ha);
 	GLM_SET(&m, ma, GLM_TLV_MA, *ma);
 	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, d->conf.lifetime);
-	matd_send(d, &d->conf.ims, ma, &m, NULL);
+	matd_send(d, &d->conf.ims, ma, &m, matd_ims_key(d));
 }
 
 static void send_bu(struct matd *d, unsigned i)
@@ -255,7 +255,7 @@ static void send_bu(struct matd *d, unsigned i)
 		c->next_ns = c->sent_ns + (MSG_FIRST_RETX_NS << c->tries);
 	c->tries++;
 	ev_timer_at(d->loop, &c->timer, c->next_ns);
-	matd_send(d, &d->conf.cns[i], &d->ho.new_ma, &m, NULL);
+	matd_send(d, &d->conf.cns[i], &d->ho.new_ma, &m, matd_peer_key(d, &d->conf.cns[i].sin6_addr));
 }
 
 static void post_switch(struct matd *d);
@@ -660,9 +660,10 @@ void mobile_ndisc(struct matd *d, int nic)
 void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key,
 		const struct sockaddr_in6 *from)
 {
-	/* Acks must be sealed with our own key; PREPARE and RESUMED come from
-	 * a host agent, whose key is in our keyring. */
-	if (!d->conf.mobile || (m->type != GLM_PREPARE && m->type != GLM_RESUMED && key != d->key)) {
+	/* Each type only from the role that sends it (glm_recv_msg): PREPARE
+	 * and RESUMED from a host agent, IMS_ACK from the IMS, BINDING_ACK
+	 * from a correspondent; the acks matched to what we sent. */
+	if (!d->conf.mobile) {
 		d->refused++;
 		return;
 	}
@@ -681,6 +682,10 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		}
 	}
 	if (m->type == GLM_IMS_ACK) {
+		if (key != matd_ims_key(d)) {
+			d->refused++;
+			return;
+		}
 		if (d->ho.state == HO_IDLE && m->seq == d->ims_refresh_seq && d->ims_refresh_seq) {
 			d->ims_refresh_seq = 0;
 			if (m->status != GLM_ST_OK)
@@ -705,7 +710,8 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		bool all = true;
 		for (unsigned i = 0; i < d->conf.ncns; i++) {
 			struct cn_state *c = &d->ho.cn[i];
-			if (!c->acked && !memcmp(&d->conf.cns[i].sin6_addr, &from->sin6_addr, 16)) {
+			if (!c->acked && !memcmp(&d->conf.cns[i].sin6_addr, &from->sin6_addr, 16) &&
+			    key == matd_peer_key(d, &d->conf.cns[i].sin6_addr)) {
 				c->acked = true;
 				ev_timer_stop(&c->timer);
 				c->rtt_ms = ns_to_ms(now_ns() - c->sent_ns);

@@ -6,9 +6,10 @@
 #                    [--prefix P/LEN]... [--ims [ADDR]:PORT] [--cn ADDR]...
 #                    [--if eth0[,eth1]] [--verbose] [--shell]
 #
-# --key-id N   matd's own key (its secret and home addresses are copied
-#              from the keyring); --key ID adds another entry (a host
-#              agent's, whose PREPARE matd accepts). Prints one line.
+# FILE is the guest's own keyring (glm-keys(5)): --key-id N names its
+# private key, copied with its public line; --key ID adds another node's
+# public line (a host agent's, whose PREPARE matd accepts; the IMS's; a
+# correspondent's). Prints one line.
 set -euo pipefail
 keyring="" keyid="" keys=() words=()
 while [ $# -gt 0 ]; do
@@ -39,16 +40,18 @@ join() { # NAME
 }
 join cn
 join prefix
-entry() { # ID: ID:HEX[:HOME,...] from the keyring
+entry() { # ID: ID:ROLE:HEX[:WORD=VALUE,...] from the keyring's "key ID ROLE HEX WORD VALUE..."
 	awk -v id="$1" '$1 == "key" && $2 == id {
-		s = $2 ":" $3; h = ""
-		for (i = 4; i < NF; i++) if ($i == "home") h = h (h == "" ? "" : ",") $(i + 1)
-		if (h != "") s = s ":" h
+		s = $2 ":" $3 ":" $4; w = ""
+		for (i = 5; i < NF; i += 2) w = w (w == "" ? "" : ",") $i "=" $(i + 1)
+		if (w != "") s = s ":" w
 		print s; found = 1; exit }
 		END { exit !found }' "$keyring" || { echo "cmdline: key $1 not in $keyring" >&2; exit 1; }
 }
+private=$(awk -v id="$keyid" '$1 == "private" && $2 == id { print $3; exit }' "$keyring")
+[ -n "$private" ] || { echo "cmdline: $keyring has no private key $keyid" >&2; exit 1; }
 n=0
-words+=("glm.key=$keyid" "glm.key$n=$(entry "$keyid")")
+words+=("glm.key=$keyid" "glm.private=$private" "glm.key$n=$(entry "$keyid")")
 for k in ${keys[@]+"${keys[@]}"}; do
 	n=$((n + 1))
 	words+=("glm.key$n=$(entry "$k")")

@@ -47,7 +47,7 @@ static void reload_keyring(void *arg)
 {
 	struct imsd *d = arg;
 
-	daemon_reload_keyring(d->conf.keyring, 0, NULL, &d->keys, NULL);
+	daemon_reload_keyring(d->conf.keyring, 0, GLM_ROLE_IMS, NULL, &d->keys, NULL);
 }
 
 static void on_udp(void *arg)
@@ -137,8 +137,13 @@ static int imsd_load(void *ctx, const struct daemon_args *args)
 		return EX_OSERR;
 	if ((r = keyring_load(d->conf.keyring, &d->keys)) < 0)
 		return exit_code_for(r);
-	if (d->keys.n == 0)
-		log_warnx("keyring %s has no keys: every request will be dropped", d->conf.keyring);
+	if (keyring_self(&d->keys)->role != GLM_ROLE_IMS) {
+		log_warnx("keyring %s: its private key %u is a %s's, not an ims's", d->conf.keyring, d->keys.self_id,
+			  glm_role_name(keyring_self(&d->keys)->role));
+		return EX_CONFIG;
+	}
+	if (d->keys.n == 1)
+		log_warnx("keyring %s has no keys but our own: every request will be dropped", d->conf.keyring);
 	return 0;
 }
 

@@ -105,9 +105,9 @@ void subs_expire(struct imsd *d, int64_t now);
 void expiry_tick(struct imsd *d);
 
 /* sendq.c */
-/* Seal m with key and queue it for to; counts a failure as a send error. */
-void sendq_msg(struct imsd *d, const struct sockaddr_in6 *to, const struct glm_msg *m,
-	       const uint8_t key[GLM_KEY_LEN]);
+/* Seal m for the peer whose key is key (under our own id) and queue it
+ * for to; counts a failure as a send error. */
+void sendq_msg(struct imsd *d, const struct sockaddr_in6 *to, struct glm_msg *m, const struct glm_key *key);
 void sendq_flush(struct imsd *d);
 void sendq_free(struct sendq *q);
 

@@ -39,9 +39,8 @@ int64_t wall_now(void)
 
 static void reply(struct imsd *d, const struct rx *r, struct glm_msg *out)
 {
-	out->key_id = r->key->id;
 	out->seq = r->m.seq;
-	sendq_msg(d, r->from, out, r->key->secret);
+	sendq_msg(d, r->from, out, r->key);
 }
 
 struct update {
@@ -207,14 +206,14 @@ struct dump_ctx {
 static int dump_one(void *ctx, const struct mapping *m)
 {
 	struct dump_ctx *c = ctx;
-	struct glm_msg n = { .type = GLM_NOTIFY, .key_id = c->key->id, .seq = seq_next() };
+	struct glm_msg n = { .type = GLM_NOTIFY, .seq = seq_next() };
 
 	GLM_SET(&n, status, GLM_TLV_STATUS, GLM_ST_OK);
 	GLM_SET(&n, ha, GLM_TLV_HA, m->ha);
 	GLM_SET(&n, ma, GLM_TLV_MA, m->ma);
 	GLM_SET(&n, lifetime, GLM_TLV_LIFETIME, (uint32_t)(m->expires - c->now));
 	GLM_SET(&n, update_seq, GLM_TLV_UPDATE_SEQ, m->seq);
-	sendq_msg(c->d, &c->s->to, &n, c->key->secret);
+	sendq_msg(c->d, &c->s->to, &n, c->key);
 	c->d->st.notifies_sent++;
 	return 0;
 }

@@ -9,8 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-void sendq_msg(struct imsd *d, const struct sockaddr_in6 *to, const struct glm_msg *m,
-	       const uint8_t key[GLM_KEY_LEN])
+void sendq_msg(struct imsd *d, const struct sockaddr_in6 *to, struct glm_msg *m, const struct glm_key *key)
 {
 	struct sendq *q = &d->out;
 	struct outmsg *o;
@@ -28,7 +27,8 @@ void sendq_msg(struct imsd *d, const struct sockaddr_in6 *to, const struct glm_m
 		q->cap = nc;
 	}
 	o = &q->q[q->n];
-	n = glm_msg_encode(m, key, o->buf, sizeof(o->buf));
+	m->key_id = key->local_id;
+	n = glm_msg_encode(m, key->secret, o->buf, sizeof(o->buf));
 	if (n < 0) {
 		log_warnx("encode %s to %s: %s", glm_msg_type_name(m->type), sa6(to), strerror((int)-n));
 		d->st.send_errors++;

@@ -89,14 +89,13 @@ void subs_notify(struct imsd *d, const struct mapping *m, uint32_t lifetime)
 		key = keyring_find(&d->keys, s->key_id);
 		if (!key)
 			continue;
-		n.key_id = key->id;
 		n.seq = seq_next();
 		GLM_SET(&n, status, GLM_TLV_STATUS, GLM_ST_OK);
 		GLM_SET(&n, ha, GLM_TLV_HA, m->ha);
 		GLM_SET(&n, ma, GLM_TLV_MA, m->ma);
 		GLM_SET(&n, lifetime, GLM_TLV_LIFETIME, lifetime);
 		GLM_SET(&n, update_seq, GLM_TLV_UPDATE_SEQ, m->seq);
-		sendq_msg(d, &s->to, &n, key->secret);
+		sendq_msg(d, &s->to, &n, key);
 		d->st.notifies_sent++;
 	}
 }

@@ -8,7 +8,7 @@
 
 /* The longest line of any file is a keyring's key with its 8 home
  * addresses, 19 words (keys.c checks that one more home still fits). */
-#define GLM_CONF_MAXARGS 32
+#define GLM_CONF_MAXARGS 40
 #define GLM_CONF_MAXLINE 1024
 
 struct conf_pos {

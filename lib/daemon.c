@@ -234,23 +234,26 @@ int daemon_signals(struct evloop *l, void (*reload)(void *ctx), void *ctx)
 	return 0;
 }
 
-int daemon_reload_keyring(const char *path, uint32_t key_id, const struct in6_addr *home,
+int daemon_reload_keyring(const char *path, uint32_t key_id, unsigned role, const struct in6_addr *home,
 			  struct glm_keyring *keys, const struct glm_key **key)
 {
 	struct glm_keyring kr;
-	const struct glm_key *k = NULL;
+	const struct glm_key *k;
 	int r = keyring_load(path, &kr);
 
 	if (r < 0) {
 		log_warnx("SIGHUP: reload of keyring %s failed, keeping the %u keys in use", path, keys->n);
 		return r;
 	}
-	if (key_id && !(k = keyring_find(&kr, key_id))) {
-		log_warnx("SIGHUP: keyring %s has no key-id %u, keeping the %u keys in use", path, key_id, keys->n);
+	k = keyring_self(&kr);
+	if ((key_id && kr.self_id != key_id) || k->role != role) {
+		log_warnx("SIGHUP: keyring %s holds the private key of %s %u, not of %s %u; keeping the %u keys in use",
+			  path, glm_role_name(k->role), kr.self_id, glm_role_name(role), key_id ? key_id : kr.self_id,
+			  keys->n);
 		keyring_free(&kr);
 		return -ENOKEY;
 	}
-	if (k && home && !key_owns_home(k, home)) {
+	if (home && !key_owns_home(k, home)) {
 		log_warnx("SIGHUP: keyring %s: key-id %u does not own %s, keeping the %u keys in use", path, key_id,
 			  a6(home), keys->n);
 		keyring_free(&kr);
@@ -259,7 +262,7 @@ int daemon_reload_keyring(const char *path, uint32_t key_id, const struct in6_ad
 	keyring_free(keys);
 	*keys = kr;
 	if (key)
-		*key = key_id ? keyring_find(keys, key_id) : NULL;
+		*key = keyring_self(keys);
 	log_info("SIGHUP: keyring %s reloaded: %u keys", path, keys->n);
 	return 0;
 }

@@ -126,9 +126,10 @@ struct daemon_ops {
 int daemon_main(const struct daemon_ops *ops, void *ctx, struct daemon_args *args, int argc, char **argv);
 
 /* SIGHUP's usual work: the keyring at path again, taken only if it loads,
- * holds key_id (when not 0) and that key owns home (when not NULL);
- * otherwise the keys in use stay, and the log says why. On success *keys
- * is replaced and *key (when not NULL) points into it. */
-int daemon_reload_keyring(const char *path, uint32_t key_id, const struct in6_addr *home,
+ * its private key is key_id's (when not 0) with the given role (enum
+ * glm_role) and owns home (when not NULL); otherwise the keys in use stay,
+ * and the log says why. On success *keys is replaced and *key (when not
+ * NULL) points to our own key in it. */
+int daemon_reload_keyring(const char *path, uint32_t key_id, unsigned role, const struct in6_addr *home,
 			  struct glm_keyring *keys, const struct glm_key **key);
 #endif

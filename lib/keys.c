@@ -1,7 +1,7 @@
 /* Keyring files: read only when no one but their owner, the user we run
- * as, can read or change them; parsed (see keys.h); the secrets wiped from
- * every buffer that held them before it is freed. And the shared
- * authenticate step. */
+ * as, can read or change them; parsed (see keys.h), each peer's MAC key
+ * derived; the secrets wiped from every buffer that held them before it
+ * is freed. And the shared authenticate step. */
 #include "keys.h"
 #include "conf.h"
 #include <errno.h>
@@ -15,12 +15,47 @@
 #include "log.h"
 #include "util.h"
 
-/* The longest keyring line is "key ID HEX" and a "home ADDR" pair per home
- * address; one pair more must still reach key_line, to be refused there
- * with the count rather than by the tokenizer with a word count. */
-_Static_assert(GLM_CONF_MAXARGS >= 3 + 2 * (GLM_KEY_MAX_HOMES + 1), "GLM_CONF_MAXARGS too small for a keyring line");
+/* The longest keyring line is "key ID ROLE HEX" and a pair per home
+ * address and prefix; one pair more must still reach key_line, to be
+ * refused there with the count rather than by the tokenizer. */
+_Static_assert(GLM_CONF_MAXARGS >= 4 + 2 * (GLM_KEY_MAX_HOMES + GLM_KEY_MAX_PREFIXES + 1),
+	       "GLM_CONF_MAXARGS too small for a keyring line");
 
 #define KEYRING_MAX_BYTES (1u << 24)
+
+static const char *const role_names[GLM_ROLE_MAX] = {
+	[GLM_ROLE_NONE] = "none", [GLM_ROLE_GUEST] = "guest", [GLM_ROLE_AGENT] = "agent",
+	[GLM_ROLE_IMS] = "ims", [GLM_ROLE_GATEWAY] = "gateway",
+};
+
+const char *glm_role_name(unsigned role)
+{
+	return role < GLM_ROLE_MAX ? role_names[role] : "unknown";
+}
+
+/* Who may send what: a host agent prepares, resumes and relays; only a
+ * guest (the owner of the home address, checked where it is used) moves
+ * a home address; only the IMS answers for it. */
+#define R(x) GLM_ROLE_BIT(GLM_ROLE_##x)
+static const uint8_t senders[GLM_MSG_TYPE_MAX + 1] = {
+	[GLM_PREPARE] = R(AGENT),         [GLM_PREPARE_ACK] = R(GUEST),
+	[GLM_RELAY_REQUEST] = R(AGENT),   [GLM_RELAY_RESPONSE] = R(AGENT),
+	[GLM_RELAY_STOP] = R(AGENT),      [GLM_RELAYED_PACKET] = R(AGENT),
+	[GLM_IMS_UPDATE] = R(GUEST),      [GLM_IMS_ACK] = R(IMS),
+	[GLM_QUERY] = R(GUEST) | R(AGENT) | R(GATEWAY),
+	[GLM_REPLY] = R(IMS),
+	[GLM_SUBSCRIBE] = R(GUEST) | R(GATEWAY),
+	[GLM_NOTIFY] = R(IMS),
+	[GLM_BINDING_UPDATE] = R(GUEST),
+	[GLM_BINDING_ACK] = R(GUEST) | R(GATEWAY),
+	[GLM_RESUMED] = R(AGENT),
+};
+#undef R
+
+bool glm_role_may_send(unsigned role, unsigned type)
+{
+	return role < GLM_ROLE_MAX && type <= GLM_MSG_TYPE_MAX && (senders[type] >> role & 1u);
+}
 
 /* realloc, except that the old block is wiped before it is freed: it
  * held secrets. */
@@ -38,32 +73,55 @@ static void *secret_grow(void *old, size_t len, size_t ncap)
 	return p;
 }
 
-/* One "key" line into *k; its secret wiped by the caller either way. */
-static int key_parse(const struct conf_pos *pos, int argc, char **argv, struct glm_key *k)
+static int parse_role(const char *s)
 {
-	if (strcmp(argv[0], "key"))
-		return conf_err(pos, "unknown keyword '%s' (expected 'key')", argv[0]);
-	if (argc < 3)
-		return conf_err(pos, "usage: key ID HEX64 [home ADDR]...");
+	for (int r = GLM_ROLE_GUEST; r < GLM_ROLE_MAX; r++)
+		if (!strcmp(s, role_names[r]))
+			return r;
+	return -1;
+}
+
+int keyring_parse_key_line(const struct conf_pos *pos, int argc, char **argv, struct glm_key *k)
+{
+	int role;
+
+	if (argc < 4)
+		return conf_err(pos, "usage: key ID ROLE PUBLIC-KEY [home ADDR]... [prefix ADDR/LEN]...");
 	if (parse_u32(argv[1], 1, UINT32_MAX, &k->id))
 		return conf_err(pos, "bad key id '%s'", argv[1]);
-	if (parse_hex(argv[2], k->secret, GLM_KEY_LEN))
-		return conf_err(pos, "key %u: secret must be 64 hex digits", k->id);
-	for (int i = 3; i < argc; i += 2) {
-		if (strcmp(argv[i], "home") || i + 1 >= argc)
-			return conf_err(pos, "key %u: expected 'home ADDR', got '%s'", k->id, argv[i]);
-		if (k->nhomes == GLM_KEY_MAX_HOMES)
-			return conf_err(pos, "key %u: more than %d home addresses", k->id, GLM_KEY_MAX_HOMES);
-		if (parse_in6(argv[i + 1], &k->homes[k->nhomes]))
-			return conf_err(pos, "key %u: bad home address '%s'", k->id, argv[i + 1]);
-		k->nhomes++;
+	if ((role = parse_role(argv[2])) < 0)
+		return conf_err(pos, "key %u: unknown role '%s' (guest, agent, ims or gateway)", k->id, argv[2]);
+	k->role = (uint8_t)role;
+	if (parse_hex(argv[3], k->pub, GLM_PUB_LEN))
+		return conf_err(pos, "key %u: public key must be 64 hex digits (glm-keys pubkey)", k->id);
+	for (int i = 4; i < argc; i += 2) {
+		bool home = !strcmp(argv[i], "home");
+
+		if ((!home && strcmp(argv[i], "prefix")) || i + 1 >= argc)
+			return conf_err(pos, "key %u: expected 'home ADDR' or 'prefix ADDR/LEN', got '%s'", k->id,
+					argv[i]);
+		if (home) {
+			if (k->nhomes == GLM_KEY_MAX_HOMES)
+				return conf_err(pos, "key %u: more than %d home addresses", k->id, GLM_KEY_MAX_HOMES);
+			if (parse_in6(argv[i + 1], &k->homes[k->nhomes]))
+				return conf_err(pos, "key %u: bad home address '%s'", k->id, argv[i + 1]);
+			k->nhomes++;
+		} else {
+			struct glm_prefix *p = &k->prefixes[k->nprefixes];
+
+			if (k->nprefixes == GLM_KEY_MAX_PREFIXES)
+				return conf_err(pos, "key %u: more than %d prefixes", k->id, GLM_KEY_MAX_PREFIXES);
+			if (parse_prefix6(argv[i + 1], &p->addr, &p->len))
+				return conf_err(pos, "key %u: bad prefix '%s'", k->id, argv[i + 1]);
+			k->nprefixes++;
+		}
 	}
 	return 0;
 }
 
 static int key_add(struct glm_keyring *kr, const struct conf_pos *pos, const struct glm_key *k)
 {
-	/* Which secret would a message with this id be checked against? */
+	/* Which public key would a message with this id be checked against? */
 	const struct glm_key *dup = keyring_find(kr, k->id);
 
 	if (dup)
@@ -81,14 +139,112 @@ static int key_add(struct glm_keyring *kr, const struct conf_pos *pos, const str
 	return 0;
 }
 
+/* "private ID HEX64": our own key pair, from its seed. */
+static int private_line(struct glm_keyring *kr, const struct conf_pos *pos, int argc, char **argv)
+{
+	uint8_t seed[GLM_KEY_LEN], pk[GLM_PUB_LEN];
+	uint32_t id;
+	int r = 0;
+
+	if (kr->private_line)
+		return conf_err(pos, "a second 'private' line (the first is line %u): a keyring holds one node's "
+				"own key", kr->private_line);
+	if (argc != 3)
+		return conf_err(pos, "usage: private ID HEX64 (glm-keys genkey)");
+	if (parse_u32(argv[1], 1, UINT32_MAX, &id))
+		return conf_err(pos, "bad key id '%s'", argv[1]);
+	if (parse_hex(argv[2], seed, sizeof(seed)))
+		r = conf_err(pos, "private key %u must be 64 hex digits", id);
+	else if (crypto_sign_seed_keypair(pk, kr->sign_sk, seed) != 0)
+		r = conf_err(pos, "private key %u: unusable", id);
+	sodium_memzero(seed, sizeof(seed));
+	if (r == 0) {
+		kr->self_id = id;
+		kr->private_line = pos->line;
+	}
+	return r;
+}
+
 static int key_line(void *ctx, const struct conf_pos *pos, int argc, char **argv)
 {
 	struct glm_key k = { .line = pos->line };
-	int r = key_parse(pos, argc, argv, &k);
+	int r;
 
+	if (!strcmp(argv[0], "private"))
+		return private_line(ctx, pos, argc, argv);
+	if (strcmp(argv[0], "key"))
+		return conf_err(pos, "unknown keyword '%.32s' (expected 'private' or 'key')", argv[0]);
+	r = keyring_parse_key_line(pos, argc, argv, &k);
 	if (r == 0)
 		r = key_add(ctx, pos, &k);
-	sodium_memzero(&k, sizeof(k));
+	return r;
+}
+
+/* The MAC key of the pair (our x_sk, peer): BLAKE2b of the X25519 result
+ * and both public keys, lower first, so both ends compute the same. */
+static int pair_key(const uint8_t x_sk[32], const uint8_t my_pub[GLM_PUB_LEN], struct glm_key *k)
+{
+	static const uint8_t label[] = "glm pairwise MAC key v1";
+	uint8_t x_pk[32], dh[32];
+	crypto_generichash_state st;
+	bool mine_first = memcmp(my_pub, k->pub, GLM_PUB_LEN) < 0;
+	int r = 0;
+
+	if (crypto_sign_ed25519_pk_to_curve25519(x_pk, k->pub) != 0 || crypto_scalarmult(dh, x_sk, x_pk) != 0)
+		r = -EINVAL;
+	if (r == 0) {
+		crypto_generichash_init(&st, label, sizeof(label) - 1, GLM_KEY_LEN);
+		crypto_generichash_update(&st, dh, sizeof(dh));
+		crypto_generichash_update(&st, mine_first ? my_pub : k->pub, GLM_PUB_LEN);
+		crypto_generichash_update(&st, mine_first ? k->pub : my_pub, GLM_PUB_LEN);
+		crypto_generichash_final(&st, k->secret, GLM_KEY_LEN);
+	}
+	sodium_memzero(dh, sizeof(dh));
+	sodium_memzero(&st, sizeof(st));
+	return r;
+}
+
+/* After the last line: our own key must be there and match its public
+ * line; then every peer's MAC key. */
+static int keyring_finish(const char *name, struct glm_keyring *kr)
+{
+	const uint8_t *my_pub = kr->sign_sk + 32;
+	struct glm_key *self = NULL;
+	uint8_t x_sk[32];
+	int r = 0;
+
+	if (!kr->private_line) {
+		log_warnx("%s: no 'private ID KEY' line: this node's own key (glm-keys genkey)", name);
+		return -ENOKEY;
+	}
+	for (unsigned i = 0; i < kr->n; i++)
+		if (kr->keys[i].id == kr->self_id)
+			self = &kr->keys[i];
+	if (!self) {
+		log_warnx("%s:%u: private key %u has no 'key %u ROLE PUBLIC-KEY' line", name, kr->private_line,
+			  kr->self_id, kr->self_id);
+		return -ENOKEY;
+	}
+	if (sodium_memcmp(self->pub, my_pub, GLM_PUB_LEN) != 0) {
+		log_warnx("%s:%u: private key %u does not match the public key of key %u at line %u", name,
+			  kr->private_line, kr->self_id, kr->self_id, self->line);
+		return -EINVAL;
+	}
+	self->self = true;
+	if (crypto_sign_ed25519_sk_to_curve25519(x_sk, kr->sign_sk) != 0)
+		return -EINVAL;
+	for (unsigned i = 0; i < kr->n && r == 0; i++) {
+		struct glm_key *k = &kr->keys[i];
+
+		k->local_id = kr->self_id;
+		if (k->self)
+			continue;
+		if (pair_key(x_sk, my_pub, k) < 0) {
+			log_warnx("%s:%u: key %u: not a usable public key", name, k->line, k->id);
+			r = -EINVAL;
+		}
+	}
+	sodium_memzero(x_sk, sizeof(x_sk));
 	return r;
 }
 
@@ -210,6 +366,8 @@ int keyring_load(const char *path, struct glm_keyring *kr)
 	r = keyring_read(path, &buf, &len);
 	if (r == 0)
 		r = conf_parse_buf(path, buf, len, key_line, kr);
+	if (r == 0)
+		r = keyring_finish(path, kr);
 	if (buf) {
 		sodium_memzero(buf, len);
 		free(buf);
@@ -219,8 +377,13 @@ int keyring_load(const char *path, struct glm_keyring *kr)
 
 int keyring_load_buf(const char *name, const char *buf, size_t len, struct glm_keyring *kr)
 {
+	int r;
+
 	memset(kr, 0, sizeof(*kr));
-	return keyring_done(kr, conf_parse_buf(name, buf, len, key_line, kr));
+	r = conf_parse_buf(name, buf, len, key_line, kr);
+	if (r == 0)
+		r = keyring_finish(name, kr);
+	return keyring_done(kr, r);
 }
 
 void keyring_free(struct glm_keyring *kr)
@@ -228,7 +391,7 @@ void keyring_free(struct glm_keyring *kr)
 	if (kr->keys)
 		sodium_memzero(kr->keys, kr->cap * sizeof(*kr->keys));
 	free(kr->keys);
-	memset(kr, 0, sizeof(*kr));
+	sodium_memzero(kr, sizeof(*kr));
 }
 
 const struct glm_key *keyring_find(const struct glm_keyring *kr, uint32_t id)
@@ -237,6 +400,45 @@ const struct glm_key *keyring_find(const struct glm_keyring *kr, uint32_t id)
 		if (kr->keys[i].id == id)
 			return &kr->keys[i];
 	return NULL;
+}
+
+const struct glm_key *keyring_self(const struct glm_keyring *kr)
+{
+	return keyring_find(kr, kr->self_id);
+}
+
+const struct glm_key *keyring_peer(const struct glm_keyring *kr, unsigned role_mask, const struct in6_addr *addr)
+{
+	const struct glm_key *only = NULL;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < kr->n; i++) {
+		const struct glm_key *k = &kr->keys[i];
+
+		if (k->self || !(role_mask >> k->role & 1u))
+			continue;
+		if (addr && (key_owns_home(k, addr) || key_serves(k, addr)))
+			return k;
+		only = k;
+		n++;
+	}
+	return n == 1 ? only : NULL;
+}
+
+bool key_serves(const struct glm_key *k, const struct in6_addr *a)
+{
+	for (unsigned i = 0; i < k->nprefixes; i++)
+		if (in6_prefix_match(a, &k->prefixes[i].addr, k->prefixes[i].len))
+			return true;
+	return false;
+}
+
+void glm_key_public(const uint8_t seed[GLM_KEY_LEN], uint8_t pub[GLM_PUB_LEN])
+{
+	uint8_t sk[GLM_SIGN_SK_LEN];
+
+	crypto_sign_seed_keypair(pub, sk, seed);
+	sodium_memzero(sk, sizeof(sk));
 }
 
 bool key_owns_home(const struct glm_key *k, const struct in6_addr *ha)
@@ -257,12 +459,15 @@ enum glm_parse_err glm_msg_accept(const struct glm_keyring *kr, const uint8_t *b
 	if (e != GLM_PE_OK)
 		return e;
 	k = keyring_find(kr, m->key_id);
-	if (!k)
+	if (!k || k->self)
 		return GLM_PE_MAC;
 	e = glm_msg_verify(buf, len, k->secret);
-	if (e == GLM_PE_OK)
-		*key = k;
-	return e;
+	if (e != GLM_PE_OK)
+		return e;
+	if (!glm_role_may_send(k->role, m->type))
+		return GLM_PE_ROLE;
+	*key = k;
+	return GLM_PE_OK;
 }
 
 int glm_send_msg(int fd, const struct sockaddr_in6 *to, const struct in6_addr *src, struct glm_msg *m,
@@ -272,7 +477,7 @@ int glm_send_msg(int fd, const struct sockaddr_in6 *to, const struct in6_addr *s
 	ssize_t n;
 	int r;
 
-	m->key_id = key->id;
+	m->key_id = key->local_id;
 	n = glm_msg_encode(m, key->secret, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;

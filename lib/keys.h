@@ -1,28 +1,69 @@
-/* Keyrings: the per-node HMAC keys, one file format for imsd and matd.
+/* Keyrings: one identity per node, and the public keys of the others.
  *
- *   key ID HEX64 [home ADDR]...
+ *   private ID HEX64                              this node's own key (once)
+ *   key ID ROLE HEX64 [home ADDR]... [prefix ADDR/LEN]...
  *
- * ID is a decimal key id (1..2^32-1), HEX64 a 32-byte secret in hex; each
- * "home ADDR" binds the key to a home address it may update (without it,
- * the key may not send UPDATE or BINDING_UPDATE at all). */
+ * "private" is the 32-byte Ed25519 seed of this node's key pair, written
+ * by `glm-keys genkey`; "key" lines hold every node's public key (this
+ * node's own among them) with its role: guest, agent, ims or gateway.
+ * "home ADDR" binds a key to a home address it may update (without one it
+ * may not send UPDATE or BINDING_UPDATE at all); "prefix" names the
+ * prefixes an agent serves (the relay streams only there, the MAs it
+ * vouches for lie there) or the addresses an IMS or gateway answers on.
+ *
+ * No secret is shared beyond two nodes: at load each peer's MAC key is
+ * derived from X25519 of our private key and its public key (both
+ * converted from Ed25519) and the two public keys, so only the two ends
+ * can compute it, as WireGuard's static-static DH. A message's header
+ * names its sender's key id; the receiver checks it with the key it
+ * shares with that sender, and takes each message type only from the
+ * roles that may send it (glm_role_may_send). */
 #ifndef GLM_KEYS_H
 #define GLM_KEYS_H
 #include "wire.h"
 #include <stdbool.h>
 
 #define GLM_KEY_MAX_HOMES 8
+#define GLM_KEY_MAX_PREFIXES 8
+#define GLM_PUB_LEN 32
+#define GLM_SIGN_SK_LEN 64
+#define GLM_SIG_LEN 64
+
+enum glm_role {
+	GLM_ROLE_NONE = 0,
+	GLM_ROLE_GUEST,
+	GLM_ROLE_AGENT,
+	GLM_ROLE_IMS,
+	GLM_ROLE_GATEWAY,
+	GLM_ROLE_MAX,
+};
+#define GLM_ROLE_BIT(r) (1u << (r))
+
+struct glm_prefix {
+	struct in6_addr addr;
+	uint8_t len;
+};
 
 struct glm_key {
 	uint32_t id;
 	unsigned line;                   /* in the keyring file, for messages */
-	uint8_t secret[GLM_KEY_LEN];
+	uint8_t role;                    /* enum glm_role */
+	bool self;                       /* this node's own key: no MAC key */
+	uint32_t local_id;               /* the id we seal under: our own */
+	uint8_t pub[GLM_PUB_LEN];        /* Ed25519 public key */
+	uint8_t secret[GLM_KEY_LEN];     /* MAC key shared with this peer only */
 	unsigned nhomes;
 	struct in6_addr homes[GLM_KEY_MAX_HOMES];
+	unsigned nprefixes;
+	struct glm_prefix prefixes[GLM_KEY_MAX_PREFIXES];
 };
 
 struct glm_keyring {
 	unsigned n, cap;
 	struct glm_key *keys;
+	uint32_t self_id;                     /* the private line's id */
+	unsigned private_line;                /* 0: none yet */
+	uint8_t sign_sk[GLM_SIGN_SK_LEN];     /* Ed25519 secret key (seed || pk) */
 };
 
 /* Read the keyring file path, refused (logged, -EPERM) unless it is owned
@@ -33,18 +74,40 @@ struct glm_keyring {
 int keyring_load(const char *path, struct glm_keyring *kr);
 /* Parse a keyring from memory (tests, fuzzing): no file, no checks. */
 int keyring_load_buf(const char *name, const char *buf, size_t len, struct glm_keyring *kr);
+/* One "key ID ROLE PUBLIC-KEY ..." line (argv[0] "key") into *k, errors
+ * reported at pos; 0 or -EINVAL. (glm-keys pubkey checks what it writes.) */
+struct conf_pos;
+int keyring_parse_key_line(const struct conf_pos *pos, int argc, char **argv, struct glm_key *k);
 /* Wipe the secrets, free, leave kr empty. */
 void keyring_free(struct glm_keyring *kr);
 const struct glm_key *keyring_find(const struct glm_keyring *kr, uint32_t id);
+/* This node's own key line. */
+const struct glm_key *keyring_self(const struct glm_keyring *kr);
+/* The peer to talk to at addr: the key with a role in role_mask whose
+ * home addresses or prefixes hold addr; failing that (or addr NULL), the
+ * only key with such a role. NULL when there is none, or several and
+ * addr does not tell them apart. Never our own key. */
+const struct glm_key *keyring_peer(const struct glm_keyring *kr, unsigned role_mask, const struct in6_addr *addr);
 bool key_owns_home(const struct glm_key *k, const struct in6_addr *ha);
+/* Is a inside one of k's prefixes? */
+bool key_serves(const struct glm_key *k, const struct in6_addr *a);
+const char *glm_role_name(unsigned role);
+/* May a key with this role send this message type? */
+bool glm_role_may_send(unsigned role, unsigned type);
 
-/* Receive path shared by every daemon: parse, find the key, verify.
- * On success *key is the sender's key. Counters are indexed by
- * enum glm_parse_err; an unknown key id counts as GLM_PE_MAC. */
+/* The Ed25519 public key of a "private" seed, as `glm-keys pubkey`. */
+void glm_key_public(const uint8_t seed[GLM_KEY_LEN], uint8_t pub[GLM_PUB_LEN]);
+
+/* Receive path shared by every daemon: parse, find the sender's key,
+ * verify, check its role may send this type. On success *key is the
+ * sender's key. Counters are indexed by enum glm_parse_err; an unknown key
+ * id, or our own, counts as GLM_PE_MAC; a role that may not send the type
+ * as GLM_PE_ROLE. */
 enum glm_parse_err glm_msg_accept(const struct glm_keyring *kr, const uint8_t *buf, size_t len,
 				  struct glm_msg *m, const struct glm_key **key);
 
-/* Seal m with key (m->key_id is set to key's id) and send it to `to`,
+/* Seal m for the peer whose key is key (m->key_id is set to our own id,
+ * the MAC made with the key we share with that peer) and send it to `to`,
  * from src (NULL: the kernel's choice); the writer of what glm_recv_msg
  * reads. Returns 0 or -errno (logged at debug level). */
 int glm_send_msg(int fd, const struct sockaddr_in6 *to, const struct in6_addr *src, struct glm_msg *m,

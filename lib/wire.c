@@ -233,6 +233,7 @@ static const char *const pe_names[GLM_PE_MAX] = {
 	[GLM_PE_TLV_LEN] = "bad TLV length", [GLM_PE_TLV_DUP] = "duplicate TLV",
 	[GLM_PE_MAC] = "bad MAC", [GLM_PE_SEQ_AHEAD] = "seq ahead", [GLM_PE_SEQ_OLD] = "seq too old",
 	[GLM_PE_SEQ_RESTART] = "seq before start", [GLM_PE_REPLAY] = "replay",
+	[GLM_PE_ROLE] = "wrong role",
 };
 
 const char *glm_parse_err_name(enum glm_parse_err e)

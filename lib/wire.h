@@ -13,7 +13,8 @@
  * once and has a fixed length, except PACKET. Unknown TLV types are an
  * error (a node never half-understands a message). glm_msg_parse() is the
  * one parser; it checks structure only. glm_msg_verify() checks the HMAC
- * with the key named by the header's key id.
+ * with the key the receiver shares with the sender the header's key id
+ * names (keys.h: no MAC key is known beyond the two ends).
  *
  * The sequence number is the sender's CLOCK_REALTIME in ns (seq_next()),
  * strictly increasing per sending process. What a receiver takes is
@@ -94,6 +95,7 @@ enum glm_parse_err {
 	GLM_PE_SEQ_OLD,       /* seq more than GLM_SEQ_PAST_NS behind it */
 	GLM_PE_SEQ_RESTART,   /* seq from before this receiver started */
 	GLM_PE_REPLAY,        /* seq not above the last one taken from that key */
+	GLM_PE_ROLE,          /* authentic, but its sender's role may not send that type */
 	GLM_PE_MAX,
 };
 

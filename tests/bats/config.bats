@@ -17,8 +17,9 @@
 
 bats_require_minimum_version 1.5.0
 
-KEY7=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
-KEY8=1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100
+# Keys (glm-keys(5)): 1 the IMS (its keyring $T/keys), 7 and 8 guests
+# (matd is 8: $T/keys-8; 7 is the correspondent in 2001:db8:c::/48), 9
+# an agent (glm-agentd: $T/keys-9).
 
 setup() {
 	GLM_BIN=${GLM_BIN:-$BATS_TEST_DIRNAME/../../build/bin}
@@ -27,8 +28,18 @@ setup() {
 	T=$(mktemp -d /tmp/glm-conf.XXXXXX)
 	NS=
 	AGENT=
-	printf '# test keyring\nkey 7 %s home 2001:db8:100::10\nkey 8 %s\n' $KEY7 $KEY8 >"$T/keys"
-	chmod 600 "$T/keys"
+	(
+		umask 077
+		for id in 1 7 8 9; do "$GLM_BIN/glm-keys" genkey $id >"$T/priv-$id"; done
+		{
+			"$GLM_BIN/glm-keys" pubkey ims <"$T/priv-1"
+			"$GLM_BIN/glm-keys" pubkey guest home 2001:db8:100::10 prefix 2001:db8:c::/48 <"$T/priv-7"
+			"$GLM_BIN/glm-keys" pubkey guest <"$T/priv-8"
+			"$GLM_BIN/glm-keys" pubkey agent prefix 2001:db8:a::/64 <"$T/priv-9"
+		} >"$T/keys.pub"
+		cat "$T/priv-1" "$T/keys.pub" >"$T/keys"
+		for id in 8 9; do cat "$T/priv-$id" "$T/keys.pub" >"$T/keys-$id"; done
+	)
 }
 
 teardown() {
@@ -41,15 +52,15 @@ teardown() {
 # A config for each daemon that -n accepts, plus the lines given. The
 # agent is a relay here: its bridges have a test of their own.
 imsd_conf() { printf 'keyring %s\n' "$T/keys" >"$T/imsd.conf"; printf '%s\n' "$@" >>"$T/imsd.conf"; }
-matd_conf() { printf 'key-id 8\nkeyring %s\n' "$T/keys" >"$T/matd.conf"; printf '%s\n' "$@" >>"$T/matd.conf"; }
+matd_conf() { printf 'key-id 8\nkeyring %s\n' "$T/keys-8" >"$T/matd.conf"; printf '%s\n' "$@" >>"$T/matd.conf"; }
 agent_conf() {
-	printf 'role relay\nrelay-interface eth0\nkey-id 8\nkeyring %s\n' "$T/keys" >"$T/agent.conf"
+	printf 'role relay\nrelay-interface eth0\nkey-id 9\nkeyring %s\n' "$T/keys-9" >"$T/agent.conf"
 	printf '%s\n' "$@" >>"$T/agent.conf"
 }
 
 @test "every program answers -h/--help and -V/--version on stdout, exit 0" {
 	local p o
-	for p in imsd matd matctl glmctl glm-agentd glm-domxml glm-prepare; do
+	for p in imsd matd matctl glmctl glm-agentd glm-domxml glm-prepare glm-keys; do
 		[[ -x $GLM_BIN/$p ]] || continue
 		for o in -h --help; do
 			run --separate-stderr "$GLM_BIN/$p" "$o"
@@ -68,35 +79,36 @@ agent_conf() {
 }
 
 @test "a keyring with a key id twice is refused by imsd, matd and glm-agentd as FILE:LINE" {
-	printf 'key 7 %s\n' $KEY8 >>"$T/keys"
-	local want="$T/keys:4: key id 7 already defined at line 2"
+	local k
+	for k in keys keys-8 keys-9; do grep '^key 8 ' "$T/keys.pub" | sed 's/^key 8 /key 7 /' >>"$T/$k"; done
+	want() { echo "$T/$1:6: key id 7 already defined at line 3"; }
 	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
-	[[ $status -eq 78 && $output == *"$want"* ]]
+	[[ $status -eq 78 && $output == *"$(want keys)"* ]]
 	matd_conf
 	run "$GLM_BIN/matd" -n -f "$T/matd.conf"
-	[[ $status -eq 78 && $output == *"$want"* ]]
+	[[ $status -eq 78 && $output == *"$(want keys-8)"* ]]
 	agent_conf
 	run "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
-	[[ $status -eq 78 && $output == *"$want"* ]]
+	[[ $status -eq 78 && $output == *"$(want keys-9)"* ]]
 }
 
 @test "a keyring others, its group or another user may read is refused by imsd, matd and glm-agentd, at -n and at start-up" {
 	matd_conf
 	agent_conf
-	chmod 644 "$T/keys"
-	local want="keyring $T/keys: mode 0644 is readable by others: chmod 600 it"
+	chmod 644 "$T/keys" "$T/keys-8" "$T/keys-9"
+	want() { echo "keyring $T/$1: mode 0644 is readable by others: chmod 600 it"; }
 	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
 	echo "$output"
-	[[ $status -eq 78 && $output == *"imsd: $want"* && $output != *"configuration OK"* ]]
+	[[ $status -eq 78 && $output == *"imsd: $(want keys)"* && $output != *"configuration OK"* ]]
 	run "$GLM_BIN/matd" -n -f "$T/matd.conf"
-	[[ $status -eq 78 && $output == *"matd: $want"* ]]
+	[[ $status -eq 78 && $output == *"matd: $(want keys-8)"* ]]
 	run "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
-	[[ $status -eq 78 && $output == *"glm-agentd: $want"* ]]
+	[[ $status -eq 78 && $output == *"glm-agentd: $(want keys-9)"* ]]
 	# starting fails the same way, before anything is made
 	run timeout 10 "$GLM_BIN/imsd" -d -f /dev/null -k "$T/keys" -l "[::1]:5399" -D "$T/ims.db" -s "$T/ims.sock" \
 		-p "$T/imsd.pid"
 	echo "$output"
-	[[ $status -eq 78 && $output == *"imsd: $want"* ]]
+	[[ $status -eq 78 && $output == *"imsd: $(want keys)"* ]]
 	[[ ! -e $T/ims.sock && ! -e $T/ims.db && ! -e $T/imsd.pid ]]
 	chmod 640 "$T/keys"
 	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
@@ -159,7 +171,7 @@ agent_conf() {
 	ip -n "$NS" link add br0 type bridge mcast_snooping 1 ||
 		skip "cannot create a bridge (no bridge module?)"
 	ip -n "$NS" link add br1 type bridge mcast_snooping 0
-	printf 'bridge br0\nkey-id 8\nkeyring %s\ncontrol %s\n' "$T/keys" "$T/agent.sock" >"$T/agent.conf"
+	printf 'bridge br0\nkey-id 9\nkeyring %s\ncontrol %s\n' "$T/keys-9" "$T/agent.sock" >"$T/agent.conf"
 	run ip netns exec "$NS" "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
 	[[ $status -eq 0 && $output == *"configuration OK"* ]]
 	printf 'bridge nosuch\nbridge lo\nbridge br1\n' >>"$T/agent.conf"
@@ -173,10 +185,10 @@ agent_conf() {
 	# an uplink (RA guard) is a port of its bridge, or -n says what it is
 	ip -n "$NS" link add up0 type veth peer name eth9
 	ip -n "$NS" link set up0 master br0
-	printf 'bridge br0 uplink up0\nkey-id 8\nkeyring %s\ncontrol %s\n' "$T/keys" "$T/agent.sock" >"$T/agent.conf"
+	printf 'bridge br0 uplink up0\nkey-id 9\nkeyring %s\ncontrol %s\n' "$T/keys-9" "$T/agent.sock" >"$T/agent.conf"
 	run ip netns exec "$NS" "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
 	[[ $status -eq 0 && $output == *"configuration OK"* ]]
-	printf 'bridge br0 uplink up0 uplink eth9 uplink nosuch uplink lo\nkey-id 8\nkeyring %s\n' "$T/keys" >"$T/agent.conf"
+	printf 'bridge br0 uplink up0 uplink eth9 uplink nosuch uplink lo\nkey-id 9\nkeyring %s\n' "$T/keys-9" >"$T/agent.conf"
 	run ip netns exec "$NS" "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
 	echo "$output"
 	[[ $status -eq 78 ]]
@@ -185,11 +197,11 @@ agent_conf() {
 	[[ $output == *"$T/agent.conf: bridge br0: uplink lo is not a port of br0"* ]]
 	[[ $output != *"uplink up0"* && $output != *"configuration OK"* ]]
 	# and the line itself, as FILE:LINE
-	printf 'bridge br0 uplink\nkey-id 8\nkeyring %s\n' "$T/keys" >"$T/agent.conf"
+	printf 'bridge br0 uplink\nkey-id 9\nkeyring %s\n' "$T/keys-9" >"$T/agent.conf"
 	run ip netns exec "$NS" "$GLM_BIN/glm-agentd" -n -f "$T/agent.conf"
 	[[ $status -eq 78 && $output == *"$T/agent.conf:1: usage: bridge IFNAME [uplink PORT]..."* ]]
 	# starting it fails the same way, before the control socket exists
-	printf 'bridge br1\nkey-id 8\nkeyring %s\ncontrol %s\n' "$T/keys" "$T/agent.sock" >"$T/agent.conf"
+	printf 'bridge br1\nkey-id 9\nkeyring %s\ncontrol %s\n' "$T/keys-9" "$T/agent.sock" >"$T/agent.conf"
 	ip netns exec "$NS" "$GLM_BIN/glm-agentd" -d -f "$T/agent.conf" >"$T/agent.log" 2>&1 &
 	AGENT=$!
 	local rc=0

@@ -40,7 +40,7 @@ state() {
 	[ -s "$TB_DIR/before-vm" ] && [ -s "$TB_DIR/before-hA" ]
 
 	# (timeout: before the instance lock, a second one just ran)
-	run timeout 5 ip netns exec "$TB-ims" "$GLM_BIN/imsd" -d -f /dev/null -k "$TB_DIR/keys" -l "[$TB_IMS_ADDR]:5399" \
+	run timeout 5 ip netns exec "$TB-ims" "$GLM_BIN/imsd" -d -f /dev/null -k "$(glm_keyring 5)" -l "[$TB_IMS_ADDR]:5399" \
 		-D "$TB_DIR/ims2.db" -s "$TB_DIR/ims.sock" -p "$TB_DIR/imsd.pid"
 	echo "$output"
 	[[ $status == 69 && $output == *"already running as pid $GLM_IMSD_PID"* ]]
@@ -70,17 +70,22 @@ state() {
 	glm_start_matd vm
 	glm_wait_handovers vm 1 5
 	glm_start_agent hA
-	n0=$(grep -c '^key ' "$TB_DIR/keys")
-	echo "key 99 $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >>"$TB_DIR/keys"
+	# a new node's public key, added to the keyring of the IMS (5), the
+	# vm (10) and the agent on hA (30)
+	n0=$(grep -c '^key ' "$TB_DIR/keys.pub")
+	"$GLM_BIN/glm-keys" genkey 99 | "$GLM_BIN/glm-keys" pubkey guest >"$TB_DIR/key-99.pub"
+	for k in 5 10 30; do cat "$TB_DIR/key-99.pub" >>"$(glm_keyring $k)"; done
 	kill -HUP "$GLM_IMSD_PID" "$GLM_MATD_VM_PID" "$GLM_AGENT_HA_PID"
 	sleep 0.5
 	for p in "$GLM_IMSD_PID" "$GLM_MATD_VM_PID" "$GLM_AGENT_HA_PID"; do kill -0 "$p"; done
-	grep -q "keyring $TB_DIR/keys reloaded: $((n0 + 1)) keys" "$TB_DIR/imsd.log"
-	grep -q "SIGHUP: keyring $TB_DIR/keys reloaded: $((n0 + 1)) keys" "$TB_DIR/matd-vm.log"
-	grep -q "SIGHUP: keyring $TB_DIR/keys reloaded: $((n0 + 1)) keys" "$TB_DIR/agent-hA.log"
+	grep -q "keyring $(glm_keyring 5) reloaded: $((n0 + 1)) keys" "$TB_DIR/imsd.log"
+	grep -q "SIGHUP: keyring $(glm_keyring 10) reloaded: $((n0 + 1)) keys" "$TB_DIR/matd-vm.log"
+	grep -q "SIGHUP: keyring $(glm_keyring 30) reloaded: $((n0 + 1)) keys" "$TB_DIR/agent-hA.log"
 	# a broken keyring: each says so and keeps what it had
-	cp "$TB_DIR/keys" "$TB_DIR/keys.good"
-	echo "garbage" >>"$TB_DIR/keys"
+	for k in 5 10 30; do
+		cp "$(glm_keyring $k)" "$TB_DIR/keys-$k.good"
+		echo "garbage" >>"$(glm_keyring $k)"
+	done
 	kill -HUP "$GLM_IMSD_PID" "$GLM_MATD_VM_PID" "$GLM_AGENT_HA_PID"
 	sleep 0.5
 	for p in "$GLM_IMSD_PID" "$GLM_MATD_VM_PID" "$GLM_AGENT_HA_PID"; do kill -0 "$p"; done
@@ -88,7 +93,7 @@ state() {
 	grep -q "keeping the $((n0 + 1)) keys in use" "$TB_DIR/matd-vm.log"
 	grep -q "keeping the $((n0 + 1)) keys in use" "$TB_DIR/agent-hA.log"
 	# and they still work: a move still registers at the IMS
-	cp "$TB_DIR/keys.good" "$TB_DIR/keys"
+	for k in 5 10 30; do cp "$TB_DIR/keys-$k.good" "$(glm_keyring $k)"; done
 	tb_migrate hB
 	glm_wait_handovers vm 2 5
 	[[ $(glm_vm_ma) == 2001:db8:b:* ]]
@@ -100,7 +105,7 @@ state() {
 @test "detached (no -d): the command exits 0 once set up, the daemon runs, SIGTERM ends it and it cleans up" {
 	tb_setup
 	glm_keys
-	run ip netns exec "$TB-ims" "$GLM_BIN/imsd" -f /dev/null -k "$TB_DIR/keys" -l "[$TB_IMS_ADDR]:5300" \
+	run ip netns exec "$TB-ims" "$GLM_BIN/imsd" -f /dev/null -k "$(glm_keyring 5)" -l "[$TB_IMS_ADDR]:5300" \
 		-D "$TB_DIR/ims.db" -s "$TB_DIR/ims.sock" -p "$TB_DIR/imsd.pid"
 	[[ $status == 0 ]]
 	pid=$(cat "$TB_DIR/imsd.pid")
@@ -111,7 +116,7 @@ state() {
 	run socat - "UNIX-CONNECT:$TB_DIR/ims.sock" <<<stats
 	[[ $status == 0 && $output == *rx* ]]
 	# a bad set-up is the command's exit code, and nothing is left running
-	run ip netns exec "$TB-ims" "$GLM_BIN/imsd" -f /dev/null -k "$TB_DIR/keys" -l "[$TB_IMS_ADDR]:5300" \
+	run ip netns exec "$TB-ims" "$GLM_BIN/imsd" -f /dev/null -k "$(glm_keyring 5)" -l "[$TB_IMS_ADDR]:5300" \
 		-D "$TB_DIR/ims2.db" -s "$TB_DIR/ims2.sock"
 	[[ $status == 69 && $output == *"Address already in use"* ]]
 	[ ! -e "$TB_DIR/ims2.sock" ]

@@ -9,11 +9,10 @@
 #   |  socat --unix--> $T/ctl ---------+  (stats, dump)           |
 #   +-------------------------------------------------------------+
 #
-# Key 7 owns 2001:db8:100::10 and ::11, key 8 owns nothing (it may query
-# and subscribe, not update). Everything lives in a mktemp -d directory.
-
-KEY7=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
-KEY8=1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100
+# Key 1 is imsd's; guest 7 owns 2001:db8:100::10 and ::11, guest 8 owns
+# nothing (it may query and subscribe, not update); each has a keyring
+# of its own, $T/keys-ID (imsd's is $T/keys), made with glm-keys.
+# Everything lives in a mktemp -d directory.
 HA=2001:db8:100::10
 HA2=2001:db8:100::11
 
@@ -28,12 +27,19 @@ setup() {
 	T=$(mktemp -d /tmp/glm-ims.XXXXXX)
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
-	cat >"$T/keys" <<-EOK
-	# test keyring
-	key 7 $KEY7 home $HA home $HA2
-	key 8 $KEY8
-	EOK
-	chmod 600 "$T/keys"
+	(
+		umask 077
+		for id in 1 7 8 9; do "$GLM_BIN/glm-keys" genkey $id >"$T/priv-$id"; done
+		{
+			"$GLM_BIN/glm-keys" pubkey ims <"$T/priv-1"
+			"$GLM_BIN/glm-keys" pubkey guest home $HA home $HA2 <"$T/priv-7"
+			"$GLM_BIN/glm-keys" pubkey guest <"$T/priv-8"
+		} >"$T/keys.pub"
+		"$GLM_BIN/glm-keys" pubkey guest <"$T/priv-9" >"$T/key-9.pub"
+		cat "$T/priv-1" "$T/keys.pub" >"$T/keys"
+		for id in 7 8; do cat "$T/priv-$id" "$T/keys.pub" >"$T/keys-$id"; done
+		cat "$T/priv-9" "$T/keys.pub" "$T/key-9.pub" >"$T/keys-9"
+	)
 	cat >"$T/imsd.conf" <<-EOC
 	listen [::1]:$PORT
 	database $T/ims.db
@@ -78,8 +84,14 @@ stop_imsd() {
 	! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/imsd.log" >&2
 }
 
+# ims [-i ID] ...: imsclient as guest ID (8 unless -i says), with its keyring.
 ims() {
-	ip netns exec "$NS" "$GLM_BIN/imsclient" -s "[::1]:$PORT" -k "$T/keys" "$@"
+	local id=8 prev= a
+	for a in "$@"; do
+		[[ $prev == -i ]] && id=$a
+		prev=$a
+	done
+	ip netns exec "$NS" "$GLM_BIN/imsclient" -s "[::1]:$PORT" -k "$T/keys-$id" "$@"
 }
 
 ctl() {
@@ -320,9 +332,9 @@ stat_of() {
 	run "$GLM_BIN/imsd" -n -f "$T/imsd.conf"
 	[[ $status -eq 78 ]]   # EX_CONFIG
 	[[ $output == *"$T/imsd.conf:6: bad subscription-lifetime 'forever'"* ]]
-	echo "key 9 nothex" >>"$T/keys"
+	echo "key 9 guest nothex" >>"$T/keys"
 	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
-	[[ $status -eq 78 && $output == *"$T/keys:4: key 9: secret must be 64 hex digits"* ]]
+	[[ $status -eq 78 && $output == *"$T/keys:5: key 9: public key must be 64 hex digits (glm-keys pubkey)"* ]]
 }
 
 # A control client that sends one byte every 0.5 s for 5 s. Each byte
@@ -379,27 +391,27 @@ slow_client() {
 	start_imsd
 	run ims -i 9 query $HA
 	[[ $status -ne 0 ]]
-	echo "key 9 $KEY7" >>"$T/keys"
+	cat "$T/key-9.pub" >>"$T/keys"
 	kill -HUP "$PID"
 	sleep 0.3
 	run ims -i 9 query $HA
 	[[ $status -eq 1 && $output == *"status=not_found"* ]]
-	cp "$T/keys" "$T/client-keys"   # imsclient reads its key from an intact copy
+	cp "$T/keys" "$T/keys.good"
 	echo "garbage" >>"$T/keys"
 	kill -HUP "$PID"
 	sleep 0.3
-	run ip netns exec "$NS" "$GLM_BIN/imsclient" -s "[::1]:$PORT" -k "$T/client-keys" -i 9 query $HA
+	run ims -i 9 query $HA
 	[[ $status -eq 1 && $output == *"status=not_found"* ]]
-	grep -q "keeping the 3 keys in use" "$T/imsd.log"
+	grep -q "keeping the 4 keys in use" "$T/imsd.log"
 	# a good keyring others may read is as broken: refused, and why
-	cp "$T/client-keys" "$T/keys"
+	cp "$T/keys.good" "$T/keys"
 	chmod 644 "$T/keys"
 	kill -HUP "$PID"
 	sleep 0.3
-	run ip netns exec "$NS" "$GLM_BIN/imsclient" -s "[::1]:$PORT" -k "$T/client-keys" -i 9 query $HA
+	run ims -i 9 query $HA
 	[[ $status -eq 1 && $output == *"status=not_found"* ]]
 	grep -q "keyring $T/keys: mode 0644 is readable by others: chmod 600 it" "$T/imsd.log"
-	[[ $(grep -c "keeping the 3 keys in use" "$T/imsd.log") -eq 2 ]]
+	[[ $(grep -c "keeping the 4 keys in use" "$T/imsd.log") -eq 2 ]]
 }
 
 @test "a second imsd whose UDP port is taken exits 69 and creates no database" {

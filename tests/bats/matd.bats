@@ -224,24 +224,25 @@ skipped_oow() {
 @test "binding updates: forged, replayed and foreign-key ones refused, mapping unchanged" {
 	glm_setup
 	ma=$(glm_vm_ma)
-	send() { tb_exec vm "$GLM_BIN/glmsend" -s "[$TB_CN_ADDR]:5301" -k "$TB_DIR/keys" "$@"; }
+	# send KEY ...: as guest KEY, sealed for cn (key 20)
+	send() { tb_exec vm "$GLM_BIN/glmsend" -s "[$TB_CN_ADDR]:5301" -k "$(glm_keyring "$1")" -i 20 "${@:2}"; }
 	# forged MAC: no answer at all, counted
-	run send -i 10 --forge BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	run send 10 --forge BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
 	echo "forged: $status $output" >&2
 	[ "$status" -eq 2 ]
 	# a key that does not own the HA: refused
-	run send -i 66 BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	run send 66 BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"status=denied"* ]]
 	# an older sequence number than the peer's (a replay): stale
 	seq=$(glm_status_field cn "[p['seq'] for p in d['peers']][0]")
-	run send -i 10 --seq $((seq - 1)) BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	run send 10 --seq $((seq - 1)) BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"status=stale"* ]]
 	# a sequence number outside the window: dropped, no answer
-	run send -i 10 -t 300 --seq $(($(date +%s%N) - 61000000000)) BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	run send 10 -t 300 --seq $(($(date +%s%N) - 61000000000)) BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
 	[ "$status" -eq 2 ]
-	run send -i 10 -t 300 --seq $(($(date +%s%N) + 35000000000)) BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	run send 10 -t 300 --seq $(($(date +%s%N) + 35000000000)) BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
 	[ "$status" -eq 2 ]
 	glm_wait_peer cn "$GLM_HA" "$ma" 1
 	[ "$(glm_matctl cn stats | sed -n 's/^drop_bad_MAC=//p')" -ge 1 ]
@@ -253,8 +254,9 @@ skipped_oow() {
 @test "a PREPARE is taken once: the same bytes again are dropped unanswered and change nothing" {
 	glm_setup
 	ma=$(glm_vm_ma)
-	# as the agent on hB would (key 31), from wherever the guest's MA is reachable
-	send() { tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$TB_DIR/keys" -i 31 "$@"; }
+	# as the agent on hB would (key 31, sealed for the vm's key 10), from
+	# wherever the guest's MA is reachable
+	send() { tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$(glm_keyring 31)" -i 10 "$@"; }
 	run send --save "$TB_DIR/prepare.hex" PREPARE prefix=2001:db8:b::/64 router=fe80::1
 	echo "prepare: $status $output" >&2
 	[ "$status" -eq 0 ]
@@ -264,7 +266,7 @@ skipped_oow() {
 	glm_matctl vm unprepare
 	[ "$(glm_status_field vm "d['mobile']['prepared']")" = None ]
 	# the captured PREPARE again: no second PREPARE_ACK, still unprepared
-	run tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$TB_DIR/keys" -t 300 --replay "$TB_DIR/prepare.hex"
+	run tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$(glm_keyring 31)" -t 300 --replay "$TB_DIR/prepare.hex"
 	echo "replay: $status $output" >&2
 	[ "$status" -eq 2 ]
 	[ "$(glm_status_field vm "d['mobile']['prepared']")" = None ]
@@ -285,6 +287,33 @@ skipped_oow() {
 	[ "$(glm_matctl vm stats | sed -n 's/^drop_seq_ahead=//p')" -eq 1 ]
 	# the vm still moves
 	glm_matctl vm unprepare
+	migrate hB 2
+	tb_exec cn ping -c 2 -W 1 "$GLM_HA"
+}
+
+@test "a guest's key cannot PREPARE or RESUME another guest: dropped unanswered, nothing prepared" {
+	glm_setup
+	ma=$(glm_vm_ma)
+	# guest 66, sealing for the vm's key 10 with its own key pair: the
+	# MAC is good (the pair key of 66 and 10), the role is not an agent's
+	send() { tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$(glm_keyring 66)" -i 10 -t 300 "$@"; }
+	run send PREPARE prefix=2001:db8:b::/64 router=fe80::1 ma=2001:db8:b::66
+	echo "prepare from a guest: $status $output" >&2
+	[ "$status" -eq 2 ]
+	run send RESUMED ha=$GLM_HA ma=2001:db8:b::66
+	[ "$status" -eq 2 ]
+	[ "$(glm_status_field vm "d['mobile']['prepared']")" = None ]
+	[ "$(glm_matctl vm stats | sed -n 's/^drop_wrong_role=//p')" -eq 2 ]
+	! tb_exec vm ip -6 addr show | grep -q 2001:db8:b::66
+	# the cn's own key (a guest too) fares no better
+	run tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$(glm_keyring 20)" -i 10 -t 300 PREPARE \
+		prefix=2001:db8:b::/64 router=fe80::1
+	[ "$status" -eq 2 ]
+	# an agent's key pair with another node's MAC key: no MAC check passes
+	run tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$(glm_keyring 31)" -i 66 -t 300 PREPARE \
+		prefix=2001:db8:b::/64 router=fe80::1
+	[ "$status" -eq 2 ]
+	[ "$(glm_status_field vm "d['mobile']['prepared']")" = None ]
 	migrate hB 2
 	tb_exec cn ping -c 2 -W 1 "$GLM_HA"
 }
@@ -310,9 +339,9 @@ skipped_oow() {
 	grep -qE 'Sanitizer|runtime error:' "$TB_DIR/imsd.log" && false
 	glm_start_imsd
 	# a second correspondent role asks the restarted IMS
-	tb_exec cn "$GLM_BIN/imsclient" -s "[$TB_IMS_ADDR]:5300" -k "$TB_DIR/keys" -i 20 query "$GLM_HA" | grep -q "ma=$ma"
+	tb_exec cn "$GLM_BIN/imsclient" -s "[$TB_IMS_ADDR]:5300" -k "$(glm_keyring 20)" -i 20 query "$GLM_HA" | grep -q "ma=$ma"
 	migrate hB 2
-	tb_exec cn "$GLM_BIN/imsclient" -s "[$TB_IMS_ADDR]:5300" -k "$TB_DIR/keys" -i 20 query "$GLM_HA" | grep -q "ma=$(glm_vm_ma)"
+	tb_exec cn "$GLM_BIN/imsclient" -s "[$TB_IMS_ADDR]:5300" -k "$(glm_keyring 20)" -i 20 query "$GLM_HA" | grep -q "ma=$(glm_vm_ma)"
 }
 
 @test "matd and matctl: config errors name FILE:LINE, clean exit codes, no tty needed" {
@@ -322,7 +351,7 @@ skipped_oow() {
 	run "$GLM_BIN/matd" -n -f "$TB_DIR/bad.conf"
 	[ "$status" -eq 78 ]
 	[[ "$output" == *"bad.conf:3: unknown keyword 'bogus-word'"* ]]
-	printf 'key-id 20\nkeyring %s\nims [2001:db8:c::5]:5300\nhome-prefix 2001:db8:100::1/64\n' "$TB_DIR/keys" >"$TB_DIR/bad2.conf"
+	printf 'key-id 20\nkeyring %s\nims [2001:db8:c::5]:5300\nhome-prefix 2001:db8:100::1/64\n' "$(glm_keyring 20)" >"$TB_DIR/bad2.conf"
 	run "$GLM_BIN/matd" -n -f "$TB_DIR/bad2.conf"
 	[ "$status" -eq 78 ]
 	[[ "$output" == *"bad2.conf:4:"* ]]

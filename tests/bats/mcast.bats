@@ -380,40 +380,56 @@ assert g['own_report'] and not g['proxy_joined'] and not g['pinned'], g"
 	echo "# hook times with the agent gone: $(awk '$1=="hB" {printf "%s/%s %s ms; ", $2, $3, $4}' "$TB_DIR/hook-times")" >&3
 }
 
-@test "forged RELAY_REQUEST and PREPARE are refused" {
+@test "forged RELAY_REQUEST and PREPARE are refused; a guest's key cannot relay or forge a RELAYED_PACKET" {
 	mcast_setup
-	send() { tb_exec "$1" "$GLM_BIN/glmsend" -s "$2" -k "$TB_DIR/keys" "${@:3}"; }
+	# send NODE [ADDR]:PORT FROM TO ...: from node NODE as key FROM, sealed for key TO
+	send() { tb_exec "$1" "$GLM_BIN/glmsend" -s "$2" -k "$(glm_keyring "$3")" -i "$4" "${@:5}"; }
 	# forged MAC: no answer, counted, no session
-	run send hB "[$GLM_RELAY_ADDR]:5310" -i 31 --forge RELAY_REQUEST group=$G lifetime=10
+	run send hB "[$GLM_RELAY_ADDR]:5310" 31 40 --forge RELAY_REQUEST group=$G lifetime=10
 	[ "$status" -eq 2 ]
 	[ "$(glm_glmctl relay stats | sed -n 's/^drop_bad_MAC=//p')" -ge 1 ]
 	# authentic but a link-local group: refused
-	run send hB "[$GLM_RELAY_ADDR]:5310" -i 31 RELAY_REQUEST group=ff02::1 lifetime=10
+	run send hB "[$GLM_RELAY_ADDR]:5310" 31 40 RELAY_REQUEST group=ff02::1 lifetime=10
 	[ "$status" -eq 1 ]
 	glm_glmctl relay status --json | python3 -c "
 import json,sys
 assert not [x for x in json.load(sys.stdin)['relay_server']['sessions'] if x['group']=='ff02::1']"
 	# a forged PREPARE to the vm's matd changes nothing
 	ma=$(glm_vm_ma)
-	run send hB "[$ma]:5301" -i 31 --forge PREPARE prefix=2001:db8:b::/64 router=fe80::1
+	run send hB "[$ma]:5301" 31 10 --forge PREPARE prefix=2001:db8:b::/64 router=fe80::1
 	[ "$status" -eq 2 ]
 	[ "$(glm_status_field vm "d['mobile']['prepared']")" = None ]
 	[ "$(glm_matctl vm stats | sed -n 's/^drop_bad_MAC=//p')" -ge 1 ]
 	# RESUMED, forged or for an address it was not prepared for: no move
 	n=$(glm_status_field vm "d['mobile']['handovers']")
 	bad=$(glm_matctl vm stats | sed -n 's/^drop_bad_MAC=//p')
-	run send hB "[$ma]:5301" -i 31 --forge RESUMED ma=2001:db8:b::99
-	run send hB "[$ma]:5301" -i 31 RESUMED ma=2001:db8:b::99
+	run send hB "[$ma]:5301" 31 10 --forge RESUMED ma=2001:db8:b::99
+	run send hB "[$ma]:5301" 31 10 RESUMED ma=2001:db8:b::99
 	[ "$(glm_matctl vm stats | sed -n 's/^drop_bad_MAC=//p')" -gt "$bad" ]
 	[ "$(glm_status_field vm "d['mobile']['handovers']")" = "$n" ]
 	[ "$(glm_status_field vm "d['mobile']['ma']")" = "$ma" ]
+	# a guest's own key pair (the rogue 66, and the vm's 10), its MAC
+	# good: no relay session, no RELAYED_PACKET taken by an agent
+	role0=$(glm_glmctl relay stats | sed -n 's/^drop_wrong_role=//p')
+	run send hB "[$GLM_RELAY_ADDR]:5310" 66 40 -t 300 RELAY_REQUEST group=$G lifetime=10
+	[ "$status" -eq 2 ]
+	run send hB "[$GLM_RELAY_ADDR]:5310" 10 40 -t 300 RELAY_REQUEST group=$G lifetime=10
+	[ "$status" -eq 2 ]
+	[ "$(glm_glmctl relay stats | sed -n 's/^drop_wrong_role=//p')" -eq $((role0 + 2)) ]
+	glm_glmctl relay status --json | python3 -c "
+import json,sys
+assert not json.load(sys.stdin)['relay_server']['sessions']"
+	role0=$(glm_glmctl hB stats | sed -n 's/^drop_wrong_role=//p')
+	run send hB "[2001:db8:b::2]:5310" 66 31 -t 300 RELAYED_PACKET group=$G
+	[ "$status" -eq 2 ]
+	[ "$(glm_glmctl hB stats | sed -n 's/^drop_wrong_role=//p')" -eq $((role0 + 1)) ]
 }
 
 @test "a RELAY_REQUEST captured before the relay's restart is dropped after it: no session, nothing relayed" {
 	mcast_setup
 	relay_field() { glm_glmctl relay status --json | python3 -c "import json,sys; r=json.load(sys.stdin)['relay_server']; print($1)"; }
 	relay_stat() { glm_glmctl relay stats | sed -n "s/^$1=//p"; }
-	send() { tb_exec hB "$GLM_BIN/glmsend" -s "[$GLM_RELAY_ADDR]:5310" -k "$TB_DIR/keys" -i 31 "$@"; }
+	send() { tb_exec hB "$GLM_BIN/glmsend" -s "[$GLM_RELAY_ADDR]:5310" -k "$(glm_keyring 31)" -i 40 "$@"; }
 	# an agent's request (key 31, hB's), taken: a session
 	run send --save "$TB_DIR/request.hex" RELAY_REQUEST group=$G lifetime=3
 	echo "request: $status $output" >&2
@@ -425,7 +441,7 @@ assert not [x for x in json.load(sys.stdin)['relay_server']['sessions'] if x['gr
 	# the group is sent on the relay's link, so a session would stream
 	send_start 30
 	sleep 0.5
-	run tb_exec hB "$GLM_BIN/glmsend" -s "[$GLM_RELAY_ADDR]:5310" -k "$TB_DIR/keys" -t 500 --replay "$TB_DIR/request.hex"
+	run tb_exec hB "$GLM_BIN/glmsend" -s "[$GLM_RELAY_ADDR]:5310" -k "$(glm_keyring 31)" -t 500 --replay "$TB_DIR/request.hex"
 	echo "replay: $status $output" >&2
 	[ "$status" -eq 2 ]
 	sleep 0.5

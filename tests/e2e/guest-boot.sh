@@ -55,7 +55,6 @@ DIR=$(mktemp -d "${TMPDIR:-/tmp}/glm-guest-boot.XXXXXX")
 HA=2001:db8:100::10
 IMS=2001:db8:a::5
 PREFIX=2001:db8:a::
-KEYHEX=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 pids=()
 
 cleanup() {
@@ -123,15 +122,25 @@ ip netns exec "$NS" radvd -n -C "$DIR/radvd.conf" -p "$DIR/radvd.pid" -m logfile
 	</dev/null >/dev/null 2>"$DIR/radvd.err" &
 pids+=($!)
 
-echo "key 10 $KEYHEX home $HA" >"$DIR/keys"
-chmod 600 "$DIR/keys"
+# the guest is key 10, imsd key 1: a key pair each (glm-keys(5))
+(
+	umask 077
+	"$GLM_BIN/glm-keys" genkey 10 >"$DIR/priv-10"
+	"$GLM_BIN/glm-keys" genkey 1 >"$DIR/priv-1"
+	{
+		"$GLM_BIN/glm-keys" pubkey guest home "$HA" <"$DIR/priv-10"
+		"$GLM_BIN/glm-keys" pubkey ims <"$DIR/priv-1"
+	} >"$DIR/keys.pub"
+	cat "$DIR/priv-1" "$DIR/keys.pub" >"$DIR/keys"
+	cat "$DIR/priv-10" "$DIR/keys.pub" >"$DIR/keys-10"
+) || fail "glm-keys failed"
 ip netns exec "$NS" "$GLM_BIN/imsd" -d -f /dev/null -k "$DIR/keys" -l "[$IMS]:5300" -D "$DIR/ims.db" \
 	-s "$DIR/ims.sock" -p "$DIR/imsd.pid" >>"$DIR/imsd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$DIR/ims.sock" ] && break; sleep 0.05; done
 [ -S "$DIR/ims.sock" ] || fail "imsd did not start: $(cat "$DIR/imsd.log")"
 
-APPEND="console=ttyS0 quiet panic=-1 $("$top/guest/cmdline.sh" --keyring "$DIR/keys" --key-id 10 --ha "$HA" \
+APPEND="console=ttyS0 quiet panic=-1 $("$top/guest/cmdline.sh" --keyring "$DIR/keys-10" --key-id 10 --key 1 --ha "$HA" \
 	--ims "[$IMS]:5300" --verbose)"
 
 # guest_exec CMD...: run CMD in the guest, print its stdout.

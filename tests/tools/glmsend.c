@@ -2,6 +2,8 @@
  * tests of every daemon's receive path: authentic, forged (--forge flips a
  * MAC byte), replayed (--seq N twice, or --save FILE, then the same bytes
  * again with --replay FILE) or from a key the receiver must not trust.
+ * KEYRING is the sender's own (its private line says who sends); KEYID
+ * names the receiver's key, the one the message is sealed for.
  *   glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [-t MS]
  *           [--save FILE] TYPE [ha=A] [ma=A] [router=A] [group=A] [source=A]
  *           [prefix=P/L] [lifetime=N] [status=N] [port=N]
@@ -146,12 +148,12 @@ int main(int argc, char **argv)
 	if (keyring_load(keyring, &kr) < 0)
 		return 64;
 	key = keyring_find(&kr, key_id);
-	if (!key) {
-		fprintf(stderr, "glmsend: no key %u in %s\n", key_id, keyring);
+	if (!key || key->self) {
+		fprintf(stderr, "glmsend: no peer key %u in %s\n", key_id, keyring);
 		keyring_free(&kr);
 		return 64;
 	}
-	m.key_id = key_id;
+	m.key_id = key->local_id;
 	m.seq = seq ? seq : seq_next();
 	n = glm_msg_encode(&m, key->secret, buf, sizeof(buf));
 	if (n < 0) {

@@ -120,7 +120,7 @@ static int seal(struct client *c, struct glm_msg *m, uint8_t *buf, size_t cap)
 {
 	ssize_t n;
 
-	m->key_id = c->key->id;
+	m->key_id = c->key->local_id;
 	m->seq = c->seq_opt ? c->seq_opt++ : seq_next();
 	n = glm_msg_encode(m, c->key->secret, buf, cap);
 	if (n < 0)
@@ -426,9 +426,11 @@ int main(int argc, char **argv)
 		code = EX_CONFIG;
 		goto cleanup;
 	}
-	c.key = keyring_find(&kr, key_id);
-	if (!c.key) {
-		fprintf(stderr, "imsclient: key %u is not in %s\n", key_id, keyring);
+	/* we are the keyring's private key (key_id); we seal for the IMS */
+	c.key = keyring_peer(&kr, GLM_ROLE_BIT(GLM_ROLE_IMS), &sa.sin6_addr);
+	if (kr.self_id != key_id || !c.key) {
+		fprintf(stderr, "imsclient: %s: %s\n", keyring,
+			kr.self_id != key_id ? "its private key is not the -i key" : "no ims key for the server");
 		code = EX_CONFIG;
 		goto cleanup;
 	}

@@ -202,9 +202,10 @@ int main(int argc, char **argv)
 	log_init("relayagent", true, verbose);
 	if (keyring_load(keyring, &a.keys) < 0)
 		return EX_CONFIG;
-	a.key = keyring_find(&a.keys, a.conf.key_id);
-	if (!a.key) {
-		fprintf(stderr, "relayagent: key %u not in %s\n", a.conf.key_id, keyring);
+	a.key = keyring_self(&a.keys);
+	if (a.keys.self_id != a.conf.key_id) {
+		fprintf(stderr, "relayagent: %s holds the private key of %u, not %u\n", keyring, a.keys.self_id,
+			a.conf.key_id);
 		return EX_CONFIG;
 	}
 	if ((r = evloop_new(&a.loop)) < 0 || (r = ev_signal(a.loop, SIGTERM, on_signal, &a)) < 0 ||

@@ -1,4 +1,5 @@
-/* Unit tests of keyrings (lib/keys.c): the line format, the 8 home
+/* Unit tests of keyrings (lib/keys.c): the line format, the pair keys and
+ * roles, the 8 home
  * addresses glm-keys(5) promises a key, and the checks made on a keyring
  * file before it is read, as OpenSSH makes them on a private key: a file that
  * its group or others may read or change, one owned by another user, a
@@ -15,49 +16,172 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 #include "unit.h"
+#include "unit_keys.h"
 
-#define HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+/* A one-line keyring for the file tests: node 7, a guest, alone. */
+static const char *one_key(void)
+{
+	static char buf[512];
+
+	unit_keyring_text(buf, sizeof(buf), 7, (const char *[]){ "7 guest home 2001:db8:100::10", NULL });
+	return buf;
+}
 
 static void test_keyring(void **state)
 {
 	struct glm_keyring kr;
-	struct in6_addr ha = { .s6_addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x10 } };
-	const char good[] = "# keys\nkey 10 " HEX " home 2001:db8::10\n"
-			    "key 11 ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
-	const char *bad[] = { "key 0 00\n", "key 10 zz\n", "kee 1 2\n", "key 10 " HEX " home nope\n",
-			      "key 10 " HEX "\nkey 10 " HEX "\n" };
+	struct in6_addr ha = ip6("2001:db8::10"), in_b = ip6("2001:db8:b::77");
+	char good[2048], bad[2048], junk[512];
+	const struct glm_key *k;
 
 	(void)state;
 	log_init("t", true, 0);
-	assert_int_equal(keyring_load_buf("t", good, sizeof(good) - 1, &kr), 0);
-	assert_int_equal(kr.n, 2);
+	unit_keyring_text(good, sizeof(good), 10,
+			  (const char *[]){ "10 guest home 2001:db8::10", "11 agent prefix 2001:db8:b::/64", "12 ims", NULL });
+	assert_int_equal(keyring_load_buf("t", good, strlen(good), &kr), 0);
+	assert_int_equal(kr.n, 3);
+	assert_int_equal(kr.self_id, 10);
+	assert_true(keyring_self(&kr)->self);
 	assert_non_null(keyring_find(&kr, 10));
-	assert_null(keyring_find(&kr, 12));
+	assert_null(keyring_find(&kr, 13));
 	assert_true(key_owns_home(keyring_find(&kr, 10), &ha));
 	assert_false(key_owns_home(keyring_find(&kr, 11), &ha));
+	assert_true(key_serves(keyring_find(&kr, 11), &in_b));
+	assert_false(key_serves(keyring_find(&kr, 11), &ha));
+	/* whom to seal for: by address, else the only one of the role */
+	assert_non_null(k = keyring_peer(&kr, GLM_ROLE_BIT(GLM_ROLE_AGENT), &in_b));
+	assert_int_equal(k->id, 11);
+	assert_int_equal(keyring_peer(&kr, GLM_ROLE_BIT(GLM_ROLE_IMS), &ha)->id, 12);
+	assert_null(keyring_peer(&kr, GLM_ROLE_BIT(GLM_ROLE_GUEST), &ha)); /* only ourselves */
+	assert_int_equal(k->local_id, 10);
 	keyring_free(&kr);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_true(keyring_load_buf("t", bad[i], strlen(bad[i]), &kr) < 0);
+
+	static const char *const broken[] = {
+		"key 11 agent 00\n",                               /* short public key */
+		"key 11 wizard PUB\n",                             /* unknown role */
+		"kee 1 2\n",
+		"key 11 agent PUB home nope\n",
+		"key 11 agent PUB prefix 2001:db8::/129\n",
+		"key 11 agent PUB\nkey 11 agent PUB\n",            /* twice */
+		"private 10 00\n",
+	};
+	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+		const char *pub = strstr(good, "key 11 agent ") + strlen("key 11 agent ");
+		char p64[65];
+		size_t n;
+
+		memcpy(p64, pub, 64);
+		p64[64] = 0;
+		n = (size_t)snprintf(bad, sizeof(bad), "%s", good);
+		for (const char *t = broken[i]; *t && n + 65 < sizeof(bad); )
+			if (!strncmp(t, "PUB", 3)) {
+				n += (size_t)snprintf(bad + n, sizeof(bad) - n, "%s", p64);
+				t += 3;
+			} else {
+				bad[n++] = *t++;
+			}
+		bad[n] = 0;
+		/* the appended line clashes with the good key 11 for some: use
+		 * id 11's own line removed */
+		char *dup = strstr(bad, "key 11 agent");
+		char *eol = strchr(dup, '\n');
+		memmove(dup, eol + 1, strlen(eol + 1) + 1);
+		capture_begin();
+		int r = keyring_load_buf("t", bad, strlen(bad), &kr);
+		capture_end(junk, sizeof(junk));
+		if (r >= 0)
+			fail_msg("accepted: %s", broken[i]);
+	}
+	/* our own key: one private line, matching its public line */
+	static const char *const self_broken[] = { "", "private 10 ", "private 9 " };
+	for (size_t i = 0; i < 3; i++) {
+		char *nl = strchr(good, '\n');
+		uint8_t seed[GLM_KEY_LEN];
+		char hex[65];
+
+		unit_seed(9, seed);
+		unit_hex(hex, seed, sizeof(seed));
+		/* no private line; another node's seed under id 10; id 9 with no key line */
+		snprintf(bad, sizeof(bad), "%s%s%s%s", self_broken[i], i ? hex : "", i ? "\n" : "", nl + 1);
+		capture_begin();
+		assert_true(keyring_load_buf("t", bad, strlen(bad), &kr) < 0);
+		capture_end(junk, sizeof(junk));
+	}
+	/* two private lines */
+	snprintf(bad, sizeof(bad), "%.*s%s", (int)(strchr(good, '\n') - good + 1), good, good);
+	capture_begin();
+	assert_true(keyring_load_buf("t", bad, strlen(bad), &kr) < 0);
+	capture_end(junk, sizeof(junk));
 }
 
-/* "key 7 HEX home 2001:db8:100::1 ... home 2001:db8:100::N" */
+/* The MAC key of a pair: both ends compute it, no third node can; a
+ * message is taken only from a role that may send it, never under our
+ * own id. */
+static void test_pairwise(void **state)
+{
+	static const char *const nodes[] = { "1 agent prefix 2001:db8:a::/64", "2 guest home 2001:db8::2",
+					     "3 guest home 2001:db8::3", NULL };
+	struct glm_keyring a, g, h;
+	struct glm_msg m = { .type = GLM_PREPARE, .seq = 5 }, in;
+	const struct glm_key *k;
+	uint8_t buf[512];
+	ssize_t n;
+
+	(void)state;
+	log_init("t", true, 0);
+	assert_int_equal(unit_keyring(&a, 1, nodes), 0);
+	assert_int_equal(unit_keyring(&g, 2, nodes), 0);
+	assert_int_equal(unit_keyring(&h, 3, nodes), 0);
+	assert_memory_equal(keyring_find(&a, 2)->secret, keyring_find(&g, 1)->secret, GLM_KEY_LEN);
+	assert_memory_not_equal(keyring_find(&a, 2)->secret, keyring_find(&a, 3)->secret, GLM_KEY_LEN);
+	assert_memory_not_equal(keyring_find(&g, 3)->secret, keyring_find(&a, 3)->secret, GLM_KEY_LEN);
+
+	/* agent 1 prepares guest 2: taken by 2, not by 3 */
+	m.key_id = keyring_find(&a, 2)->local_id;
+	assert_int_equal(m.key_id, 1);
+	n = glm_msg_encode(&m, keyring_find(&a, 2)->secret, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(glm_msg_accept(&g, buf, (size_t)n, &in, &k), GLM_PE_OK);
+	assert_int_equal(k->id, 1);
+	assert_int_equal(glm_msg_accept(&h, buf, (size_t)n, &in, &k), GLM_PE_MAC);
+
+	/* guest 3 with its own key, its MAC good, says PREPARE: wrong role */
+	m.key_id = 3;
+	n = glm_msg_encode(&m, keyring_find(&h, 2)->secret, buf, sizeof(buf));
+	assert_int_equal(glm_msg_accept(&g, buf, (size_t)n, &in, &k), GLM_PE_ROLE);
+	assert_null(k);
+	/* ... but may send a BINDING_UPDATE */
+	m.type = GLM_BINDING_UPDATE;
+	n = glm_msg_encode(&m, keyring_find(&h, 2)->secret, buf, sizeof(buf));
+	assert_int_equal(glm_msg_accept(&g, buf, (size_t)n, &in, &k), GLM_PE_OK);
+	/* under the receiver's own id: nothing to check it with */
+	m.key_id = 2;
+	n = glm_msg_encode(&m, keyring_find(&h, 2)->secret, buf, sizeof(buf));
+	assert_int_equal(glm_msg_accept(&g, buf, (size_t)n, &in, &k), GLM_PE_MAC);
+	keyring_free(&a);
+	keyring_free(&g);
+	keyring_free(&h);
+}
+
+/* "key 7 guest PUB home 2001:db8:100::1 ... home 2001:db8:100::N" */
 static void homes_line(char *buf, size_t cap, unsigned n)
 {
-	size_t len = (size_t)snprintf(buf, cap, "key 7 %s", HEX);
+	char spec[1024];
+	size_t len = (size_t)snprintf(spec, sizeof(spec), "7 guest");
 
 	for (unsigned i = 1; i <= n; i++)
-		len += (size_t)snprintf(buf + len, cap - len, " home 2001:db8:100::%x", i);
-	snprintf(buf + len, cap - len, "\n");
+		len += (size_t)snprintf(spec + len, sizeof(spec) - len, " home 2001:db8:100::%x", i);
+	unit_keyring_text(buf, cap, 7, (const char *[]){ spec, NULL });
 }
 
-/* glm-keys(5): at most 8 home addresses per key. Eight are 19 words on a
+/* glm-keys(5): at most 8 home addresses per key. Eight are 20 words on a
  * line, more than the tokenizer once took; a ninth is refused by the
  * keyring's own check, with the count in the message. */
 static void test_eight_homes(void **state)
 {
 	struct glm_keyring kr;
 	const struct glm_key *k;
-	char line[1024], log[512];
+	char line[2048], log[512];
 	struct in6_addr ha;
 
 	(void)state;
@@ -81,7 +205,7 @@ static void test_eight_homes(void **state)
 	capture_begin();
 	assert_int_equal(keyring_load_buf("t", line, strlen(line), &kr), -EINVAL);
 	capture_end(log, sizeof(log));
-	assert_string_equal(log, "t: t:1: key 7: more than 8 home addresses\n");
+	assert_string_equal(log, "t: t:2: key 7: more than 8 home addresses\n");
 	assert_int_equal(kr.n, 0);
 	assert_null(kr.keys);
 }
@@ -148,7 +272,7 @@ static void test_file_mode(void **state)
 		{ 0604, "mode 0604 is readable by others: chmod 600 it" },
 		{ 0610, "mode 0610 is executable by its group: chmod 600 it" },
 	};
-	const char text[] = "key 7 " HEX " home 2001:db8:100::10\n";
+	const char *text = one_key();
 	char log[512], want[512];
 
 	(void)state;
@@ -174,7 +298,7 @@ static void test_file_mode(void **state)
  * file away to show it. */
 static void test_file_owner(void **state)
 {
-	const char *path = keyfile("keys", "key 7 " HEX "\n", 0600);
+	const char *path = keyfile("keys", one_key(), 0600);
 	char log[512], want[512];
 
 	(void)state;
@@ -201,7 +325,7 @@ static void test_file_owner(void **state)
 static void test_file_kind(void **state)
 {
 	char link[256], fifo[256], none[256], log[512], want[512];
-	const char *path = keyfile("keys", "key 7 " HEX "\n", 0600);
+	const char *path = keyfile("keys", one_key(), 0600);
 
 	(void)state;
 	log_init("t", true, 0);
@@ -228,20 +352,28 @@ static void test_file_kind(void **state)
 }
 
 /* A keyring larger than any first guess at its size is read whole: 2000
- * keys, 160 kB, every one found. */
+ * keys, 200 kB, every one found (and 1999 pair keys derived). */
 static void test_file_large(void **state)
 {
-	size_t cap = 2000 * 100, len = 0;
+	size_t cap = 2000 * 120, len = 0;
 	char *text = malloc(cap), log[512];
+	const char **specs = calloc(2001, sizeof(*specs));
+	char (*spec)[16] = calloc(2000, sizeof(*spec));
 	struct glm_keyring kr;
 	const char *path;
 
 	(void)state;
 	assert_non_null(text);
-	for (unsigned i = 1; i <= 2000; i++)
-		len += (size_t)snprintf(text + len, cap - len, "key %u %s\n", i, HEX);
+	for (unsigned i = 1; i <= 2000; i++) {
+		snprintf(spec[i - 1], sizeof(spec[0]), "%u guest", i);
+		specs[i - 1] = spec[i - 1];
+	}
+	len = unit_keyring_text(text, cap, 1, specs);
+	assert_true(len > 2000 * 64);
 	path = keyfile("keys", text, 0600);
 	free(text);
+	free(specs);
+	free(spec);
 	log_init("t", true, 0);
 	capture_begin();
 	int r = keyring_load(path, &kr);
@@ -276,7 +408,7 @@ static void test_file_unsized(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keyring),	   cmocka_unit_test(test_eight_homes), cmocka_unit_test(test_file_mode),
+		cmocka_unit_test(test_keyring),	   cmocka_unit_test(test_pairwise), cmocka_unit_test(test_eight_homes), cmocka_unit_test(test_file_mode),
 		cmocka_unit_test(test_file_owner), cmocka_unit_test(test_file_kind),   cmocka_unit_test(test_file_large),
 		cmocka_unit_test(test_file_unsized),
 	};

@@ -15,6 +15,7 @@
 #include "../../lib/log.h"
 #include "../../lib/util.h"
 #include "unit.h"
+#include "unit_keys.h"
 
 #define MS 1000000ull
 
@@ -54,13 +55,21 @@ void vm_arm(struct agentd *a, struct agent_vm *vm)
 static struct agentd A;
 static struct agent_bridge br;
 static struct agent_vm V, *vms[1] = { &V };
+#define IMS keyring_find(&A.keys, 5)
+#define GUEST keyring_find(&A.keys, 10)
 
 static int setup(void **state)
 {
 	(void)state;
+	keyring_free(&A.keys);
 	memset(&A, 0, sizeof(A));
 	memset(&br, 0, sizeof(br));
+	/* we are agent 2; the VM's matd is guest 10 (11 another guest), the
+	 * IMS is 5 */
+	assert_int_equal(unit_keyring(&A.keys, 2, (const char *[]){ "2 agent", "5 ims", "10 guest home 2001:db8:100::10",
+								    "11 guest", NULL }), 0);
 	memset(&V, 0, sizeof(V));
+	V.key_id = 10;
 	nsent = echoes = arms = redirects = 0;
 	br.have_prefix = true;
 	br.prefix = ip6("2001:db8:b::");
@@ -122,7 +131,7 @@ static void test_prepared_move(void **state)
 	assert_int_equal(V.prepared_ma.s6_addr[8], 0x52 ^ 0x02);
 	/* the IMS answers at once: still checking until the echo window ends */
 	struct glm_msg r = reply("2001:db8:a::99");
-	prepare_msg(&A, &r, &from);
+	prepare_msg(&A, &r, IMS, &from);
 	assert_int_equal(V.prepare, PREPARE_CHECKING);
 	assert_true(V.have_current_ma);
 	assert_true(prepare_deadline(&V) <= t0 + 31 * MS);
@@ -149,17 +158,20 @@ static void test_prepared_move(void **state)
 	assert_true(sent[2].seq > seq);
 	assert_true(prepare_deadline(&V) == t0 + 181 * MS);
 	/* a second IMS reply changes nothing */
-	prepare_msg(&A, &r, &from);
+	prepare_msg(&A, &r, IMS, &from);
 	assert_int_equal(V.prepare, PREPARE_SENDING);
 	/* an ack to nothing we sent is not taken */
 	struct glm_msg ack = { .type = GLM_PREPARE_ACK, .seq = seq + 1, .status = GLM_ST_OK };
 	if (ack.seq != sent[2].seq) {
-		prepare_msg(&A, &ack, &from);
+		prepare_msg(&A, &ack, GUEST, &from);
 		assert_int_equal(V.prepare, PREPARE_SENDING);
 	}
-	/* acked: the first try's ack, late, is as good as the second's */
+	/* an ack from another guest's key, to a seq we sent, is not taken */
 	ack.seq = seq;
-	prepare_msg(&A, &ack, &from);
+	prepare_msg(&A, &ack, keyring_find(&A.keys, 11), &from);
+	assert_int_equal(V.prepare, PREPARE_SENDING);
+	/* acked: the first try's ack, late, is as good as the second's */
+	prepare_msg(&A, &ack, GUEST, &from);
 	assert_int_equal(V.prepare, PREPARE_ACKED);
 	assert_true(prepare_deadline(&V) == UINT64_MAX);
 	assert_int_equal(redirects, 0); /* no LLADDR in the ack */
@@ -191,7 +203,7 @@ static void test_ack_while_checking_ignored(void **state)
 	(void)state;
 	prepare_start(&A, &V);
 	ack.seq = V.prepare_seq[0]; /* 0: none sent */
-	prepare_msg(&A, &ack, &from);
+	prepare_msg(&A, &ack, GUEST, &from);
 	assert_int_equal(V.prepare, PREPARE_CHECKING);
 }
 
@@ -204,7 +216,7 @@ static void test_same_subnet(void **state)
 	(void)state;
 	prepare_start(&A, &V);
 	struct glm_msg r = reply("2001:db8:b::77");
-	prepare_msg(&A, &r, &from);
+	prepare_msg(&A, &r, IMS, &from);
 	assert_int_equal(V.prepare, PREPARE_NOT_NEEDED);
 	assert_true(prepare_deadline(&V) == UINT64_MAX);
 	prepare_timer(&A, &V, t0 + 100 * MS);

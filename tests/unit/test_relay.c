@@ -14,6 +14,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include "unit.h"
+#include "unit_keys.h"
 
 /* ---- stubs of agentd.c ------------------------------------------------ */
 #define MAX_SENT 64
@@ -46,14 +48,6 @@ static int fake_inject(struct agentd *a, int bridge, const struct iovec *iov, in
 	injected_hop = *(const uint8_t *)iov[1].iov_base;
 	injected++;
 	return 0;
-}
-
-static struct in6_addr ip6(const char *s)
-{
-	struct in6_addr a;
-
-	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
-	return a;
 }
 
 /* An IPv6/UDP packet src -> group with payload byte n repeated. */
@@ -249,12 +243,15 @@ static void test_csum(void **state)
 
 static struct agentd A;
 static struct glm_keyring ring;
+#define RELAY keyring_find(&A.keys, 1)
+#define PEER keyring_find(&A.keys, 3)
 
 static int setup(void **state)
 {
-	static const char kr[] =
-		"key 1 0101010101010101010101010101010101010101010101010101010101010101\n"
-		"key 2 0202020202020202020202020202020202020202020202020202020202020202\n";
+	/* we are agent 2; agent 1 is the relay we ask, agent 3 an agent
+	 * asking us (the relay server tests) */
+	static const char *const kr[] = { "1 agent prefix 2001:db8:2::1/128", "2 agent",
+					  "3 agent prefix 2001:db8:2::2/128", "4 agent", NULL };
 
 	static struct agent_bridge brs[2];
 
@@ -263,9 +260,9 @@ static int setup(void **state)
 	if (evloop_new(&A.loop) < 0)
 		return -1;
 	keyring_free(&ring);
-	assert_int_equal(keyring_load_buf("test", kr, sizeof(kr) - 1, &ring), 0);
+	assert_int_equal(unit_keyring(&ring, 2, kr), 0);
 	A.keys = ring;
-	A.key = keyring_find(&A.keys, 2);
+	A.key = keyring_self(&A.keys);
 	A.udp = -1;
 	A.nbr = 2;
 	A.br = brs;
@@ -319,7 +316,7 @@ static void respond(uint16_t status)
 	GLM_SET(&r, group, GLM_TLV_GROUP, sent[nsent - 1].group);
 	GLM_SET(&r, status, GLM_TLV_STATUS, status);
 	GLM_SET(&r, lifetime, GLM_TLV_LIFETIME, 9);
-	relay_client_msg(&A, &r, A.key, &A.conf.relay);
+	relay_client_msg(&A, &r, RELAY, &A.conf.relay);
 }
 
 static uint64_t relay_seq = 5000;
@@ -355,7 +352,7 @@ static void test_client_refcount(void **state)
 	s = the_session();
 	assert_int_equal(nsent, 1);
 	assert_int_equal(sent[0].type, GLM_RELAY_REQUEST);
-	assert_int_equal(sent_key[0], 2);
+	assert_int_equal(sent_key[0], 1);        /* sealed for the relay */
 	assert_int_equal(sent[0].lifetime, 9);
 	assert_int_equal(s->leg[0].refs, 2);
 	assert_int_equal(s->leg[1].refs, 1);
@@ -408,7 +405,7 @@ static void test_client_denied(void **state)
 static void test_client_packets(void **state)
 {
 	struct in6_addr g = ip6("ff3e::1");
-	const struct glm_key *other = keyring_find(&A.keys, 1);
+	const struct glm_key *other = keyring_find(&A.keys, 4);
 	struct rc_session *s;
 	uint8_t p[256];
 	size_t n = mkpkt(p, "2001:db8:1::1", "ff3e::1", 1, 64);
@@ -417,13 +414,13 @@ static void test_client_packets(void **state)
 	assert_int_equal(relay_client_want(&A, 0, &g, NULL, NULL), 0);
 	s = the_session();
 	/* packets before the RESPONSE are re-sent and prove the session */
-	relayed(p, n, A.key);
+	relayed(p, n, RELAY);
 	assert_int_equal(injected, 1);
 	assert_int_equal(injected_hop, 1);
 	assert_int_equal(s->state, RC_ACTIVE);
 	/* replayed sequence number */
 	relay_seq--;
-	relayed(p, n, A.key);
+	relayed(p, n, RELAY);
 	assert_int_equal(injected, 1);
 	assert_int_equal(s->replayed, 1);
 	/* sealed with another agent's key */
@@ -432,10 +429,10 @@ static void test_client_packets(void **state)
 	assert_int_equal(s->wrong_key, 1);
 	/* inner packet for another group, or with a lying length */
 	mkpkt(p, "2001:db8:1::1", "ff3e::2", 1, 64);
-	relayed(p, n, A.key);
+	relayed(p, n, RELAY);
 	assert_int_equal(s->invalid[RELAY_PKT_GROUP], 1);
 	mkpkt(p, "2001:db8:1::1", "ff3e::1", 1, 64);
-	relayed(p, n - 3, A.key);
+	relayed(p, n - 3, RELAY);
 	assert_int_equal(s->invalid[RELAY_PKT_LENGTH], 1);
 	assert_int_equal(injected, 1);
 	assert_int_equal(s->leg[0].packets, 1);
@@ -456,7 +453,7 @@ static void test_client_relay_leads(void **state)
 	respond(GLM_ST_OK);
 	for (uint8_t k = 1; k <= 10; k++) {
 		n = mkpkt(p, "2001:db8:1::1", "ff3e::1", k, 64);
-		relayed(p, n, A.key);
+		relayed(p, n, RELAY);
 	}
 	assert_int_equal(injected, 10);
 	/* native packet 8 arrives (the relay led by 2) */
@@ -469,7 +466,7 @@ static void test_client_relay_leads(void **state)
 	/* relayed 11, 12 still in flight: dropped (native brings them) */
 	for (uint8_t k = 11; k <= 12; k++) {
 		n = mkpkt(p, "2001:db8:1::1", "ff3e::1", k, 64);
-		relayed(p, n, A.key);
+		relayed(p, n, RELAY);
 	}
 	for (uint8_t k = 9; k <= 12; k++) {
 		n = mkpkt(p, "2001:db8:1::1", "ff3e::1", k, 63);
@@ -479,7 +476,7 @@ static void test_client_relay_leads(void **state)
 	assert_int_equal(s->leg[0].late, 2);
 	/* a late copy of one the native stream brought counts as suppressed */
 	n = mkpkt(p, "2001:db8:1::1", "ff3e::1", 12, 64);
-	relayed(p, n, A.key);
+	relayed(p, n, RELAY);
 	assert_int_equal(s->leg[0].dup_suppressed, 1);
 	assert_int_equal(injected, 10);
 }
@@ -501,7 +498,7 @@ static void test_client_relay_lags(void **state)
 	respond(GLM_ST_OK);
 	for (uint8_t k = 1; k <= 2; k++) {
 		n = mkpkt(p, "2001:db8:1::1", "ff3e::1", k, 64);
-		relayed(p, n, A.key);
+		relayed(p, n, RELAY);
 	}
 	for (uint8_t k = 5; k <= 7; k++) {
 		n = mkpkt(p, "2001:db8:1::1", "ff3e::1", k, 63);
@@ -511,7 +508,7 @@ static void test_client_relay_lags(void **state)
 	assert_int_equal(s->state, RC_STOPPED);
 	for (uint8_t k = 3; k <= 8; k++) {
 		n = mkpkt(p, "2001:db8:1::1", "ff3e::1", k, 64);
-		relayed(p, n, A.key);
+		relayed(p, n, RELAY);
 	}
 	assert_int_equal(injected, 4);                 /* 1, 2, 3, 4 */
 	assert_int_equal(s->leg[0].mode, LEG_DONE);
@@ -534,7 +531,7 @@ static void test_client_two_bridges(void **state)
 	respond(GLM_ST_OK);
 	relay_client_native(&A, 0, p, n);
 	assert_int_equal(s->state, RC_ACTIVE);
-	relayed(p, n, A.key);
+	relayed(p, n, RELAY);
 	assert_int_equal(injected, 1);                 /* on br1 only */
 	relay_client_release(&A, 1, &g, NULL);         /* br1 no longer needs it */
 	assert_int_equal(s->state, RC_STOPPED);
@@ -603,14 +600,14 @@ static void test_server_refuses(void **state)
 	struct relay_server *rs = fake_server();
 
 	(void)state;
-	request("2001:db8::1", A.key, 10);
+	request("2001:db8::1", PEER, 10);
 	assert_int_equal(nsent, 1);
 	assert_int_equal(sent[0].type, GLM_RELAY_RESPONSE);
 	assert_int_equal(sent[0].status, GLM_ST_BADREQ);
 	assert_int_equal(sent[0].seq, 10);
-	request("ff02::1", A.key, 11);
+	request("ff02::1", PEER, 11);
 	assert_int_equal(sent[1].status, GLM_ST_DENIED);
-	request(NULL, A.key, 12);
+	request(NULL, PEER, 12);
 	assert_int_equal(sent[2].status, GLM_ST_BADREQ);
 	/* no key (not in the keyring): nothing to answer with, no session */
 	request("ff3e::1", NULL, 13);
@@ -628,10 +625,10 @@ static void test_server_replay(void **state)
 	struct relay_server *rs = fake_server();
 
 	(void)state;
-	request("ff02::1", A.key, 100);               /* taken (and refused) */
+	request("ff02::1", PEER, 100);               /* taken (and refused) */
 	assert_int_equal(nsent, 1);
-	request("ff3e::1", A.key, 100);               /* replayed */
-	request("ff3e::1", A.key, 99);                /* older */
+	request("ff3e::1", PEER, 100);               /* replayed */
+	request("ff3e::1", PEER, 99);                /* older */
 	assert_int_equal(nsent, 1);
 	assert_int_equal(A.drops[GLM_PE_REPLAY], 2);
 	assert_int_equal(rs->nsess, 0);
@@ -677,12 +674,12 @@ static void test_server_session(void **state)
 	if (relay_server_init(&A) < 0)
 		skip();
 	rs = A.relay_server;
-	request("ff3e::4321", A.key, seq_next());
+	request("ff3e::4321", PEER, seq_next());
 	if (sent[0].status != GLM_ST_OK)
 		skip();                                /* lo may refuse multicast */
 	assert_int_equal(rs->nsess, 1);
 	assert_int_equal(rs->nmemb, 1);
-	request("ff3e::4321", A.key, seq_next());    /* refresh: same session */
+	request("ff3e::4321", PEER, seq_next());    /* refresh: same session */
 	assert_int_equal(rs->nsess, 1);
 	assert_int_equal(rs->refreshes, 1);
 	assert_int_equal(sent[1].lifetime, 9);        /* capped at session_timeout_s */

@@ -10,24 +10,34 @@ GLM_HOME_PREFIX=2001:db8:100::/64
 GLM_IMS_PORT=5300
 GLM_MATD_PORT=5301
 
-glm__hex32() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
-
-# Keys: 10 = the vm (owns its HA), 20 = cn, 66 = a rogue node that owns
-# nothing, 30/31/32 = the agents on hA/hB/hA2, 40 = the relay. Secrets are
-# new for every testbed.
+# Keys: one key pair per node, new for every testbed (glm-keys(5)).
+# 10 = the vm (owns its HA), 20 = cn (its address is its home), 66 = a
+# rogue guest that owns nothing, 30/31/32 = the agents on hA/hB/hA2 (the
+# prefixes they serve), 40 = the relay, 5 = the IMS. Each node reads
+# $TB_DIR/keys-ID: its own private line and every node's public line
+# (also alone in $TB_DIR/keys.pub).
 glm_keys() {
-	{
-		echo "# glm keyring for testbed $TB"
-		echo "key 10 $(glm__hex32) home $GLM_HA"
-		echo "key 20 $(glm__hex32)"
-		echo "key 66 $(glm__hex32)"
-		echo "key 30 $(glm__hex32)"
-		echo "key 31 $(glm__hex32)"
-		echo "key 32 $(glm__hex32)"
-		echo "key 40 $(glm__hex32)"
-	} >"$TB_DIR/keys"
-	chmod 600 "$TB_DIR/keys"
+	local spec id
+	(
+		umask 077
+		: >"$TB_DIR/keys.pub"
+		for spec in "10 guest home $GLM_HA" "20 guest home $TB_CN_ADDR home 2001:db8:c::11" "66 guest" \
+			"30 agent prefix 2001:db8:a::/64" "31 agent prefix 2001:db8:b::/64" \
+			"32 agent prefix 2001:db8:a::/64" "40 agent prefix ${GLM_RELAY_ADDR:-2001:db8:c::20}/128" \
+			"5 ims"; do
+			id=${spec%% *}
+			"$GLM_BIN/glm-keys" genkey "$id" >"$TB_DIR/priv-$id" || exit 1
+			# shellcheck disable=SC2086 # the role and its words
+			"$GLM_BIN/glm-keys" pubkey ${spec#* } <"$TB_DIR/priv-$id" >>"$TB_DIR/keys.pub" || exit 1
+		done
+		for spec in 10 20 66 30 31 32 40 5; do
+			cat "$TB_DIR/priv-$spec" "$TB_DIR/keys.pub" >"$TB_DIR/keys-$spec" || exit 1
+		done
+	)
 }
+
+# glm_keyring ID: the keyring file of node ID.
+glm_keyring() { echo "$TB_DIR/keys-$1"; }
 
 glm__wait_sock() {
 	local i
@@ -41,9 +51,9 @@ glm__wait_sock() {
 }
 
 glm_start_imsd() {
-	[ -f "$TB_DIR/keys" ] || glm_keys
+	[ -f "$TB_DIR/keys.pub" ] || glm_keys
 	rm -f "$TB_DIR/ims.sock"
-	tb_spawn ims "$GLM_BIN/imsd" -d -f /dev/null -k "$TB_DIR/keys" -l "[$TB_IMS_ADDR]:$GLM_IMS_PORT" \
+	tb_spawn ims "$GLM_BIN/imsd" -d -f /dev/null -k "$TB_DIR/keys-5" -l "[$TB_IMS_ADDR]:$GLM_IMS_PORT" \
 		-D "$TB_DIR/ims.db" -s "$TB_DIR/ims.sock" -p "$TB_DIR/imsd.pid" "$@" \
 		>>"$TB_DIR/imsd.log" 2>&1 || return 1
 	GLM_IMSD_PID=$TB_PID
@@ -53,15 +63,15 @@ glm_start_imsd() {
 # glm_start_matd NODE [config lines...]: write NODE's matd.conf from the
 # role defaults plus extra lines, start matd, wait for its socket.
 glm_start_matd() {
-	local node=$1 conf="$TB_DIR/matd-$1.conf" l
+	local node=$1 conf="$TB_DIR/matd-$1.conf" l key
 	shift
-	[ -f "$TB_DIR/keys" ] || glm_keys
+	[ -f "$TB_DIR/keys.pub" ] || glm_keys
 	case $node in
-	vm) printf 'home-address %s\ninterface eth0\nkey-id 10\n' "$GLM_HA" >"$conf" ;;
-	cn) printf 'key-id 20\nhome-prefix %s\n' "$GLM_HOME_PREFIX" >"$conf" ;;
+	vm) key=10; printf 'home-address %s\ninterface eth0\nkey-id 10\n' "$GLM_HA" >"$conf" ;;
+	cn) key=20; printf 'key-id 20\nhome-prefix %s\n' "$GLM_HOME_PREFIX" >"$conf" ;;
 	*) echo "glm_start_matd: no role for node $node" >&2; return 1 ;;
 	esac
-	printf 'ims [%s]:%s\nkeyring %s\n' "$TB_IMS_ADDR" "$GLM_IMS_PORT" "$TB_DIR/keys" >>"$conf"
+	printf 'ims [%s]:%s\nkeyring %s\n' "$TB_IMS_ADDR" "$GLM_IMS_PORT" "$TB_DIR/keys-$key" >>"$conf"
 	for l in "$@"; do echo "$l" >>"$conf"; done
 	rm -f "$TB_DIR/matd-$node.sock"
 	tb_spawn "$node" "$GLM_BIN/matd" -d -v -f "$conf" -s "$TB_DIR/matd-$node.sock" \
@@ -165,7 +175,7 @@ GLM_GROUP2=ff3e::5678
 glm_start_agent() {
 	local node=$1 conf="$TB_DIR/agent-$1.conf" key l uplink=${GLM_AGENT_UPLINK-up0}
 	shift
-	[ -f "$TB_DIR/keys" ] || glm_keys
+	[ -f "$TB_DIR/keys.pub" ] || glm_keys
 	case $node in
 	hA) key=30 ;;
 	hB) key=31 ;;
@@ -180,7 +190,7 @@ glm_start_agent() {
 		printf 'bridge br0%s\nrelay [%s]:5310\nims [%s]:%s\nreception-timeout 100\n' \
 			"${uplink:+ uplink $uplink}" "$GLM_RELAY_ADDR" "$TB_IMS_ADDR" "$GLM_IMS_PORT" >"$conf"
 	fi
-	printf 'key-id %s\nkeyring %s\ncontrol %s\n' "$key" "$TB_DIR/keys" "$TB_DIR/agent-$node.sock" >>"$conf"
+	printf 'key-id %s\nkeyring %s\ncontrol %s\n' "$key" "$TB_DIR/keys-$key" "$TB_DIR/agent-$node.sock" >>"$conf"
 	for l in "$@"; do echo "$l" >>"$conf"; done
 	rm -f "$TB_DIR/agent-$node.sock"
 	tb_spawn "$node" "$GLM_BIN/glm-agentd" -d -v -f "$conf" -p "$TB_DIR/agent-$node.pid" \

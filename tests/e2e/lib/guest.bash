@@ -56,8 +56,8 @@ e2e_guest_start() {
 		esac
 		shift
 	done
-	cmdline="console=ttyS0 quiet $("$E2E_TOP/guest/cmdline.sh" --keyring "$TB_DIR/keys" --key-id 10 \
-		--key 30 --key 31 --key 32 --ha "$GLM_HA" --ims "[$TB_IMS_ADDR]:$GLM_IMS_PORT" --cn "$TB_CN_ADDR" ${GLM_GUEST_VERBOSE:+--verbose})" ||
+	cmdline="console=ttyS0 quiet $("$E2E_TOP/guest/cmdline.sh" --keyring "$(glm_keyring 10)" --key-id 10 \
+		--key 30 --key 31 --key 32 --key 5 --key 20 --ha "$GLM_HA" --ims "[$TB_IMS_ADDR]:$GLM_IMS_PORT" --cn "$TB_CN_ADDR" ${GLM_GUEST_VERBOSE:+--verbose})" ||
 		return 1
 	lv_domain_xml --name "$name" --mem "$mem" --kernel "$E2E_GUEST_DIR/vmlinux" \
 		--initrd "$E2E_GUEST_DIR/initrd.img" --cmdline "$cmdline" >"$TB_DIR/$name.xml" || return 1
