@@ -245,6 +245,12 @@ void prepare_timer(struct agentd *a, struct agent_vm *vm, uint64_t now)
 		m.present |= 1u << GLM_TLV_LLADDR;
 	}
 	GLM_SET(&m, ha, GLM_TLV_HA, vm->home);
+	/* our word for (HA, MA), which the guest's update carries to the IMS
+	 * and its correspondents (glm-keys(5)): no round trip to prove the
+	 * MA on the move's path */
+	glm_vouch_sign(&a->keys, &vm->home, &vm->prepared_ma, realtime_ns() / 1000000000ull + GLM_VOUCH_LIFETIME_S,
+		       &m.vouch);
+	m.present |= 1u << GLM_TLV_VOUCH;
 	vm->prepare_sent_ns = now;
 	vm->prepare_next_ns = now + (RETX_NS << (vm->prepare_tries < 5 ? vm->prepare_tries : 5));
 	vm->prepare_tries++;

@@ -207,6 +207,28 @@ static bool from_ims(const struct matd *d, const struct sockaddr_in6 *from)
 	       from->sin6_port == d->conf.ims.sin6_port;
 }
 
+/* A binding update's MA: the one we hold for its HA already, or vouched
+ * for by the agent of its prefix, or proven by our token (glm-keys(5)).
+ * GLM_ST_OK or GLM_ST_PROVE. */
+static int bu_ma_check(struct matd *d, const struct glm_msg *m, const struct glm_key *key)
+{
+	struct peer *p = peer_find(d, &m->ha);
+	const char *why;
+	uint16_t st;
+
+	(void)key;
+	/* a stale one is refused as such by apply() */
+	if (!m->lifetime || (p && (same(&p->ma, &m->ma) || m->seq <= p->seq)))
+		return GLM_ST_OK;
+	st = glm_ma_check(&d->keys, &d->proof, m, realtime_ns() / 1000000000ull, &why);
+	if (st != GLM_ST_OK) {
+		d->bu_prove++;
+		log_info("binding update %s -> %s: %s; asking it to prove the MA", a6(&m->ha), a6(&m->ma),
+			 why ? why : "no vouch");
+	}
+	return st;
+}
+
 void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key, const struct in6_addr *local,
 	      const struct sockaddr_in6 *from)
 {
@@ -222,6 +244,18 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 			log_warnx("binding update for %s from %s refused: key %u does not own it", a6(&m->ha),
 				  sa6(from), key->id);
 			st = GLM_ST_DENIED;
+		} else if ((st = bu_ma_check(d, m, key)) == GLM_ST_PROVE) {
+			/* the token goes to the MA, not to whoever sent this:
+			 * the same size as the update, no more */
+			struct sockaddr_in6 to = *from;
+
+			to.sin6_addr = m->ma;
+			GLM_SET(&a, status, GLM_TLV_STATUS, GLM_ST_PROVE);
+			GLM_SET(&a, ha, GLM_TLV_HA, m->ha);
+			glm_proof_make(&d->proof, realtime_ns() / 1000000000ull, key->id, &m->ha, &m->ma, a.proof);
+			a.present |= 1u << GLM_TLV_PROOF;
+			matd_send(d, &to, NULL, &a, key);
+			return;
 		} else {
 			st = apply(d, &m->ha, &m->ma, m->seq, m->lifetime, "binding update");
 		}

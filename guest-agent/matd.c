@@ -85,6 +85,7 @@ static void stats_out(struct matd *d, struct printer *p)
 	print_u64(p, "rx", "rx=%llu\n", d->rx);
 	print_u64(p, "stale", "stale=%llu\n", d->stale);
 	print_u64(p, "refused", "refused=%llu\n", d->refused);
+	print_u64(p, "bu_prove", "bu_prove=%llu\n", d->bu_prove);
 	print_u64(p, "ra_bad", "ra_bad=%llu\n", d->ra_bad);
 	glm_drops_print(p, d->drops);
 }
@@ -255,6 +256,7 @@ static int matd_setup(void *ctx, struct evloop *loop)
 	d->loop = loop;
 	/* before the socket exists: whatever it receives was sent after this */
 	d->since = realtime_ns();
+	glm_proof_init(&d->proof);
 	if ((r = rtnl_open(&d->rtnl, RTMGRP_LINK)) < 0)
 		return log_warnx("rtnetlink: %s", strerror(-r)), EX_OSERR;
 	if ((r = mat_nft_open(&d->nft, d->conf.table)) < 0 || (r = mat_nft_setup(d->nft)) < 0)

@@ -97,6 +97,8 @@ struct cn_state {                    /* one correspondent during a handover */
 	unsigned tries;
 	bool acked;
 	double rtt_ms;
+	bool has_proof;              /* it asked us to prove the MA: sent with this token */
+	uint8_t proof[16];
 };
 
 struct prepared {
@@ -106,6 +108,8 @@ struct prepared {
 	uint8_t plen;
 	bool has_router_mac;         /* from the agent's PREPARE */
 	uint8_t router_mac[6];
+	bool has_vouch;              /* the preparing agent's VOUCH for (HA, ma) */
+	struct glm_vouch vouch;
 };
 
 struct peer {                        /* correspondent role: a mobile peer */
@@ -168,6 +172,9 @@ struct matd {
 		uint8_t router_mac[6];
 		uint64_t t_event, t_usable, t_ims_sent, t_ims_ack, t_done;
 		uint64_t ims_seq, next_ns, deadline_ns;
+		bool has_vouch, has_proof;   /* carried by the update and binding updates */
+		struct glm_vouch vouch;
+		uint8_t proof[16];           /* the IMS's token for new_ma (status PROVE) */
 		unsigned tries;
 		uint16_t echo_id;
 		struct ev_timer timer;       /* the state's next_ns/deadline_ns (ho_arm) */
@@ -180,6 +187,8 @@ struct matd {
 	struct ev_timer refresh_timer; /* at refresh_ns; one due during a handover waits for its end */
 	uint64_t last_notify_ns;     /* the last IFLA_EVENT_NOTIFY_PEERS */
 	uint64_t ims_refresh_seq;
+	bool ma_has_vouch;           /* the VOUCH for the current MA, for its refreshes */
+	struct glm_vouch ma_vouch;
 	int kick_fd;                 /* raw TCP socket, tcpkick.c */
 	int inject_fd;               /* raw IPv6 socket (header included), tcpkick.c */
 	uint64_t kick_rng;
@@ -194,9 +203,10 @@ struct matd {
 
 	uint64_t since;                  /* CLOCK_REALTIME at set-up: nothing sent before is taken */
 	struct glm_replay agent_seq;     /* PREPARE and RESUMED: the last seq taken per host agent's key */
+	struct glm_proof proof;          /* our return-routability tokens (correspondent role) */
 
 	/* counters */
-	uint64_t rx, drops[GLM_PE_MAX], stale, refused, bu_rx, notify_rx, ra_bad;
+	uint64_t rx, drops[GLM_PE_MAX], stale, refused, bu_rx, bu_prove, notify_rx, ra_bad;
 };
 
 /* config.c */

@@ -230,14 +230,36 @@ static int nic_by_ifindex(const struct matd *d, int ifindex)
 	return -1;
 }
 
-static void send_ims_update(struct matd *d, const struct in6_addr *ma, uint64_t seq)
+/* The MA's credentials in an update: the agent's VOUCH if we have one,
+ * the receiver's PROOF token if it asked for one (glm-keys(5)). */
+static void set_ma_proof(struct glm_msg *m, const struct glm_vouch *v, const uint8_t *proof)
+{
+	if (v) {
+		m->vouch = *v;
+		m->present |= 1u << GLM_TLV_VOUCH;
+	}
+	if (proof) {
+		memcpy(m->proof, proof, 16);
+		m->present |= 1u << GLM_TLV_PROOF;
+	}
+}
+
+static void send_ims_update(struct matd *d, const struct in6_addr *ma, uint64_t seq, const struct glm_vouch *v,
+			    const uint8_t *proof)
 {
 	struct glm_msg m = { .type = GLM_IMS_UPDATE, .seq = seq };
 
 	GLM_SET(&m, ha, GLM_TLV_HA, d->conf.ha);
 	GLM_SET(&m, ma, GLM_TLV_MA, *ma);
 	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, d->conf.lifetime);
+	set_ma_proof(&m, v, proof);
 	matd_send(d, &d->conf.ims, ma, &m, matd_ims_key(d));
+}
+
+static void send_ho_update(struct matd *d)
+{
+	send_ims_update(d, &d->ho.new_ma, d->ho.ims_seq, d->ho.has_vouch ? &d->ho.vouch : NULL,
+			d->ho.has_proof ? d->ho.proof : NULL);
 }
 
 static void send_bu(struct matd *d, unsigned i)
@@ -248,6 +270,7 @@ static void send_bu(struct matd *d, unsigned i)
 	GLM_SET(&m, ha, GLM_TLV_HA, d->conf.ha);
 	GLM_SET(&m, ma, GLM_TLV_MA, d->ho.new_ma);
 	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, d->conf.lifetime);
+	set_ma_proof(&m, d->ho.has_vouch ? &d->ho.vouch : NULL, c->has_proof ? c->proof : NULL);
 	c->sent_ns = now_ns();
 	if (!c->tries)
 		c->next_ns = c->sent_ns + MSG_FIRST_RETX_NS;
@@ -285,6 +308,8 @@ static void finish(struct matd *d, bool ok)
 	}
 	d->ma = d->ho.new_ma;
 	d->have_ma = true;
+	d->ma_has_vouch = d->ho.has_vouch;
+	d->ma_vouch = d->ho.vouch;
 	d->router = d->ho.router;
 	d->have_router_mac = d->ho.has_router_mac;
 	memcpy(d->router_mac, d->ho.router_mac, 6);
@@ -340,6 +365,8 @@ static void take_prepared(struct matd *d)
 	d->ho.has_router_mac = d->prep.has_router_mac;
 	memcpy(d->ho.router_mac, d->prep.router_mac, 6);
 	d->ho.plen = d->prep.plen;
+	d->ho.has_vouch = d->prep.has_vouch;
+	d->ho.vouch = d->prep.vouch;
 }
 
 static void default_route(struct matd *d, const struct nic *n)
@@ -392,7 +419,7 @@ static void commit(struct matd *d, const char *how)
 	d->ho.tries = 1;
 	d->ho.t_ims_sent = now_ns();
 	d->ho.next_ns = d->ho.t_ims_sent + MSG_FIRST_RETX_NS;
-	send_ims_update(d, &d->ho.new_ma, d->ho.ims_seq);
+	send_ho_update(d);
 	/* The correspondents at once, not after the IMS ack as the published
 	 * system did: their binding updates carry the same sequence number
 	 * (whichever of it and the IMS's push comes second is stale), and
@@ -686,6 +713,16 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 			d->refused++;
 			return;
 		}
+		if (d->ho.state == HO_IDLE && m->seq == d->ims_refresh_seq && d->ims_refresh_seq &&
+		    m->status == GLM_ST_PROVE && GLM_HAS(m, GLM_TLV_PROOF) && d->have_ma) {
+			/* the mapping lapsed: the same refresh again, with the
+			 * IMS's token that reached us at the MA */
+			log_info("IMS asks %s to prove it receives at %s: sent again with its token", a6(&d->conf.ha),
+				 a6(&d->ma));
+			send_ims_update(d, &d->ma, d->ims_refresh_seq, d->ma_has_vouch ? &d->ma_vouch : NULL, m->proof);
+			d->ims_refresh_seq = 0;
+			return;
+		}
 		if (d->ho.state == HO_IDLE && m->seq == d->ims_refresh_seq && d->ims_refresh_seq) {
 			d->ims_refresh_seq = 0;
 			if (m->status != GLM_ST_OK)
@@ -695,6 +732,16 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		}
 		if (d->ho.state != HO_IMS || m->seq != d->ho.ims_seq)
 			return;
+		if (m->status == GLM_ST_PROVE && GLM_HAS(m, GLM_TLV_PROOF) && !d->ho.has_proof) {
+			/* no vouch for the MA (an unprepared move): the IMS's
+			 * token reached us at it; the update again, with it
+			 * (the same seq: the first was not stored) */
+			memcpy(d->ho.proof, m->proof, 16);
+			d->ho.has_proof = true;
+			log_debug("handover: IMS asks to prove %s: sent again with its token", a6(&d->ho.new_ma));
+			send_ho_update(d);
+			return;
+		}
 		d->ho.t_ims_ack = now_ns();
 		log_debug("handover: IMS ack %.3f ms after the trigger", ns_to_ms(d->ho.t_ims_ack - d->ho.t_event));
 		if (m->status == GLM_ST_STALE && d->ho.tries > 1) {
@@ -710,6 +757,16 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		bool all = true;
 		for (unsigned i = 0; i < d->conf.ncns; i++) {
 			struct cn_state *c = &d->ho.cn[i];
+			if (!c->acked && m->status == GLM_ST_PROVE && GLM_HAS(m, GLM_TLV_PROOF) && !c->has_proof &&
+			    key == matd_peer_key(d, &d->conf.cns[i].sin6_addr)) {
+				/* the correspondent asks us to prove the MA: its
+				 * token came to the MA; the binding update again */
+				memcpy(c->proof, m->proof, 16);
+				c->has_proof = true;
+				send_bu(d, i);
+				all = false;
+				continue;
+			}
 			if (!c->acked && !memcmp(&d->conf.cns[i].sin6_addr, &from->sin6_addr, 16) &&
 			    key == matd_peer_key(d, &d->conf.cns[i].sin6_addr)) {
 				c->acked = true;
@@ -773,6 +830,12 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 				tcp_kick_list(d);
 			}
 			GLM_SET(&a, ma, GLM_TLV_MA, d->prep.ma);
+			/* the agent's VOUCH for the MA it prepared, carried in
+			 * the update and binding updates of the move */
+			d->prep.has_vouch = GLM_HAS(m, GLM_TLV_VOUCH) && GLM_HAS(m, GLM_TLV_MA) &&
+					    !memcmp(&m->ma, &d->prep.ma, 16);
+			if (d->prep.has_vouch)
+				d->prep.vouch = m->vouch;
 			d->prep.has_router_mac = GLM_HAS(m, GLM_TLV_LLADDR);
 			memcpy(d->prep.router_mac, m->lladdr, 6);
 			/* our router now: the agent there sends our first frames,
@@ -840,7 +903,7 @@ static void ho_fire(void *arg)
 			}
 			d->ho.next_ns = now + (MSG_FIRST_RETX_NS << d->ho.tries);
 			d->ho.tries++;
-			send_ims_update(d, &d->ho.new_ma, d->ho.ims_seq);
+			send_ho_update(d);
 		}
 		break;
 	case HO_NOTIFY:
@@ -870,7 +933,7 @@ static void refresh_due(void *arg)
 	if (d->ho.state != HO_IDLE || !d->have_ma || !d->refresh_ns)
 		return;
 	d->ims_refresh_seq = seq_next();
-	send_ims_update(d, &d->ma, d->ims_refresh_seq);
+	send_ims_update(d, &d->ma, d->ims_refresh_seq, d->ma_has_vouch ? &d->ma_vouch : NULL, NULL);
 	d->refresh_ns = now_ns() + (uint64_t)d->conf.lifetime * 500000000ull;
 	ev_timer_at(d->loop, &d->refresh_timer, d->refresh_ns);
 }

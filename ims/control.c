@@ -28,6 +28,7 @@ static unsigned counters(struct imsd *d, struct counter *c, unsigned cap)
 		{ "updates_denied", d->st.updates_denied },
 		{ "updates_badreq", d->st.updates_badreq },
 		{ "updates_failed", d->st.updates_failed },
+		{ "updates_prove", d->st.updates_prove },
 		{ "queries", d->st.queries },
 		{ "subscribes", d->st.subscribes },
 		{ "notifies_sent", d->st.notifies_sent },

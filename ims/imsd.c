@@ -157,6 +157,7 @@ static int imsd_setup(void *ctx, struct evloop *loop)
 	d->loop = loop;
 	/* before the socket exists: whatever it receives was sent after this */
 	d->since = realtime_ns();
+	glm_proof_init(&d->proof);
 	d->udp = serve_socket(&d->conf.listen);
 	if (d->udp < 0)
 		return log_warnx("listen on %s: %s", sa6(&d->conf.listen), strerror(-d->udp)), EX_UNAVAILABLE;

@@ -35,7 +35,7 @@ struct imsd_conf {
 };
 
 struct imsd_stats {
-	uint64_t rx, updates_ok, updates_stale, updates_denied, updates_badreq, updates_failed;
+	uint64_t rx, updates_ok, updates_stale, updates_denied, updates_badreq, updates_failed, updates_prove;
 	uint64_t queries, subscribes, notifies_sent, send_errors;
 	uint64_t drop[GLM_PE_MAX];     /* by reason: unparsable, not authentic, not fresh, replayed */
 	uint64_t drop_unexpected;
@@ -79,6 +79,7 @@ struct imsd {
 	 * sequence of their own (QUERY, SUBSCRIBE); UPDATE has the one stored
 	 * per home address */
 	struct glm_replay kseq;
+	struct glm_proof proof;       /* return-routability tokens for unvouched MAs */
 	struct sendq out;
 	struct evloop *loop;
 	struct ev_timer expiry;        /* the once-a-second sweep */

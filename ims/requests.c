@@ -87,6 +87,19 @@ static int update_apply(struct imsd *d, struct update *u, int64_t now)
 			  m->key_id, (unsigned long long)m->seq, (unsigned long long)old.seq);
 		return 0;
 	}
+	/* The MA: the one live for this HA already (a refresh), or vouched
+	 * for by the agent of its prefix, or proven by our token (else the
+	 * token goes to the MA; glm-keys(5)). */
+	if (m->lifetime && !(!r && old.expires > now && !memcmp(&old.ma, &m->ma, 16))) {
+		const char *why;
+
+		if (glm_ma_check(&d->keys, &d->proof, m, (uint64_t)now, &why) != GLM_ST_OK) {
+			u->status = GLM_ST_PROVE;
+			log_info("update %s -> %s from key %u: %s; asking it to prove the MA", a6(&m->ha), a6(&m->ma),
+				 m->key_id, why ? why : "no vouch");
+			return 0;
+		}
+	}
 	u->was_live = !r && old.expires > now;
 	u->lifetime = m->lifetime < d->conf.max_lifetime ? m->lifetime : d->conf.max_lifetime;
 	u->m.ha = m->ha;
@@ -144,6 +157,9 @@ static void updates_run(struct imsd *d, struct update *u, unsigned n)
 		case GLM_ST_BADREQ:
 			d->st.updates_badreq++;
 			break;
+		case GLM_ST_PROVE:
+			d->st.updates_prove++;
+			break;
 		default:
 			u[i].status = GLM_ST_INTERNAL;
 			d->st.updates_failed++;
@@ -156,6 +172,17 @@ static void updates_run(struct imsd *d, struct update *u, unsigned n)
 			GLM_SET(&a, ma, GLM_TLV_MA, u[i].m.ma);
 			GLM_SET(&a, lifetime, GLM_TLV_LIFETIME, u[i].lifetime);
 			GLM_SET(&a, update_seq, GLM_TLV_UPDATE_SEQ, u[i].m.seq);
+		}
+		if (u[i].status == GLM_ST_PROVE) {
+			/* to the MA, not to the sender: no larger than the update */
+			struct sockaddr_in6 to = *u[i].r->from;
+
+			to.sin6_addr = m->ma;
+			glm_proof_make(&d->proof, (uint64_t)wall_now(), m->key_id, &m->ha, &m->ma, a.proof);
+			a.present |= 1u << GLM_TLV_PROOF;
+			a.seq = m->seq;
+			sendq_msg(d, &to, &a, u[i].r->key);
+			continue;
 		}
 		reply(d, u[i].r, &a);
 		if (u[i].status == GLM_ST_OK) {

@@ -4,6 +4,7 @@
  * is freed. And the shared authenticate step. */
 #include "keys.h"
 #include "conf.h"
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -439,6 +440,113 @@ void glm_key_public(const uint8_t seed[GLM_KEY_LEN], uint8_t pub[GLM_PUB_LEN])
 
 	crypto_sign_seed_keypair(pub, sk, seed);
 	sodium_memzero(sk, sizeof(sk));
+}
+
+/* What a vouch signs: a label, HA, MA, not-after, signer. */
+static void vouch_text(uint8_t t[16 + 32 + 12], const struct in6_addr *ha, const struct in6_addr *ma,
+		       uint64_t not_after, uint32_t signer)
+{
+	uint64_t na = htobe64(not_after);
+	uint32_t sg = htobe32(signer);
+
+	memcpy(t, "glm vouch v1\0\0\0\0", 16);
+	memcpy(t + 16, ha, 16);
+	memcpy(t + 32, ma, 16);
+	memcpy(t + 48, &na, 8);
+	memcpy(t + 56, &sg, 4);
+}
+
+void glm_vouch_sign(const struct glm_keyring *kr, const struct in6_addr *ha, const struct in6_addr *ma,
+		    uint64_t not_after, struct glm_vouch *v)
+{
+	uint8_t t[60];
+
+	v->signer = kr->self_id;
+	v->not_after = not_after;
+	vouch_text(t, ha, ma, not_after, v->signer);
+	crypto_sign_detached(v->sig, NULL, t, sizeof(t), kr->sign_sk);
+}
+
+enum glm_vouch_result glm_vouch_check(const struct glm_keyring *kr, const struct in6_addr *ha,
+				      const struct in6_addr *ma, const struct glm_vouch *v, uint64_t now_s)
+{
+	const struct glm_key *k = keyring_find(kr, v->signer);
+	uint8_t t[60];
+
+	if (!k)
+		return GLM_VOUCH_UNKNOWN;
+	if (k->role != GLM_ROLE_AGENT)
+		return GLM_VOUCH_NOT_AGENT;
+	if (!key_serves(k, ma))
+		return GLM_VOUCH_OUTSIDE;
+	if (v->not_after < now_s)
+		return GLM_VOUCH_EXPIRED;
+	vouch_text(t, ha, ma, v->not_after, v->signer);
+	return crypto_sign_verify_detached(v->sig, t, sizeof(t), k->pub) == 0 ? GLM_VOUCH_OK : GLM_VOUCH_BAD;
+}
+
+const char *glm_vouch_result_name(enum glm_vouch_result r)
+{
+	static const char *const n[] = { "ok", "signer unknown", "signer not an agent", "MA outside the signer's prefixes",
+					 "expired", "bad signature" };
+	return (unsigned)r < sizeof(n) / sizeof(n[0]) ? n[r] : "unknown";
+}
+
+void glm_proof_init(struct glm_proof *p)
+{
+	randombytes_buf(p->secret, sizeof(p->secret));
+}
+
+static void proof_at(const struct glm_proof *p, uint64_t epoch, uint32_t key_id, const struct in6_addr *ha,
+		     const struct in6_addr *ma, uint8_t out[16])
+{
+	uint8_t t[8 + 4 + 32];
+	uint64_t e = htobe64(epoch);
+	uint32_t k = htobe32(key_id);
+
+	memcpy(t, &e, 8);
+	memcpy(t + 8, &k, 4);
+	memcpy(t + 12, ha, 16);
+	memcpy(t + 28, ma, 16);
+	crypto_generichash(out, 16, t, sizeof(t), p->secret, sizeof(p->secret));
+}
+
+void glm_proof_make(const struct glm_proof *p, uint64_t now_s, uint32_t key_id, const struct in6_addr *ha,
+		    const struct in6_addr *ma, uint8_t out[16])
+{
+	proof_at(p, now_s / GLM_PROOF_PERIOD_S, key_id, ha, ma, out);
+}
+
+bool glm_proof_check(const struct glm_proof *p, uint64_t now_s, uint32_t key_id, const struct in6_addr *ha,
+		     const struct in6_addr *ma, const uint8_t tok[16])
+{
+	uint8_t want[16];
+	uint64_t e = now_s / GLM_PROOF_PERIOD_S;
+
+	for (int back = 0; back < 2 && e >= (uint64_t)back; back++) {
+		proof_at(p, e - (uint64_t)back, key_id, ha, ma, want);
+		if (sodium_memcmp(want, tok, 16) == 0)
+			return true;
+	}
+	return false;
+}
+
+uint16_t glm_ma_check(const struct glm_keyring *kr, const struct glm_proof *p, const struct glm_msg *m,
+		      uint64_t now_s, const char **why)
+{
+	*why = NULL;
+	if (GLM_HAS(m, GLM_TLV_VOUCH)) {
+		enum glm_vouch_result r = glm_vouch_check(kr, &m->ha, &m->ma, &m->vouch, now_s);
+
+		if (r == GLM_VOUCH_OK)
+			return GLM_ST_OK;
+		*why = glm_vouch_result_name(r);
+	}
+	if (GLM_HAS(m, GLM_TLV_PROOF) && glm_proof_check(p, now_s, m->key_id, &m->ha, &m->ma, m->proof))
+		return GLM_ST_OK;
+	if (GLM_HAS(m, GLM_TLV_PROOF) && !*why)
+		*why = "proof wrong or expired";
+	return GLM_ST_PROVE;
 }
 
 bool key_owns_home(const struct glm_key *k, const struct in6_addr *ha)

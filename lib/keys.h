@@ -95,6 +95,48 @@ const char *glm_role_name(unsigned role);
 /* May a key with this role send this message type? */
 bool glm_role_may_send(unsigned role, unsigned type);
 
+/* A vouched MA (RFC 4225's lesson: an MA is not taken on a node's word).
+ * The host agent that prepares a guest signs (HA, MA, not-after, its id)
+ * with its private key, and the guest carries that VOUCH in its UPDATE
+ * and BINDING_UPDATEs: a receiver takes the MA if the signer is an agent
+ * in its keyring whose prefixes hold the MA, the signature is good and
+ * not-after has not passed. No round trip on the prepared path. */
+#define GLM_VOUCH_LIFETIME_S (24u * 3600u)
+enum glm_vouch_result {
+	GLM_VOUCH_OK = 0,
+	GLM_VOUCH_UNKNOWN,     /* signer not in the keyring */
+	GLM_VOUCH_NOT_AGENT,   /* signer's role is not agent */
+	GLM_VOUCH_OUTSIDE,     /* the MA is in none of the signer's prefixes */
+	GLM_VOUCH_EXPIRED,
+	GLM_VOUCH_BAD,         /* signature does not verify */
+};
+/* Sign (ha, ma, not_after) with our own key into *v. */
+void glm_vouch_sign(const struct glm_keyring *kr, const struct in6_addr *ha, const struct in6_addr *ma,
+		    uint64_t not_after, struct glm_vouch *v);
+enum glm_vouch_result glm_vouch_check(const struct glm_keyring *kr, const struct in6_addr *ha,
+				      const struct in6_addr *ma, const struct glm_vouch *v, uint64_t now_s);
+const char *glm_vouch_result_name(enum glm_vouch_result r);
+
+/* Return routability, for an MA nobody vouched for: the receiver of an
+ * UPDATE or BINDING_UPDATE answers at the MA with a PROOF token (status
+ * PROVE), a MAC of (sender key, HA, MA, minute) under a secret of its own
+ * process; the update sent again with it is taken. No state is kept per
+ * unproven MA; a token is good for one to two minutes. */
+#define GLM_PROOF_PERIOD_S 60u
+struct glm_proof {
+	uint8_t secret[32];
+};
+void glm_proof_init(struct glm_proof *p);
+void glm_proof_make(const struct glm_proof *p, uint64_t now_s, uint32_t key_id, const struct in6_addr *ha,
+		    const struct in6_addr *ma, uint8_t out[16]);
+bool glm_proof_check(const struct glm_proof *p, uint64_t now_s, uint32_t key_id, const struct in6_addr *ha,
+		     const struct in6_addr *ma, const uint8_t tok[16]);
+/* May ma be taken for ha from key? GLM_ST_OK if vouched for or proven
+ * (and *why NULL), else GLM_ST_PROVE with *why saying what was wrong with
+ * the vouch, if any. */
+uint16_t glm_ma_check(const struct glm_keyring *kr, const struct glm_proof *p, const struct glm_msg *m,
+		      uint64_t now_s, const char **why);
+
 /* The Ed25519 public key of a "private" seed, as `glm-keys pubkey`. */
 void glm_key_public(const uint8_t seed[GLM_KEY_LEN], uint8_t pub[GLM_PUB_LEN]);
 

@@ -12,6 +12,7 @@ static const uint16_t tlv_len[GLM_TLV_MAX + 1] = {
 	[GLM_TLV_STATUS] = 2, [GLM_TLV_PREFIX] = 17, [GLM_TLV_ROUTER] = 16,
 	[GLM_TLV_GROUP] = 16, [GLM_TLV_SOURCE] = 16, [GLM_TLV_PORT] = 2,
 	[GLM_TLV_UPDATE_SEQ] = 8, [GLM_TLV_PACKET] = 0 /* variable */, [GLM_TLV_LLADDR] = 6,
+	[GLM_TLV_VOUCH] = 76, [GLM_TLV_PROOF] = 16,
 };
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -63,6 +64,12 @@ enum glm_parse_err glm_msg_parse(const uint8_t *buf, size_t len, struct glm_msg 
 		case GLM_TLV_GROUP: memcpy(&m->group, v, 16); break;
 		case GLM_TLV_SOURCE: memcpy(&m->source, v, 16); break;
 		case GLM_TLV_LLADDR: memcpy(m->lladdr, v, 6); break;
+		case GLM_TLV_PROOF: memcpy(m->proof, v, 16); break;
+		case GLM_TLV_VOUCH:
+			m->vouch.signer = get32(v);
+			m->vouch.not_after = get64(v + 4);
+			memcpy(m->vouch.sig, v + 12, 64);
+			break;
 		case GLM_TLV_LIFETIME: m->lifetime = get32(v); break;
 		case GLM_TLV_STATUS: m->status = get16(v); break;
 		case GLM_TLV_PORT: m->port = get16(v); break;
@@ -173,7 +180,7 @@ ssize_t glm_msg_encode(const struct glm_msg *m, const uint8_t key[GLM_KEY_LEN], 
 	memcpy(hdr + 8, &s, 8);
 	put(&w, hdr, sizeof(hdr));
 	for (unsigned t = 1; t <= GLM_TLV_MAX; t++) {
-		uint8_t b[17];
+		uint8_t b[76];
 		if (!GLM_HAS(m, t))
 			continue;
 		switch (t) {
@@ -183,6 +190,17 @@ ssize_t glm_msg_encode(const struct glm_msg *m, const uint8_t key[GLM_KEY_LEN], 
 		case GLM_TLV_GROUP: put_tlv(&w, t, &m->group, 16); break;
 		case GLM_TLV_SOURCE: put_tlv(&w, t, &m->source, 16); break;
 		case GLM_TLV_LLADDR: put_tlv(&w, t, m->lladdr, 6); break;
+		case GLM_TLV_PROOF: put_tlv(&w, t, m->proof, 16); break;
+		case GLM_TLV_VOUCH: {
+			uint32_t sg = htobe32(m->vouch.signer);
+			uint64_t na = htobe64(m->vouch.not_after);
+
+			memcpy(b, &sg, 4);
+			memcpy(b + 4, &na, 8);
+			memcpy(b + 12, m->vouch.sig, 64);
+			put_tlv(&w, t, b, 76);
+			break;
+		}
 		case GLM_TLV_LIFETIME: { uint32_t v = htobe32(m->lifetime); put_tlv(&w, t, &v, 4); break; }
 		case GLM_TLV_STATUS: { uint16_t v = htobe16(m->status); put_tlv(&w, t, &v, 2); break; }
 		case GLM_TLV_PORT: { uint16_t v = htobe16(m->port); put_tlv(&w, t, &v, 2); break; }
@@ -243,7 +261,8 @@ const char *glm_parse_err_name(enum glm_parse_err e)
 
 const char *glm_status_name(unsigned st)
 {
-	static const char *const n[] = { "ok", "stale", "denied", "not found", "bad request", "internal error" };
+	static const char *const n[] = { "ok", "stale", "denied", "not found", "bad request", "internal error",
+					 "prove" };
 	return st < sizeof(n) / sizeof(n[0]) ? n[st] : "unknown";
 }
 

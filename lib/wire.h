@@ -67,7 +67,11 @@ enum glm_tlv_type {
 	GLM_TLV_PACKET,       /* variable: an IPv6 packet */
 	GLM_TLV_LLADDR,       /* 6 bytes: link-layer address of a router (PREPARE:
 	                       * the new one; PREPARE_ACK: the guest's current one) */
-	GLM_TLV_MAX = GLM_TLV_LLADDR,
+	GLM_TLV_VOUCH,        /* signer key id (4), not-after (8, CLOCK_REALTIME s), Ed25519
+	                       * signature (64): a host agent vouches for (HA, MA); keys.h */
+	GLM_TLV_PROOF,        /* 16 bytes: the receiver's token for (key, HA, MA), sent to the
+	                       * MA and echoed: the MA receives there (return routability) */
+	GLM_TLV_MAX = GLM_TLV_PROOF,
 };
 
 enum glm_status {
@@ -77,6 +81,8 @@ enum glm_status {
 	GLM_ST_NOTFOUND = 3,
 	GLM_ST_BADREQ = 4,    /* well formed, authentic, but missing a field */
 	GLM_ST_INTERNAL = 5,  /* e.g. the store failed: nothing was changed */
+	GLM_ST_PROVE = 6,     /* the MA is neither vouched for nor proven: this answer, sent
+	                       * to the MA, carries a PROOF to send the update again with */
 };
 
 /* Why a message was refused; counted by the receivers. */
@@ -115,6 +121,12 @@ struct glm_msg {
 	const uint8_t *packet; /* points into the parsed buffer */
 	uint16_t packet_len;
 	uint8_t lladdr[6];
+	struct glm_vouch {
+		uint32_t signer;
+		uint64_t not_after;  /* CLOCK_REALTIME, seconds */
+		uint8_t sig[64];
+	} vouch;
+	uint8_t proof[16];
 };
 
 /* Structural parse; returns GLM_PE_OK or the reason. Never reads past len. */

@@ -10,7 +10,8 @@
 #   +-------------------------------------------------------------+
 #
 # Key 1 is imsd's; guest 7 owns 2001:db8:100::10 and ::11, guest 8 owns
-# nothing (it may query and subscribe, not update); each has a keyring
+# nothing (it may query and subscribe, not update), agent 20 serves
+# 2001:db8:2::/64 (it vouches for MAs there); each has a keyring
 # of its own, $T/keys-ID (imsd's is $T/keys), made with glm-keys.
 # Everything lives in a mktemp -d directory.
 HA=2001:db8:100::10
@@ -27,17 +28,23 @@ setup() {
 	T=$(mktemp -d /tmp/glm-ims.XXXXXX)
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
+	# the MAs of the tests are ours here (and bindable; 2001:db8:7::/48
+	# is nowhere, a victim's): an
+	# update is sent from its MA, where the IMS's PROVE token comes
+	for p in 2001:db8:2::/48 2001:db8:3::/48 2001:db8:666::/48; do ip -n "$NS" -6 route add local $p dev lo; done
+	ip netns exec "$NS" sysctl -qw net.ipv6.ip_nonlocal_bind=1
 	(
 		umask 077
-		for id in 1 7 8 9; do "$GLM_BIN/glm-keys" genkey $id >"$T/priv-$id"; done
+		for id in 1 7 8 9 20; do "$GLM_BIN/glm-keys" genkey $id >"$T/priv-$id"; done
 		{
 			"$GLM_BIN/glm-keys" pubkey ims <"$T/priv-1"
 			"$GLM_BIN/glm-keys" pubkey guest home $HA home $HA2 <"$T/priv-7"
 			"$GLM_BIN/glm-keys" pubkey guest <"$T/priv-8"
+			"$GLM_BIN/glm-keys" pubkey agent prefix 2001:db8:2::/64 <"$T/priv-20"
 		} >"$T/keys.pub"
 		"$GLM_BIN/glm-keys" pubkey guest <"$T/priv-9" >"$T/key-9.pub"
 		cat "$T/priv-1" "$T/keys.pub" >"$T/keys"
-		for id in 7 8; do cat "$T/priv-$id" "$T/keys.pub" >"$T/keys-$id"; done
+		for id in 7 8 20; do cat "$T/priv-$id" "$T/keys.pub" >"$T/keys-$id"; done
 		cat "$T/priv-9" "$T/keys.pub" "$T/key-9.pub" >"$T/keys-9"
 	)
 	cat >"$T/imsd.conf" <<-EOC
@@ -160,6 +167,41 @@ stat_of() {
 	run ims -i 8 query $HA
 	[[ $output == *"ma=2001:db8:2::10 "*"seq=$s" ]]
 	grep -q "update $HA from key 7 refused: stale seq $((s - 1)) <= $s" "$T/imsd.log"
+}
+
+@test "an UPDATE's MA is not taken on the sender's word: vouched for by the agent of its prefix, or proven at the MA" {
+	start_imsd
+	# no vouch, and the token not answered: refused, nothing stored
+	run ims -i 7 --no-prove update $HA 2001:db8:2::10 60
+	echo "$output"
+	[[ $status -eq 1 && $output == *"status=prove"* ]]
+	run ims -i 8 query $HA
+	[[ $status -eq 1 && $output == *"status=not_found"* ]]
+	# an MA the sender is not at (2001:db8:7::1 is nobody's here): the
+	# token goes there, the sender gets nothing, nothing is stored
+	run ims -t 300 -i 7 update $HA 2001:db8:7::1 60
+	[[ $status -eq 2 ]]
+	run ims -i 8 query $HA
+	[[ $status -eq 1 ]]
+	# at the MA, answered with the token: stored
+	run ims -i 7 update $HA 2001:db8:2::10 60
+	[[ $status -eq 0 && ${lines[-1]} == *"status=ok"* ]]
+	# the same MA again (a refresh): no token needed
+	run ims -i 7 --no-prove update $HA 2001:db8:2::10 60
+	[[ $status -eq 0 && $output != *"status=prove"* ]]
+	# agent 20's vouch for an MA in its prefix: taken at once
+	run ims -i 7 --vouch "$T/keys-20" --no-prove update $HA 2001:db8:2::20 60
+	[[ $status -eq 0 && $output != *"status=prove"* ]]
+	# its vouch for an MA outside its prefix, or a guest's "vouch": not
+	run ims -i 7 --vouch "$T/keys-20" --no-prove update $HA 2001:db8:3::10 60
+	[[ $status -eq 1 && $output == *"status=prove"* ]]
+	run ims -i 7 --vouch "$T/keys-8" --no-prove update $HA 2001:db8:2::30 60
+	[[ $status -eq 1 && $output == *"status=prove"* ]]
+	run ims -i 8 query $HA
+	[[ $status -eq 0 && $output == *"ma=2001:db8:2::20 "* ]]
+	grep -q "MA outside the signer's prefixes; asking it to prove the MA" "$T/imsd.log"
+	grep -q "signer not an agent; asking it to prove the MA" "$T/imsd.log"
+	[[ $(stat_of updates_prove) -eq 5 ]]
 }
 
 @test "a key that does not own the HA is denied" {
@@ -334,7 +376,7 @@ stat_of() {
 	[[ $output == *"$T/imsd.conf:6: bad subscription-lifetime 'forever'"* ]]
 	echo "key 9 guest nothex" >>"$T/keys"
 	run "$GLM_BIN/imsd" -n -f /dev/null -k "$T/keys"
-	[[ $status -eq 78 && $output == *"$T/keys:5: key 9: public key must be 64 hex digits (glm-keys pubkey)"* ]]
+	[[ $status -eq 78 && $output == *"$T/keys:6: key 9: public key must be 64 hex digits (glm-keys pubkey)"* ]]
 }
 
 # A control client that sends one byte every 0.5 s for 5 s. Each byte
@@ -402,7 +444,7 @@ slow_client() {
 	sleep 0.3
 	run ims -i 9 query $HA
 	[[ $status -eq 1 && $output == *"status=not_found"* ]]
-	grep -q "keeping the 4 keys in use" "$T/imsd.log"
+	grep -q "keeping the 5 keys in use" "$T/imsd.log"
 	# a good keyring others may read is as broken: refused, and why
 	cp "$T/keys.good" "$T/keys"
 	chmod 644 "$T/keys"
@@ -411,7 +453,7 @@ slow_client() {
 	run ims -i 9 query $HA
 	[[ $status -eq 1 && $output == *"status=not_found"* ]]
 	grep -q "keyring $T/keys: mode 0644 is readable by others: chmod 600 it" "$T/imsd.log"
-	[[ $(grep -c "keeping the 4 keys in use" "$T/imsd.log") -eq 2 ]]
+	[[ $(grep -c "keeping the 5 keys in use" "$T/imsd.log") -eq 2 ]]
 }
 
 @test "a second imsd whose UDP port is taken exits 69 and creates no database" {

@@ -244,6 +244,12 @@ skipped_oow() {
 	[ "$status" -eq 2 ]
 	run send 10 -t 300 --seq $(($(date +%s%N) + 35000000000)) BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
 	[ "$status" -eq 2 ]
+	# authentic and new, but an MA no agent vouched for: cn's token goes
+	# to that MA (where the sender is not), not to the sender
+	run send 10 -t 300 BINDING_UPDATE ha=$GLM_HA ma=2001:db8:b::99 lifetime=600
+	[ "$status" -eq 2 ]
+	[ "$(glm_matctl cn stats | sed -n 's/^bu_prove=//p')" -ge 1 ]
+	grep -q "binding update $GLM_HA -> 2001:db8:b::99: no vouch; asking it to prove the MA" "$TB_DIR/matd-cn.log"
 	glm_wait_peer cn "$GLM_HA" "$ma" 1
 	[ "$(glm_matctl cn stats | sed -n 's/^drop_bad_MAC=//p')" -ge 1 ]
 	[ "$(glm_matctl cn stats | sed -n 's/^drop_seq_too_old=//p')" -eq 1 ]

@@ -90,6 +90,11 @@ move_gap() {
 	# the agent prepared the guest before the switch-over
 	[ "$(glm_status_field vm "d['mobile']['last_handover']['prepared']")" = True ]
 	grep -q 'matd prepared 2001:db8:b:' "$TB_DIR/agent-hB.log"
+	# hB vouched for the MA it prepared: the IMS and the correspondent
+	# took it at once; the first, unprepared, MA was proven at the MA
+	grep -q -- "-> 2001:db8:a:.*asking it to prove" "$TB_DIR/imsd.log"
+	! grep -q -- "-> 2001:db8:b:.*asking it to prove" "$TB_DIR/imsd.log"
+	! grep -q -- "-> 2001:db8:b:.*asking it to prove" "$TB_DIR/matd-cn.log"
 	sleep 1.5
 	# on hB the group is relayed: one session, packets flowing
 	glm_glmctl hB status --json | python3 -c "
@@ -670,8 +675,16 @@ assert g['state']=='relay-failed' and not g['relayed'] and g['proxy_joined'], g"
 	tb_setup
 	glm_keys
 	glm_start_agent hB
-	# an unused address on link C: the requests go out and nothing answers
-	glm_domain_xml | sed "s|$GLM_RELAY_ADDR|2001:db8:c::99|" >"$TB_DIR/silent.xml"
+	# a relay address no agent key serves: not asked at all, and why
+	glm_domain_xml | sed "s|$GLM_RELAY_ADDR|2001:db8:c::99|" >"$TB_DIR/unknown.xml"
+	GLM_XML_FILE=$TB_DIR/unknown.xml glm_hook hB migrate begin
+	sleep 1
+	grep -q "no agent key in the keyring serves relay address 2001:db8:c::99" "$TB_DIR/agent-hB.log"
+	glm_glmctl hB status | grep -q "group $GLM_GROUP: relay-failed"
+	GLM_XML_FILE=$TB_DIR/unknown.xml glm_hook hB release end
+	# the relay's address (key 40 serves it), where no relay runs here
+	# (no --mcast): the requests go out and nothing answers
+	glm_domain_xml >"$TB_DIR/silent.xml"
 	GLM_XML_FILE=$TB_DIR/silent.xml glm_hook hB migrate begin
 	sleep 1
 	glm_glmctl hB status --json | python3 -c "
@@ -680,13 +693,13 @@ g=json.load(sys.stdin)['vms'][0]['groups'][0]
 assert not g['relayed'] and g['proxy_joined'] and not g['native'], g
 assert g['state']=='relay-asked', g"
 	glm_glmctl hB status | grep -q "group $GLM_GROUP: relay-asked"
-	grep -q "no $GLM_GROUP on br0 within 100 ms: asking the relay \[2001:db8:c::99\]:5310" "$TB_DIR/agent-hB.log"
+	grep -q "no $GLM_GROUP on br0 within 100 ms: asking the relay \[$GLM_RELAY_ADDR\]:5310" "$TB_DIR/agent-hB.log"
 	grep -q "$GLM_GROUP proxy-joined -> relay-asked" "$TB_DIR/agent-hB.log"
 	! grep -q "relayed from" "$TB_DIR/agent-hB.log"
 	# and it says so when nothing came for a while
 	sleep 2
 	grep "nothing relayed" "$TB_DIR/agent-hB.log" | sed 's/^/# /' >&3
-	grep -q "vm vm: nothing relayed for $GLM_GROUP from \[2001:db8:c::99\]:5310 in 2000 ms" "$TB_DIR/agent-hB.log"
+	grep -q "vm vm: nothing relayed for $GLM_GROUP from \[$GLM_RELAY_ADDR\]:5310 in 2000 ms" "$TB_DIR/agent-hB.log"
 	glm_glmctl hB status --json | python3 -c "
 import json,sys
 g=json.load(sys.stdin)['vms'][0]['groups'][0]

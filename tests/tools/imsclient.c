@@ -34,7 +34,8 @@ struct client {
 	const struct glm_key *key;
 	int timeout_ms;
 	uint64_t seq_opt;
-	bool forge, replay, quiet;
+	bool forge, replay, quiet, no_prove;
+	const char *vouch;  /* update: a VOUCH signed with this keyring's private key */
 	const char *save;   /* write the sealed request here as hex */
 	uint16_t port;
 	unsigned count, window;
@@ -264,7 +265,7 @@ static int run(struct client *c, struct glm_msg *req)
 
 static int cmd_update(struct client *c, int argc, char **argv)
 {
-	struct glm_msg m = { .type = GLM_IMS_UPDATE };
+	struct glm_msg m = { .type = GLM_IMS_UPDATE }, ans;
 	uint32_t lt;
 
 	if (argc != 4 || parse_in6(argv[1], &m.ha) || parse_in6(argv[2], &m.ma) ||
@@ -272,7 +273,34 @@ static int cmd_update(struct client *c, int argc, char **argv)
 		return EX_USAGE;
 	m.present |= 1u << GLM_TLV_HA | 1u << GLM_TLV_MA;
 	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, lt);
-	return run(c, &m);
+	if (c->vouch) {
+		struct glm_keyring vk;
+
+		if (keyring_load(c->vouch, &vk) < 0)
+			return EX_CONFIG;
+		glm_vouch_sign(&vk, &m.ha, &m.ma, realtime_ns() / 1000000000ull + 3600, &m.vouch);
+		m.present |= 1u << GLM_TLV_VOUCH;
+		keyring_free(&vk);
+	}
+	if (c->count > 1)
+		return run(c, &m);
+	/* an MA nobody vouched for: the IMS's token comes to the MA (which
+	 * main bound us to, where it could); the update again with it, the
+	 * same seq (glm-keys(5)) */
+	bool quiet = c->quiet;
+
+	c->quiet = true;
+	int code = transact(c, &m, &ans);
+	c->quiet = quiet;
+	if (code != EXIT_REFUSED || c->no_prove || ans.status != GLM_ST_PROVE || !GLM_HAS(&ans, GLM_TLV_PROOF)) {
+		if (!quiet && code != EXIT_TIMEOUT)
+			print_msg(&ans);
+		return code;
+	}
+	memcpy(m.proof, ans.proof, 16);
+	m.present |= 1u << GLM_TLV_PROOF;
+	c->seq_opt = m.seq;
+	return transact(c, &m, &ans);
 }
 
 static int cmd_query(struct client *c, int argc, char **argv)
@@ -357,6 +385,8 @@ static void usage(FILE *f)
 		   "  --raw HEX    send these bytes and nothing else\n"
 		   "  --save FILE  also write the sealed request to FILE as hex (for --raw later)\n"
 		   "  --port P     subscribe: ask for pushes to this port\n"
+		   "  --no-prove   do not answer a PROVE (an unvouched MA) with its token\n"
+		   "  --vouch KEYRING  update: vouch for the MA with KEYRING's private key (an agent's)\n"
 		   "  -t MS        wait this long for an answer (default 1000)\n"
 		   "  -c N         repeat N times and print round-trip statistics\n"
 		   "  -w W         with -c, keep W requests in flight\n"
@@ -369,6 +399,7 @@ int main(int argc, char **argv)
 		{ "seq", required_argument, NULL, 'S' }, { "forge", no_argument, NULL, 'F' },
 		{ "replay", no_argument, NULL, 'R' }, { "raw", required_argument, NULL, 'X' },
 		{ "port", required_argument, NULL, 'P' }, { "save", required_argument, NULL, 'W' },
+		{ "no-prove", no_argument, NULL, 'N' }, { "vouch", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' }, { 0 },
 	};
@@ -398,6 +429,8 @@ int main(int argc, char **argv)
 		}
 		case 'F': c.forge = true; break;
 		case 'R': c.replay = true; break;
+		case 'N': c.no_prove = true; break;
+		case 'O': c.vouch = optarg; break;
 		case 'X': raw = optarg; break;
 		case 'W': c.save = optarg; break;
 		case 'P': if (parse_u32(optarg, 1, 65535, &v)) goto bad; c.port = (uint16_t)v; break;
@@ -411,6 +444,14 @@ int main(int argc, char **argv)
 		goto bad;
 	}
 	c.fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* an update is sent from its MA, as matd sends it, where that is an
+	 * address of ours: the IMS's PROVE goes there */
+	if (c.fd >= 0 && optind + 2 < argc && !strcmp(argv[optind], "update")) {
+		struct sockaddr_in6 from = { .sin6_family = AF_INET6 };
+
+		if (parse_in6(argv[optind + 2], &from.sin6_addr) == 0)
+			(void)!bind(c.fd, (struct sockaddr *)&from, sizeof(from));
+	}
 	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(stderr, "imsclient: %s: %s\n", server, strerror(errno));
 		code = EX_UNAVAILABLE;

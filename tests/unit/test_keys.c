@@ -163,6 +163,53 @@ static void test_pairwise(void **state)
 	keyring_free(&h);
 }
 
+/* An agent's vouch for (HA, MA): good only from an agent, for an MA in its
+ * prefixes, before not-after, for exactly that HA and MA. A PROOF token:
+ * good for its key, HA and MA, in its minute and the next. */
+static void test_vouch_proof(void **state)
+{
+	static const char *const nodes[] = { "1 agent prefix 2001:db8:b::/64", "2 guest home 2001:db8::2",
+					     "3 ims", NULL };
+	struct glm_keyring a, g, ims;
+	struct in6_addr ha = ip6("2001:db8::2"), ma = ip6("2001:db8:b::5"), out = ip6("2001:db8:c::5");
+	struct glm_vouch v;
+	struct glm_proof p;
+	uint8_t tok[16];
+	uint64_t now = 1800000000;
+
+	(void)state;
+	log_init("t", true, 0);
+	assert_int_equal(unit_keyring(&a, 1, nodes), 0);
+	assert_int_equal(unit_keyring(&g, 2, nodes), 0);
+	assert_int_equal(unit_keyring(&ims, 3, nodes), 0);
+	glm_vouch_sign(&a, &ha, &ma, now + 60, &v);
+	assert_int_equal(v.signer, 1);
+	assert_int_equal(glm_vouch_check(&ims, &ha, &ma, &v, now), GLM_VOUCH_OK);
+	assert_int_equal(glm_vouch_check(&ims, &ha, &ma, &v, now + 61), GLM_VOUCH_EXPIRED);
+	assert_int_equal(glm_vouch_check(&ims, &ma, &ma, &v, now), GLM_VOUCH_BAD);     /* another HA */
+	v.not_after++;
+	assert_int_equal(glm_vouch_check(&ims, &ha, &ma, &v, now), GLM_VOUCH_BAD);     /* its time changed */
+	glm_vouch_sign(&a, &ha, &out, now + 60, &v);
+	assert_int_equal(glm_vouch_check(&ims, &ha, &out, &v, now), GLM_VOUCH_OUTSIDE);
+	glm_vouch_sign(&g, &ha, &ma, now + 60, &v);                                       /* a guest's */
+	assert_int_equal(glm_vouch_check(&ims, &ha, &ma, &v, now), GLM_VOUCH_NOT_AGENT);
+	v.signer = 99;
+	assert_int_equal(glm_vouch_check(&ims, &ha, &ma, &v, now), GLM_VOUCH_UNKNOWN);
+
+	glm_proof_init(&p);
+	glm_proof_make(&p, now, 2, &ha, &ma, tok);
+	assert_true(glm_proof_check(&p, now, 2, &ha, &ma, tok));
+	assert_true(glm_proof_check(&p, now + GLM_PROOF_PERIOD_S, 2, &ha, &ma, tok));
+	assert_false(glm_proof_check(&p, now + 2 * GLM_PROOF_PERIOD_S, 2, &ha, &ma, tok));
+	assert_false(glm_proof_check(&p, now, 3, &ha, &ma, tok));
+	assert_false(glm_proof_check(&p, now, 2, &ha, &out, tok));
+	tok[0] ^= 1;
+	assert_false(glm_proof_check(&p, now, 2, &ha, &ma, tok));
+	keyring_free(&a);
+	keyring_free(&g);
+	keyring_free(&ims);
+}
+
 /* "key 7 guest PUB home 2001:db8:100::1 ... home 2001:db8:100::N" */
 static void homes_line(char *buf, size_t cap, unsigned n)
 {
@@ -408,7 +455,7 @@ static void test_file_unsized(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keyring),	   cmocka_unit_test(test_pairwise), cmocka_unit_test(test_eight_homes), cmocka_unit_test(test_file_mode),
+		cmocka_unit_test(test_keyring),	   cmocka_unit_test(test_pairwise), cmocka_unit_test(test_vouch_proof), cmocka_unit_test(test_eight_homes), cmocka_unit_test(test_file_mode),
 		cmocka_unit_test(test_file_owner), cmocka_unit_test(test_file_kind),   cmocka_unit_test(test_file_large),
 		cmocka_unit_test(test_file_unsized),
 	};
