@@ -1,11 +1,14 @@
 /* glmsend: send one glm message of any type and print the answer. For
  * tests of every daemon's receive path: authentic, forged (--forge flips a
  * MAC byte), replayed (--seq N twice, or --save FILE, then the same bytes
- * again with --replay FILE) or from a key the receiver must not trust.
+ * again with --replay FILE) or from a key the receiver must not trust;
+ * --from [ADDR]:PORT sends from an address this host does not have (a
+ * forged source: IPV6_FREEBIND), as an attacker who wants the answer to
+ * go to someone else would.
  *   glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [-t MS]
- *           [--save FILE] TYPE [ha=A] [ma=A] [router=A] [group=A] [source=A]
- *           [prefix=P/L] [lifetime=N] [status=N] [port=N]
- *   glmsend -s [ADDR]:PORT -k KEYRING [-t MS] --replay FILE
+ *           [--from [ADDR]:PORT] [--save FILE] TYPE [ha=A] [ma=A] [router=A]
+ *           [group=A] [source=A] [prefix=P/L] [lifetime=N] [status=N] [port=N]
+ *   glmsend -s [ADDR]:PORT -k KEYRING [-t MS] [--from [ADDR]:PORT] --replay FILE
  * TYPE is a message name as glm_msg_type_name() prints it (UPDATE,
  * BINDING_UPDATE, PREPARE, ...). Prints "TYPE status=... seq=..." for the
  * answer; exit 0 answered with status ok, 1 answered otherwise, 2 no
@@ -86,8 +89,10 @@ int main(int argc, char **argv)
 {
 	static const struct option o[] = { { "seq", required_argument, 0, 'q' }, { "forge", no_argument, 0, 'F' },
 					   { "save", required_argument, 0, 'S' }, { "replay", required_argument, 0, 'R' },
+					   { "from", required_argument, 0, 'f' },
 					   { "help", no_argument, 0, 'h' }, { 0 } };
-	const char *server = NULL, *keyring = NULL, *save = NULL, *replay = NULL;
+	const char *server = NULL, *keyring = NULL, *save = NULL, *replay = NULL, *from = NULL;
+	struct sockaddr_in6 src;
 	uint32_t key_id = 0, timeout = 1000;
 	unsigned long long seq = 0;
 	bool forge = false;
@@ -110,12 +115,17 @@ int main(int argc, char **argv)
 		case 'F': forge = true; break;
 		case 'S': save = optarg; break;
 		case 'R': replay = optarg; break;
+		case 'f': from = optarg; break;
 		default:
 			fprintf(stderr, "usage: glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [--save FILE] "
-					"[-t MS] TYPE [tlv=value]...\n"
-					"       glmsend -s [ADDR]:PORT -k KEYRING [-t MS] --replay FILE\n");
+					"[-t MS] [--from [ADDR]:PORT] TYPE [tlv=value]...\n"
+					"       glmsend -s [ADDR]:PORT -k KEYRING [-t MS] [--from [ADDR]:PORT] --replay FILE\n");
 			return c == 'h' ? 0 : 64;
 		}
+	}
+	if (from && parse_sockaddr6(from, 0, &src)) {
+		fprintf(stderr, "glmsend: --from wants [ADDR]:PORT\n");
+		return 64;
 	}
 	if (replay) {
 		if (!server || !keyring || parse_sockaddr6(server, 0, &to) || !to.sin6_port) {
@@ -173,6 +183,16 @@ int main(int argc, char **argv)
 	}
 send:
 	fd = udp6_socket(NULL);
+	if (fd >= 0 && from) {
+		int one = 1;
+
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0 ||
+		    bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+			perror("glmsend: --from");
+			ret = 2;
+			goto out;
+		}
+	}
 	if (fd < 0 || sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)) != n) {
 		perror("glmsend: send");
 		ret = 2;
