@@ -180,7 +180,7 @@ stream() {
 	[[ $got -le $sent && $(ims_stat queries) -eq 0 ]]
 	# from its own address, the correspondent subscribes (cookie round trip
 	# inside imsclient) and gets the dump
-	run ip netns exec "$NS-vic" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys" -i 8 subscribe ::/0 60 0
+	run ip netns exec "$NS-vic" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys" -i 8 subscribe ::/0 60 1
 	echo "$output"
 	[[ $status -eq 0 && ${lines[0]} == "NOTIFY status=ok prefix=::/0 lifetime=60 "* ]]
 	[[ ${#lines[@]} -eq 9 && $(ims_stat subscribers) -eq 1 ]]
