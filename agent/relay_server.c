@@ -533,7 +533,11 @@ static void rs_request(struct agentd *a, struct relay_server *rs, const struct g
 
 	if (GLM_HAS(m, GLM_TLV_SOURCE))
 		source = m->source;
-	if (!key || !rs_proven(a, rs, m, key, from) || !rs_fresh(a, rs, m, key, from))
+	if (!key) {
+		rs->refused[GLM_ST_DENIED]++;   /* nothing to answer with */
+		return;
+	}
+	if (!rs_proven(a, rs, m, key, from) || !rs_fresh(a, rs, m, key, from))
 		return;
 	if (!keyring_find(&a->keys, key->id) || !rs_destination_ok(a, key, from))
 		st = GLM_ST_DENIED;
