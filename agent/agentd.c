@@ -50,6 +50,16 @@ static void udp_input(struct agentd *a, void *arg)
 			else
 				a->refused++;
 			break;
+		case GLM_COOKIE:
+			/* for a RELAY_REQUEST or a QUERY of ours: each side
+			 * takes the ones whose seq it sent */
+			if (!a->conf.relay_role) {
+				relay_client_msg(a, &m, key, &from);
+				prepare_msg(a, &m, key, &from);
+			} else {
+				a->refused++;
+			}
+			break;
 		default:
 			a->drops[GLM_PE_TYPE]++;
 			log_debug("unexpected %s from %s", glm_msg_type_name(m.type), sa6(&from));

@@ -206,6 +206,7 @@ struct agent_vm {
 	double prepare_rtt_ms;
 	uint16_t echo_id;
 	unsigned ma_tries;
+	unsigned query_cookies;          /* QUERYs sent again at once on the IMS's COOKIE */
 	uint64_t check_deadline_ns, query_next_ns;
 	unsigned resumed_sent;           /* RESUMED messages sent to matd */
 	uint64_t resumed_next_ns;
@@ -239,6 +240,9 @@ struct agentd {
 	struct ra_guard *ra_guard;       /* raguard.c's state; NULL if no bridge has uplinks */
 	uint64_t since;                  /* CLOCK_REALTIME at set-up: nothing sent before is taken */
 	uint64_t rx, drops[GLM_PE_MAX], refused;
+	/* the IMS's last cookie for our address (prepare.c's QUERYs echo it) */
+	uint8_t ims_cookie[GLM_COOKIE_LEN];
+	bool have_ims_cookie;
 };
 
 /* agentd.c */
@@ -262,7 +266,7 @@ void relay_client_release(struct agentd *a, int bridge, const struct in6_addr *g
  * after each relay_client_want(): the stream does come by relay. */
 typedef void (*relay_flow_fn)(struct agentd *a, int bridge, const struct in6_addr *group, const struct in6_addr *source);
 void relay_client_on_flow(struct agentd *a, relay_flow_fn fn);
-/* RELAY_RESPONSE and RELAYED_PACKET from a relay. */
+/* RELAY_RESPONSE, RELAYED_PACKET and COOKIE from a relay. */
 void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key,
 		      const struct sockaddr_in6 *from);
 /* A native packet for group arrived on bridge (reception.c): duplicates of

@@ -73,6 +73,10 @@ static void query(struct agentd *a, struct agent_vm *vm)
 	struct glm_msg m = { .type = GLM_QUERY, .seq = seq_next() };
 
 	GLM_SET(&m, ha, GLM_TLV_HA, vm->home);
+	if (a->have_ims_cookie) {
+		memcpy(m.cookie, a->ims_cookie, GLM_COOKIE_LEN);
+		m.present |= 1u << GLM_TLV_COOKIE;
+	}
 	vm->query_seq = m.seq;
 	vm->query_next_ns = now_ns() + QUERY_RETX_NS;
 	if (agentd_send(a, &a->conf.ims, &m, keyring_peer(&a->keys, GLM_ROLE_BIT(GLM_ROLE_IMS),
@@ -130,14 +134,24 @@ static bool prepare_sent(const struct agent_vm *vm, uint64_t seq)
 
 void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key, const struct sockaddr_in6 *from)
 {
-	(void)from;
+	/* the IMS's cookie for our address, fresh with each of its answers */
+	if ((m->type == GLM_REPLY || m->type == GLM_COOKIE) && GLM_HAS(m, GLM_TLV_COOKIE) &&
+	    !memcmp(&from->sin6_addr, &a->conf.ims.sin6_addr, 16) && from->sin6_port == a->conf.ims.sin6_port) {
+		memcpy(a->ims_cookie, m->cookie, GLM_COOKIE_LEN);
+		a->have_ims_cookie = true;
+	}
 	for (unsigned i = 0; i < a->nvms; i++) {
 		struct agent_vm *vm = a->vms[i];
 
 		/* a VM's ack comes from its own key, none other */
 		if (m->type == GLM_PREPARE_ACK && key->id != vm->key_id)
 			continue;
-		if (m->type == GLM_REPLY && m->seq == vm->query_seq && vm->prepare == PREPARE_CHECKING &&
+		if (m->type == GLM_COOKIE && key->role == GLM_ROLE_IMS && m->seq == vm->query_seq && vm->prepare == PREPARE_CHECKING &&
+		    !vm->have_current_ma && a->have_ims_cookie && vm->query_cookies++ < 2) {
+			/* the IMS wants our address proved: ask again at once */
+			query(a, vm);
+			vm_arm(a, vm);
+		} else if (m->type == GLM_REPLY && m->seq == vm->query_seq && vm->prepare == PREPARE_CHECKING &&
 		    !vm->have_current_ma) {
 			if (m->status != GLM_ST_OK || !GLM_HAS(m, GLM_TLV_MA))
 				return fail(vm, "the IMS has no mapping for its home address");

@@ -13,6 +13,9 @@
 #include <string.h>
 
 #define IP6_HDR_LEN 40
+/* The most relay sessions one key (one agent) may hold at a relay: a key
+ * cannot take the relay's whole table (RS_MAX_SESSIONS). */
+#define RELAY_SESSIONS_PER_KEY 64
 /* RELAYED_PACKET = header, GROUP TLV, PACKET TLV header, packet, MAC. */
 #define RELAY_FRAME_HDR (GLM_HDR_LEN + 4 + 16 + 4)
 #define RELAY_FRAME_OVERHEAD (RELAY_FRAME_HDR + GLM_MAC_LEN)

@@ -18,7 +18,14 @@
  * relayed packets are still re-sent (they predate the native stream, which
  * never brought them) until one matches a native packet, or for at most
  * RC_CATCHUP_MS, and from then on all are dropped. No duplicate is re-sent
- * after the first native packet, and none is lost when the relay lags. */
+ * after the first native packet, and none is lost when the relay lags.
+ *
+ * Cookies. A relay serves only requests that carry its cookie for our
+ * address (cookie.h); a request without one, or with one too old, is
+ * answered with a COOKIE message, and the request goes again at once with
+ * it. Every answer brings a fresh cookie, kept per relay (rc->cookies), so
+ * only the first contact with a relay, or one after more than two minutes
+ * of silence, costs that round trip. */
 #include "agentd.h"
 #include "log.h"
 #include "nft.h"
@@ -38,6 +45,8 @@
 #define RC_DENIED_RETRY_MS 30000
 #define RC_CATCHUP_MS 250
 #define RC_LIFETIME_DEFAULT 30
+#define RC_COOKIES 8          /* relays whose cookie we keep */
+#define RC_COOKIE_RESENDS 2   /* immediate re-sends per round on a COOKIE */
 
 enum rc_state { RC_REQUESTED, RC_ACTIVE, RC_DENIED, RC_STOPPED };
 static const char *const rc_state_name[] = { "requested", "active", "denied", "stopped" };
@@ -72,7 +81,7 @@ struct rc_session {
 	bool awaiting;                    /* a request is unanswered */
 	uint32_t lifetime;                /* granted */
 	uint64_t requested_ns, active_ns, stopped_ns, lease_end_ns;
-	unsigned tries;
+	unsigned tries, cookie_resends;
 	uint16_t last_status;
 	struct relay_window win;
 	uint64_t invalid[RELAY_PKT_MAX], replayed, wrong_key;
@@ -86,8 +95,17 @@ struct rc_key {
 	struct rc_session *s;
 };
 
+/* The last cookie a relay gave us: echoed in every request to it. */
+struct rc_cookie {
+	struct sockaddr_in6 relay;
+	uint8_t c[GLM_COOKIE_LEN];
+	uint64_t got_ns;                  /* 0: free */
+};
+
 struct relay_client {
 	int inject_fd;
+	struct rc_cookie cookies[RC_COOKIES];
+	uint64_t cookie_rounds;           /* COOKIE answers taken: round trips paid */
 	unsigned nsess, sess_cap;
 	struct rc_session **sess;         /* growable, unordered */
 	struct htab index;                /* struct rc_key */
@@ -121,12 +139,47 @@ static struct rc_session *rc_find(const struct relay_client *rc, const struct in
 	return e ? e->s : NULL;
 }
 
+static bool same_sa(const struct sockaddr_in6 *x, const struct sockaddr_in6 *y)
+{
+	return !memcmp(&x->sin6_addr, &y->sin6_addr, 16) && x->sin6_port == y->sin6_port;
+}
+
+static struct rc_cookie *rc_cookie_find(struct relay_client *rc, const struct sockaddr_in6 *relay)
+{
+	for (unsigned i = 0; i < RC_COOKIES; i++)
+		if (rc->cookies[i].got_ns && same_sa(&rc->cookies[i].relay, relay))
+			return &rc->cookies[i];
+	return NULL;
+}
+
+/* Keep relay's newest cookie, in its slot or the one filled longest ago. */
+static void rc_cookie_store(struct relay_client *rc, const struct sockaddr_in6 *relay, const uint8_t c[GLM_COOKIE_LEN])
+{
+	struct rc_cookie *k = rc_cookie_find(rc, relay);
+
+	if (!k) {
+		/* a free slot has got_ns 0: taken before any filled one */
+		k = &rc->cookies[0];
+		for (unsigned i = 1; i < RC_COOKIES; i++)
+			if (rc->cookies[i].got_ns < k->got_ns)
+				k = &rc->cookies[i];
+	}
+	k->relay = *relay;
+	memcpy(k->c, c, GLM_COOKIE_LEN);
+	k->got_ns = now_ns();
+}
+
 static void rc_send(struct agentd *a, struct rc_session *s, uint8_t type, uint32_t lifetime)
 {
 	struct glm_msg m = { .type = type, .seq = seq_next() };
 	const struct glm_key *key = keyring_find(&a->keys, s->relay_key);
+	struct rc_cookie *k = rc_cookie_find(a->relay_client, &s->relay);
 	int r = -ENOKEY;
 
+	if (k) {
+		memcpy(m.cookie, k->c, GLM_COOKIE_LEN);
+		m.present |= 1u << GLM_TLV_COOKIE;
+	}
 	GLM_SET(&m, group, GLM_TLV_GROUP, s->group);
 	if (!IN6_IS_ADDR_UNSPECIFIED(&s->source))
 		GLM_SET(&m, source, GLM_TLV_SOURCE, s->source);
@@ -153,6 +206,7 @@ static uint32_t rc_lifetime(const struct agentd *a)
 static void rc_request_now(struct agentd *a, struct rc_session *s, uint64_t now)
 {
 	s->awaiting = false;
+	s->cookie_resends = 0;
 	s->retry_ms = RC_RETRY_MIN_MS;
 	rc_send(a, s, GLM_RELAY_REQUEST, rc_lifetime(a));
 	ev_timer_at(a->loop, &s->timer, now + s->retry_ms * 1000000ull);
@@ -357,6 +411,9 @@ static void rc_response(struct agentd *a, struct rc_session *s, const struct glm
 	if (GLM_HAS(m, GLM_TLV_STATUS) && m->status == GLM_ST_STALE)
 		return;
 	s->awaiting = false;
+	s->cookie_resends = 0;
+	if (GLM_HAS(m, GLM_TLV_COOKIE))
+		rc_cookie_store(a->relay_client, &s->relay, m->cookie);
 	s->last_status = GLM_HAS(m, GLM_TLV_STATUS) ? m->status : GLM_ST_BADREQ;
 	if (s->state == RC_STOPPED)
 		return;
@@ -480,12 +537,38 @@ void relay_client_on_flow(struct agentd *a, relay_flow_fn fn)
 		rc->on_flow = fn;
 }
 
+/* A relay asks us to prove our address: the request of this round goes
+ * again at once, with the cookie. */
+static void rc_cookie_msg(struct agentd *a, struct relay_client *rc, const struct glm_msg *m,
+			  const struct glm_key *key, const struct sockaddr_in6 *from)
+{
+	struct rc_session *s = NULL;
+
+	if (!GLM_HAS(m, GLM_TLV_COOKIE) || !key)
+		return;
+	/* from the relay the session asked (its key), none other */
+	for (unsigned i = 0; i < rc->nsess && !s; i++)
+		if (rc->sess[i]->awaiting && m->seq >= rc->sess[i]->first_seq && m->seq <= rc->sess[i]->last_seq &&
+		    key->id == rc->sess[i]->relay_key)
+			s = rc->sess[i];
+	if (!s || !same_sa(from, &s->relay))
+		return;
+	rc_cookie_store(rc, &s->relay, m->cookie);
+	rc->cookie_rounds++;
+	log_debug("relay client: cookie from %s for %s", sa6(from), a6(&s->group));
+	/* a relay that keeps sending cookies gets the backed-off retries only */
+	if (s->state != RC_STOPPED && s->cookie_resends++ < RC_COOKIE_RESENDS)
+		rc_send(a, s, GLM_RELAY_REQUEST, rc_lifetime(a));
+}
+
 void relay_client_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key,
 		      const struct sockaddr_in6 *from)
 {
 	struct relay_client *rc = a->relay_client;
 	struct rc_session *s;
 
+	if (rc && m->type == GLM_COOKIE)
+		return rc_cookie_msg(a, rc, m, key, from);
 	if (!rc || !GLM_HAS(m, GLM_TLV_GROUP))
 		return;
 	s = rc_find(rc, &m->group, GLM_HAS(m, GLM_TLV_SOURCE) ? &m->source : &any6);
@@ -666,4 +749,6 @@ void relay_client_status(struct agentd *a, struct printer *p)
 		}
 	}
 	print_close_array(p);
+	if (rc)
+		print_u64(p, "relay_cookie_rounds", "relay cookie round trips: %llu\n", rc->cookie_rounds);
 }

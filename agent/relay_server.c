@@ -11,8 +11,16 @@
  * admits only the joined groups, read 64 at a time with recvmmsg, and sent
  * with sendmmsg as scatter lists (frame header, the captured packet, MAC),
  * so a packet is never copied in user space and a group with N agents
- * costs N HMACs and one receive. */
+ * costs N HMACs and one receive.
+ *
+ * Nothing is streamed to an address that has not proved it receives there:
+ * a RELAY_REQUEST without a valid cookie (cookie.h) is answered only with
+ * a COOKIE message, smaller than the request, and starts nothing; one key
+ * holds at most RELAY_SESSIONS_PER_KEY sessions; and rs_destination_ok()
+ * is where a destination is checked against what its key may be sent. */
 #include "agentd.h"
+#include "cookie.h"
+#include "keylog.h"
 #include "log.h"
 #include "relay.h"
 #include "util.h"
@@ -25,8 +33,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#if defined(__x86_64__)
-#endif
 
 #define RS_MAX_SESSIONS 1024
 #define RS_MAX_MEMBERS 256
@@ -77,6 +83,8 @@ struct relay_server {
 	/* the last request or stop taken per key: a replayed request (which
 	 * would start a stream towards its original sender) is dropped */
 	struct glm_replay seen;
+	struct glm_cookie_secret cookies;
+	struct glm_keylog limit_log;     /* a key at its session limit: logged once a minute */
 	/* receive batch */
 	struct mmsghdr rx[RS_BATCH];
 	struct iovec rxiov[RS_BATCH];
@@ -96,7 +104,7 @@ struct relay_server {
 	/* counters */
 	uint64_t rx_packets, rx_bytes, rx_batches, rx_unmatched, rx_bad, rx_trunc, rx_csum_fixed;
 	uint64_t tx_packets, tx_bytes, tx_drops;
-	uint64_t requests, refreshes, stops, expired, refused[GLM_ST_INTERNAL + 1];
+	uint64_t requests, refreshes, stops, expired, refused[GLM_ST_LIMIT + 1], cookies_sent;
 };
 
 /* Classic BPF over the IPv6 header (an AF_PACKET SOCK_DGRAM socket's
@@ -437,8 +445,63 @@ static void rs_respond(struct agentd *a, const struct glm_msg *req, const struct
 		GLM_SET(&r, source, GLM_TLV_SOURCE, req->source);
 	if (status == GLM_ST_OK)
 		GLM_SET(&r, lifetime, GLM_TLV_LIFETIME, lifetime);
+	/* only proven requests are answered: a fresh cookie saves the
+	 * agent's next request (a refresh, another group) the round trip */
+	glm_cookie_add(&a->relay_server->cookies, now_ns(), to, key->id, &r);
 	if (agentd_send(a, to, &r, key) < 0)
 		log_warn("relay: answer %s", sa6(to));
+}
+
+/* Has the request's source proved it receives there (a valid cookie)? If
+ * not, the only answer is a cookie, no larger than the request, and
+ * nothing is started or remembered. */
+static bool rs_proven(struct agentd *a, struct relay_server *rs, const struct glm_msg *m, const struct glm_key *key,
+		      const struct sockaddr_in6 *from)
+{
+	struct glm_msg c;
+	uint64_t now = now_ns();
+
+	if (glm_cookie_proven(&rs->cookies, now, m, from))
+		return true;
+	if (glm_cookie_reply(&rs->cookies, now, m, from, &c) && agentd_send(a, from, &c, key) == 0)
+		rs->cookies_sent++;
+	log_debug("relay: %s from key %u at %s without a valid cookie: cookie sent", glm_msg_type_name(m->type),
+		  key->id, sa6(from));
+	return false;
+}
+
+/* May the relay stream to `to` for key? `to` has proved it receives
+ * there, and must also be inside the prefixes the key's agent serves
+ * (its keyring line's 'prefix', glm-keys(5)): an agent's key cannot
+ * point a stream at an address of someone else's network. */
+static bool rs_destination_ok(const struct agentd *a, const struct glm_key *key, const struct sockaddr_in6 *to)
+{
+	(void)a;
+	return key_serves(key, &to->sin6_addr);
+}
+
+static unsigned rs_key_sessions(const struct relay_server *rs, uint32_t key_id)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < rs->nsess; i++)
+		n += rs->sess[i]->key_id == key_id;
+	return n;
+}
+
+/* A new session refused because its key holds RELAY_SESSIONS_PER_KEY:
+ * counted every time, logged once a minute per key. */
+static void rs_limited(struct agentd *a, struct relay_server *rs, const struct glm_msg *m, const struct glm_key *key,
+		       const struct sockaddr_in6 *from)
+{
+	uint64_t quiet;
+
+	rs->refused[GLM_ST_LIMIT]++;
+	if (glm_keylog_due(&rs->limit_log, key->id, now_ns(), &quiet))
+		log_warnx("relay: request from %s for %s refused: key %u holds %u relay sessions, the most one key may "
+			  "(%llu more refused since the last such line)", sa6(from), a6(&m->group), key->id,
+			  RELAY_SESSIONS_PER_KEY, (unsigned long long)quiet);
+	rs_respond(a, m, key, from, GLM_ST_LIMIT, 0);
 }
 
 /* The agent went silent: no refresh within the session's lifetime. */
@@ -469,9 +532,13 @@ static void rs_request(struct agentd *a, struct relay_server *rs, const struct g
 
 	if (GLM_HAS(m, GLM_TLV_SOURCE))
 		source = m->source;
-	if (key && !rs_fresh(a, rs, m, key, from))
+	if (!key) {
+		rs->refused[GLM_ST_DENIED]++;   /* nothing to answer with */
 		return;
-	if (!key || !keyring_find(&a->keys, key->id))
+	}
+	if (!rs_proven(a, rs, m, key, from) || !rs_fresh(a, rs, m, key, from))
+		return;
+	if (!keyring_find(&a->keys, key->id) || !rs_destination_ok(a, key, from))
 		st = GLM_ST_DENIED;
 	else if (!GLM_HAS(m, GLM_TLV_GROUP))
 		st = GLM_ST_BADREQ;
@@ -516,6 +583,8 @@ static void rs_request(struct agentd *a, struct relay_server *rs, const struct g
 			s->seq = t;
 		rs->refreshes++;
 	} else {
+		if (rs_key_sessions(rs, key->id) >= RELAY_SESSIONS_PER_KEY)
+			return rs_limited(a, rs, m, key, from);
 		if (rs->nsess == RS_MAX_SESSIONS || !(s = calloc(1, sizeof(*s)))) {
 			rs->refused[GLM_ST_INTERNAL]++;
 			log_warnx("relay: request from %s for %s: too many sessions", sa6(from), a6(&m->group));
@@ -669,6 +738,7 @@ void relay_server_free(struct agentd *a)
 		rs_end(a, rs, rs->nsess - 1, "shutdown");
 	agentd_unwatch(a, rs->pkt_fd);
 	close(rs->pkt_fd);
+	glm_cookie_wipe(&rs->cookies);
 	free(rs->rxbuf);
 	free(rs);
 	a->relay_server = NULL;
@@ -699,10 +769,12 @@ void relay_server_status(struct agentd *a, struct printer *p)
 	print_u64(p, "refreshes", NULL, rs->refreshes);
 	print_u64(p, "stops", NULL, rs->stops);
 	print_u64(p, "expired", NULL, rs->expired);
+	print_u64(p, "cookies_sent", NULL, rs->cookies_sent);
 	print_open_object(p, "refused");
 	print_u64(p, "denied", NULL, rs->refused[GLM_ST_DENIED]);
 	print_u64(p, "badreq", NULL, rs->refused[GLM_ST_BADREQ]);
 	print_u64(p, "internal", NULL, rs->refused[GLM_ST_INTERNAL]);
+	print_u64(p, "limit", "relay sessions refused at the per-key limit: %llu\n", rs->refused[GLM_ST_LIMIT]);
 	print_close_object(p);
 	print_open_array(p, "sessions");
 	for (unsigned i = 0; i < rs->nsess; i++) {

@@ -13,7 +13,11 @@
  * from the IMS is taken twice: a reply only to the query outstanding, the
  * subscription's ack only to the last round of SUBSCRIBEs, and pushes
  * only in the order the IMS sent them (header seq above the last one), so
- * a push replayed after its peer was withdrawn does not bring it back. */
+ * a push replayed after its peer was withdrawn does not bring it back.
+ *
+ * The IMS serves SUBSCRIBE and QUERY only with its cookie for our address
+ * (glm-keys(5) ADDRESS VALIDATION): every answer brings a fresh one, kept
+ * and echoed; a COOKIE answer makes us send the request again at once. */
 #include "matd.h"
 #include "log.h"
 #include "util.h"
@@ -23,6 +27,7 @@
 #define SUBSCRIBE_LIFETIME 600
 #define SUBSCRIBE_RETRY_NS (2000 * 1000000ull)
 #define EXPIRE_RETRY_NS (1000 * 1000000ull)
+#define COOKIE_RESENDS 2     /* immediate re-sends on COOKIE answers in a row */
 
 static struct peer *peer_find(struct matd *d, const struct in6_addr *ha)
 {
@@ -153,11 +158,20 @@ static int apply(struct matd *d, const struct in6_addr *ha, const struct in6_add
 	return GLM_ST_OK;
 }
 
+static void with_cookie(const struct matd *d, struct glm_msg *m)
+{
+	if (d->have_ims_cookie) {
+		memcpy(m->cookie, d->ims_cookie, GLM_COOKIE_LEN);
+		m->present |= 1u << GLM_TLV_COOKIE;
+	}
+}
+
 static void subscribe(struct matd *d)
 {
 	for (unsigned i = 0; i < d->conf.nhome; i++) {
 		struct glm_msg m = { .type = GLM_SUBSCRIBE, .seq = seq_next() };
 
+		with_cookie(d, &m);
 		if (i == 0)
 			d->subscribe_seq[0] = m.seq;
 		d->subscribe_seq[1] = m.seq;
@@ -197,7 +211,9 @@ int corr_query(struct matd *d, const struct in6_addr *ha)
 	if (!d->conf.have_ims)
 		return -ENOENT;
 	GLM_SET(&m, ha, GLM_TLV_HA, *ha);
+	with_cookie(d, &m);
 	d->query_seq = m.seq;
+	d->query_ha = *ha;
 	return matd_send(d, &d->conf.ims, NULL, &m, matd_ims_key(d));
 }
 
@@ -269,10 +285,33 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 			  &a, key);
 		return;
 	}
-	/* NOTIFY and REPLY come from our IMS (only an ims key may send them). */
+	/* NOTIFY, REPLY and COOKIE come from our IMS (only an ims key may
+	 * send them). */
 	if (key != matd_ims_key(d) || !from_ims(d, from)) {
 		d->refused++;
 		log_debug("%s from %s ignored: not our IMS", glm_msg_type_name(m->type), sa6(from));
+		return;
+	}
+	if (GLM_HAS(m, GLM_TLV_COOKIE)) {
+		memcpy(d->ims_cookie, m->cookie, GLM_COOKIE_LEN);
+		d->have_ims_cookie = true;
+		if (m->type != GLM_COOKIE)
+			d->ims_cookie_resends = 0;
+	}
+	if (m->type == GLM_COOKIE) {
+		/* the request it answers goes again at once, with the cookie
+		 * (a few times in a row at most: then the timers' retries) */
+		bool sub = d->conf.nhome && m->seq >= d->subscribe_seq[0] && m->seq <= d->subscribe_seq[1];
+		bool query = d->query_seq && m->seq == d->query_seq;
+
+		if (!GLM_HAS(m, GLM_TLV_COOKIE) || (!sub && !query) || d->ims_cookie_resends >= COOKIE_RESENDS)
+			return;
+		d->ims_cookie_resends++;
+		log_debug("IMS %s asks us to prove our address: %s again", sa6(from), sub ? "SUBSCRIBE" : "QUERY");
+		if (sub)
+			subscribe(d);
+		else
+			corr_query(d, &d->query_ha);
 		return;
 	}
 	if (m->type == GLM_NOTIFY) {

@@ -71,6 +71,7 @@ static void udp_input(struct matd *d)
 		case GLM_BINDING_UPDATE:
 		case GLM_NOTIFY:
 		case GLM_REPLY:
+		case GLM_COOKIE:
 			corr_msg(d, &m, key, &local, &from);
 			break;
 		default:

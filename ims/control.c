@@ -31,6 +31,8 @@ static unsigned counters(struct imsd *d, struct counter *c, unsigned cap)
 		{ "updates_prove", d->st.updates_prove },
 		{ "queries", d->st.queries },
 		{ "subscribes", d->st.subscribes },
+		{ "subscribes_limited", d->st.subscribes_limited },
+		{ "cookies_sent", d->st.cookies_sent },
 		{ "notifies_sent", d->st.notifies_sent },
 		{ "send_errors", d->st.send_errors },
 		{ "subscribers", d->nsubs },

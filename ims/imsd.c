@@ -196,6 +196,7 @@ static void imsd_free(void *ctx)
 
 	store_close(d->store);
 	keyring_free(&d->keys);
+	glm_cookie_wipe(&d->cookies);
 	sendq_free(&d->out);
 	free(d->subs);
 	conf_free(&d->conf);

@@ -8,7 +8,9 @@
  * control socket. */
 #ifndef IMSD_H
 #define IMSD_H
+#include "cookie.h"
 #include "evloop.h"
+#include "keylog.h"
 #include "keys.h"
 #include "store.h"
 #include "wire.h"
@@ -26,6 +28,9 @@
 #define IMSD_DEFAULT_SUB_LIFETIME 3600
 #define IMSD_BATCH 64         /* datagrams per recvmmsg, i.e. per commit */
 #define IMSD_MAX_SUBSCRIBERS 4096
+/* The most subscriptions one key may hold: a key cannot take the whole
+ * table (IMSD_MAX_SUBSCRIBERS) from the others. */
+#define IMSD_SUBS_PER_KEY 16
 #define IMSD_OUT_MAX 256      /* our own messages are small */
 
 struct imsd_conf {
@@ -37,6 +42,8 @@ struct imsd_conf {
 struct imsd_stats {
 	uint64_t rx, updates_ok, updates_stale, updates_denied, updates_badreq, updates_failed, updates_prove;
 	uint64_t queries, subscribes, notifies_sent, send_errors;
+	uint64_t subscribes_limited;   /* refused: the key held IMSD_SUBS_PER_KEY */
+	uint64_t cookies_sent;         /* QUERY/SUBSCRIBE without a valid cookie: answered with one */
 	uint64_t drop[GLM_PE_MAX];     /* by reason: unparsable, not authentic, not fresh, replayed */
 	uint64_t drop_unexpected;
 };
@@ -80,6 +87,11 @@ struct imsd {
 	 * per home address */
 	struct glm_replay kseq;
 	struct glm_proof proof;       /* return-routability tokens for unvouched MAs */
+	/* address validation: QUERY and SUBSCRIBE are served only with our
+	 * cookie for their source; a key at its subscription limit is logged
+	 * once a minute */
+	struct glm_cookie_secret cookies;
+	struct glm_keylog limit_log;
 	struct sendq out;
 	struct evloop *loop;
 	struct ev_timer expiry;        /* the once-a-second sweep */
@@ -97,6 +109,7 @@ int requests_batch(struct imsd *d);
 int64_t wall_now(void);
 
 /* subscribers.c */
+/* 0, -EDQUOT (key holds IMSD_SUBS_PER_KEY), -ENOSPC, -ENOMEM. */
 int subs_add(struct imsd *d, const struct sockaddr_in6 *to, const struct glm_msg *req,
 	     const struct glm_key *key, uint32_t lifetime);
 /* Queue a NOTIFY of m (lifetime 0 = gone) to every subscriber whose prefix holds it. */

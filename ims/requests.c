@@ -12,7 +12,13 @@
  * leave only after COMMIT returned. If the commit fails, every update of the batch is answered
  * INTERNAL and nothing else happens: no push, no counter moves as if it
  * had been stored. QUERY and SUBSCRIBE are answered after the commit, so
- * they never report something that might still be rolled back. */
+ * they never report something that might still be rolled back.
+ *
+ * Nothing larger than a request goes to an address that has not proved it
+ * receives there (cookie.h): a QUERY or SUBSCRIBE without our cookie for
+ * its source is answered with a COOKIE message only, and changes nothing;
+ * an UPDATE's ACK to such a source leaves out what does not fit in the
+ * UPDATE's size (the MA first: the sender knows it). */
 #include "imsd.h"
 #include "log.h"
 #include "util.h"
@@ -30,6 +36,7 @@ struct rx {
 	struct glm_msg m;
 	const struct glm_key *key;
 	const struct sockaddr_in6 *from;
+	bool proven;         /* carried our cookie for its source */
 };
 
 int64_t wall_now(void)
@@ -39,8 +46,31 @@ int64_t wall_now(void)
 
 static void reply(struct imsd *d, const struct rx *r, struct glm_msg *out)
 {
+	/* what may go unasked-for to an unproven address, least needed first */
+	static const unsigned optional[] = { GLM_TLV_MA, GLM_TLV_UPDATE_SEQ, GLM_TLV_LIFETIME };
+
 	out->seq = r->m.seq;
+	out->key_id = r->key->local_id;   /* as sendq_msg will seal it: the length counts it */
+	if (r->proven)
+		glm_cookie_add(&d->cookies, now_ns(), r->from, r->key->id, out);
+	for (unsigned i = 0; !r->proven && i < ARRAY_SIZE(optional) && glm_msg_len(out) > r->m.len; i++)
+		out->present &= ~(1u << optional[i]);
+	if (!r->proven && glm_msg_len(out) > r->m.len)
+		return;
 	sendq_msg(d, r->from, out, r->key);
+}
+
+/* A QUERY or SUBSCRIBE from an address not proven: its only answer. */
+static void send_cookie(struct imsd *d, const struct rx *r)
+{
+	struct glm_msg c;
+
+	if (glm_cookie_reply(&d->cookies, now_ns(), &r->m, r->from, &c)) {
+		sendq_msg(d, r->from, &c, r->key);
+		d->st.cookies_sent++;
+	}
+	log_debug("%s from key %u at %s without a valid cookie: cookie sent", glm_msg_type_name(r->m.type),
+		  r->m.key_id, sa6(r->from));
 }
 
 struct update {
@@ -262,11 +292,22 @@ static void subscribe(struct imsd *d, const struct rx *r)
 		to.sin6_port = htons(r->m.port);
 	lifetime = r->m.lifetime < d->conf.sub_lifetime ? r->m.lifetime : d->conf.sub_lifetime;
 	e = subs_add(d, &to, &r->m, r->key, lifetime);
-	GLM_SET(&a, status, GLM_TLV_STATUS, e ? GLM_ST_INTERNAL : GLM_ST_OK);
+	GLM_SET(&a, status, GLM_TLV_STATUS, !e ? GLM_ST_OK : e == -EDQUOT ? GLM_ST_LIMIT : GLM_ST_INTERNAL);
 	GLM_SET(&a, prefix, GLM_TLV_PREFIX, r->m.prefix);
 	a.prefix_len = r->m.prefix_len;
 	GLM_SET(&a, lifetime, GLM_TLV_LIFETIME, e ? 0 : lifetime);
 	reply(d, r, &a);
+	if (e == -EDQUOT) {
+		uint64_t quiet;
+
+		d->st.subscribes_limited++;
+		if (glm_keylog_due(&d->limit_log, r->key->id, now_ns(), &quiet))
+			log_warnx("subscribe %s/%u from key %u at %s refused: key %u holds %u subscriptions, the most "
+				  "one key may (%llu more refused since the last such line)", a6(&r->m.prefix),
+				  r->m.prefix_len, r->key->id, sa6(&to), r->key->id, IMSD_SUBS_PER_KEY,
+				  (unsigned long long)quiet);
+		return;
+	}
 	if (e) {
 		log_warnx("subscribe %s/%u from key %u at %s refused: %s", a6(&r->m.prefix),
 			  r->m.prefix_len, r->key->id, sa6(&to), strerror(-e));
@@ -331,6 +372,7 @@ int requests_batch(struct imsd *d)
 			continue;
 		}
 		r->from = &from[i];
+		r->proven = glm_cookie_proven(&d->cookies, now_ns(), &r->m, r->from);
 		switch (r->m.type) {
 		case GLM_IMS_UPDATE:
 			memset(&upd[nupd], 0, sizeof(upd[nupd]));
@@ -340,6 +382,11 @@ int requests_batch(struct imsd *d)
 			break;
 		case GLM_QUERY:
 		case GLM_SUBSCRIBE:
+			/* unproven: nothing remembered, nothing but a cookie sent */
+			if (!r->proven) {
+				send_cookie(d, r);
+				continue;
+			}
 			if ((e = glm_replay_check(&d->kseq, r->m.key_id, r->m.seq)) != GLM_PE_OK) {
 				d->st.drop[e]++;
 				log_debug("drop %s from key %u at %s: seq %llu not above the last taken from it",

@@ -5,7 +5,7 @@
  * subscriber's own key, looked up at send time so that a key removed by a
  * SIGHUP reload stops receiving at once. Kept in a plain array: there are
  * at most IMSD_MAX_SUBSCRIBERS, and an update touches all of them anyway
- * to match prefixes. */
+ * to match prefixes; one key holds at most IMSD_SUBS_PER_KEY of them. */
 #include "imsd.h"
 #include "log.h"
 #include "util.h"
@@ -39,7 +39,13 @@ int subs_add(struct imsd *d, const struct sockaddr_in6 *to, const struct glm_msg
 		return 0;
 	}
 	if (!s) {
+		unsigned mine = 0;
+
 		subs_expire(d, now);
+		for (unsigned i = 0; i < d->nsubs; i++)
+			mine += d->subs[i].key_id == key->id;
+		if (mine >= IMSD_SUBS_PER_KEY)
+			return -EDQUOT;
 		if (d->nsubs >= IMSD_MAX_SUBSCRIBERS)
 			return -ENOSPC;
 		if (d->nsubs == d->subs_cap) {

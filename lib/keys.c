@@ -50,6 +50,7 @@ static const uint8_t senders[GLM_MSG_TYPE_MAX + 1] = {
 	[GLM_BINDING_UPDATE] = R(GUEST),
 	[GLM_BINDING_ACK] = R(GUEST) | R(GATEWAY),
 	[GLM_RESUMED] = R(AGENT),
+	[GLM_COOKIE] = R(AGENT) | R(IMS),          /* a relay's, the IMS's */
 };
 #undef R
 

@@ -13,6 +13,7 @@ static const uint16_t tlv_len[GLM_TLV_MAX + 1] = {
 	[GLM_TLV_GROUP] = 16, [GLM_TLV_SOURCE] = 16, [GLM_TLV_PORT] = 2,
 	[GLM_TLV_UPDATE_SEQ] = 8, [GLM_TLV_PACKET] = 0 /* variable */, [GLM_TLV_LLADDR] = 6,
 	[GLM_TLV_VOUCH] = 76, [GLM_TLV_PROOF] = 16,
+	[GLM_TLV_COOKIE] = GLM_COOKIE_LEN,
 };
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -33,6 +34,7 @@ enum glm_parse_err glm_msg_parse(const uint8_t *buf, size_t len, struct glm_msg 
 	if (get16(buf + 2) != len)
 		return GLM_PE_LENGTH;
 	m->type = buf[1];
+	m->len = (uint16_t)len;
 	m->key_id = get32(buf + 4);
 	m->seq = get64(buf + 8);
 
@@ -70,6 +72,7 @@ enum glm_parse_err glm_msg_parse(const uint8_t *buf, size_t len, struct glm_msg 
 			m->vouch.not_after = get64(v + 4);
 			memcpy(m->vouch.sig, v + 12, 64);
 			break;
+		case GLM_TLV_COOKIE: memcpy(m->cookie, v, GLM_COOKIE_LEN); break;
 		case GLM_TLV_LIFETIME: m->lifetime = get32(v); break;
 		case GLM_TLV_STATUS: m->status = get16(v); break;
 		case GLM_TLV_PORT: m->port = get16(v); break;
@@ -201,6 +204,7 @@ ssize_t glm_msg_encode(const struct glm_msg *m, const uint8_t key[GLM_KEY_LEN], 
 			put_tlv(&w, t, b, 76);
 			break;
 		}
+		case GLM_TLV_COOKIE: put_tlv(&w, t, m->cookie, GLM_COOKIE_LEN); break;
 		case GLM_TLV_LIFETIME: { uint32_t v = htobe32(m->lifetime); put_tlv(&w, t, &v, 4); break; }
 		case GLM_TLV_STATUS: { uint16_t v = htobe16(m->status); put_tlv(&w, t, &v, 2); break; }
 		case GLM_TLV_PORT: { uint16_t v = htobe16(m->port); put_tlv(&w, t, &v, 2); break; }
@@ -229,6 +233,16 @@ ssize_t glm_msg_encode(const struct glm_msg *m, const uint8_t key[GLM_KEY_LEN], 
 	return (ssize_t)(w.len + GLM_MAC_LEN);
 }
 
+size_t glm_msg_len(const struct glm_msg *m)
+{
+	size_t n = GLM_MSG_MIN;
+
+	for (unsigned t = 1; t <= GLM_TLV_MAX; t++)
+		if (GLM_HAS(m, t))
+			n += 4 + (tlv_len[t] ? tlv_len[t] : m->packet_len);
+	return n;
+}
+
 static const char *const type_names[] = {
 	[GLM_PREPARE] = "PREPARE", [GLM_PREPARE_ACK] = "PREPARE_ACK",
 	[GLM_RELAY_REQUEST] = "RELAY_REQUEST", [GLM_RELAY_RESPONSE] = "RELAY_RESPONSE",
@@ -236,7 +250,7 @@ static const char *const type_names[] = {
 	[GLM_IMS_UPDATE] = "UPDATE", [GLM_IMS_ACK] = "ACK", [GLM_QUERY] = "QUERY",
 	[GLM_REPLY] = "REPLY", [GLM_SUBSCRIBE] = "SUBSCRIBE", [GLM_NOTIFY] = "NOTIFY",
 	[GLM_BINDING_UPDATE] = "BINDING_UPDATE", [GLM_BINDING_ACK] = "BINDING_ACK",
-	[GLM_RESUMED] = "RESUMED",
+	[GLM_RESUMED] = "RESUMED", [GLM_COOKIE] = "COOKIE",
 };
 
 const char *glm_msg_type_name(unsigned type)
@@ -262,7 +276,7 @@ const char *glm_parse_err_name(enum glm_parse_err e)
 const char *glm_status_name(unsigned st)
 {
 	static const char *const n[] = { "ok", "stale", "denied", "not found", "bad request", "internal error",
-					 "prove" };
+					 "prove", "limit reached" };
 	return st < sizeof(n) / sizeof(n[0]) ? n[st] : "unknown";
 }
 

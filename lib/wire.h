@@ -19,7 +19,18 @@
  * The sequence number is the sender's CLOCK_REALTIME in ns (seq_next()),
  * strictly increasing per sending process. What a receiver takes is
  * bounded in time, as WireGuard bounds its handshakes' timestamps
- * (glm_seq_fresh(), glm_replay below, glm-keys(5) "FRESHNESS"). */
+ * (glm_seq_fresh(), glm_replay below, glm-keys(5) "FRESHNESS").
+ *
+ * Address validation (glm-keys(5) "ADDRESS VALIDATION", cookie.h): a UDP
+ * source can be forged, so a request whose answer is bulk or larger than
+ * the request (RELAY_REQUEST, SUBSCRIBE, QUERY) is served only if it
+ * carries a COOKIE TLV the server made for that source address, port and
+ * key. Without one the only answer is a COOKIE message (header, COOKIE
+ * TLV, MAC: GLM_COOKIE_MSG_LEN bytes, no larger than any such request),
+ * sent with the request's seq; the client sends the request again at once
+ * with the cookie. Answers to a request that carried a valid cookie carry
+ * a fresh one, so a client in regular contact never pays the round trip
+ * again. Every other answer is no larger than its request. */
 #ifndef GLM_WIRE_H
 #define GLM_WIRE_H
 #include <netinet/in.h>
@@ -50,7 +61,8 @@ enum glm_msg_type {
 	GLM_BINDING_UPDATE,
 	GLM_BINDING_ACK,
 	GLM_RESUMED,          /* host agent -> matd: the VM runs here now (libvirt's RESUMED) */
-	GLM_MSG_TYPE_MAX = GLM_RESUMED,
+	GLM_COOKIE,           /* server -> unproven client: prove you receive here (COOKIE TLV) */
+	GLM_MSG_TYPE_MAX = GLM_COOKIE,
 };
 
 enum glm_tlv_type {
@@ -71,7 +83,8 @@ enum glm_tlv_type {
 	                       * signature (64): a host agent vouches for (HA, MA); keys.h */
 	GLM_TLV_PROOF,        /* 16 bytes: the receiver's token for (key, HA, MA), sent to the
 	                       * MA and echoed: the MA receives there (return routability) */
-	GLM_TLV_MAX = GLM_TLV_PROOF,
+	GLM_TLV_COOKIE,       /* GLM_COOKIE_LEN bytes: the server's MAC of the client's address */
+	GLM_TLV_MAX = GLM_TLV_COOKIE,
 };
 
 enum glm_status {
@@ -83,6 +96,7 @@ enum glm_status {
 	GLM_ST_INTERNAL = 5,  /* e.g. the store failed: nothing was changed */
 	GLM_ST_PROVE = 6,     /* the MA is neither vouched for nor proven: this answer, sent
 	                       * to the MA, carries a PROOF to send the update again with */
+	GLM_ST_LIMIT = 7,     /* the key holds as many sessions/subscriptions as one may */
 };
 
 /* Why a message was refused; counted by the receivers. */
@@ -106,6 +120,9 @@ enum glm_parse_err {
 };
 
 #define GLM_HAS(m, t) (((m)->present >> (t)) & 1u)
+#define GLM_COOKIE_LEN 16
+/* A COOKIE message: header, COOKIE TLV, MAC. */
+#define GLM_COOKIE_MSG_LEN (GLM_HDR_LEN + 4 + GLM_COOKIE_LEN + GLM_MAC_LEN)
 
 struct glm_msg {
 	uint8_t type;
@@ -127,6 +144,8 @@ struct glm_msg {
 		uint8_t sig[64];
 	} vouch;
 	uint8_t proof[16];
+	uint8_t cookie[GLM_COOKIE_LEN];
+	uint16_t len;          /* glm_msg_parse(): the message's length on the wire */
 };
 
 /* Structural parse; returns GLM_PE_OK or the reason. Never reads past len. */
@@ -136,6 +155,8 @@ enum glm_parse_err glm_msg_verify(const uint8_t *buf, size_t len, const uint8_t 
 /* Encode m (TLVs named by m->present) and seal it with key.
  * Returns the length written, or -EMSGSIZE / -EINVAL. */
 ssize_t glm_msg_encode(const struct glm_msg *m, const uint8_t key[GLM_KEY_LEN], uint8_t *out, size_t cap);
+/* The length glm_msg_encode() would give m (MAC included). */
+size_t glm_msg_len(const struct glm_msg *m);
 
 const char *glm_msg_type_name(unsigned type);
 const char *glm_parse_err_name(enum glm_parse_err e);

@@ -1,17 +1,22 @@
 /* glmsend: send one glm message of any type and print the answer. For
  * tests of every daemon's receive path: authentic, forged (--forge flips a
  * MAC byte), replayed (--seq N twice, or --save FILE, then the same bytes
- * again with --replay FILE) or from a key the receiver must not trust.
+ * again with --replay FILE) or from a key the receiver must not trust;
+ * --from [ADDR]:PORT sends from an address this host does not have (a
+ * forged source: IPV6_FREEBIND), as an attacker who wants the answer to
+ * go to someone else would.
  * KEYRING is the sender's own (its private line says who sends); KEYID
  * names the receiver's key, the one the message is sealed for.
  *   glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [-t MS]
- *           [--save FILE] TYPE [ha=A] [ma=A] [router=A] [group=A] [source=A]
- *           [prefix=P/L] [lifetime=N] [status=N] [port=N]
- *   glmsend -s [ADDR]:PORT -k KEYRING [-t MS] --replay FILE
+ *           [--from [ADDR]:PORT] [--save FILE] TYPE [ha=A] [ma=A] [router=A]
+ *           [group=A] [source=A] [prefix=P/L] [lifetime=N] [status=N] [port=N]
+ *   glmsend -s [ADDR]:PORT -k KEYRING [-t MS] [--from [ADDR]:PORT] --replay FILE
  * TYPE is a message name as glm_msg_type_name() prints it (UPDATE,
  * BINDING_UPDATE, PREPARE, ...). Prints "TYPE status=... seq=..." for the
  * answer; exit 0 answered with status ok, 1 answered otherwise, 2 no
- * answer, 64 usage. */
+ * answer, 64 usage. A COOKIE answer (glm-keys(5) ADDRESS VALIDATION) is
+ * not printed: the message goes again at once with the cookie, as a node
+ * sends it; --save then keeps that second message. */
 #include "conf.h"
 #include "keys.h"
 #include "log.h"
@@ -61,6 +66,30 @@ static int set_tlv(struct glm_msg *m, const char *kv)
 	return 0;
 }
 
+/* Encode and seal m into buf (a flipped MAC byte with forge; as hex into
+ * save too). The length, or -1. */
+static ssize_t seal(const struct glm_msg *m, const struct glm_key *key, bool forge, const char *save, uint8_t *buf,
+		    size_t cap)
+{
+	ssize_t n = glm_msg_encode(m, key->secret, buf, cap);
+	FILE *f;
+
+	if (n < 0)
+		return -1;
+	if (forge)
+		buf[n - 1] ^= 0x01;
+	if (!save)
+		return n;
+	f = fopen(save, "w");
+	for (ssize_t i = 0; f && i < n; i++)
+		fprintf(f, "%02x", buf[i]);
+	if (!f || fclose(f)) {
+		perror(save);
+		return -1;
+	}
+	return n;
+}
+
 /* What --save wrote: the sealed message as hex. Its length, or -1. */
 static ssize_t load_hex(const char *path, uint8_t *buf, size_t cap)
 {
@@ -88,14 +117,16 @@ int main(int argc, char **argv)
 {
 	static const struct option o[] = { { "seq", required_argument, 0, 'q' }, { "forge", no_argument, 0, 'F' },
 					   { "save", required_argument, 0, 'S' }, { "replay", required_argument, 0, 'R' },
+					   { "from", required_argument, 0, 'f' },
 					   { "help", no_argument, 0, 'h' }, { 0 } };
-	const char *server = NULL, *keyring = NULL, *save = NULL, *replay = NULL;
+	const char *server = NULL, *keyring = NULL, *save = NULL, *replay = NULL, *from = NULL;
+	struct sockaddr_in6 src;
 	uint32_t key_id = 0, timeout = 1000;
 	unsigned long long seq = 0;
 	bool forge = false;
 	struct sockaddr_in6 to;
 	struct glm_keyring kr;
-	const struct glm_key *key;
+	const struct glm_key *key = NULL;
 	struct glm_msg m = { 0 };
 	uint8_t buf[GLM_MSG_MAX];
 	ssize_t n;
@@ -112,12 +143,17 @@ int main(int argc, char **argv)
 		case 'F': forge = true; break;
 		case 'S': save = optarg; break;
 		case 'R': replay = optarg; break;
+		case 'f': from = optarg; break;
 		default:
 			fprintf(stderr, "usage: glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [--save FILE] "
-					"[-t MS] TYPE [tlv=value]...\n"
-					"       glmsend -s [ADDR]:PORT -k KEYRING [-t MS] --replay FILE\n");
+					"[-t MS] [--from [ADDR]:PORT] TYPE [tlv=value]...\n"
+					"       glmsend -s [ADDR]:PORT -k KEYRING [-t MS] [--from [ADDR]:PORT] --replay FILE\n");
 			return c == 'h' ? 0 : 64;
 		}
+	}
+	if (from && parse_sockaddr6(from, 0, &src)) {
+		fprintf(stderr, "glmsend: --from wants [ADDR]:PORT\n");
+		return 64;
 	}
 	if (replay) {
 		if (!server || !keyring || parse_sockaddr6(server, 0, &to) || !to.sin6_port) {
@@ -155,49 +191,62 @@ int main(int argc, char **argv)
 	}
 	m.key_id = key->local_id;
 	m.seq = seq ? seq : seq_next();
-	n = glm_msg_encode(&m, key->secret, buf, sizeof(buf));
-	if (n < 0) {
+	if ((n = seal(&m, key, forge, save, buf, sizeof(buf))) < 0) {
 		ret = 64;
 		goto out;
 	}
-	if (forge)
-		buf[n - 1] ^= 0x01;
-	if (save) {
-		FILE *f = fopen(save, "w");
+send:
+	fd = udp6_socket(NULL);
+	if (fd >= 0 && from) {
+		int one = 1;
 
-		for (ssize_t i = 0; f && i < n; i++)
-			fprintf(f, "%02x", buf[i]);
-		if (!f || fclose(f)) {
-			perror(save);
-			ret = 64;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0 ||
+		    bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+			perror("glmsend: --from");
+			ret = 2;
 			goto out;
 		}
 	}
-send:
-	fd = udp6_socket(NULL);
-	if (fd < 0 || sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)) != n) {
-		perror("glmsend: send");
-		ret = 2;
-		goto out;
+	for (int round = 0;; round++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		const struct glm_key *rk;
+		struct glm_msg r;
+		enum glm_parse_err e;
+
+		if (fd < 0 || sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)) != n) {
+			perror("glmsend: send");
+			ret = 2;
+			goto out;
+		}
+		if (poll(&p, 1, (int)timeout) <= 0) {
+			printf("no answer\n");
+			ret = 2;
+			goto out;
+		}
+		n = recv(fd, buf, sizeof(buf), 0);
+		e = n > 0 ? glm_msg_accept(&kr, buf, (size_t)n, &r, &rk) : GLM_PE_SHORT;
+		if (e != GLM_PE_OK) {
+			printf("bad answer: %s\n", glm_parse_err_name(e));
+			ret = 1;
+			goto out;
+		}
+		/* prove our address as a node would: the request again at
+		 * once with the cookie (a new seq); --save keeps this one */
+		if (r.type == GLM_COOKIE && GLM_HAS(&r, GLM_TLV_COOKIE) && !replay && round == 0 && r.seq == m.seq) {
+			memcpy(m.cookie, r.cookie, GLM_COOKIE_LEN);
+			m.present |= 1u << GLM_TLV_COOKIE;
+			m.seq = seq ? m.seq + 1 : seq_next();
+			if ((n = seal(&m, key, forge, save, buf, sizeof(buf))) < 0) {
+				ret = 64;
+				goto out;
+			}
+			continue;
+		}
+		printf("%s status=%s seq=%llu\n", glm_msg_type_name(r.type),
+		       GLM_HAS(&r, GLM_TLV_STATUS) ? glm_status_name(r.status) : "none", (unsigned long long)r.seq);
+		ret = GLM_HAS(&r, GLM_TLV_STATUS) && r.status != GLM_ST_OK ? 1 : 0;
+		break;
 	}
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	if (poll(&p, 1, (int)timeout) <= 0) {
-		printf("no answer\n");
-		ret = 2;
-		goto out;
-	}
-	n = recv(fd, buf, sizeof(buf), 0);
-	struct glm_msg r;
-	const struct glm_key *rk;
-	enum glm_parse_err e = n > 0 ? glm_msg_accept(&kr, buf, (size_t)n, &r, &rk) : GLM_PE_SHORT;
-	if (e != GLM_PE_OK) {
-		printf("bad answer: %s\n", glm_parse_err_name(e));
-		ret = 1;
-		goto out;
-	}
-	printf("%s status=%s seq=%llu\n", glm_msg_type_name(r.type),
-	       GLM_HAS(&r, GLM_TLV_STATUS) ? glm_status_name(r.status) : "none", (unsigned long long)r.seq);
-	ret = GLM_HAS(&r, GLM_TLV_STATUS) && r.status != GLM_ST_OK ? 1 : 0;
 out:
 	if (fd >= 0)
 		close(fd);

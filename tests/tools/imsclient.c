@@ -9,7 +9,12 @@
  * and the exit code says what happened: 0 ok, 1 refused (any other
  * status), 2 no (authentic) answer within the timeout, 64 usage. With
  * -c N the request is repeated N times (new seq each) and round-trip
- * statistics are printed; -w W keeps W requests in flight at once. */
+ * statistics are printed; -w W keeps W requests in flight at once.
+ *
+ * imsd serves QUERY and SUBSCRIBE only with its cookie for our address
+ * (glm-keys(5) ADDRESS VALIDATION): a COOKIE answer is not printed, the
+ * request goes again at once with the cookie (and so do all that follow:
+ * it is kept, and refreshed from every answer). */
 #include "conf.h"
 #include "keys.h"
 #include "log.h"
@@ -39,6 +44,9 @@ struct client {
 	const char *save;   /* write the sealed request here as hex */
 	uint16_t port;
 	unsigned count, window;
+	uint8_t cookie[GLM_COOKIE_LEN];  /* imsd's last cookie for our address */
+	bool have_cookie;
+	unsigned cookie_rounds;
 };
 
 static const char *status_word(unsigned st)
@@ -104,6 +112,10 @@ static int recv_msg(struct client *c, uint64_t deadline, struct glm_msg *m)
 			fprintf(stderr, "imsclient: ignoring an inauthentic %zd-byte datagram\n", n);
 			continue;
 		}
+		if (GLM_HAS(m, GLM_TLV_COOKIE)) {
+			memcpy(c->cookie, m->cookie, GLM_COOKIE_LEN);
+			c->have_cookie = true;
+		}
 		return 1;
 	}
 }
@@ -123,6 +135,10 @@ static int seal(struct client *c, struct glm_msg *m, uint8_t *buf, size_t cap)
 
 	m->key_id = c->key->local_id;
 	m->seq = c->seq_opt ? c->seq_opt++ : seq_next();
+	if (c->have_cookie) {
+		memcpy(m->cookie, c->cookie, GLM_COOKIE_LEN);
+		m->present |= 1u << GLM_TLV_COOKIE;
+	}
 	n = glm_msg_encode(m, c->key->secret, buf, cap);
 	if (n < 0)
 		return (int)n;
@@ -162,6 +178,14 @@ static int transact(struct client *c, struct glm_msg *req, struct glm_msg *ans)
 		while ((r = recv_msg(c, deadline, ans)) > 0) {
 			if (ans->seq != req->seq)
 				continue; /* a late answer to an earlier request */
+			if (ans->type == GLM_COOKIE && c->cookie_rounds++ < 2) {
+				/* prove our address: the same request again,
+				 * with the cookie recv_msg kept (and a new seq) */
+				n = seal(c, req, buf, sizeof(buf));
+				if (n < 0 || send_buf(c, buf, (size_t)n))
+					return EX_SOFTWARE;
+				continue;
+			}
 			if (!c->quiet)
 				print_msg(ans);
 			code = GLM_HAS(ans, GLM_TLV_STATUS) && ans->status == GLM_ST_OK ? 0 : EXIT_REFUSED;
@@ -235,6 +259,19 @@ static int repeat(struct client *c, struct glm_msg *tmpl)
 		for (unsigned i = done; i < sent; i++) {
 			if (seqs[i] != m.seq)
 				continue;
+			if (m.type == GLM_COOKIE) {
+				/* again, with the cookie: the round trip counts */
+				struct glm_msg req = *tmpl;
+				uint8_t buf[512];
+				int n = seal(c, &req, buf, sizeof(buf));
+
+				if (n < 0 || send_buf(c, buf, (size_t)n)) {
+					code = EX_UNAVAILABLE;
+					goto cleanup;
+				}
+				seqs[i] = req.seq;
+				break;
+			}
 			rtt[done] = now_ns() - sent_at[i];
 			done++;
 			inflight--;

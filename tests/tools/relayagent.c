@@ -74,7 +74,7 @@ static void udp_input(struct agentd *a, void *arg)
 		}
 		if (m.type == GLM_RELAY_REQUEST || m.type == GLM_RELAY_STOP)
 			relay_server_msg(a, &m, key, &from[i]);
-		else if (m.type == GLM_RELAY_RESPONSE || m.type == GLM_RELAYED_PACKET)
+		else if (m.type == GLM_RELAY_RESPONSE || m.type == GLM_RELAYED_PACKET || m.type == GLM_COOKIE)
 			relay_client_msg(a, &m, key, &from[i]);
 		else
 			a->refused++;

@@ -583,16 +583,132 @@ static struct relay_server *fake_server(void)
 	return rs;
 }
 
-static void request(const char *group, const struct glm_key *key, uint64_t seq)
+static struct sockaddr_in6 agent_at(const char *addr)
 {
-	struct glm_msg m = { .type = GLM_RELAY_REQUEST, .seq = seq, .key_id = key ? key->id : 99 };
 	struct sockaddr_in6 from = { .sin6_family = AF_INET6, .sin6_port = htons(5310) };
 
-	from.sin6_addr = ip6("2001:db8:2::2");
+	from.sin6_addr = ip6(addr);
+	return from;
+}
+
+/* A request from `from`; with the server's cookie for it if cookie. */
+static void request_from(const struct sockaddr_in6 *from, const char *group, const struct glm_key *key, uint64_t seq,
+			 bool cookie)
+{
+	struct glm_msg m = { .type = GLM_RELAY_REQUEST, .seq = seq, .key_id = key ? key->id : 99 };
+
 	if (group)
 		GLM_SET(&m, group, GLM_TLV_GROUP, ip6(group));
 	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, 30);
-	relay_server_msg(&A, &m, key, &from);
+	if (cookie)
+		glm_cookie_add(&A.relay_server->cookies, now_ns(), from, m.key_id, &m);
+	m.len = (uint16_t)glm_msg_len(&m);
+	relay_server_msg(&A, &m, key, from);
+}
+
+static void request(const char *group, const struct glm_key *key, uint64_t seq)
+{
+	struct sockaddr_in6 from = agent_at("2001:db8:2::2");
+
+	request_from(&from, group, key, seq, true);
+}
+
+/* A request that carries no valid cookie for its source is answered with
+ * a COOKIE message only: no larger than the request, nothing started,
+ * nothing remembered (not even its seq). */
+static void test_server_cookie(void **state)
+{
+	struct relay_server *rs = fake_server();
+	struct sockaddr_in6 agent = agent_at("2001:db8:2::2"), victim = agent_at("2001:db8:2::99");
+	struct glm_msg m = { .type = GLM_RELAY_REQUEST, .seq = 10 };
+
+	(void)state;
+	m.key_id = PEER->id;
+	request_from(&victim, "ff02::1", PEER, 10, false);
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent[0].type, GLM_COOKIE);
+	assert_int_equal(sent[0].seq, 10);
+	assert_true(GLM_HAS(&sent[0], GLM_TLV_COOKIE));
+	GLM_SET(&m, group, GLM_TLV_GROUP, ip6("ff02::1"));
+	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, 30);
+	assert_true(glm_msg_len(&sent[0]) <= glm_msg_len(&m));
+	assert_int_equal(rs->cookies_sent, 1);
+	assert_int_equal(rs->nsess, 0);
+	/* the victim's cookie does not prove another address */
+	memcpy(m.cookie, sent[0].cookie, GLM_COOKIE_LEN);
+	m.present |= 1u << GLM_TLV_COOKIE;
+	m.len = (uint16_t)glm_msg_len(&m);
+	relay_server_msg(&A, &m, PEER, &agent);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(sent[1].type, GLM_COOKIE);
+	/* nor does a tampered one its own */
+	m.cookie[0] ^= 1;
+	relay_server_msg(&A, &m, PEER, &victim);
+	assert_int_equal(sent[2].type, GLM_COOKIE);
+	/* the real one does, with the same seq (unproven ones were not
+	 * remembered), and the answer brings a fresh cookie */
+	m.cookie[0] ^= 1;
+	relay_server_msg(&A, &m, PEER, &victim);
+	assert_int_equal(nsent, 4);
+	assert_int_equal(sent[3].type, GLM_RELAY_RESPONSE);
+	assert_int_equal(sent[3].status, GLM_ST_DENIED);
+	assert_true(GLM_HAS(&sent[3], GLM_TLV_COOKIE));
+	assert_int_equal(rs->cookies_sent, 3);
+}
+
+/* The client: a COOKIE for the request outstanding sends it again at
+ * once with the cookie, and every later request to that relay echoes it. */
+static void test_client_cookie(void **state)
+{
+	struct in6_addr g = ip6("ff3e::1");
+	struct rc_session *s;
+	struct glm_msg c = { .type = GLM_COOKIE };
+
+	(void)state;
+	c.key_id = 1;                     /* the relay's */
+	assert_int_equal(relay_client_want(&A, 0, &g, NULL, NULL), 0);
+	s = rc_find(A.relay_client, &g, &any6);
+	assert_int_equal(nsent, 1);
+	assert_false(GLM_HAS(&sent[0], GLM_TLV_COOKIE));
+	c.seq = sent[0].seq;
+	memset(c.cookie, 0xc0, GLM_COOKIE_LEN);
+	c.present |= 1u << GLM_TLV_COOKIE;
+	/* from anyone but the relay: ignored */
+	struct sockaddr_in6 other = agent_at("2001:db8:2::66");
+	relay_client_msg(&A, &c, RELAY, &other);
+	assert_int_equal(nsent, 1);
+	/* from the relay's address under another agent's key: ignored */
+	relay_client_msg(&A, &c, keyring_find(&A.keys, 4), &s->relay);
+	assert_int_equal(nsent, 1);
+	relay_client_msg(&A, &c, RELAY, &s->relay);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(sent[1].type, GLM_RELAY_REQUEST);
+	assert_true(GLM_HAS(&sent[1], GLM_TLV_COOKIE) && sent[1].cookie[0] == 0xc0);
+	assert_true(sent[1].seq > sent[0].seq);
+	/* a relay that answers only with cookies gets RC_COOKIE_RESENDS */
+	for (int i = 0; i < 5; i++) {
+		c.seq = sent[nsent - 1].seq;
+		relay_client_msg(&A, &c, RELAY, &s->relay);
+	}
+	assert_int_equal(nsent, 1 + 1 + (RC_COOKIE_RESENDS - 1));
+	assert_int_equal(A.relay_client->cookie_rounds, 6);
+}
+
+/* An agent's key may be streamed to only inside the prefixes its keyring
+ * line names: proven, authentic, and still denied elsewhere. */
+static void test_server_prefix(void **state)
+{
+	struct relay_server *rs = fake_server();
+	struct sockaddr_in6 outside = agent_at("2001:db8:2::77");
+
+	(void)state;
+	request_from(&outside, "ff3e::1", PEER, 10, true);     /* PEER serves 2001:db8:2::2/128 only */
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent[0].type, GLM_RELAY_RESPONSE);
+	assert_int_equal(sent[0].status, GLM_ST_DENIED);
+	request_from(&outside, "ff3e::1", keyring_find(&A.keys, 4), 11, true);   /* no prefix at all */
+	assert_int_equal(sent[1].status, GLM_ST_DENIED);
+	assert_int_equal(rs->nsess, 0);
 }
 
 static void test_server_refuses(void **state)
@@ -707,8 +823,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_relay_lags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_two_bridges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_cookie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_cookie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_seq_follows_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_session, setup, teardown),
 	};
