@@ -113,9 +113,10 @@ stat_of() {
 	start_imsd
 	run ims -i 7 update $HA 2001:db8:2::10 60
 	[[ $status -eq 0 ]]
-	# no MA in the ACK: to an address not proven by a cookie, an answer
-	# is no larger than its request (the sender knows the MA it sent)
-	[[ $output == "ACK status=ok ha=$HA lifetime=60 seq="* ]]
+	# to an address not proven by a cookie, an answer is no larger than
+	# its request: the update sent again with the IMS's PROOF token (the
+	# MA was new) leaves room for the whole ACK
+	[[ $output == "ACK status=ok ha=$HA ma=2001:db8:2::10 lifetime=60 seq="* ]]
 	run ims -i 8 query $HA
 	[[ $status -eq 0 ]]
 	[[ $output == "REPLY status=ok ha=$HA ma=2001:db8:2::10 lifetime="* ]]

@@ -297,6 +297,52 @@ skipped_oow() {
 	tb_exec cn ping -c 2 -W 1 "$GLM_HA"
 }
 
+@test "a move prepared with the agent's vouch is taken by the IMS and cn at once; an unvouched MA is proven at the MA" {
+	glm_setup
+	start_stream tcp vm cn 4
+	ma=$(glm_vm_ma)
+	new=$(python3 -c 'import ipaddress as i, sys
+print(i.ip_address(i.ip_network("2001:db8:b::/64").network_address.packed[:8] + i.ip_address(sys.argv[1]).packed[8:]))' "$ma")
+	# as hB's agent (key 31) prepares it: its vouch for the MA it chose
+	run tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$(glm_keyring 31)" -i 10 --vouch PREPARE \
+		prefix=2001:db8:b::/64 router=fe80::1 ha="$GLM_HA" ma="$new"
+	[[ $status -eq 0 && $output == "PREPARE_ACK status=ok "* ]]
+	migrate hB 2
+	[ "$(glm_vm_ma)" = "$new" ]
+	! grep -q -- "-> $new.*asking it to prove" "$TB_DIR/imsd.log"
+	! grep -q -- "-> $new.*asking it to prove" "$TB_DIR/matd-cn.log"
+	# prepared by hand (matctl: no agent, no vouch): the IMS and cn each
+	# ask for proof at the MA, get it, and take the move
+	n_ims=$(grep -c "asking it to prove" "$TB_DIR/imsd.log")
+	n_cn=$(grep -c "asking it to prove" "$TB_DIR/matd-cn.log")
+	glm_matctl vm prepare --prefix 2001:db8:a::/64 --router fe80::1
+	migrate hA 3
+	[[ $(glm_vm_ma) == 2001:db8:a:* ]]
+	[ "$(grep -c "asking it to prove" "$TB_DIR/imsd.log")" -eq $((n_ims + 1)) ]
+	[ "$(grep -c "asking it to prove" "$TB_DIR/matd-cn.log")" -eq $((n_cn + 1)) ]
+	grep 'handover #3 ' "$TB_DIR/matd-vm.log" | grep -q '(1/1 acked)'
+	finish_stream
+	assert_tcp_intact
+}
+
+@test "a correspondent holds nothing to forge the mobile node's IMS update with" {
+	glm_setup
+	ma=$(glm_vm_ma)
+	# cn (key 20) knows the vm's public key and shares a MAC key with it,
+	# not the one the vm shares with the IMS (key 5)
+	send() { tb_exec cn "$GLM_BIN/glmsend" -s "[$TB_IMS_ADDR]:5300" -k "$(glm_keyring 20)" -t 300 "$@"; }
+	mac0=$(socat - "UNIX-CONNECT:$TB_DIR/ims.sock" <<<stats | sed -n 's/^drop_bad_MAC=//p')
+	run send -i 5 --as 10 UPDATE ha=$GLM_HA ma=2001:db8:c::10 lifetime=600
+	[ "$status" -eq 2 ]
+	run send -i 10 --as 10 UPDATE ha=$GLM_HA ma=2001:db8:c::10 lifetime=600
+	[ "$status" -eq 2 ]
+	[ "$(socat - "UNIX-CONNECT:$TB_DIR/ims.sock" <<<stats | sed -n 's/^drop_bad_MAC=//p')" -eq $((mac0 + 2)) ]
+	# under its own id: authentic, and refused, the HA is not its own
+	run send -i 5 UPDATE ha=$GLM_HA ma=2001:db8:c::10 lifetime=600
+	[[ $status -eq 1 && $output == *"status=denied"* ]]
+	tb_exec cn "$GLM_BIN/imsclient" -s "[$TB_IMS_ADDR]:5300" -k "$(glm_keyring 20)" -i 20 query "$GLM_HA" | grep -q "ma=$ma"
+}
+
 @test "a guest's key cannot PREPARE or RESUME another guest: dropped unanswered, nothing prepared" {
 	glm_setup
 	ma=$(glm_vm_ma)

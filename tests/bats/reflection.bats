@@ -15,8 +15,10 @@
 #   imsd :5300    1000/s x 200 B  nft counter: what
 #                                 it sends them
 #
-# Keys: 31 is an agent's (the relay serves it), 7 a node owning eight home
-# addresses, 8 a correspondent's (it may subscribe), 40 the relay's own.
+# Keys (a key pair each, glm-keys(5); node N reads $T/keys-N): 31 is an
+# agent's (serving 2001:db8:1::/64, the relay serves it; 32 another), 7 a guest owning
+# eight home addresses, 8 a correspondent's (it may subscribe), 40 the
+# relay's own, 5 imsd's.
 
 SRV=2001:db8:1::1
 SRC=2001:db8:1::5
@@ -50,13 +52,20 @@ setup() {
 		ip -n "$NS-$n" link set eth0 up
 	done
 	ip -n "$NS-src" route add ff3e::/16 dev eth0 table local 2>/dev/null || true
-	{
-		echo "key 31 $(hex32)"
-		echo "key 40 $(hex32)"
-		echo "key 7 $(hex32)$(printf ' home %s' "${HOMES[@]}")"
-		echo "key 8 $(hex32)"
-	} >"$T/keys"
-	chmod 600 "$T/keys"
+	(
+		umask 077
+		for id in 31 32 40 7 8 5; do "$GLM_BIN/glm-keys" genkey $id >"$T/priv-$id"; done
+		{
+			"$GLM_BIN/glm-keys" pubkey agent prefix 2001:db8:1::/64 <"$T/priv-31"
+			"$GLM_BIN/glm-keys" pubkey agent prefix 2001:db8:1::/64 <"$T/priv-32"
+			"$GLM_BIN/glm-keys" pubkey agent prefix "$SRV/128" <"$T/priv-40"
+			# shellcheck disable=SC2046 # one "home ADDR" pair per word pair
+			"$GLM_BIN/glm-keys" pubkey guest $(printf 'home %s ' "${HOMES[@]}") <"$T/priv-7"
+			"$GLM_BIN/glm-keys" pubkey guest <"$T/priv-8"
+			"$GLM_BIN/glm-keys" pubkey ims <"$T/priv-5"
+		} >"$T/keys.pub"
+		for id in 31 32 40 7 8 5; do cat "$T/priv-$id" "$T/keys.pub" >"$T/keys-$id"; done
+	)
 	# what arrives at the victim from the servers, what the attacker sends them
 	# the link is up end to end (the bridge forwards, neighbours resolve)
 	for n in atk vic src; do
@@ -86,8 +95,6 @@ counter() {
 	ip netns exec "$NS-$1" nft add rule inet glmtest c $3 counter
 }
 
-hex32() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
-
 # bytes counted by the nft rule in namespace $1
 counted() {
 	ip netns exec "$NS-$1" nft list table inet glmtest | sed -n 's/.*counter packets [0-9]* bytes \([0-9]*\).*/\1/p'
@@ -95,7 +102,7 @@ counted() {
 
 start_relay() {
 	printf 'role relay\nrelay-interface eth0\nsession-timeout 30\nkey-id 40\nkeyring %s\ncontrol %s\nlisten [%s]:5310\n' \
-		"$T/keys" "$T/relay.sock" "$SRV" >"$T/relay.conf"
+		"$T/keys-40" "$T/relay.sock" "$SRV" >"$T/relay.conf"
 	ip netns exec "$NS-srv" "$GLM_BIN/glm-agentd" -d -v -f "$T/relay.conf" -p "$T/relay.pid" >>"$T/relay.log" 2>&1 &
 	PIDS+=($!)
 	for _ in $(seq 100); do [[ -S $T/relay.sock ]] && return 0; sleep 0.05; done
@@ -104,7 +111,7 @@ start_relay() {
 }
 
 start_imsd() {
-	printf 'listen [%s]:5300\ndatabase %s\nkeyring %s\ncontrol %s\n' "$SRV" "$T/ims.db" "$T/keys" "$T/ims.sock" \
+	printf 'listen [%s]:5300\ndatabase %s\nkeyring %s\ncontrol %s\n' "$SRV" "$T/ims.db" "$T/keys-5" "$T/ims.sock" \
 		>"$T/imsd.conf"
 	ip netns exec "$NS-srv" "$GLM_BIN/imsd" -d -v -f "$T/imsd.conf" -p "$T/imsd.pid" 2>>"$T/imsd.log" &
 	PIDS+=($!)
@@ -122,11 +129,22 @@ ims_stat() {
 	socat - "UNIX-CONNECT:$T/ims.sock" <<<stats | sed -n "s/^$1=//p"
 }
 
-# glmsend NODE ARGS: from namespace NODE, with the test keyring
+# glmsend NODE ARGS: from namespace NODE; "-i N" sends as key N (its
+# keyring), sealed for the server: the relay (40) on port 5310, else imsd (5)
 glmsend() {
-	local node=$1
+	local node=$1 to=5 a prev= from= args=()
 	shift
-	ip netns exec "$NS-$node" "$GLM_BIN/glmsend" -k "$T/keys" "$@"
+	[[ " $* " == *"]:5310 "* ]] && to=40
+	for a in "$@"; do
+		if [[ $prev == -i ]]; then
+			from=$a
+			args+=("$to")
+		else
+			args+=("$a")
+		fi
+		prev=$a
+	done
+	ip netns exec "$NS-$node" "$GLM_BIN/glmsend" -k "$T/keys-$from" "${args[@]}"
 }
 
 stream() {
@@ -163,7 +181,8 @@ stream() {
 	start_imsd
 	local h
 	for h in "${HOMES[@]}"; do
-		ip netns exec "$NS-srv" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys" -i 7 update "$h" 2001:db8:2::10 600 >/dev/null
+		# (MA: the server's own address, where imsd's PROVE token comes)
+		ip netns exec "$NS-srv" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys-7" -i 7 update "$h" "$SRV" 600 >/dev/null
 	done
 	[[ $(ims_stat mappings) -eq 8 ]]
 	run glmsend atk -s "[$SRV]:5300" -i 8 -t 300 --from "[$VIC]:7777" SUBSCRIBE prefix=::/0 lifetime=3600
@@ -180,7 +199,7 @@ stream() {
 	[[ $got -le $sent && $(ims_stat queries) -eq 0 ]]
 	# from its own address, the correspondent subscribes (cookie round trip
 	# inside imsclient) and gets the dump
-	run ip netns exec "$NS-vic" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys" -i 8 subscribe ::/0 60 1
+	run ip netns exec "$NS-vic" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys-8" -i 8 subscribe ::/0 60 1
 	echo "$output"
 	[[ $status -eq 0 && ${lines[0]} == "NOTIFY status=ok prefix=::/0 lifetime=60 "* ]]
 	[[ ${#lines[@]} -eq 9 && $(ims_stat subscribers) -eq 1 ]]
@@ -189,11 +208,18 @@ stream() {
 @test "an UPDATE's ACK to an unproven address is no larger than the UPDATE" {
 	command -v socat >/dev/null || skip "socat is not installed"
 	start_imsd
-	run glmsend atk -s "[$SRV]:5300" -i 7 -t 300 --from "[$VIC]:7777" UPDATE ha=${HOMES[0]} ma=2001:db8:2::10 lifetime=600
+	# the mapping live (its MA proven), so a refresh of it needs no proof
+	ip netns exec "$NS-srv" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys-7" -i 7 update "${HOMES[0]}" "$SRV" 600 >/dev/null
+	run glmsend atk -s "[$SRV]:5300" -i 7 -t 300 --from "[$VIC]:7777" UPDATE ha=${HOMES[0]} ma=$SRV lifetime=600
 	sleep 0.3
 	local sent=$(counted atk) got=$(counted vic)
 	echo "# forged UPDATE: $sent bytes sent, $got bytes on the victim" >&3
 	[[ $got -gt 0 && $got -le $sent ]]
+	# a new MA: imsd's PROVE goes to that MA, nothing more to the victim
+	local got0=$got
+	run glmsend atk -s "[$SRV]:5300" -i 7 -t 300 --from "[$VIC]:7777" UPDATE ha=${HOMES[0]} ma=2001:db8:2::10 lifetime=600
+	sleep 0.3
+	[[ $(counted vic) -eq $got0 && $(ims_stat updates_prove) -eq 2 ]]   # (the first: imsclient, proven)
 	run glmsend atk -s "[$SRV]:5300" -i 7 -t 300 --from "[$VIC]:7777" UPDATE ha=${HOMES[0]} lifetime=0
 	sleep 0.3
 	sent=$(counted atk) got=$(counted vic)
@@ -216,7 +242,7 @@ stream() {
 	[[ $(relay_json "r['refused']['limit']") -eq 4 ]]
 	[[ $(grep -c "key 31 holds 64 relay sessions" "$T/relay.log") -eq 1 ]]
 	# another key is not held to key 31's count
-	run glmsend vic -s "[$SRV]:5310" -i 40 RELAY_REQUEST group=ff3e::1:99 lifetime=30
+	run glmsend vic -s "[$SRV]:5310" -i 32 RELAY_REQUEST group=ff3e::1:99 lifetime=30
 	[[ $status -eq 0 ]]
 }
 
@@ -225,16 +251,16 @@ stream() {
 	start_imsd
 	local i
 	for i in $(seq 16); do
-		ip netns exec "$NS-vic" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys" -i 8 subscribe 2001:db8:$i::/48 60 0 >/dev/null
+		ip netns exec "$NS-vic" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys-8" -i 8 subscribe 2001:db8:$i::/48 60 0 >/dev/null
 	done
 	[[ $(ims_stat subscribers) -eq 16 ]]
 	for i in 17 18 19; do
-		run ip netns exec "$NS-vic" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys" -i 8 subscribe 2001:db8:$i::/48 60 0
+		run ip netns exec "$NS-vic" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys-8" -i 8 subscribe 2001:db8:$i::/48 60 0
 		[[ $status -eq 1 && ${lines[0]} == "NOTIFY status=limit_reached prefix=2001:db8:$i::/48 lifetime=0 "* ]]
 	done
 	[[ $(ims_stat subscribers) -eq 16 && $(ims_stat subscribes_limited) -eq 3 ]]
 	[[ $(grep -c "key 8 holds 16 subscriptions" "$T/imsd.log") -eq 1 ]]
 	# another key subscribes
-	run ip netns exec "$NS-vic" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys" -i 7 subscribe 2001:db8:99::/48 60 0
+	run ip netns exec "$NS-vic" "$GLM_BIN/imsclient" -s "[$SRV]:5300" -k "$T/keys-7" -i 7 subscribe 2001:db8:99::/48 60 0
 	[[ $status -eq 0 && $(ims_stat subscribers) -eq 17 ]]
 }

@@ -6,7 +6,10 @@
  * forged source: IPV6_FREEBIND), as an attacker who wants the answer to
  * go to someone else would.
  * KEYRING is the sender's own (its private line says who sends); KEYID
- * names the receiver's key, the one the message is sealed for.
+ * names the receiver's key, the one the message is sealed for; --vouch
+ * adds the sender's VOUCH for the ha= and ma= given, as an agent's
+ * PREPARE carries it (glm-keys(5)); --as ID puts another node's id in
+ * the header, as an impostor would, the MAC made with our own pair key.
  *   glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [-t MS]
  *           [--from [ADDR]:PORT] [--save FILE] TYPE [ha=A] [ma=A] [router=A]
  *           [group=A] [source=A] [prefix=P/L] [lifetime=N] [status=N] [port=N]
@@ -117,13 +120,15 @@ int main(int argc, char **argv)
 {
 	static const struct option o[] = { { "seq", required_argument, 0, 'q' }, { "forge", no_argument, 0, 'F' },
 					   { "save", required_argument, 0, 'S' }, { "replay", required_argument, 0, 'R' },
-					   { "from", required_argument, 0, 'f' },
+					   { "from", required_argument, 0, 'f' }, { "vouch", no_argument, 0, 'v' },
+					   { "as", required_argument, 0, 'a' },
 					   { "help", no_argument, 0, 'h' }, { 0 } };
 	const char *server = NULL, *keyring = NULL, *save = NULL, *replay = NULL, *from = NULL;
 	struct sockaddr_in6 src;
 	uint32_t key_id = 0, timeout = 1000;
 	unsigned long long seq = 0;
-	bool forge = false;
+	bool forge = false, vouch = false;
+	uint32_t as = 0;
 	struct sockaddr_in6 to;
 	struct glm_keyring kr;
 	const struct glm_key *key = NULL;
@@ -144,9 +149,11 @@ int main(int argc, char **argv)
 		case 'S': save = optarg; break;
 		case 'R': replay = optarg; break;
 		case 'f': from = optarg; break;
+		case 'v': vouch = true; break;
+		case 'a': if (parse_u32(optarg, 1, UINT32_MAX, &as)) return 64; break;
 		default:
 			fprintf(stderr, "usage: glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [--save FILE] "
-					"[-t MS] [--from [ADDR]:PORT] TYPE [tlv=value]...\n"
+					"[-t MS] [--from [ADDR]:PORT] [--vouch] [--as ID] TYPE [tlv=value]...\n"
 					"       glmsend -s [ADDR]:PORT -k KEYRING [-t MS] [--from [ADDR]:PORT] --replay FILE\n");
 			return c == 'h' ? 0 : 64;
 		}
@@ -189,7 +196,18 @@ int main(int argc, char **argv)
 		keyring_free(&kr);
 		return 64;
 	}
-	m.key_id = key->local_id;
+	/* --vouch: our own (an agent's) word for (ha, ma), as in a PREPARE */
+	if (vouch) {
+		if (!GLM_HAS(&m, GLM_TLV_HA) || !GLM_HAS(&m, GLM_TLV_MA)) {
+			fprintf(stderr, "glmsend: --vouch needs ha= and ma=\n");
+			keyring_free(&kr);
+			return 64;
+		}
+		glm_vouch_sign(&kr, &m.ha, &m.ma, realtime_ns() / 1000000000ull + GLM_VOUCH_LIFETIME_S, &m.vouch);
+		m.present |= 1u << GLM_TLV_VOUCH;
+	}
+	/* --as ID: claim to be another node, with the only MAC keys we have */
+	m.key_id = as ? as : key->local_id;
 	m.seq = seq ? seq : seq_next();
 	if ((n = seal(&m, key, forge, save, buf, sizeof(buf))) < 0) {
 		ret = 64;
