@@ -219,6 +219,19 @@ static void print_rtt(uint64_t *rtt, unsigned n, uint64_t total_ns)
 }
 
 /* -c N without -w: N sequential round trips; with -w W: up to W in flight. */
+/* A copy of tmpl sealed (its own seq, into *seq) and sent: 0 or -1. */
+static int send_copy(struct client *c, const struct glm_msg *tmpl, uint64_t *seq)
+{
+	struct glm_msg req = *tmpl;
+	uint8_t buf[512];
+	int n = seal(c, &req, buf, sizeof(buf));
+
+	if (n < 0 || send_buf(c, buf, (size_t)n))
+		return -1;
+	*seq = req.seq;
+	return 0;
+}
+
 static int repeat(struct client *c, struct glm_msg *tmpl)
 {
 	uint64_t *rtt = calloc(c->count, sizeof(*rtt)), *sent_at = calloc(c->count, sizeof(*sent_at));
@@ -237,15 +250,10 @@ static int repeat(struct client *c, struct glm_msg *tmpl)
 		int r;
 
 		while (sent < c->count && inflight < (c->window ? c->window : 1)) {
-			struct glm_msg req = *tmpl;
-			uint8_t buf[512];
-			int n = seal(c, &req, buf, sizeof(buf));
-
-			if (n < 0 || send_buf(c, buf, (size_t)n)) {
+			if (send_copy(c, tmpl, &seqs[sent]) < 0) {
 				code = EX_UNAVAILABLE;
 				goto cleanup;
 			}
-			seqs[sent] = req.seq;
 			sent_at[sent++] = now_ns();
 			inflight++;
 		}
@@ -261,15 +269,10 @@ static int repeat(struct client *c, struct glm_msg *tmpl)
 				continue;
 			if (m.type == GLM_COOKIE) {
 				/* again, with the cookie: the round trip counts */
-				struct glm_msg req = *tmpl;
-				uint8_t buf[512];
-				int n = seal(c, &req, buf, sizeof(buf));
-
-				if (n < 0 || send_buf(c, buf, (size_t)n)) {
+				if (send_copy(c, tmpl, &seqs[i]) < 0) {
 					code = EX_UNAVAILABLE;
 					goto cleanup;
 				}
-				seqs[i] = req.seq;
 				break;
 			}
 			rtt[done] = now_ns() - sent_at[i];
