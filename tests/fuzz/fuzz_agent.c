@@ -99,7 +99,7 @@ static void agent_stop(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
-	log_init("fuzz_agent", false, 0);
+	fuzz_log_init("fuzz_agent");
 	fuzz_netns(NULL);
 	devnull = fopen("/dev/null", "w");
 	if (!devnull || evloop_new(&A.loop) < 0 || fuzz_keyring(FUZZ_AGENT, &A.keys) < 0)
@@ -129,8 +129,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t later = 0;
 	unsigned ops = 0;
 
-	agent_start();
 	fuzz_peers_input(&P);
+	agent_start();
 	fuzz_peers_drain(&P);
 	while (in.n && ops++ < 128) {
 		uint8_t op = fuzz_u8(&in);

@@ -56,7 +56,7 @@ static void imsd_stop(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
-	log_init("fuzz_imsd", false, 0);
+	fuzz_log_init("fuzz_imsd");
 	fuzz_netns(NULL);
 	/* the database on a tmpfs: imsd's fsync per batch costs nothing */
 	snprintf(dir, sizeof(dir), "/dev/shm/fuzz_imsd.%d", (int)getpid());

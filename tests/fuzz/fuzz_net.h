@@ -8,6 +8,7 @@
 #ifndef GLM_FUZZ_NET_H
 #define GLM_FUZZ_NET_H
 #include "fuzz_msg.h"
+#include "log.h"
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -43,6 +44,13 @@ static inline void fuzz_netns(const char *extra)
 		fprintf(stderr, "fuzz: setting up the namespace failed: %s\n", cmd);
 		exit(1);
 	}
+}
+
+/* Quiet, unless FUZZ_LOG is set: then the daemon's log, debug included,
+ * on stderr (to see why an input goes no further). */
+static inline void fuzz_log_init(const char *name)
+{
+	log_init(name, getenv("FUZZ_LOG") != NULL, getenv("FUZZ_LOG") ? 1 : 0);
 }
 
 static inline struct sockaddr_in6 fuzz_sa(const char *addr, uint16_t port)
