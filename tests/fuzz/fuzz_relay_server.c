@@ -8,8 +8,9 @@
  * what the relay's packet socket captures), then read by the relay's own
  * receive (rs_on_packets, as its socket's callback: the BPF filter, checks, checksum completion,
  * the RELAYED_PACKETs to the agents, which the peers take). The groups
- * are joined on lo: no MLD leaves the namespace. A fresh relay for each
- * input.
+ * are joined on lo: no MLD leaves the namespace. The relay is set up
+ * once (relay_server_init: its packet socket, 4 MB of receive buffers);
+ * each input starts with its sessions ended and its replay memory empty.
  *
  * Ops: 0 message; 1 a packet on lo (group, kind, length, payload as
  * fuzz_msg.h's PACKET). */
@@ -87,6 +88,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_peer_add(&P, "2001:db8:d::7", AGENT_PORT);
 	fuzz_peer_add(&P, "2001:db8:b::9", 40000);
 	fuzz_peer_add(&P, "::1", AGENT_PORT);
+	A.since = realtime_ns();
+	if (relay_server_init(&A) < 0) {
+		fprintf(stderr, "fuzz_relay_server: relay_server_init failed\n");
+		exit(1);
+	}
 	return 0;
 }
 
@@ -97,11 +103,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned ops = 0;
 
 	fuzz_peers_input(&P);
-	A.since = realtime_ns();
-	if (relay_server_init(&A) < 0) {
-		fprintf(stderr, "fuzz_relay_server: relay_server_init failed\n");
-		exit(1);
-	}
 	while (in.n && ops++ < 128) {
 		switch (fuzz_u8(&in) % 2) {
 		case 0:
@@ -115,7 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		fuzz_peers_drain(&P);
 	}
-	relay_server_free(&A);
-	agentd_unwatch_all(&A);
+	while (A.relay_server->nsess)
+		rs_end(&A, A.relay_server, A.relay_server->nsess - 1, "end of input");
+	memset(&A.relay_server->seen, 0, sizeof(A.relay_server->seen));
 	return 0;
 }
