@@ -5,7 +5,11 @@
  * sealed with the test keys, sent by UDP from a peer (a host agent, the
  * IMS, a correspondent) to matd's socket in a namespace of the
  * harness's own, and taken by matd's real receive path (matd.c's
- * udp_input). matd is the real one, set up once (fuzz_matd_setup.h). */
+ * udp_input). matd is the real one, set up once (fuzz_matd_setup.h),
+ * and idle (its first solicitation given up) when fuzzing starts.
+ *
+ * Ops: even, a message; odd, a turn of matd's own loop (the timers that
+ * came due: retransmissions, the handover's deadlines). */
 // link: guest-agent/config.c guest-agent/correspondent.c guest-agent/mobile.c guest-agent/tcpkick.c
 #include "fuzz_matd_setup.h"
 
@@ -32,10 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_peers_input(&P);
 	while (in.n && ops++ < 64) {
-		fuzz_u8(&in); /* the op: one kind here, the byte kept for the shared seeds' format */
-		fuzz_msg_read(&in, &P.seqs, &f);
-		if (fuzz_peer_send(&P, &f, FUZZ_GUEST, &to) == 0)
-			udp_input(&D);
+		if (fuzz_u8(&in) & 1) {
+			fuzz_matd_turn(0);
+		} else {
+			fuzz_msg_read(&in, &P.seqs, &f);
+			if (fuzz_peer_send(&P, &f, FUZZ_GUEST, &to) == 0)
+				udp_input(&D);
+		}
 		fuzz_peers_drain(&P);
 	}
 	return 0;

@@ -29,6 +29,23 @@ static const char fuzz_matd_conf[] =
 	"lifetime 600\n"
 	"nft-table fuzzmat\n";
 
+static void fuzz_matd_stop_loop(void *arg)
+{
+	evloop_stop(arg, 0);
+}
+
+/* Run matd's loop for ms (0: one turn): the timers that came due fire,
+ * the sockets that are ready are read, as in the daemon. */
+static inline void fuzz_matd_turn(uint64_t ms)
+{
+	static struct ev_timer stop;
+
+	ev_timer_init(&stop, "fuzz: stop", fuzz_matd_stop_loop, D.loop);
+	ev_timer_in(D.loop, &stop, ms);
+	evloop_run(D.loop);
+	ev_timer_stop(&stop);
+}
+
 static inline void fuzz_matd_start(const char *name)
 {
 	static char sock[64];
@@ -50,5 +67,8 @@ static inline void fuzz_matd_start(const char *name)
 	close(D.ctl);
 	unlink(sock);
 	D.ctl = -1;
+	/* no router answers on the NICs: the solicitation matd started
+	 * with gives up after 3 s, and matd is idle, ready to be prepared */
+	fuzz_matd_turn(3200);
 }
 #endif
