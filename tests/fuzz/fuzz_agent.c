@@ -113,7 +113,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	A.conf.session_timeout_s = 30;
 	A.conf.reception_timeout_ms = 100;
 	A.udp = udp6_socket(&A.conf.listen);
-	if (A.udp < 0)
+	if (A.udp < 0 || mdbwatch_init(&A) < 0) /* as agentd_setup(): the MDB watch */
 		exit(1);
 	fuzz_peer_add(&P, "2001:db8:2::1", AGENT_PORT);   /* the relay */
 	fuzz_peer_add(&P, "2001:db8:c::5", 5300);         /* the IMS */

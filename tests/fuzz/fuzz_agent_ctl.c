@@ -3,7 +3,8 @@
  * lib/hookreq.c, then vm.c's handling of them; status, stats), through
  * lib/ctl.c's ctl_serve_conn, on an agent with two bridges (on lo, in a
  * namespace of the harness's own: the joins and pins the requests cause
- * stay there) and its relay client. The VMs a request made are released
+ * stay there), its relay client and its MDB watch, as agentd_setup()
+ * leaves a running agent. The VMs a request made are released
  * after each input. */
 // link: agent/bridges.c agent/config.c agent/control.c agent/group.c agent/libvirt.c agent/mdbwatch.c
 // link: agent/prepare.c agent/proxyjoin.c agent/raguard.c agent/reception.c agent/relay_client.c
@@ -42,7 +43,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	A.br = BR;
 	A.nbr = 2;
-	if (A.udp < 0 || relay_client_init(&A) < 0)
+	/* what agentd_setup() sets up for the agent role (bridges_init
+	 * aside: the bridges above stand in for it) */
+	if (A.udp < 0 || relay_client_init(&A) < 0 || mdbwatch_init(&A) < 0)
 		exit(1);
 	return 0;
 }
