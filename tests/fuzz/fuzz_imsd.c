@@ -53,6 +53,13 @@ static void imsd_stop(void)
 	unlink(p);
 }
 
+static void cleanup(void)
+{
+	if (D.store)
+		imsd_stop();
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
@@ -65,6 +72,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		mkdir(dir, 0700);
 	}
 	snprintf(db, sizeof(db), "%s/imsd.db", dir);
+	atexit(cleanup);
 	if (evloop_new(&L) < 0)
 		exit(1);
 	ev_timer_init(&D.expiry, "expiry", on_expiry, &D);

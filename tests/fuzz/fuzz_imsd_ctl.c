@@ -12,11 +12,24 @@
 #include <sys/stat.h>
 
 static struct imsd D = { .udp = -1, .ctl = -1 };
+static char dir[64];
+
+static void cleanup(void)
+{
+	char p[128];
+
+	store_close(D.store);
+	D.store = NULL;
+	for (const char *const *f = (const char *const[]){ "imsd.db", "imsd.db-wal", "imsd.db-shm", NULL }; *f; f++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, *f);
+		unlink(p);
+	}
+	rmdir(dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char *const homes[] = { "2001:db8:100::1", "2001:db8:100::2" };
-	static char dir[64];
 	struct fuzz_peers p = { 0 };
 	struct evloop *l;
 
@@ -26,6 +39,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(dir, sizeof(dir), "/dev/shm/fuzz_imsd_ctl.%d", (int)getpid());
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		exit(1);
+	atexit(cleanup);
 	ev_timer_init(&D.expiry, "expiry", on_expiry, &D);
 	conf_defaults(&D.conf);
 	D.conf.listen = fuzz_sa("2001:db8:1::1", IMSD_DEFAULT_PORT);
