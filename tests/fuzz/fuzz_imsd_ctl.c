@@ -20,7 +20,7 @@ static void cleanup(void)
 
 	store_close(D.store);
 	D.store = NULL;
-	for (const char *const *f = (const char *const[]){ "imsd.db", "imsd.db-wal", "imsd.db-shm", NULL }; *f; f++) {
+	for (const char *const *f = (const char *const[]){ "imsd.db", "imsd.db-wal", "imsd.db-shm", "imsd.sock", NULL }; *f; f++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, *f);
 		unlink(p);
 	}
