@@ -155,21 +155,30 @@ check-e2e: guest-image
 	$(Q)tests/preflight --programs >/dev/null
 	$(Q)GLM_BIN=$(GLM_E2E_BIN) bats --timing tests/e2e
 
-# libFuzzer targets: one per parser. `make fuzz` builds them, `make fuzz-run
-# FUZZ_SECONDS=N` runs each for N seconds on its seed corpus.
+# libFuzzer targets: one per parser, and the handler harnesses that reach
+# past the MAC check (tests/fuzz/fuzz_msg.h). `make fuzz` builds them,
+# `make fuzz-run FUZZ_SECONDS=N` runs each for N seconds on its corpus in
+# git (tests/fuzz/corpus/TARGET, new finds kept in build/corpus) and fails
+# if any target cannot run or finds a crash. A harness links the daemon
+# files its '// link:' lines name.
 FUZZ_SECONDS ?= 60
 FUZZ_BIN := build/fuzz
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BIN)/%)
+FUZZ_DEPS := $(wildcard lib/*.h tests/fuzz/*.h ims/*.[ch] agent/*.[ch] guest-agent/*.[ch])
 fuzz: $(FUZZERS)
-$(FUZZ_BIN)/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard lib/*.h)
+$(FUZZ_BIN)/%: tests/fuzz/%.c $(LIB_SRCS) $(FUZZ_DEPS)
 	$(E) FUZZ $@
 	@mkdir -p $(@D)
-	$(Q)clang -g -O1 -std=gnu11 -D_GNU_SOURCE -DGLM_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -o $@ $< $(shell sed -n 's|^// link: ||p' $<) $(LIB_SRCS) $(PKG_LIBS) $(SQLITE_LIBS)
+	$(Q)clang -g -O1 -std=gnu11 -D_GNU_SOURCE -DGLM_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) $(LIBVIRT_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(shell sed -n 's|^// link: ||p' $<) $(LIB_SRCS) \
+		$(PKG_LIBS) $(SQLITE_LIBS) $(LIBVIRT_LIBS)
 fuzz-run: fuzz
-	$(Q)set -e; for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p build/corpus/$$n; \
+	$(Q)failed=; for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p build/corpus/$$n; \
+		if [ ! -d tests/fuzz/corpus/$$n ]; then echo "== $$n: no corpus tests/fuzz/corpus/$$n"; failed="$$failed $$n"; continue; fi; \
 		echo "== $$n ($(FUZZ_SECONDS)s)"; $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		build/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 12; done
+		build/corpus/$$n tests/fuzz/corpus/$$n >build/corpus/$$n.log 2>&1; rc=$$?; tail -n 12 build/corpus/$$n.log; \
+		if [ $$rc -ne 0 ]; then echo "== $$n FAILED (exit $$rc), log in build/corpus/$$n.log"; failed="$$failed $$n"; fi; done; \
+		if [ -n "$$failed" ]; then echo "fuzz-run failed:$$failed"; exit 1; fi
 
 # The test guest, glm-guest-image(7): vmlinux + initrd.img from Debian
 # packages; guest/build-image.sh skips the rebuild when no input changed.
