@@ -797,3 +797,112 @@ void br_nft_ra_flush(struct mat_nft *n)
 {
 	elem_op(n, NFT_MSG_DELSETELEM, 0, BR_RA_PORTS, NULL, 0, NULL, 0, 0);
 }
+
+/* --- the gateway's table: ip6 glm_gw, see nft.h --- */
+
+#define GW_MAP "ha2ma"
+#define GW_MAP_ID 1
+#define GW_CHAIN "pre"
+#define ICMPV6_ADDR_UNREACH_CODE 3
+
+int gw_nft_open(struct mat_nft **n, const char *table)
+{
+	return nft_open(n, table ? table : "glm_gw", NFPROTO_IPV6);
+}
+
+static struct nftnl_expr *accept_expr(void)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
+	return e;
+}
+
+/* reg 1 = (reg 1 & mask) ^ 0 over 16 bytes: the prefix of an address */
+static struct nftnl_expr *mask_expr(const struct in6_addr *mask)
+{
+	static const struct in6_addr zero;
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 16);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, 16);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 16);
+	return e;
+}
+
+static struct nftnl_expr *reject_expr(uint32_t type, uint8_t code)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("reject");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, code);
+	return e;
+}
+
+/* ip6 daddr P/L counter reject with icmpv6 type addr-unreachable, as nft
+ * 1.0.6 emits it for any length (it loads fewer bytes for whole octets):
+ *   [ payload load 16b @ network header + 24 => reg 1 ]
+ *   [ bitwise reg 1 = ( reg 1 & MASK ) ^ 0 ]
+ *   [ cmp eq reg 1 P ]
+ *   [ counter ]
+ *   [ reject type 0 code 3 ]
+ * Only packets the map did not rewrite get here: the map rule accepts. */
+static void gw_reject_rule(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len)
+{
+	struct in6_addr mask = { 0 }, p = *prefix;
+
+	for (unsigned i = 0; i < len; i++)
+		mask.s6_addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	in6_prefix_apply(&p, len);
+	struct nftnl_expr *e[5] = {
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
+		mask_expr(&mask),
+		cmp_data_expr(&p, 16),
+		counter_expr(),
+		reject_expr(NFT_REJECT_ICMP_UNREACH, ICMPV6_ADDR_UNREACH_CODE),
+	};
+	rule_append(n, GW_CHAIN, e, ARRAY_SIZE(e));
+}
+
+int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *home_len, unsigned nhome)
+{
+	if (n->family != NFPROTO_IPV6)
+		return -EINVAL;
+	batch_reset(n);
+	table_delete(n);
+	table_op(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	set_add(n, GW_MAP, GW_MAP_ID, 0, NFT_TYPE_IPV6_ADDR, 16, NFT_TYPE_IPV6_ADDR, 16);
+	/* filter, not route: the destination changes before the routing
+	 * decision, which then takes the MA's route */
+	chain_add(n, GW_CHAIN, "filter", NF_INET_PRE_ROUTING);
+	struct nftnl_expr *e[5] = {
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
+		lookup_expr(GW_MAP, GW_MAP_ID, true, false),
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, true, NFT_REG_1),
+		nftnl_expr_alloc("notrack"),
+		accept_expr(),
+	};
+	rule_append(n, GW_CHAIN, e, ARRAY_SIZE(e));
+	for (unsigned i = 0; i < nhome; i++)
+		gw_reject_rule(n, &home[i], home_len[i]);
+	return mat_nft_commit(n);
+}
+
+void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma)
+{
+	elem_op(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, GW_MAP, ha, 16, ma, 16, 0);
+}
+
+void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha)
+{
+	elem_op(n, NFT_MSG_DELSETELEM, 0, GW_MAP, ha, 16, NULL, 0, 0);
+}

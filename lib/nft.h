@@ -84,4 +84,21 @@ void br_nft_unredirect(struct mat_nft *n, const uint8_t src[6], const uint8_t ol
 void br_nft_port(struct mat_nft *n, uint32_t ifindex, bool add);
 void br_nft_ra_port(struct mat_nft *n, uint32_t ifindex, bool add);
 void br_nft_ra_flush(struct mat_nft *n);
+
+/* The gateway's table (glm-gatewayd(8)), on the same handle type (commit,
+ * pending, teardown and close as above):
+ *   table ip6 glm_gw {
+ *     map ha2ma { type ipv6_addr : ipv6_addr }
+ *     chain pre { type filter hook prerouting priority raw;
+ *       ip6 daddr set ip6 daddr map @ha2ma notrack accept
+ *       ip6 daddr HOME/LEN counter reject with icmpv6 type addr-unreachable  # per home prefix
+ *     }
+ *   }
+ * A packet to a home address with a mapping leaves for its MA (the L4
+ * checksum fixed as in the mat table); one to a home address without is
+ * refused at once, never routed back to where the home prefix points. */
+int gw_nft_open(struct mat_nft **n, const char *table);
+int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *home_len, unsigned nhome);
+void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma);
+void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha);
 #endif
