@@ -36,12 +36,22 @@ static bool same(const struct in6_addr *a, const struct in6_addr *b)
 	return !memcmp(a, b, sizeof(*a));
 }
 
+static bool peer_is_cn(const struct matd *d, const struct in6_addr *a)
+{
+	for (unsigned i = 0; i < d->conf.ncns; i++)
+		if (same(&d->conf.cns[i].sin6_addr, a))
+			return true;
+	return false;
+}
+
 static void peer_remove_rules(struct matd *d, const struct peer *p)
 {
 	mat_nft_del(d->nft, MAT_PEER_HA2MA, &p->ha);
 	mat_nft_del(d->nft, MAT_PEER_MA2HA, &p->ma);
 	if (p->has_prev)
 		mat_nft_del(d->nft, MAT_PEER_MA2HA, &p->prev_ma);
+	if (d->conf.home_gateway && !peer_is_cn(d, &p->ha))
+		mat_nft_xlate_peer(d->nft, &p->ha, false);
 }
 
 static void peer_expire(void *arg);
@@ -133,6 +143,9 @@ static int apply(struct matd *d, const struct in6_addr *ha, const struct in6_add
 			mat_nft_del(d->nft, MAT_PEER_MA2HA, &p->prev_ma);
 	}
 	mat_nft_add(d->nft, MAT_PEER_HA2MA, ha, ma);
+	/* a mobile peer runs matd: it sees our MA (home-gateway) */
+	if (!p && d->conf.home_gateway && !peer_is_cn(d, ha))
+		mat_nft_xlate_peer(d->nft, ha, true);
 	if (!(p && p->has_prev && same(&p->prev_ma, ma)))
 		mat_nft_add(d->nft, MAT_PEER_MA2HA, ma, ha);
 	if ((r = mat_nft_commit(d->nft)) < 0) {

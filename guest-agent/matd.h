@@ -44,6 +44,8 @@ struct matd_conf {
 	uint32_t lifetime;
 	char table[32];
 	unsigned debounce_ms;        /* a NOTIFY_PEERS this close to the previous one repeats it */
+	bool home_gateway;           /* the home prefix is routed to a gateway: only peers that
+				      * translate (correspondents, mobile peers) see the MA */
 };
 
 struct nic {
@@ -221,6 +223,9 @@ const char *matd_json_addr(const struct in6_addr *a);
  * none in the keyring). */
 const struct glm_key *matd_ims_key(const struct matd *d);
 const struct glm_key *matd_peer_key(const struct matd *d, const struct in6_addr *addr);
+/* Does the peer at addr translate (a correspondent, or a mobile peer's
+ * HA)? Without a home gateway every peer is taken to. */
+bool matd_peer_translates(const struct matd *d, const struct in6_addr *addr);
 
 /* mobile.c */
 int mobile_start(struct matd *d);

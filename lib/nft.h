@@ -46,6 +46,16 @@ unsigned mat_nft_pending(const struct mat_nft *n);
 int mat_nft_teardown(struct mat_nft *n);
 void mat_nft_close(struct mat_nft *n);
 const char *mat_map_name(enum mat_map map);
+/* With a home gateway (matd.conf(5) home-gateway), the mobile node's
+ * source HA is rewritten only towards peers that translate; every other
+ * peer sees the HA, which the gateway routes back to us:
+ *     set xlate_peers { type ipv6_addr }
+ *     chain out: ip6 daddr @xlate_peers ip6 saddr set ip6 saddr map @self_ha2ma notrack
+ * mat_nft_per_peer(n, true) before mat_nft_setup builds it so;
+ * mat_nft_xlate_peer queues a peer's add or removal (commit as above). */
+#include <stdbool.h>
+void mat_nft_per_peer(struct mat_nft *n, bool on);
+void mat_nft_xlate_peer(struct mat_nft *n, const struct in6_addr *peer, bool add);
 
 /* The host agent's table, on the same handle type (commit, teardown and
  * close as above):
