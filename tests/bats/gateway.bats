@@ -27,7 +27,8 @@ gw_setup() {
 	glm_keys
 	glm_start_imsd
 	glm_start_gatewayd ${GW_CONF[@]+"${GW_CONF[@]}"}
-	glm_start_matd vm "home-gateway yes"
+	# GW_HOME_GATEWAY=no: the vm as before issue 15 (every peer sees the MA)
+	glm_start_matd vm "home-gateway ${GW_HOME_GATEWAY:-yes}"
 	glm_wait_handovers vm 1 5
 	glm_gw_wait "$GLM_HA" "$(glm_vm_ma)" 5
 }
@@ -226,4 +227,24 @@ PY
 	! tb_exec rt nft list table ip6 glm_gw 2>/dev/null
 	[ ! -e "$TB_DIR/gatewayd.sock" ]
 	! grep -qE 'Sanitizer|runtime error:' "$TB_DIR/gatewayd.log"
+}
+
+@test "gateway: an expired mapping and a withdrawn one leave the kernel's map" {
+	gw_setup
+	local ma ims=(-s "[$TB_IMS_ADDR]:$GLM_IMS_PORT" -k "$(glm_keyring 10)" -i 10)
+	ma=$(glm_vm_ma)
+	# the live MA again with a 2 s lifetime (a refresh: no proof needed)
+	tb_exec cn "$GLM_BIN/imsclient" "${ims[@]}" update "$GLM_HA" "$ma" 2
+	sleep 3.5
+	[ -z "$(glm_gw_map)" ]
+	[ "$(gw_stat expired)" -eq 1 ]
+	run tb_exec cn ping -c 1 -W 1 "$GLM_HA"
+	[[ "$output" == *"Address unreachable"* ]]
+	# back (vouched by hA's agent), then withdrawn (lifetime 0)
+	tb_exec cn "$GLM_BIN/imsclient" "${ims[@]}" --vouch "$(glm_keyring 30)" update "$GLM_HA" "$ma" 600
+	glm_gw_wait "$GLM_HA" "$ma" 3
+	tb_exec cn "$GLM_BIN/imsclient" "${ims[@]}" update "$GLM_HA" "$ma" 0
+	sleep 0.5
+	[ -z "$(glm_gw_map)" ]
+	[ "$(gw_stat withdrawn)" -eq 1 ]
 }
