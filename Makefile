@@ -52,13 +52,15 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 IMSD_SRCS := $(wildcard ims/*.c)
 MATD_SRCS := $(filter-out guest-agent/matctl.c,$(wildcard guest-agent/*.c))
 AGENTD_SRCS := $(filter-out agent/glmctl.c,$(wildcard agent/*.c))
+GATEWAYD_SRCS := $(filter-out gateway/glm-gatewayctl.c,$(wildcard gateway/*.c))
 HELPER_SRCS := $(wildcard helpers/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BIN := $(BUILD)/bin
-PROGS := $(BIN)/imsd $(BIN)/matd $(BIN)/matctl $(BIN)/glm-agentd $(BIN)/glmctl $(BIN)/glm-keys
+PROGS := $(BIN)/imsd $(BIN)/matd $(BIN)/matctl $(BIN)/glm-agentd $(BIN)/glmctl $(BIN)/glm-keys \
+	$(BIN)/glm-gatewayd $(BIN)/glm-gatewayctl
 HELPERS := $(HELPER_SRCS:helpers/%.c=$(BIN)/%)
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
@@ -100,6 +102,16 @@ $(BIN)/glm-agentd: $(AGENTD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libglm.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBVIRT_LIBS) $(LDLIBS)
 
 $(BIN)/glmctl: $(BUILD)/obj/agent/glmctl.o $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/glm-gatewayd: $(GATEWAYD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/glm-gatewayctl: $(BUILD)/obj/gateway/glm-gatewayctl.o $(BUILD)/lib/libglm.a
 	$(E) LD $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -221,8 +233,8 @@ deps:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(HOOKDIR)/qemu.d
-	install -m 755 $(BIN)/imsd $(BIN)/matd $(wildcard $(BIN)/glm-agentd) $(DESTDIR)$(SBINDIR)/
-	install -m 755 $(BIN)/matctl $(BIN)/glm-keys $(wildcard $(BIN)/glmctl) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BIN)/imsd $(BIN)/matd $(wildcard $(BIN)/glm-agentd) $(BIN)/glm-gatewayd $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BIN)/matctl $(BIN)/glm-keys $(wildcard $(BIN)/glmctl) $(BIN)/glm-gatewayctl $(DESTDIR)$(BINDIR)/
 	install -m 755 $(HELPERS) $(DESTDIR)$(LIBEXECDIR)/
 	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@AGENT_SOCKET@|$(AGENT_SOCKET)|g' hooks/qemu \
 		>$(DESTDIR)$(HOOKDIR)/qemu.d/glm.tmp
@@ -233,8 +245,8 @@ install: all
 	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/imsd $(DESTDIR)$(SBINDIR)/matd $(DESTDIR)$(SBINDIR)/glm-agentd
-	rm -f $(DESTDIR)$(BINDIR)/matctl $(DESTDIR)$(BINDIR)/glm-keys $(DESTDIR)$(BINDIR)/glmctl $(DESTDIR)$(HOOKDIR)/qemu.d/glm
+	rm -f $(DESTDIR)$(SBINDIR)/imsd $(DESTDIR)$(SBINDIR)/matd $(DESTDIR)$(SBINDIR)/glm-agentd $(DESTDIR)$(SBINDIR)/glm-gatewayd
+	rm -f $(DESTDIR)$(BINDIR)/matctl $(DESTDIR)$(BINDIR)/glm-keys $(DESTDIR)$(BINDIR)/glmctl $(DESTDIR)$(BINDIR)/glm-gatewayctl $(DESTDIR)$(HOOKDIR)/qemu.d/glm
 	rm -rf $(DESTDIR)$(LIBEXECDIR)
 
 clean:

@@ -54,6 +54,10 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 		if (argc != 2 || strlen(argv[1]) >= sizeof(c->table))
 			return conf_err(pos, "usage: nft-table NAME");
 		strcpy(c->table, argv[1]);
+	} else if (!strcmp(k, "home-gateway")) {
+		if (argc != 2 || (strcmp(argv[1], "yes") && strcmp(argv[1], "no")))
+			return conf_err(pos, "usage: home-gateway yes|no");
+		c->home_gateway = argv[1][0] == 'y';
 	} else if (!strcmp(k, "debounce")) {
 		if (argc != 2 || parse_u32(argv[1], 0, 60000, &v))
 			return conf_err(pos, "usage: debounce MILLISECONDS");

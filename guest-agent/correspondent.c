@@ -7,17 +7,13 @@
  * three places, ordered by the mobile node's update sequence number so an
  * old one never overwrites a newer one: BINDING_UPDATEs from the peer, IMS
  * pushes for subscribed home prefixes, and IMS query replies. Each peer
- * owns a timer for its expiry; the subscription one for its renewal.
+ * owns a timer for its expiry.
  *
- * Besides the window every message must be in (glm_seq_fresh()), nothing
- * from the IMS is taken twice: a reply only to the query outstanding, the
- * subscription's ack only to the last round of SUBSCRIBEs, and pushes
- * only in the order the IMS sent them (header seq above the last one), so
- * a push replayed after its peer was withdrawn does not bring it back.
- *
- * The IMS serves SUBSCRIBE and QUERY only with its cookie for our address
- * (glm-keys(5) ADDRESS VALIDATION): every answer brings a fresh one, kept
- * and echoed; a COOKIE answer makes us send the request again at once. */
+ * The subscription (its rounds, acks, cookie and the order of pushes) is
+ * lib/imssub.c's, shared with the gateway. Besides the window every
+ * message must be in (glm_seq_fresh()), a reply is taken only to the query
+ * outstanding; the query carries the subscription's cookie for our
+ * address and goes again at once on a COOKIE answer. */
 #include "matd.h"
 #include "log.h"
 #include "util.h"
@@ -25,9 +21,7 @@
 #include <string.h>
 
 #define SUBSCRIBE_LIFETIME 600
-#define SUBSCRIBE_RETRY_NS (2000 * 1000000ull)
 #define EXPIRE_RETRY_NS (1000 * 1000000ull)
-#define COOKIE_RESENDS 2     /* immediate re-sends on COOKIE answers in a row */
 
 static struct peer *peer_find(struct matd *d, const struct in6_addr *ha)
 {
@@ -42,12 +36,22 @@ static bool same(const struct in6_addr *a, const struct in6_addr *b)
 	return !memcmp(a, b, sizeof(*a));
 }
 
+static bool peer_is_cn(const struct matd *d, const struct in6_addr *a)
+{
+	for (unsigned i = 0; i < d->conf.ncns; i++)
+		if (same(&d->conf.cns[i].sin6_addr, a))
+			return true;
+	return false;
+}
+
 static void peer_remove_rules(struct matd *d, const struct peer *p)
 {
 	mat_nft_del(d->nft, MAT_PEER_HA2MA, &p->ha);
 	mat_nft_del(d->nft, MAT_PEER_MA2HA, &p->ma);
 	if (p->has_prev)
 		mat_nft_del(d->nft, MAT_PEER_MA2HA, &p->prev_ma);
+	if (d->conf.home_gateway && !peer_is_cn(d, &p->ha))
+		mat_nft_xlate_peer(d->nft, &p->ha, false);
 }
 
 static void peer_expire(void *arg);
@@ -139,6 +143,9 @@ static int apply(struct matd *d, const struct in6_addr *ha, const struct in6_add
 			mat_nft_del(d->nft, MAT_PEER_MA2HA, &p->prev_ma);
 	}
 	mat_nft_add(d->nft, MAT_PEER_HA2MA, ha, ma);
+	/* a mobile peer runs matd: it sees our MA (home-gateway) */
+	if (!p && d->conf.home_gateway && !peer_is_cn(d, ha))
+		mat_nft_xlate_peer(d->nft, ha, true);
 	if (!(p && p->has_prev && same(&p->prev_ma, ma)))
 		mat_nft_add(d->nft, MAT_PEER_MA2HA, ma, ha);
 	if ((r = mat_nft_commit(d->nft)) < 0) {
@@ -158,48 +165,30 @@ static int apply(struct matd *d, const struct in6_addr *ha, const struct in6_add
 	return GLM_ST_OK;
 }
 
-static void with_cookie(const struct matd *d, struct glm_msg *m)
+static int sub_send(void *ctx, struct glm_msg *m)
 {
-	if (d->have_ims_cookie) {
-		memcpy(m->cookie, d->ims_cookie, GLM_COOKIE_LEN);
-		m->present |= 1u << GLM_TLV_COOKIE;
-	}
+	struct matd *d = ctx;
+
+	return matd_send(d, &d->conf.ims, NULL, m, matd_ims_key(d));
 }
 
-static void subscribe(struct matd *d)
+static void sub_push(void *ctx, const struct glm_msg *m)
 {
-	for (unsigned i = 0; i < d->conf.nhome; i++) {
-		struct glm_msg m = { .type = GLM_SUBSCRIBE, .seq = seq_next() };
-
-		with_cookie(d, &m);
-		if (i == 0)
-			d->subscribe_seq[0] = m.seq;
-		d->subscribe_seq[1] = m.seq;
-		GLM_SET(&m, prefix, GLM_TLV_PREFIX, d->conf.home[i]);
-		m.prefix_len = d->conf.home_len[i];
-		GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, SUBSCRIBE_LIFETIME);
-		matd_send(d, &d->conf.ims, NULL, &m, matd_ims_key(d));
-	}
-	/* Until the IMS acknowledges, try again soon. */
-	ev_timer_at(d->loop, &d->subscribe_timer, now_ns() + SUBSCRIBE_RETRY_NS);
-}
-
-static void subscribe_due(void *arg)
-{
-	subscribe(arg);
+	apply(ctx, &m->ha, &m->ma, m->update_seq, m->lifetime, "IMS push");
 }
 
 int corr_start(struct matd *d)
 {
-	ev_timer_init(&d->subscribe_timer, "IMS subscription", subscribe_due, d);
-	if (d->conf.nhome)
-		subscribe(d);
+	ims_sub_init(&d->sub, d->loop, SUBSCRIBE_LIFETIME, sub_send, sub_push, d, d->drops);
+	for (unsigned i = 0; i < d->conf.nhome; i++)
+		ims_sub_add_prefix(&d->sub, &d->conf.home[i], d->conf.home_len[i]);
+	ims_sub_start(&d->sub);
 	return 0;
 }
 
 void corr_stop(struct matd *d)
 {
-	ev_timer_stop(&d->subscribe_timer);
+	ims_sub_stop(&d->sub, false);
 	for (unsigned i = 0; i < d->npeers; i++)
 		ev_timer_stop(&d->peers[i].timer);
 }
@@ -211,7 +200,7 @@ int corr_query(struct matd *d, const struct in6_addr *ha)
 	if (!d->conf.have_ims)
 		return -ENOENT;
 	GLM_SET(&m, ha, GLM_TLV_HA, *ha);
-	with_cookie(d, &m);
+	ims_sub_with_cookie(&d->sub, &m);
 	d->query_seq = m.seq;
 	d->query_ha = *ha;
 	return matd_send(d, &d->conf.ims, NULL, &m, matd_ims_key(d));
@@ -292,55 +281,22 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 		log_debug("%s from %s ignored: not our IMS", glm_msg_type_name(m->type), sa6(from));
 		return;
 	}
-	if (GLM_HAS(m, GLM_TLV_COOKIE)) {
-		memcpy(d->ims_cookie, m->cookie, GLM_COOKIE_LEN);
-		d->have_ims_cookie = true;
-		if (m->type != GLM_COOKIE)
-			d->ims_cookie_resends = 0;
-	}
+	if (m->type == GLM_NOTIFY)
+		d->notify_rx++;
+	/* the subscription's acks, pushes and COOKIEs (imssub.c) */
+	if (ims_sub_msg(&d->sub, m))
+		return;
 	if (m->type == GLM_COOKIE) {
-		/* the request it answers goes again at once, with the cookie
-		 * (a few times in a row at most: then the timers' retries) */
-		bool sub = d->conf.nhome && m->seq >= d->subscribe_seq[0] && m->seq <= d->subscribe_seq[1];
-		bool query = d->query_seq && m->seq == d->query_seq;
-
-		if (!GLM_HAS(m, GLM_TLV_COOKIE) || (!sub && !query) || d->ims_cookie_resends >= COOKIE_RESENDS)
+		/* the query goes again at once, with the cookie (a few
+		 * times in a row at most) */
+		if (!GLM_HAS(m, GLM_TLV_COOKIE) || !d->query_seq || m->seq != d->query_seq ||
+		    !ims_sub_may_resend(&d->sub))
 			return;
-		d->ims_cookie_resends++;
-		log_debug("IMS %s asks us to prove our address: %s again", sa6(from), sub ? "SUBSCRIBE" : "QUERY");
-		if (sub)
-			subscribe(d);
-		else
-			corr_query(d, &d->query_ha);
+		log_debug("IMS %s asks us to prove our address: QUERY again", sa6(from));
+		corr_query(d, &d->query_ha);
 		return;
 	}
-	if (m->type == GLM_NOTIFY) {
-		d->notify_rx++;
-		if (!GLM_HAS(m, GLM_TLV_HA)) { /* the subscription's ack, with our seq */
-			if (m->seq < d->subscribe_seq[0] || m->seq > d->subscribe_seq[1]) {
-				d->drops[GLM_PE_REPLAY]++;
-				log_debug("subscription ack from %s: seq %llu of no SUBSCRIBE of the last round",
-					  sa6(from), (unsigned long long)m->seq);
-				return;
-			}
-			if (m->status == GLM_ST_OK && d->conf.nhome)
-				ev_timer_at(d->loop, &d->subscribe_timer,
-					    now_ns() + (uint64_t)SUBSCRIBE_LIFETIME * 500000000ull);
-			else
-				log_warnx("IMS refused our subscription: %s", glm_status_name(m->status));
-			return;
-		}
-		/* a push, with the IMS's own seq */
-		if (m->seq <= d->push_seq) {
-			d->drops[GLM_PE_REPLAY]++;
-			log_debug("push from %s: seq %llu not above the last one, %llu", sa6(from),
-				  (unsigned long long)m->seq, (unsigned long long)d->push_seq);
-			return;
-		}
-		d->push_seq = m->seq;
-		if (GLM_HAS(m, GLM_TLV_MA) && GLM_HAS(m, GLM_TLV_UPDATE_SEQ) && GLM_HAS(m, GLM_TLV_LIFETIME))
-			apply(d, &m->ha, &m->ma, m->update_seq, m->lifetime, "IMS push");
-	} else if (m->type == GLM_REPLY) {
+	if (m->type == GLM_REPLY) {
 		/* our seq: the answer to the query outstanding, once */
 		if (!d->query_seq || m->seq != d->query_seq) {
 			d->drops[GLM_PE_REPLAY]++;

@@ -46,6 +46,30 @@ const struct glm_key *matd_peer_key(const struct matd *d, const struct in6_addr 
 	return k && (key_owns_home(k, addr) || key_serves(k, addr)) ? k : NULL;
 }
 
+bool matd_peer_translates(const struct matd *d, const struct in6_addr *addr)
+{
+	if (!d->conf.home_gateway)
+		return true;
+	for (unsigned i = 0; i < d->conf.ncns; i++)
+		if (!memcmp(&d->conf.cns[i].sin6_addr, addr, sizeof(*addr)))
+			return true;
+	for (unsigned i = 0; i < d->npeers; i++)
+		if (!memcmp(&d->peers[i].ha, addr, sizeof(*addr)))
+			return true;
+	return false;
+}
+
+/* With a home gateway, the correspondents are the peers that translate
+ * from the start (mobile peers join as the IMS or they tell us). */
+static int xlate_peers_setup(struct matd *d)
+{
+	if (!d->conf.home_gateway)
+		return 0;
+	for (unsigned i = 0; i < d->conf.ncns; i++)
+		mat_nft_xlate_peer(d->nft, &d->conf.cns[i].sin6_addr, true);
+	return mat_nft_commit(d->nft);
+}
+
 static void udp_input(struct matd *d)
 {
 	for (;;) {
@@ -260,7 +284,10 @@ static int matd_setup(void *ctx, struct evloop *loop)
 	glm_proof_init(&d->proof);
 	if ((r = rtnl_open(&d->rtnl, RTMGRP_LINK)) < 0)
 		return log_warnx("rtnetlink: %s", strerror(-r)), EX_OSERR;
-	if ((r = mat_nft_open(&d->nft, d->conf.table)) < 0 || (r = mat_nft_setup(d->nft)) < 0)
+	if ((r = mat_nft_open(&d->nft, d->conf.table)) < 0)
+		return log_warnx("nftables table ip6 %s: %s", d->conf.table, strerror(-r)), EX_OSERR;
+	mat_nft_per_peer(d->nft, d->conf.home_gateway);
+	if ((r = mat_nft_setup(d->nft)) < 0 || (r = xlate_peers_setup(d)) < 0)
 		return log_warnx("nftables table ip6 %s: %s", d->conf.table, strerror(-r)), EX_OSERR;
 	d->udp = udp6_socket(&d->conf.listen);
 	if (d->udp < 0)
@@ -279,8 +306,9 @@ static int matd_setup(void *ctx, struct evloop *loop)
 	for (unsigned i = 0; i < d->nnics; i++)
 		if ((r = ev_watch(d->loop, d->nic[i].ndfd, on_ndisc, &d->nic[i])) < 0)
 			return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
-	log_info("started: %s%s, %u home prefixes, ims %s", d->conf.mobile ? "mobile node for " : "correspondent",
-		 d->conf.mobile ? a6(&d->conf.ha) : "", d->conf.nhome, d->conf.have_ims ? sa6(&d->conf.ims) : "none");
+	log_info("started: %s%s, %u home prefixes, ims %s%s", d->conf.mobile ? "mobile node for " : "correspondent",
+		 d->conf.mobile ? a6(&d->conf.ha) : "", d->conf.nhome, d->conf.have_ims ? sa6(&d->conf.ims) : "none",
+		 d->conf.home_gateway ? ", home gateway: other peers see the home address" : "");
 	return 0;
 }
 

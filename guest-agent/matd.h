@@ -6,6 +6,7 @@
 #ifndef GLM_MATD_H
 #define GLM_MATD_H
 #include "evloop.h"
+#include "imssub.h"
 #include "keys.h"
 #include "nft.h"
 #include "ndisc.h"
@@ -43,6 +44,8 @@ struct matd_conf {
 	uint32_t lifetime;
 	char table[32];
 	unsigned debounce_ms;        /* a NOTIFY_PEERS this close to the previous one repeats it */
+	bool home_gateway;           /* the home prefix is routed to a gateway: only peers that
+				      * translate (correspondents, mobile peers) see the MA */
 };
 
 struct nic {
@@ -196,17 +199,9 @@ struct matd {
 	/* correspondent */
 	unsigned npeers;
 	struct peer peers[MATD_MAX_PEERS];
-	struct ev_timer subscribe_timer; /* renews the IMS subscription, or retries it */
-	uint64_t subscribe_seq[2];   /* the first and last SUBSCRIBE of the last round */
-	uint64_t push_seq;           /* the IMS's last push taken */
+	struct ims_sub sub;          /* the IMS subscription to the home prefixes (lib/imssub.c) */
 	uint64_t query_seq;          /* the query outstanding (0: none) */
 	struct in6_addr query_ha;    /* what it asks for: sent again on a COOKIE */
-	/* the IMS's last cookie for our address, echoed in every SUBSCRIBE
-	 * and QUERY (glm-keys(5) ADDRESS VALIDATION); requests sent again at
-	 * once on a COOKIE since the last answer */
-	uint8_t ims_cookie[GLM_COOKIE_LEN];
-	bool have_ims_cookie;
-	unsigned ims_cookie_resends;
 
 	uint64_t since;                  /* CLOCK_REALTIME at set-up: nothing sent before is taken */
 	struct glm_replay agent_seq;     /* PREPARE and RESUMED: the last seq taken per host agent's key */
@@ -228,6 +223,9 @@ const char *matd_json_addr(const struct in6_addr *a);
  * none in the keyring). */
 const struct glm_key *matd_ims_key(const struct matd *d);
 const struct glm_key *matd_peer_key(const struct matd *d, const struct in6_addr *addr);
+/* Does the peer at addr translate (a correspondent, or a mobile peer's
+ * HA)? Without a home gateway every peer is taken to. */
+bool matd_peer_translates(const struct matd *d, const struct in6_addr *addr);
 
 /* mobile.c */
 int mobile_start(struct matd *d);

@@ -174,7 +174,11 @@ int tcp_kick(struct matd *d, const struct in6_addr *from, const struct in6_addr 
 		th.th_off = 5;
 		th.th_flags = TH_ACK;
 		th.th_win = htons(1024);
-		if (sendto_from(d->kick_fd, &th, sizeof(th), &to, from, 0) >= 0)
+		/* a peer that does not translate (home-gateway) knows only
+		 * the HA: a segment from the MA would be answered with a
+		 * reset; from the HA its ACK comes through the gateway */
+		if (sendto_from(d->kick_fd, &th, sizeof(th), &to, matd_peer_translates(d, &to.sin6_addr) ? from :
+				&d->conf.ha, 0) >= 0)
 			sent++;
 	}
 	if (!due)

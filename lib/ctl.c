@@ -339,6 +339,11 @@ int ctl_cli_send(const char *req)
 	return ctl_cli_request(cli_now->prog, cli_now->daemon, cli_now->sock, req);
 }
 
+bool ctl_cli_json(void)
+{
+	return cli_now && cli_now->json;
+}
+
 int ctl_cli_status(int argc, char **argv)
 {
 	(void)argv;

@@ -55,6 +55,8 @@ struct ctl_cli {
 int ctl_cli_main(struct ctl_cli *cli, int argc, char **argv);
 /* For commands: send req to the running CLI's daemon (see ctl_cli_request). */
 int ctl_cli_send(const char *req);
+/* For commands: was --json given? */
+bool ctl_cli_json(void);
 /* The "status" and "stats" commands every CLI has (JSON with --json). */
 int ctl_cli_status(int argc, char **argv);
 int ctl_cli_stats(int argc, char **argv);

@@ -39,6 +39,7 @@
 #define NFT_BYTEORDER_HOST 1 /* nft's byte order id in a set's user data */
 #define BR_PORTS "vm_ports"  /* the bridge table's set of VM ports */
 #define BR_RA_PORTS "ra_untrusted" /* and of ports whose RAs are dropped */
+#define XLATE_PEERS "xlate_peers" /* matd's set of peers that translate */
 #define NFT_PRIO_RAW -300
 #define NFT_BATCH_LIMIT (128 * 1024)
 #define NFT_MSG_ROOM 4096 /* no message we build is larger */
@@ -62,6 +63,7 @@ struct mat_nft {
 	unsigned nops;
 	struct mnl_nlmsg_batch *batch;
 	uint16_t family;    /* NFPROTO_IPV6 (matd) or NFPROTO_BRIDGE (agent) */
+	bool per_peer;      /* matd with a home gateway: see mat_nft_per_peer */
 	char table[NFT_TABLE_MAXNAMELEN];
 	struct nft_op ops[NFT_OPS_MAX];
 	char buf[NFT_BATCH_LIMIT + NFT_MSG_ROOM] __attribute__((aligned(4)));
@@ -195,6 +197,7 @@ static void op_describe(const struct nft_op *op, uint16_t family, const char *ta
 	char k[INET6_ADDRSTRLEN + 20] = "", v[INET6_ADDRSTRLEN + 4] = "";
 	const char *fam = family == NFPROTO_BRIDGE ? "bridge" : "ip6";
 	bool set = family == NFPROTO_BRIDGE && (!strcmp(op->obj, BR_PORTS) || !strcmp(op->obj, BR_RA_PORTS));
+	bool ip6set = family == NFPROTO_IPV6 && !strcmp(op->obj, XLATE_PEERS);
 
 	if (set) {
 		uint32_t ifindex;
@@ -223,7 +226,7 @@ static void op_describe(const struct nft_op *op, uint16_t family, const char *ta
 		snprintf(buf, size, "delete table %s %s", fam, table);
 		break;
 	case NFT_MSG_NEWSET:
-		snprintf(buf, size, "add %s %s", set ? "set" : "map", op->obj);
+		snprintf(buf, size, "add %s %s", set || ip6set ? "set" : "map", op->obj);
 		break;
 	case NFT_MSG_NEWCHAIN:
 		snprintf(buf, size, "add chain %s", op->obj);
@@ -232,13 +235,13 @@ static void op_describe(const struct nft_op *op, uint16_t family, const char *ta
 		snprintf(buf, size, "add rule to chain %s", op->obj);
 		break;
 	case NFT_MSG_NEWSETELEM:
-		snprintf(buf, size, "add element %s%s to %s %s", k, v, set ? "set" : "map", op->obj);
+		snprintf(buf, size, "add element %s%s to %s %s", k, v, set || ip6set ? "set" : "map", op->obj);
 		break;
 	case NFT_MSG_DELSETELEM:
 		if (op->has_key)
-			snprintf(buf, size, "delete element %s from %s %s", k, set ? "set" : "map", op->obj);
+			snprintf(buf, size, "delete element %s from %s %s", k, set || ip6set ? "set" : "map", op->obj);
 		else
-			snprintf(buf, size, "flush %s %s", set ? "set" : "map", op->obj);
+			snprintf(buf, size, "flush %s %s", set || ip6set ? "set" : "map", op->obj);
 		break;
 	default:
 		snprintf(buf, size, "message %u", op->type);
@@ -642,6 +645,42 @@ static void rule_add(struct mat_nft *n, enum mat_map map)
 	rule_append(n, mat_maps[map].chain, e, ARRAY_SIZE(e));
 }
 
+#define XLATE_PEERS_ID (MAT_MAP_COUNT + 1)
+
+void mat_nft_per_peer(struct mat_nft *n, bool on)
+{
+	n->per_peer = on;
+}
+
+void mat_nft_xlate_peer(struct mat_nft *n, const struct in6_addr *peer, bool add)
+{
+	if (!n->per_peer) {
+		if (!n->error)
+			n->error = -EINVAL;
+		return;
+	}
+	elem_op(n, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0, XLATE_PEERS, peer, 16,
+		NULL, 0, 0);
+}
+
+/* ip6 daddr @xlate_peers ip6 saddr set ip6 saddr map @self_ha2ma notrack:
+ *   [ payload load 16b @ network header + 24 => reg 1 ]
+ *   [ lookup reg 1 set xlate_peers ]
+ *   then rule_add's four */
+static void rule_add_per_peer(struct mat_nft *n)
+{
+	struct nftnl_expr *e[6] = {
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
+		lookup_expr(XLATE_PEERS, XLATE_PEERS_ID, false, false),
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 8, 16, false, NFT_REG_1),
+		lookup_expr(mat_maps[MAT_SELF_HA2MA].name, MAT_SELF_HA2MA + 1, true, false),
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 8, 16, true, NFT_REG_1),
+		nftnl_expr_alloc("notrack"),
+	};
+
+	rule_append(n, mat_maps[MAT_SELF_HA2MA].chain, e, ARRAY_SIZE(e));
+}
+
 int mat_nft_setup(struct mat_nft *n)
 {
 	unsigned i;
@@ -653,11 +692,17 @@ int mat_nft_setup(struct mat_nft *n)
 	table_op(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 	for (i = 0; i < MAT_MAP_COUNT; i++)
 		map_add(n, i);
+	if (n->per_peer)
+		set_add(n, XLATE_PEERS, XLATE_PEERS_ID, 0, NFT_TYPE_IPV6_ADDR, 16, 0, 0);
 	/* type route: a rewritten source or destination is routed again. */
 	chain_add(n, "out", "route", NF_INET_LOCAL_OUT);
 	chain_add(n, "in", "filter", NF_INET_PRE_ROUTING);
-	for (i = 0; i < MAT_MAP_COUNT; i++)
-		rule_add(n, i);
+	for (i = 0; i < MAT_MAP_COUNT; i++) {
+		if (i == MAT_SELF_HA2MA && n->per_peer)
+			rule_add_per_peer(n);
+		else
+			rule_add(n, i);
+	}
 	return mat_nft_commit(n);
 }
 
@@ -796,4 +841,113 @@ void br_nft_ra_port(struct mat_nft *n, uint32_t ifindex, bool add)
 void br_nft_ra_flush(struct mat_nft *n)
 {
 	elem_op(n, NFT_MSG_DELSETELEM, 0, BR_RA_PORTS, NULL, 0, NULL, 0, 0);
+}
+
+/* --- the gateway's table: ip6 glm_gw, see nft.h --- */
+
+#define GW_MAP "ha2ma"
+#define GW_MAP_ID 1
+#define GW_CHAIN "pre"
+#define ICMPV6_ADDR_UNREACH_CODE 3
+
+int gw_nft_open(struct mat_nft **n, const char *table)
+{
+	return nft_open(n, table ? table : "glm_gw", NFPROTO_IPV6);
+}
+
+static struct nftnl_expr *accept_expr(void)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
+	return e;
+}
+
+/* reg 1 = (reg 1 & mask) ^ 0 over 16 bytes: the prefix of an address */
+static struct nftnl_expr *mask_expr(const struct in6_addr *mask)
+{
+	static const struct in6_addr zero;
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 16);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, 16);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 16);
+	return e;
+}
+
+static struct nftnl_expr *reject_expr(uint32_t type, uint8_t code)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("reject");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, code);
+	return e;
+}
+
+/* ip6 daddr P/L counter reject with icmpv6 type addr-unreachable, as nft
+ * 1.0.6 emits it for any length (it loads fewer bytes for whole octets):
+ *   [ payload load 16b @ network header + 24 => reg 1 ]
+ *   [ bitwise reg 1 = ( reg 1 & MASK ) ^ 0 ]
+ *   [ cmp eq reg 1 P ]
+ *   [ counter ]
+ *   [ reject type 0 code 3 ]
+ * Only packets the map did not rewrite get here: the map rule accepts. */
+static void gw_reject_rule(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len)
+{
+	struct in6_addr mask = { 0 }, p = *prefix;
+
+	for (unsigned i = 0; i < len; i++)
+		mask.s6_addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	in6_prefix_apply(&p, len);
+	struct nftnl_expr *e[5] = {
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
+		mask_expr(&mask),
+		cmp_data_expr(&p, 16),
+		counter_expr(),
+		reject_expr(NFT_REJECT_ICMP_UNREACH, ICMPV6_ADDR_UNREACH_CODE),
+	};
+	rule_append(n, GW_CHAIN, e, ARRAY_SIZE(e));
+}
+
+int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *home_len, unsigned nhome)
+{
+	if (n->family != NFPROTO_IPV6)
+		return -EINVAL;
+	batch_reset(n);
+	table_delete(n);
+	table_op(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	set_add(n, GW_MAP, GW_MAP_ID, 0, NFT_TYPE_IPV6_ADDR, 16, NFT_TYPE_IPV6_ADDR, 16);
+	/* filter, not route: the destination changes before the routing
+	 * decision, which then takes the MA's route */
+	chain_add(n, GW_CHAIN, "filter", NF_INET_PRE_ROUTING);
+	struct nftnl_expr *e[5] = {
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
+		lookup_expr(GW_MAP, GW_MAP_ID, true, false),
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, true, NFT_REG_1),
+		nftnl_expr_alloc("notrack"),
+		accept_expr(),
+	};
+	rule_append(n, GW_CHAIN, e, ARRAY_SIZE(e));
+	for (unsigned i = 0; i < nhome; i++)
+		gw_reject_rule(n, &home[i], home_len[i]);
+	return mat_nft_commit(n);
+}
+
+void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma)
+{
+	elem_op(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, GW_MAP, ha, 16, ma, 16, 0);
+}
+
+void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha)
+{
+	elem_op(n, NFT_MSG_DELSETELEM, 0, GW_MAP, ha, 16, NULL, 0, 0);
 }

@@ -46,6 +46,16 @@ unsigned mat_nft_pending(const struct mat_nft *n);
 int mat_nft_teardown(struct mat_nft *n);
 void mat_nft_close(struct mat_nft *n);
 const char *mat_map_name(enum mat_map map);
+/* With a home gateway (matd.conf(5) home-gateway), the mobile node's
+ * source HA is rewritten only towards peers that translate; every other
+ * peer sees the HA, which the gateway routes back to us:
+ *     set xlate_peers { type ipv6_addr }
+ *     chain out: ip6 daddr @xlate_peers ip6 saddr set ip6 saddr map @self_ha2ma notrack
+ * mat_nft_per_peer(n, true) before mat_nft_setup builds it so;
+ * mat_nft_xlate_peer queues a peer's add or removal (commit as above). */
+#include <stdbool.h>
+void mat_nft_per_peer(struct mat_nft *n, bool on);
+void mat_nft_xlate_peer(struct mat_nft *n, const struct in6_addr *peer, bool add);
 
 /* The host agent's table, on the same handle type (commit, teardown and
  * close as above):
@@ -84,4 +94,21 @@ void br_nft_unredirect(struct mat_nft *n, const uint8_t src[6], const uint8_t ol
 void br_nft_port(struct mat_nft *n, uint32_t ifindex, bool add);
 void br_nft_ra_port(struct mat_nft *n, uint32_t ifindex, bool add);
 void br_nft_ra_flush(struct mat_nft *n);
+
+/* The gateway's table (glm-gatewayd(8)), on the same handle type (commit,
+ * pending, teardown and close as above):
+ *   table ip6 glm_gw {
+ *     map ha2ma { type ipv6_addr : ipv6_addr }
+ *     chain pre { type filter hook prerouting priority raw;
+ *       ip6 daddr set ip6 daddr map @ha2ma notrack accept
+ *       ip6 daddr HOME/LEN counter reject with icmpv6 type addr-unreachable  # per home prefix
+ *     }
+ *   }
+ * A packet to a home address with a mapping leaves for its MA (the L4
+ * checksum fixed as in the mat table); one to a home address without is
+ * refused at once, never routed back to where the home prefix points. */
+int gw_nft_open(struct mat_nft **n, const char *table);
+int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *home_len, unsigned nhome);
+void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma);
+void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha);
 #endif

@@ -12,7 +12,7 @@
  * the header, as an impostor would, the MAC made with our own pair key.
  *   glmsend -s [ADDR]:PORT -k KEYRING -i KEYID [--seq N] [--forge] [-t MS]
  *           [--from [ADDR]:PORT] [--save FILE] TYPE [ha=A] [ma=A] [router=A]
- *           [group=A] [source=A] [prefix=P/L] [lifetime=N] [status=N] [port=N]
+ *           [group=A] [source=A] [prefix=P/L] [lifetime=N] [status=N] [port=N] [update_seq=N]
  *   glmsend -s [ADDR]:PORT -k KEYRING [-t MS] [--from [ADDR]:PORT] --replay FILE
  * TYPE is a message name as glm_msg_type_name() prints it (UPDATE,
  * BINDING_UPDATE, PREPARE, ...). Prints "TYPE status=... seq=..." for the
@@ -24,6 +24,7 @@
 #include "keys.h"
 #include "log.h"
 #include "util.h"
+#include <errno.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -54,6 +55,17 @@ static int set_tlv(struct glm_msg *m, const char *kv)
 		if (parse_prefix6(v, &m->prefix, &m->prefix_len))
 			return -1;
 		m->present |= 1u << GLM_TLV_PREFIX;
+		return 0;
+	}
+	if (!strncmp(kv, "update_seq=", 11)) {
+		char *end;
+		unsigned long long u;
+
+		errno = 0;
+		u = strtoull(v, &end, 10);
+		if (errno || end == v || *end)
+			return -1;
+		GLM_SET(m, update_seq, GLM_TLV_UPDATE_SEQ, u);
 		return 0;
 	}
 	if (parse_u32(v, 0, UINT32_MAX, &n))

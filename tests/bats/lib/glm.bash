@@ -13,7 +13,8 @@ GLM_MATD_PORT=5301
 # Keys: one key pair per node, new for every testbed (glm-keys(5)).
 # 10 = the vm (owns its HA), 20 = cn (its address is its home), 66 = a
 # rogue guest that owns nothing, 30/31/32 = the agents on hA/hB/hA2 (the
-# prefixes they serve), 40 = the relay, 5 = the IMS. Each node reads
+# prefixes they serve), 40 = the relay, 5 = the IMS, 50 = the home gateway
+# on rt (the address it subscribes from, rt's on link C). Each node reads
 # $TB_DIR/keys-ID: its own private line and every node's public line
 # (also alone in $TB_DIR/keys.pub).
 glm_keys() {
@@ -24,13 +25,13 @@ glm_keys() {
 		for spec in "10 guest home $GLM_HA" "20 guest home $TB_CN_ADDR home 2001:db8:c::11" "66 guest" \
 			"30 agent prefix 2001:db8:a::/64" "31 agent prefix 2001:db8:b::/64" \
 			"32 agent prefix 2001:db8:a::/64" "40 agent prefix ${GLM_RELAY_ADDR:-2001:db8:c::20}/128" \
-			"5 ims"; do
+			"5 ims" "50 gateway prefix 2001:db8:c::1/128"; do
 			id=${spec%% *}
 			"$GLM_BIN/glm-keys" genkey "$id" >"$TB_DIR/priv-$id" || exit 1
 			# shellcheck disable=SC2086 # the role and its words
 			"$GLM_BIN/glm-keys" pubkey ${spec#* } <"$TB_DIR/priv-$id" >>"$TB_DIR/keys.pub" || exit 1
 		done
-		for spec in 10 20 66 30 31 32 40 5; do
+		for spec in 10 20 66 30 31 32 40 5 50; do
 			cat "$TB_DIR/priv-$spec" "$TB_DIR/keys.pub" >"$TB_DIR/keys-$spec" || exit 1
 		done
 	)
@@ -145,11 +146,11 @@ glm_setup() {
 glm_stop_and_check_logs() {
 	local pid f bad=0
 	[ -n "${TB_DIR:-}" ] && [ -d "$TB_DIR" ] || return 0
-	for pid in ${GLM_MATD_VM_PID:-} ${GLM_MATD_CN_PID:-} ${GLM_IMSD_PID:-} ${GLM_AGENT_HA_PID:-} \
+	for pid in ${GLM_MATD_VM_PID:-} ${GLM_MATD_CN_PID:-} ${GLM_IMSD_PID:-} ${GLM_GATEWAYD_PID:-} ${GLM_AGENT_HA_PID:-} \
 		${GLM_AGENT_HB_PID:-} ${GLM_AGENT_HA2_PID:-} ${GLM_AGENT_RELAY_PID:-}; do
 		kill -TERM "$pid" 2>/dev/null && tb_wait_pid "$pid" 5 >/dev/null 2>&1
 	done
-	for f in "$TB_DIR"/matd-*.log "$TB_DIR"/imsd.log "$TB_DIR"/agent-*.log; do
+	for f in "$TB_DIR"/matd-*.log "$TB_DIR"/imsd.log "$TB_DIR"/agent-*.log "$TB_DIR"/gatewayd.log; do
 		[ -f "$f" ] || continue
 		if grep -qE 'Sanitizer|runtime error:' "$f"; then
 			echo "glm: sanitizer report in $f:" >&2
@@ -157,9 +158,50 @@ glm_stop_and_check_logs() {
 			bad=1
 		fi
 	done
-	GLM_MATD_VM_PID='' GLM_MATD_CN_PID='' GLM_IMSD_PID='' GLM_AGENT_HA_PID='' GLM_AGENT_HB_PID=''
+	GLM_MATD_VM_PID='' GLM_MATD_CN_PID='' GLM_IMSD_PID='' GLM_AGENT_HA_PID='' GLM_AGENT_HB_PID='' GLM_GATEWAYD_PID=''
 	GLM_AGENT_HA2_PID='' GLM_AGENT_RELAY_PID=''
 	return $bad
+}
+
+# glm_start_gatewayd [config lines...]: glm-gatewayd on the router rt,
+# the home gateway for GLM_HOME_PREFIX: packets to a home address that
+# reach rt leave for its MA; an MA may be on link A or B only (the sites).
+GLM_GATEWAY_PORT=5302
+glm_start_gatewayd() {
+	local conf="$TB_DIR/gatewayd.conf" l
+	[ -f "$TB_DIR/keys.pub" ] || glm_keys
+	printf 'keyring %s\nkey-id 50\nims [%s]:%s\nlisten [::]:%s\nhome-prefix %s\nsite-prefix %s\nsite-prefix %s\ncontrol %s\n' \
+		"$TB_DIR/keys-50" "$TB_IMS_ADDR" "$GLM_IMS_PORT" "$GLM_GATEWAY_PORT" "$GLM_HOME_PREFIX" "$TB_PREFIX_A" \
+		"$TB_PREFIX_B" "$TB_DIR/gatewayd.sock" >"$conf"
+	for l in "$@"; do echo "$l" >>"$conf"; done
+	rm -f "$TB_DIR/gatewayd.sock"
+	tb_spawn rt "$GLM_BIN/glm-gatewayd" -d -v -f "$conf" -p "$TB_DIR/gatewayd.pid" \
+		>>"$TB_DIR/gatewayd.log" 2>&1 || return 1
+	GLM_GATEWAYD_PID=$TB_PID
+	glm__wait_sock "$TB_DIR/gatewayd.sock" "glm-gatewayd in rt" "$TB_DIR/gatewayd.log"
+}
+
+glm_gatewayctl() { tb_exec rt "$GLM_BIN/glm-gatewayctl" -s "$TB_DIR/gatewayd.sock" "$@"; }
+
+# The kernel's map in the gateway: "HA MA" lines.
+glm_gw_map() {
+	tb_exec rt nft -j list map ip6 glm_gw ha2ma | python3 -c "
+import json,sys
+for o in json.load(sys.stdin)['nftables']:
+    for e in o.get('map',{}).get('elem',[]) or []:
+        print(e[0], e[1])"
+}
+
+# glm_gw_wait HA MA [TIMEOUT]: until the gateway's kernel map sends HA to MA.
+glm_gw_wait() {
+	local ha=$1 ma=$2 t=${3:-5} i
+	for i in $(seq $((t * 25))); do
+		glm_gw_map 2>/dev/null | grep -qx "$ha $ma" && return 0
+		sleep 0.04
+	done
+	echo "glm: the gateway's map has no $ha -> $ma after ${t}s: $(glm_gw_map | tr '\n' ' ')" >&2
+	tail -n 20 "$TB_DIR/gatewayd.log" >&2
+	return 1
 }
 
 GLM_RELAY_ADDR=2001:db8:c::20

@@ -25,6 +25,14 @@
 #       |
 #     vm eth0 (eth1) SLAAC from whichever link it is on, optimistic DAD
 #
+# The home gateway (glm.bash glm_start_gatewayd, gateway.bats) runs on rt
+# itself: rt is every node's default router, so the home prefix
+# 2001:db8:100::/64 reaches it from anywhere, as at a site edge. Its table
+# ip6 glm_gw rewrites a home address to the guest's MA before rt routes:
+#
+#     cn (no glm software) --dst HA--> rt [glm-gatewayd: HA -> MA] --dst MA--> vm on A or B
+#     cn <--------------------------------------- src HA, straight ----------- vm
+#
 # Bridges are created with mcast_snooping 0 and STP off. The host bridges
 # sit between the VM and the router on purpose: a plain veth to the router
 # would take the router's port down and up with the VM's link, and radvd

@@ -1,0 +1,134 @@
+/* gatewayd.conf (glm-gatewayd.conf(5)): one setting a line, errors as
+ * FILE:LINE. Kept apart from the daemon so a test and a fuzzer drive it.
+ *
+ *   keyring PATH                  see glm-keys(5); its private key a gateway's
+ *   key-id N                      that key's id
+ *   ims [ADDR]:PORT               the IMS to subscribe at (port 5300)
+ *   listen [ADDR]:PORT            our UDP socket (default [::]:5302)
+ *   home-prefix P/L               a prefix of home addresses we serve (1..8)
+ *   site-prefix P/L               where an MA may be (1..16): no other is ever installed
+ *   table NAME                    the nftables table, family ip6 (default glm_gw)
+ *   control PATH                  the control socket
+ *   subscription-lifetime SECONDS asked of the IMS; renewed at half (default 600)
+ *   max-mappings N                home addresses held at most (default 1000000) */
+#include "gatewayd.h"
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+#include <errno.h>
+#include <string.h>
+
+void gw_conf_defaults(struct gw_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->listen.sin6_family = AF_INET6;
+	c->listen.sin6_port = htons(GW_DEFAULT_PORT);
+	strcpy(c->table, GW_DEFAULT_TABLE);
+	strcpy(c->control, GW_DEFAULT_CTL);
+	c->sub_lifetime = GW_DEFAULT_SUB_LIFETIME;
+	c->max_mappings = GW_DEFAULT_MAX_MAPPINGS;
+}
+
+static bool overlaps(const struct in6_addr *a, uint8_t alen, const struct in6_addr *b, uint8_t blen)
+{
+	return in6_prefix_match(a, b, alen < blen ? alen : blen);
+}
+
+static int set_str(const struct conf_pos *pos, int argc, char **argv, char *dst, size_t cap)
+{
+	if (argc != 2 || !*argv[1] || strlen(argv[1]) >= cap)
+		return conf_err(pos, "usage: %s %s (at most %zu characters)", argv[0],
+				strcmp(argv[0], "table") ? "PATH" : "NAME", cap - 1);
+	strcpy(dst, argv[1]);
+	return 0;
+}
+
+static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **argv)
+{
+	struct gw_conf *c = ctx;
+	const char *k = argv[0];
+
+	if (!strcmp(k, "keyring"))
+		return set_str(pos, argc, argv, c->keyring, sizeof(c->keyring));
+	if (!strcmp(k, "control"))
+		return set_str(pos, argc, argv, c->control, sizeof(c->control));
+	if (!strcmp(k, "table"))
+		return set_str(pos, argc, argv, c->table, sizeof(c->table));
+	if (!strcmp(k, "key-id")) {
+		if (argc != 2 || parse_u32(argv[1], 1, UINT32_MAX, &c->key_id))
+			return conf_err(pos, "usage: key-id N (1..4294967295)");
+		return 0;
+	}
+	if (!strcmp(k, "ims")) {
+		int r = conf_sockaddr6(pos, argc, argv, GW_IMS_PORT, &c->ims);
+
+		c->have_ims = r == 0;
+		return r;
+	}
+	if (!strcmp(k, "listen"))
+		return conf_sockaddr6(pos, argc, argv, GW_DEFAULT_PORT, &c->listen);
+	if (!strcmp(k, "home-prefix") || !strcmp(k, "site-prefix")) {
+		bool home = k[0] == 'h';
+		unsigned *n = home ? &c->nhome : &c->nsite, max = home ? GW_MAX_HOME : GW_MAX_SITE;
+		struct in6_addr *p = home ? c->home : c->site;
+		uint8_t *len = home ? c->home_len : c->site_len;
+
+		if (argc != 2 || parse_prefix6(argv[1], &p[*n], &len[*n]))
+			return conf_err(pos, "usage: %s PREFIX/LEN (host bits zero)", k);
+		if (*n == max)
+			return conf_err(pos, "at most %u %ses", max, k);
+		(*n)++;
+		return 0;
+	}
+	if (!strcmp(k, "subscription-lifetime")) {
+		if (argc != 2 || parse_u32(argv[1], 2, 86400, &c->sub_lifetime))
+			return conf_err(pos, "usage: subscription-lifetime SECONDS (2..86400)");
+		return 0;
+	}
+	if (!strcmp(k, "max-mappings")) {
+		if (argc != 2 || parse_u32(argv[1], 1, 100000000, &c->max_mappings))
+			return conf_err(pos, "usage: max-mappings N (1..100000000)");
+		return 0;
+	}
+	return conf_err(pos, "unknown setting '%s'", k);
+}
+
+/* What must hold whatever the lines' order: an MA may never be a home
+ * address (a packet would come back to us), so no site prefix may
+ * overlap a home prefix. */
+static int conf_check(const struct gw_conf *c, const char *path)
+{
+	if (!c->keyring[0])
+		return log_warnx("%s: missing 'keyring'", path), -EINVAL;
+	if (!c->key_id)
+		return log_warnx("%s: missing 'key-id'", path), -EINVAL;
+	if (!c->have_ims)
+		return log_warnx("%s: missing 'ims'", path), -EINVAL;
+	if (!c->nhome)
+		return log_warnx("%s: no 'home-prefix': nothing to serve", path), -EINVAL;
+	if (!c->nsite)
+		return log_warnx("%s: no 'site-prefix': no MA could ever be installed", path), -EINVAL;
+	for (unsigned i = 0; i < c->nhome; i++)
+		for (unsigned j = 0; j < c->nsite; j++)
+			if (overlaps(&c->home[i], c->home_len[i], &c->site[j], c->site_len[j]))
+				return log_warnx("%s: site-prefix %s/%u overlaps home-prefix %s/%u: an MA there "
+						 "would be routed back to us", path, a6(&c->site[j]), c->site_len[j],
+						 a6(&c->home[i]), c->home_len[i]), -EINVAL;
+	return 0;
+}
+
+int gw_conf_load(const char *path, struct gw_conf *c)
+{
+	gw_conf_defaults(c);
+	if (conf_parse_file(path, conf_line, c) < 0)
+		return -EINVAL;
+	return conf_check(c, path);
+}
+
+int gw_conf_load_buf(const char *name, const char *buf, size_t len, struct gw_conf *c)
+{
+	gw_conf_defaults(c);
+	if (conf_parse_buf(name, buf, len, conf_line, c) < 0)
+		return -EINVAL;
+	return conf_check(c, name);
+}

@@ -1,0 +1,93 @@
+/* glm-gatewayd, the home gateway: the state its parts share.
+ *
+ * glm-gatewayd.c owns the process (options, loop, signals, the UDP and
+ * control sockets); config.c reads gatewayd.conf; mappings.c keeps the
+ * home addresses' current MAs, fed by the IMS subscription (lib/imssub.c),
+ * and mirrors them into the kernel's map (lib/nft.c, table ip6 glm_gw),
+ * where every packet is translated: nothing per packet happens here. */
+#ifndef GLM_GATEWAYD_H
+#define GLM_GATEWAYD_H
+#include "evloop.h"
+#include "htab.h"
+#include "imssub.h"
+#include "keys.h"
+#include "nft.h"
+#include "wire.h"
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define GW_DEFAULT_CONF "/etc/glm/gatewayd.conf"
+#define GW_DEFAULT_CTL "/run/glm/gatewayd.sock"
+#define GW_DEFAULT_TABLE "glm_gw"
+#define GW_DEFAULT_PORT 5302
+#define GW_IMS_PORT 5300
+#define GW_MAX_HOME IMS_SUB_MAX_PREFIXES
+#define GW_MAX_SITE 16
+#define GW_DEFAULT_SUB_LIFETIME 600
+#define GW_DEFAULT_MAX_MAPPINGS 1000000
+
+struct gw_conf {
+	char keyring[256];
+	uint32_t key_id;
+	struct sockaddr_in6 ims;
+	bool have_ims;
+	struct sockaddr_in6 listen;
+	unsigned nhome, nsite;
+	struct in6_addr home[GW_MAX_HOME], site[GW_MAX_SITE];
+	uint8_t home_len[GW_MAX_HOME], site_len[GW_MAX_SITE];
+	char table[32];
+	char control[256];
+	uint32_t sub_lifetime;       /* asked of the IMS for each subscription */
+	uint32_t max_mappings;
+};
+
+/* One home address's current MA, as the kernel's map holds it. */
+struct gw_mapping {
+	struct in6_addr ha;          /* the key: first in the struct */
+	struct in6_addr ma;
+	uint64_t update_seq;         /* the mobile node's: older news is stale */
+	uint64_t expires_ns;         /* CLOCK_MONOTONIC */
+};
+
+struct gw_stats {
+	uint64_t rx, drops[GLM_PE_MAX];
+	uint64_t not_ims;            /* authentic, but not from our IMS's key and address */
+	uint64_t pushes;             /* mappings pushed or dumped by the IMS */
+	uint64_t added, moved, withdrawn, expired, stale;
+	uint64_t refused_site;       /* MA outside every site-prefix: never installed */
+	uint64_t refused_home;       /* HA outside every home-prefix */
+	uint64_t full;               /* max-mappings reached */
+	uint64_t nft_errors;         /* batches the kernel refused: nothing changed */
+};
+
+struct gw {
+	struct gw_conf conf;
+	const char *socket_override; /* -s */
+	struct glm_keyring keys;
+	struct mat_nft *nft;
+	struct ims_sub sub;
+	struct htab maps;            /* struct gw_mapping by HA */
+	struct evloop *loop;
+	struct ev_timer sweep;       /* once a second: expired mappings out */
+	int udp, ctl;
+	uint64_t since;              /* CLOCK_REALTIME at set-up: nothing sent before is taken */
+	struct gw_stats st;
+};
+
+/* config.c */
+void gw_conf_defaults(struct gw_conf *c);
+int gw_conf_load(const char *path, struct gw_conf *c);
+int gw_conf_load_buf(const char *name, const char *buf, size_t len, struct gw_conf *c);
+
+/* mappings.c */
+void gw_maps_init(struct gw *g);
+void gw_maps_free(struct gw *g);
+/* A push from the IMS (imssub.h's ims_sub_push_fn). */
+void gw_push(void *ctx, const struct glm_msg *m);
+/* The sweep: expired mappings out of the kernel, then out of memory. */
+void gw_expire(struct gw *g, uint64_t now);
+bool gw_in_site(const struct gw_conf *c, const struct in6_addr *a);
+bool gw_in_home(const struct gw_conf *c, const struct in6_addr *a);
+#endif

@@ -1,0 +1,177 @@
+/* The home addresses' current MAs: memory and the kernel's map, in step.
+ *
+ * Every change goes to the kernel first, as one atomic batch (a move is
+ * the old element's delete and the new one's add together, so no packet
+ * sees neither); memory changes only once the kernel took it, so what
+ * `status` says is what the kernel does. What is refused is refused
+ * before anything is queued: an HA outside the home prefixes, and an MA
+ * outside the site prefixes, whoever vouched for it: a node's stolen key
+ * cannot send a home address's traffic anywhere else on the internet.
+ * News older than what we hold (the mobile node's update seq) is stale:
+ * the IMS dumps every mapping again at each renewal, and those repeat
+ * what we have. Expiry is a once-a-second sweep in batches, not a timer
+ * per mapping: the loop's timer list is sorted by insertion, and a
+ * gateway may hold a hundred thousand. */
+#include "gatewayd.h"
+#include "log.h"
+#include "util.h"
+#include <errno.h>
+#include <string.h>
+
+#define SWEEP_BATCH 512  /* deletes per commit (a batch takes 1024 changes) */
+
+bool gw_in_site(const struct gw_conf *c, const struct in6_addr *a)
+{
+	for (unsigned i = 0; i < c->nsite; i++)
+		if (in6_prefix_match(a, &c->site[i], c->site_len[i]))
+			return true;
+	return false;
+}
+
+bool gw_in_home(const struct gw_conf *c, const struct in6_addr *a)
+{
+	for (unsigned i = 0; i < c->nhome; i++)
+		if (in6_prefix_match(a, &c->home[i], c->home_len[i]))
+			return true;
+	return false;
+}
+
+void gw_maps_init(struct gw *g)
+{
+	htab_init(&g->maps, sizeof(struct gw_mapping), sizeof(struct in6_addr));
+}
+
+void gw_maps_free(struct gw *g)
+{
+	htab_free(&g->maps);
+}
+
+static int withdraw(struct gw *g, struct gw_mapping *e)
+{
+	int r;
+
+	gw_nft_unmap(g->nft, &e->ha);
+	if ((r = mat_nft_commit(g->nft)) < 0) {
+		g->st.nft_errors++;
+		log_warnx("%s withdrawn, but its mapping to %s stays: nftables: %s", a6(&e->ha), a6(&e->ma),
+			  strerror(-r));
+		return r;
+	}
+	log_info("%s withdrawn (was at %s)", a6(&e->ha), a6(&e->ma));
+	g->st.withdrawn++;
+	htab_remove(&g->maps, e);
+	return 0;
+}
+
+void gw_push(void *ctx, const struct glm_msg *m)
+{
+	struct gw *g = ctx;
+	struct gw_mapping *e;
+	struct in6_addr ha = m->ha;
+	int r, added;
+
+	g->st.pushes++;
+	if (!gw_in_home(&g->conf, &ha)) {
+		g->st.refused_home++;
+		log_warnx("IMS push for %s ignored: in none of our home prefixes", a6(&ha));
+		return;
+	}
+	e = htab_find(&g->maps, &ha);
+	if (e && m->update_seq <= e->update_seq) {
+		g->st.stale++;
+		log_debug("%s -> %s: update %llu not newer than %llu", a6(&ha), a6(&m->ma),
+			  (unsigned long long)m->update_seq, (unsigned long long)e->update_seq);
+		return;
+	}
+	if (!m->lifetime) {
+		if (e)
+			withdraw(g, e);
+		return;
+	}
+	if (!gw_in_site(&g->conf, &m->ma)) {
+		g->st.refused_site++;
+		log_warnx("%s -> %s refused: the MA is in none of our site prefixes%s", a6(&ha), a6(&m->ma),
+			  e ? "; the mapping in place stays" : "");
+		return;
+	}
+	if (e && !memcmp(&e->ma, &m->ma, sizeof(e->ma))) { /* a refresh */
+		e->update_seq = m->update_seq;
+		e->expires_ns = now_ns() + (uint64_t)m->lifetime * 1000000000ull;
+		return;
+	}
+	if (!e && htab_count(&g->maps) >= g->conf.max_mappings) {
+		g->st.full++;
+		log_warnx("%s -> %s not installed: %u mappings held, max-mappings", a6(&ha), a6(&m->ma),
+			  g->conf.max_mappings);
+		return;
+	}
+	if (e)
+		gw_nft_unmap(g->nft, &ha);
+	gw_nft_map(g->nft, &ha, &m->ma);
+	if ((r = mat_nft_commit(g->nft)) < 0) {
+		g->st.nft_errors++;
+		log_warnx("%s -> %s not installed: nftables: %s", a6(&ha), a6(&m->ma), strerror(-r));
+		return;
+	}
+	if (e) {
+		g->st.moved++;
+		log_info("%s moved from %s to %s (update %llu)", a6(&ha), a6(&e->ma), a6(&m->ma),
+			 (unsigned long long)m->update_seq);
+	} else {
+		g->st.added++;
+		log_info("%s at %s (update %llu)", a6(&ha), a6(&m->ma), (unsigned long long)m->update_seq);
+	}
+	e = htab_insert(&g->maps, &ha, &added);
+	if (!e) {
+		/* the kernel has it and we cannot remember it: take it back */
+		gw_nft_unmap(g->nft, &ha);
+		mat_nft_commit(g->nft);
+		log_warnx("%s: out of memory, mapping removed", a6(&ha));
+		return;
+	}
+	e->ma = m->ma;
+	e->update_seq = m->update_seq;
+	e->expires_ns = now_ns() + (uint64_t)m->lifetime * 1000000000ull;
+}
+
+/* Commit the deletes queued for the n addresses in gone, then forget them. */
+static void sweep_commit(struct gw *g, const struct in6_addr *gone, unsigned n)
+{
+	int r;
+
+	if (!n)
+		return;
+	if ((r = mat_nft_commit(g->nft)) < 0) {
+		g->st.nft_errors++;
+		log_warnx("%u expired mappings stay until the next sweep: nftables: %s", n, strerror(-r));
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct gw_mapping *e = htab_find(&g->maps, &gone[i]);
+
+		if (e) {
+			log_info("%s: mapping to %s expired", a6(&e->ha), a6(&e->ma));
+			htab_remove(&g->maps, e);
+			g->st.expired++;
+		}
+	}
+}
+
+void gw_expire(struct gw *g, uint64_t now)
+{
+	struct in6_addr gone[SWEEP_BATCH];
+	struct gw_mapping *e;
+	unsigned n = 0;
+	size_t it = 0;
+
+	/* collected first, removed after their commit: entries move on removal */
+	while ((e = htab_next(&g->maps, &it))) {
+		if (e->expires_ns > now)
+			continue;
+		gw_nft_unmap(g->nft, &e->ha);
+		gone[n++] = e->ha;
+		if (n == SWEEP_BATCH)
+			break; /* the rest next second */
+	}
+	sweep_commit(g, gone, n);
+}

@@ -1,0 +1,79 @@
+/* The client side of an IMS subscription, for every node that follows the
+ * mappings of home prefixes: matd's correspondent role and the gateway.
+ *
+ * A round is one SUBSCRIBE per prefix, each with the IMS's cookie for our
+ * address when we have one (glm-keys(5) ADDRESS VALIDATION). The IMS
+ * answers each with an ack (a NOTIFY without HA, with our seq) and then
+ * the prefix's mappings, one NOTIFY each; later changes come as pushes. A
+ * round goes again every IMS_SUB_RETRY_MS until acknowledged, then at half
+ * the lifetime the IMS granted: every renewal brings the full dump again,
+ * so a client that missed pushes, or whose IMS restarted and forgot it,
+ * is whole again one renewal later.
+ *
+ * Nothing from the IMS is taken twice: an ack only for a SUBSCRIBE of the
+ * last round, pushes only in the order the IMS sent them (header seq above
+ * the last one taken), so a push replayed after its mapping was withdrawn
+ * does not bring it back. The caller has checked the message's MAC, its
+ * freshness and that it came from its IMS's key and address.
+ *
+ * A COOKIE answer to a SUBSCRIBE of the round makes the round go again at
+ * once, a few times in a row at most (then the retry timer); every answer
+ * brings a fresh cookie, kept for the next request, QUERYs included. */
+#ifndef GLM_IMSSUB_H
+#define GLM_IMSSUB_H
+#include "evloop.h"
+#include "keys.h"
+#include "wire.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#define IMS_SUB_MAX_PREFIXES 8
+#define IMS_SUB_RETRY_MS 2000
+#define IMS_SUB_COOKIE_RESENDS 2     /* immediate re-sends on COOKIE answers in a row */
+
+/* Seal m for the IMS and send it: 0 or -errno. */
+typedef int (*ims_sub_send_fn)(void *ctx, struct glm_msg *m);
+/* A mapping pushed (or dumped): m has HA, MA, LIFETIME (0: withdrawn)
+ * and UPDATE_SEQ, the mobile node's sequence, to order it against other
+ * news of the same HA. */
+typedef void (*ims_sub_push_fn)(void *ctx, const struct glm_msg *m);
+
+struct ims_sub {
+	struct evloop *loop;
+	struct ev_timer timer;           /* the next round: a retry, or the renewal */
+	unsigned n;
+	struct glm_prefix prefix[IMS_SUB_MAX_PREFIXES];
+	uint32_t lifetime;               /* asked for, seconds */
+	uint32_t granted;                /* the IMS's last ack: its lifetime (0: none yet) */
+	uint64_t round[2];               /* the first and last SUBSCRIBE seq of the last round */
+	uint64_t push_seq;               /* the IMS's last push taken */
+	uint8_t cookie[GLM_COOKIE_LEN];  /* the IMS's last cookie for our address */
+	bool have_cookie;
+	unsigned resends;                /* requests sent again on a COOKIE since the last answer */
+	ims_sub_send_fn send;
+	ims_sub_push_fn push;
+	void *ctx;
+	uint64_t *drops;                 /* the owner's counters by enum glm_parse_err (replays) */
+	/* counters */
+	uint64_t rounds, acks, refusals, pushes;
+};
+
+void ims_sub_init(struct ims_sub *s, struct evloop *loop, uint32_t lifetime, ims_sub_send_fn send,
+		  ims_sub_push_fn push, void *ctx, uint64_t drops[GLM_PE_MAX]);
+/* -ENOSPC past IMS_SUB_MAX_PREFIXES. */
+int ims_sub_add_prefix(struct ims_sub *s, const struct in6_addr *prefix, uint8_t len);
+/* The first round now (nothing without prefixes). */
+void ims_sub_start(struct ims_sub *s);
+/* No more rounds; with unsubscribe, LIFETIME 0 for each prefix, so the
+ * IMS stops pushing to an address nobody listens on. */
+void ims_sub_stop(struct ims_sub *s, bool unsubscribe);
+/* Add the IMS's cookie, if we have one, to a request of the caller's (QUERY). */
+void ims_sub_with_cookie(const struct ims_sub *s, struct glm_msg *m);
+/* A message from our IMS. Keeps the cookie it carries; takes the
+ * subscription's acks, pushes and COOKIEs. true: it was the subscription's
+ * (handled, or dropped and counted); false: the caller's (a REPLY, a COOKIE
+ * for its QUERY). */
+bool ims_sub_msg(struct ims_sub *s, const struct glm_msg *m);
+/* May a request of the caller's be sent again at once on a COOKIE? (counted) */
+bool ims_sub_may_resend(struct ims_sub *s);
+#endif
