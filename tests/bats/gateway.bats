@@ -42,31 +42,6 @@ migrate() {
 	sleep 0.5
 }
 
-# start_stream tcp|udp RECEIVER CLIENT [SECONDS]: a seqstream between cn
-# (its own address) and the vm (its HA); cn never learns any MA.
-start_stream() {
-	local proto=$1 recv=$2 client=$3 dur=${4:-5} server addr
-	[ "$client" = vm ] && server=cn || server=vm
-	[ "$server" = vm ] && addr=$GLM_HA || addr=$TB_CN_ADDR
-	local srole=(--recv --duration 0) crole=(--send --duration "$dur")
-	[ "$recv" = "$client" ] && srole=(--send --duration "$dur") crole=(--recv --duration 0)
-	tb_spawn "$server" "$GLM_BIN/seqstream" server --$proto --listen "[$addr]:7000" "${srole[@]}" \
-		--json >"$TB_DIR/server.json" 2>"$TB_DIR/server.err"
-	SERVER_PID=$TB_PID
-	sleep 0.2
-	local bind=()
-	[ "$client" = vm ] && bind=(--bind "$GLM_HA")
-	tb_spawn "$client" "$GLM_BIN/seqstream" client --$proto --connect "[$addr]:7000" "${bind[@]}" "${crole[@]}" \
-		--rate 1000 --json >"$TB_DIR/client.json" 2>"$TB_DIR/client.err"
-	CLIENT_PID=$TB_PID
-	if [ "$recv" = "$client" ]; then
-		RECV_JSON=$TB_DIR/client.json SEND_JSON=$TB_DIR/server.json
-	else
-		RECV_JSON=$TB_DIR/server.json SEND_JSON=$TB_DIR/client.json
-	fi
-	sleep 0.3
-}
-
 finish_stream() {
 	tb_wait_pid "$CLIENT_PID" 30 || { cat "$TB_DIR/client.err" >&2; return 1; }
 	tb_wait_pid "$SERVER_PID" 30 || { cat "$TB_DIR/server.err" >&2; return 1; }

@@ -22,6 +22,7 @@
 #include "../../agent/agentd.c"
 #undef main
 #include "fuzz_net.h"
+#include "fuzz_agent_conf.h"
 
 static struct agentd A = { .udp = -1, .ctl = -1 };
 static struct agent_bridge BR[2];
@@ -102,16 +103,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_log_init("fuzz_agent");
 	fuzz_netns(NULL);
 	devnull = fopen("/dev/null", "w");
-	if (!devnull || evloop_new(&A.loop) < 0 || fuzz_keyring(FUZZ_AGENT, &A.keys) < 0)
+	if (!devnull || fuzz_agent_conf(&A) < 0)
 		exit(1);
-	A.key = keyring_find(&A.keys, FUZZ_AGENT);
-	A.conf.listen = fuzz_sa("2001:db8:1::1", AGENT_PORT);
-	A.conf.has_relay = A.conf.has_ims = true;
-	A.conf.relay = fuzz_sa("2001:db8:2::1", AGENT_PORT);
-	A.conf.ims = fuzz_sa("2001:db8:c::5", 5300);
-	A.conf.guest_port = 5301;
 	A.conf.session_timeout_s = 30;
-	A.conf.reception_timeout_ms = 100;
 	A.udp = udp6_socket(&A.conf.listen);
 	if (A.udp < 0 || mdbwatch_init(&A) < 0) /* as agentd_setup(): the MDB watch */
 		exit(1);

@@ -12,6 +12,7 @@
 #include "../../agent/agent_int.h"
 #include "fuzz_ctl.h"
 #include "fuzz_net.h"
+#include "fuzz_agent_conf.h"
 
 static struct agentd A = { .udp = -1, .ctl = -1 };
 static struct agent_bridge BR[2];
@@ -21,15 +22,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc, (void)argv;
 	fuzz_log_init("fuzz_agent_ctl");
 	fuzz_netns(NULL);
-	if (evloop_new(&A.loop) < 0 || fuzz_keyring(FUZZ_AGENT, &A.keys) < 0)
+	if (fuzz_agent_conf(&A) < 0)
 		exit(1);
-	A.key = keyring_find(&A.keys, FUZZ_AGENT);
-	A.conf.listen = fuzz_sa("2001:db8:1::1", AGENT_PORT);
-	A.conf.has_relay = A.conf.has_ims = true;
-	A.conf.relay = fuzz_sa("2001:db8:2::1", AGENT_PORT);
-	A.conf.ims = fuzz_sa("2001:db8:c::5", 5300);
-	A.conf.guest_port = 5301;
-	A.conf.reception_timeout_ms = 100;
 	A.udp = udp6_socket(&A.conf.listen);
 	for (unsigned i = 0; i < 2; i++) {
 		snprintf(BR[i].name, sizeof(BR[i].name), "br%u", i);

@@ -129,6 +129,35 @@ sys.exit(0 if any(ip.ip_address(x['ha'])==ip.ip_address('$ha') and ip.ip_address
 # The vm's current MA, and the MA it would get in a prefix (EUI-64 of eth0).
 glm_vm_ma() { glm_status_field vm "d['mobile']['ma']"; }
 
+# start_stream tcp|udp RECEIVER CLIENT [SECONDS]: a seqstream between cn
+# (its own address) and the vm (its HA), RECEIVER (vm|cn) receiving, CLIENT
+# (vm|cn) connecting; the sender sends for SECONDS (default 4), the
+# receiver runs until the end of the stream (TCP: FIN, UDP: the sender's
+# FIN records or 2 s idle). Sets SERVER_PID, CLIENT_PID, RECV_JSON and
+# SEND_JSON (tests/tools/seqstream.c's JSON summaries).
+start_stream() {
+	local proto=$1 recv=$2 client=$3 dur=${4:-4} server addr
+	[ "$client" = vm ] && server=cn || server=vm
+	[ "$server" = vm ] && addr=$GLM_HA || addr=$TB_CN_ADDR
+	local srole=(--recv --duration 0) crole=(--send --duration "$dur")
+	[ "$recv" = "$client" ] && srole=(--send --duration "$dur") crole=(--recv --duration 0)
+	tb_spawn "$server" "$GLM_BIN/seqstream" server --$proto --listen "[$addr]:7000" "${srole[@]}" \
+		--json >"$TB_DIR/server.json" 2>"$TB_DIR/server.err"
+	SERVER_PID=$TB_PID
+	sleep 0.2
+	local bind=()
+	[ "$client" = vm ] && bind=(--bind "$GLM_HA")
+	tb_spawn "$client" "$GLM_BIN/seqstream" client --$proto --connect "[$addr]:7000" "${bind[@]}" "${crole[@]}" \
+		--rate 1000 --json >"$TB_DIR/client.json" 2>"$TB_DIR/client.err"
+	CLIENT_PID=$TB_PID
+	if [ "$recv" = "$client" ]; then
+		RECV_JSON=$TB_DIR/client.json SEND_JSON=$TB_DIR/server.json
+	else
+		RECV_JSON=$TB_DIR/server.json SEND_JSON=$TB_DIR/client.json
+	fi
+	sleep 0.3
+}
+
 # A full glm testbed: imsd, matd in cn and vm (vm notifies cn); extra
 # arguments go to tb_setup; GLM_VM_CONF (array) adds lines to the vm's config.
 glm_setup() {
