@@ -129,33 +129,98 @@ sys.exit(0 if any(ip.ip_address(x['ha'])==ip.ip_address('$ha') and ip.ip_address
 # The vm's current MA, and the MA it would get in a prefix (EUI-64 of eth0).
 glm_vm_ma() { glm_status_field vm "d['mobile']['ma']"; }
 
-# start_stream tcp|udp RECEIVER CLIENT [SECONDS]: a seqstream between cn
-# (its own address) and the vm (its HA), RECEIVER (vm|cn) receiving, CLIENT
-# (vm|cn) connecting; the sender sends for SECONDS (default 4), the
-# receiver runs until the end of the stream (TCP: FIN, UDP: the sender's
-# FIN records or 2 s idle). Sets SERVER_PID, CLIENT_PID, RECV_JSON and
-# SEND_JSON (tests/tools/seqstream.c's JSON summaries).
+# start_stream tcp|udp RECEIVER CLIENT [SECONDS]: a seqstream between a
+# peer (STREAM_PEER, default cn, at its own address TB_<PEER>_ADDR) and the
+# vm (its HA), RECEIVER (vm or the peer) receiving, CLIENT (vm or the
+# peer) connecting; the sender sends for SECONDS (default 4), the receiver
+# runs until the end of the stream (TCP: FIN, UDP: the sender's FIN
+# records or 2 s idle). Sets SERVER_PID, CLIENT_PID, RECV_JSON, SEND_JSON
+# (tests/tools/seqstream.c's JSON summaries) and STREAM_TAG's files.
+# Several streams at once: a STREAM_TAG (files $TB_DIR/server$TAG.json..)
+# and a STREAM_PORT (default 7000) each; keep_stream NAME saves the
+# variables as NAME_*, use_stream NAME brings them back.
 start_stream() {
-	local proto=$1 recv=$2 client=$3 dur=${4:-4} server addr
-	[ "$client" = vm ] && server=cn || server=vm
-	[ "$server" = vm ] && addr=$GLM_HA || addr=$TB_CN_ADDR
+	local proto=$1 recv=$2 client=$3 dur=${4:-4} peer=${STREAM_PEER:-cn} tag=${STREAM_TAG:-} server addr
+	local port=${STREAM_PORT:-7000} pvar
+	[ "$client" = vm ] && server=$peer || server=vm
+	pvar="TB_${peer^^}_ADDR"
+	[ "$server" = vm ] && addr=$GLM_HA || addr=${!pvar}
 	local srole=(--recv --duration 0) crole=(--send --duration "$dur")
 	[ "$recv" = "$client" ] && srole=(--send --duration "$dur") crole=(--recv --duration 0)
-	tb_spawn "$server" "$GLM_BIN/seqstream" server --$proto --listen "[$addr]:7000" "${srole[@]}" \
-		--json >"$TB_DIR/server.json" 2>"$TB_DIR/server.err"
-	SERVER_PID=$TB_PID
+	tb_spawn "$server" "$GLM_BIN/seqstream" server --$proto --listen "[$addr]:$port" "${srole[@]}" \
+		--json >"$TB_DIR/server$tag.json" 2>"$TB_DIR/server$tag.err"
+	SERVER_PID=$TB_PID SERVER_ERR=$TB_DIR/server$tag.err
 	sleep 0.2
 	local bind=()
 	[ "$client" = vm ] && bind=(--bind "$GLM_HA")
-	tb_spawn "$client" "$GLM_BIN/seqstream" client --$proto --connect "[$addr]:7000" "${bind[@]}" "${crole[@]}" \
-		--rate 1000 --json >"$TB_DIR/client.json" 2>"$TB_DIR/client.err"
-	CLIENT_PID=$TB_PID
+	tb_spawn "$client" "$GLM_BIN/seqstream" client --$proto --connect "[$addr]:$port" "${bind[@]}" "${crole[@]}" \
+		--rate 1000 --json >"$TB_DIR/client$tag.json" 2>"$TB_DIR/client$tag.err"
+	CLIENT_PID=$TB_PID CLIENT_ERR=$TB_DIR/client$tag.err
 	if [ "$recv" = "$client" ]; then
-		RECV_JSON=$TB_DIR/client.json SEND_JSON=$TB_DIR/server.json
+		RECV_JSON=$TB_DIR/client$tag.json SEND_JSON=$TB_DIR/server$tag.json
 	else
-		RECV_JSON=$TB_DIR/server.json SEND_JSON=$TB_DIR/client.json
+		RECV_JSON=$TB_DIR/server$tag.json SEND_JSON=$TB_DIR/client$tag.json
 	fi
 	sleep 0.3
+}
+
+keep_stream() {
+	local v
+	for v in SERVER_PID CLIENT_PID SERVER_ERR CLIENT_ERR RECV_JSON SEND_JSON; do
+		printf -v "${1}_$v" '%s' "${!v}"
+	done
+}
+
+use_stream() {
+	local v n
+	for v in SERVER_PID CLIENT_PID SERVER_ERR CLIENT_ERR RECV_JSON SEND_JSON; do
+		n="${1}_$v"
+		printf -v "$v" '%s' "${!n}"
+	done
+}
+
+# Read a field of a seqstream JSON summary: jf FILE "['key']".
+jf() { python3 -c "import json,sys; print(json.load(open('$1'))$2)"; }
+
+# finish_stream: wait for the stream start_stream began to end; report its
+# gaps (over 20 ms) on the test's output and its summaries on stderr.
+finish_stream() {
+	tb_wait_pid "$CLIENT_PID" 30 || { cat "$CLIENT_ERR" >&2; return 1; }
+	tb_wait_pid "$SERVER_PID" 30 || { cat "$SERVER_ERR" >&2; return 1; }
+	python3 -c "
+import json
+r = json.load(open('$RECV_JSON'))
+big = [round(g['ms'], 1) for g in r['gaps'] if g['ms'] > 20]
+print('# receiver: max gap %.1f ms, gaps over 20 ms: %s, lost %d' % (r['max_gap_ms'], big, r['lost']))" >&3
+	echo "receiver: $(cat "$RECV_JSON")" >&2
+	echo "sender: $(cat "$SEND_JSON")" >&2
+}
+
+# A TCP stream arrived whole: no error either side, nothing lost,
+# reordered or duplicated, every record the sender wrote.
+assert_tcp_intact() {
+	[ "$(jf "$RECV_JSON" "['error']")" = None ]
+	[ "$(jf "$SEND_JSON" "['error']")" = None ]
+	[ "$(jf "$RECV_JSON" "['lost']")" = 0 ]
+	[ "$(jf "$RECV_JSON" "['reordered']")" = 0 ]
+	[ "$(jf "$RECV_JSON" "['dup']")" = 0 ]
+	[ "$(jf "$RECV_JSON" "['received']")" -gt 1000 ]
+	[ "$(jf "$RECV_JSON" "['received']")" -eq "$(jf "$SEND_JSON" "['sent']")" ]
+}
+
+# A UDP stream across moves: in order, no duplicate; only what was in
+# flight during the moves lost (well under 10%), and it ran to its end
+# after the last move.
+assert_udp_in_order() {
+	[ "$(jf "$RECV_JSON" "['reordered']")" = 0 ]
+	[ "$(jf "$RECV_JSON" "['dup']")" = 0 ]
+	local sent recv lost
+	sent=$(jf "$SEND_JSON" "['sent']")
+	recv=$(jf "$RECV_JSON" "['received']")
+	lost=$(jf "$RECV_JSON" "['lost']")
+	echo "# udp: sent $sent received $recv lost $lost" >&3
+	[ "$recv" -gt $((sent * 9 / 10)) ]
+	[ $((recv + lost)) -ge $((sent - 2)) ]
 }
 
 # A full glm testbed: imsd, matd in cn and vm (vm notifies cn); extra
