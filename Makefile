@@ -66,7 +66,7 @@ TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
 .SECONDARY:
-.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo bench deps install uninstall clean
+.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo demo-gateway bench deps install uninstall clean
 all: $(PROGS) $(HELPERS) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -210,6 +210,11 @@ demo: all
 	$(Q)if command -v qemu-system-x86_64 >/dev/null && [ -x /usr/sbin/libvirtd ]; then \
 		$(MAKE) --no-print-directory guest-image; fi
 	$(Q)GLM_BIN=$(abspath $(BIN)) tests/demo.sh
+
+# A plain correspondent (no glm software) beside a matd one, through the
+# home gateway, on the namespace testbed (tests/demo-gateway.sh).
+demo-gateway: all
+	$(Q)GLM_BIN=$(abspath $(BIN)) tests/demo-gateway.sh
 
 bench: all
 	$(Q)GLM_BIN=$(abspath $(BIN)) bench/handover
