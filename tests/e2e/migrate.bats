@@ -130,6 +130,10 @@ assert m['ha']=='$GLM_HA', m
 assert m['ma'].startswith('2001:db8:b:'), m
 assert m['last_handover']['prepared'], m['last_handover']"
 	sleep 2
+	# MLD on hA's ports around the return (what the guest reported, and
+	# the bridge's queries), for the report below
+	tb_spawn hA tcpdump -i any -n -U -w "$TB_DIR/hA-mld.pcap" "icmp6 and ip6[40] == 0 and (ip6[48] == 130 or ip6[48] == 143 or ip6[48] == 131)" 2>/dev/null
+	local cap3=$TB_PID
 	lv_migrate hB hA
 	[ "$(lv_state hA)" = running ]
 	e2e_wait_handovers hA 3 10
@@ -137,7 +141,19 @@ assert m['last_handover']['prepared'], m['last_handover']"
 	# announcement, not tied to the handover waited for) while the
 	# stream still runs; the agent's bound for a VM that never reports is
 	# 30 s (PIN_MAX_NS)
-	wait_log "$TB_DIR/agent-hA.log" "own report for $GLM_GROUP" 30
+	wait_log "$TB_DIR/agent-hA.log" "own report for $GLM_GROUP" 30 || {
+		kill "$cap3"
+		tb_wait_pid "$cap3" 5 >/dev/null || true
+		echo "MLD on hA's ports:" >&2
+		tb_exec hA tcpdump -tt -r "$TB_DIR/hA-mld.pcap" -n -v 2>/dev/null | tail -n 40 >&2
+		echo "hA's MDB:" >&2
+		tb_mdb hA >&2
+		echo "the guest's groups:" >&2
+		ga_run hA /bin/cat /proc/net/igmp6 >&2
+		false
+	}
+	kill "$cap3"
+	tb_wait_pid "$cap3" 5 >/dev/null || true
 	streams_stop hA
 	[ "$(jf "$TB_DIR/tcp.json" "d['error']")" = None ]
 	[ "$(jf "$TB_DIR/tcp.json" "d['lost']")" = 0 ]
