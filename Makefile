@@ -176,7 +176,7 @@ check-e2e: guest-image
 FUZZ_SECONDS ?= 60
 FUZZ_BIN := build/fuzz
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BIN)/%)
-FUZZ_DEPS := $(wildcard lib/*.h tests/fuzz/*.h ims/*.[ch] agent/*.[ch] guest-agent/*.[ch])
+FUZZ_DEPS := $(wildcard lib/*.h tests/fuzz/*.h ims/*.[ch] agent/*.[ch] guest-agent/*.[ch] gateway/*.[ch])
 fuzz: $(FUZZERS)
 $(FUZZ_BIN)/%: tests/fuzz/%.c $(LIB_SRCS) $(FUZZ_DEPS)
 	$(E) FUZZ $@
