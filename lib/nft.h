@@ -99,16 +99,34 @@ void br_nft_ra_flush(struct mat_nft *n);
  * pending, teardown and close as above):
  *   table ip6 glm_gw {
  *     map ha2ma { type ipv6_addr : ipv6_addr }
+ *     map ma2ha { type ipv6_addr : ipv6_addr }   # the same mappings, reversed
  *     chain pre { type filter hook prerouting priority raw;
+ *       icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter notrack
  *       ip6 daddr set ip6 daddr map @ha2ma notrack accept
  *       ip6 daddr HOME/LEN counter reject with icmpv6 type addr-unreachable  # per home prefix
+ *     }
+ *     chain out { type filter hook output priority raw;
+ *       icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter notrack
  *     }
  *   }
  * A packet to a home address with a mapping leaves for its MA (the L4
  * checksum fixed as in the mat table); one to a home address without is
- * refused at once, never routed back to where the home prefix points. */
+ * refused at once, never routed back to where the home prefix points.
+ * An ICMPv6 error (destination unreachable, packet too big, time
+ * exceeded, parameter problem) about such a packet quotes it with the MA
+ * as its destination (@th,256,128: after the 8-byte ICMPv6 header, the
+ * quoted IPv6 header's daddr); the ma2ha rules put the HA back, so the
+ * sender, whose socket is with the HA, takes it (PMTU discovery works).
+ * The ICMPv6 checksum is fixed incrementally (csum_type inet, offset 2 of
+ * the transport header); an MA not in the map leaves the error alone.
+ * pre catches errors from routers beyond this one, out those this router
+ * sends itself for a packet it rewrote and could not forward (too big
+ * for the next link).
+ * gw_nft_map and gw_nft_unmap queue the change to both maps (two changes
+ * each, of the 1024 a batch takes). An MA mapped for one HA cannot be
+ * added for another: the commit fails with -EEXIST, nothing changed. */
 int gw_nft_open(struct mat_nft **n, const char *table);
 int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *home_len, unsigned nhome);
 void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma);
-void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha);
+void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma);
 #endif

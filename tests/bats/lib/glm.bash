@@ -134,13 +134,14 @@ glm_vm_ma() { glm_status_field vm "d['mobile']['ma']"; }
 # (vm|cn) connecting; the sender sends for SECONDS (default 4), the
 # receiver runs until the end of the stream (TCP: FIN, UDP: the sender's
 # FIN records or 2 s idle). Sets SERVER_PID, CLIENT_PID, RECV_JSON and
-# SEND_JSON (tests/tools/seqstream.c's JSON summaries).
+# SEND_JSON (tests/tools/seqstream.c's JSON summaries). STREAM_SIZE sets
+# the record size (default 64; 1400 makes every TCP segment full-size).
 start_stream() {
-	local proto=$1 recv=$2 client=$3 dur=${4:-4} server addr
+	local proto=$1 recv=$2 client=$3 dur=${4:-4} server addr size=${STREAM_SIZE:-64}
 	[ "$client" = vm ] && server=cn || server=vm
 	[ "$server" = vm ] && addr=$GLM_HA || addr=$TB_CN_ADDR
-	local srole=(--recv --duration 0) crole=(--send --duration "$dur")
-	[ "$recv" = "$client" ] && srole=(--send --duration "$dur") crole=(--recv --duration 0)
+	local srole=(--recv --duration 0 --size "$size") crole=(--send --duration "$dur" --size "$size")
+	[ "$recv" = "$client" ] && srole=(--send --duration "$dur" --size "$size") crole=(--recv --duration 0 --size "$size")
 	tb_spawn "$server" "$GLM_BIN/seqstream" server --$proto --listen "[$addr]:7000" "${srole[@]}" \
 		--json >"$TB_DIR/server.json" 2>"$TB_DIR/server.err"
 	SERVER_PID=$TB_PID
