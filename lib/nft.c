@@ -770,6 +770,11 @@ int mat_nft_setup(struct mat_nft *n)
 		else
 			rule_add(n, i);
 	}
+	/* errors about our packets quote our MA as the source (and a
+	 * mobile peer's MA as the destination); errors about a packet we
+	 * sent to a mobile peer, from routers on the way, quote its MA */
+	icmp_quoted_rule(n, "in", ICMPV6_QUOTED_SADDR, mat_maps[MAT_SELF_MA2HA].name, MAT_SELF_MA2HA + 1);
+	icmp_quoted_rule(n, "in", ICMPV6_QUOTED_DADDR, mat_maps[MAT_PEER_MA2HA].name, MAT_PEER_MA2HA + 1);
 	return mat_nft_commit(n);
 }
 

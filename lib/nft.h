@@ -12,10 +12,19 @@
  *       ip6 daddr set ip6 daddr map @peer_ha2ma notrack }
  *     chain in { type filter hook prerouting priority raw;
  *       ip6 daddr set ip6 daddr map @self_ma2ha notrack
- *       ip6 saddr set ip6 saddr map @peer_ma2ha notrack }
+ *       ip6 saddr set ip6 saddr map @peer_ma2ha notrack
+ *       icmpv6 type 1-4 @th,128,128 set @th,128,128 map @self_ma2ha counter notrack
+ *       icmpv6 type 1-4 @th,256,128 set @th,256,128 map @peer_ma2ha counter notrack }
  *   }
  * Address writes carry the L4 pseudo-header checksum fix-up flag, so TCP
- * and UDP checksums stay valid. */
+ * and UDP checksums stay valid. The last two rules: an ICMPv6 error
+ * (types 1-4) about a packet we translated quotes it as it was on the
+ * wire, with our MA as its source (@th,128,128: after the 8-byte ICMPv6
+ * header, the quoted IPv6 header's saddr) or a mobile peer's MA as its
+ * destination (@th,256,128); our socket has the HA, so the kernel would
+ * drop the error (and PMTU discovery with it). The quoted address is put
+ * back to the HA, the ICMPv6 checksum fixed incrementally (csum_type
+ * inet at transport offset 2); an address in neither map is left alone. */
 #ifndef GLM_NFT_H
 #define GLM_NFT_H
 #include <netinet/in.h>

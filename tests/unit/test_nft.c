@@ -70,6 +70,10 @@ static void test_setup(void **state)
 		"chain in {", "type filter hook prerouting priority raw; policy accept;",
 		"ip6 daddr set ip6 daddr map @self_ma2ha notrack",
 		"ip6 saddr set ip6 saddr map @peer_ma2ha notrack",
+		/* ICMPv6 errors quoting our MA as the source, a peer's MA as
+		 * the destination: put back to the HAs */
+		"icmpv6 type 1-4 @th,128,128 set @th,128,128 map @self_ma2ha counter packets 0 bytes 0 notrack",
+		"icmpv6 type 1-4 @th,256,128 set @th,256,128 map @peer_ma2ha counter packets 0 bytes 0 notrack",
 	};
 	char out[8192];
 	unsigned i;
@@ -87,6 +91,9 @@ static void test_setup(void **state)
 	assert_non_null(strstr(out, "[ payload write reg 1 => 16b @ network header + 8 csum_type 0 csum_off 0 csum_flags 0x1 ]"));
 	assert_non_null(strstr(out, "[ payload load 16b @ network header + 24 => reg 1 ]"));
 	assert_non_null(strstr(out, "[ notrack ]"));
+	assert_int_equal(run(out, sizeof(out), "nft --debug=netlink list chain ip6 mat in"), 0);
+	assert_non_null(strstr(out, "[ payload write reg 1 => 16b @ transport header + 16 csum_type 1 csum_off 2 csum_flags 0x0 ]"));
+	assert_non_null(strstr(out, "[ lookup reg 1 set self_ma2ha dreg 1 0x0 ]"));
 
 	/* Setup again: idempotent, and it empties the maps. */
 	struct in6_addr k = ip6("2001:db8::1"), v = ip6("2001:db8::2");
