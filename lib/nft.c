@@ -1017,10 +1017,21 @@ int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *
 	rule_append(n, GW_CHAIN, e, ARRAY_SIZE(e));
 	for (unsigned i = 0; i < nhome; i++)
 		gw_reject_rule(n, &home[i], home_len[i]);
-	/* the errors this router sends itself, for a packet it rewrote and
-	 * could not forward (too big for the next link: PMTU discovery) */
-	chain_add(n, GW_OUT_CHAIN, "filter", NF_INET_LOCAL_OUT);
+	/* The errors this router sends itself, for a packet it rewrote and
+	 * could not forward (too big for the next link: PMTU discovery).
+	 * And what it sends to a home address, its errors about a guest's
+	 * packets above all: to the MA, like a packet that passes. route:
+	 * the new destination is routed again (the first lookup needs a
+	 * route to the home prefix here, see glm-gatewayd(8)). */
+	chain_add(n, GW_OUT_CHAIN, "route", NF_INET_LOCAL_OUT);
 	icmp_quoted_rule(n, GW_OUT_CHAIN, ICMPV6_QUOTED_DADDR, GW_MA2HA, GW_MA2HA_ID);
+	struct nftnl_expr *o[4] = {
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
+		lookup_expr(GW_MAP, GW_MAP_ID, true, false),
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, true, NFT_REG_1),
+		nftnl_expr_alloc("notrack"),
+	};
+	rule_append(n, GW_OUT_CHAIN, o, ARRAY_SIZE(o));
 	return mat_nft_commit(n);
 }
 

@@ -114,8 +114,9 @@ void br_nft_ra_flush(struct mat_nft *n);
  *       ip6 daddr set ip6 daddr map @ha2ma notrack accept
  *       ip6 daddr HOME/LEN counter reject with icmpv6 type addr-unreachable  # per home prefix
  *     }
- *     chain out { type filter hook output priority raw;
+ *     chain out { type route hook output priority raw;
  *       icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter notrack
+ *       ip6 daddr set ip6 daddr map @ha2ma notrack
  *     }
  *   }
  * A packet to a home address with a mapping leaves for its MA (the L4
@@ -130,7 +131,11 @@ void br_nft_ra_flush(struct mat_nft *n);
  * the transport header); an MA not in the map leaves the error alone.
  * pre catches errors from routers beyond this one, out those this router
  * sends itself for a packet it rewrote and could not forward (too big
- * for the next link).
+ * for the next link). out also sends what this router itself sends to a
+ * mapped home address to the MA (rerouted: type route), its errors about
+ * a guest's packets above all (a guest answers plain peers from its HA);
+ * their first route lookup needs a route to the home prefix here that is
+ * not a reject or blackhole one (a dummy interface: glm-gatewayd(8)).
  * gw_nft_map and gw_nft_unmap queue the change to both maps (two changes
  * each, of the 1024 a batch takes). An MA mapped for one HA cannot be
  * added for another: the commit fails with -EEXIST, nothing changed. */

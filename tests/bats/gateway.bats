@@ -367,3 +367,30 @@ PY
 	# cn's ICMPv6 took rt's for the quoted (unchanged) destination
 	[[ "$(tb_exec cn ip -6 route get "$TB_HB_ADDR")" == *" mtu 1400 "* ]]
 }
+
+# The other direction: the vm ('home-gateway yes') sends full-size
+# segments from its HA straight to the plain cn, and rt's side of link C
+# towards cn (brC and its port to cn) is at 1400. rt, the gateway, is the
+# router that cannot forward them: its Packet Too Big goes to the source,
+# the HA. The out chain of table glm_gw sends it to the MA (the vm's matd
+# turns that back into the HA; the quoted source is the HA already), and
+# the route glm_start_gatewayd gives the home prefix in rt lets rt send it
+# at all. Before both, the stream stalled as in a black hole: rt had no
+# route to the HA ("Network is unreachable"), sent no Packet Too Big, and
+# the vm's sender failed with "5521740 bytes still queued after 10.0s
+# drain".
+@test "gateway: PMTU the other way: the vm's full-size TCP segments from its HA to a plain peer; the gateway's own Packet Too Big to the HA reaches the vm" {
+	gw_setup
+	migrate hB 2
+	tb_exec rt ip link set pC-cn mtu 1400
+	tb_exec rt ip link set brC mtu 1400
+	STREAM_SIZE=1400 start_stream tcp cn vm 4
+	finish_stream
+	assert_tcp_intact
+	local route
+	route=$(tb_exec vm ip -6 route get "$TB_CN_ADDR" from "$GLM_HA")
+	echo "# vm: $route" >&3
+	[[ "$route" == *" mtu 1400 "* ]]
+	# cn saw the HA only
+	! tb_exec cn ss -tn | grep -q "$(glm_vm_ma)"
+}

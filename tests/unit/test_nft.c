@@ -431,7 +431,8 @@ static void test_gateway(void **state)
 		"icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter packets 0 bytes 0 notrack\n"
 		"\t\tip6 daddr set ip6 daddr map @ha2ma notrack accept\n"
 		"\t\tip6 daddr 2001:db8:100::/64 counter",
-		"chain out {", "type filter hook output priority raw; policy accept;",
+		"chain out {", "type route hook output priority raw; policy accept;",
+		"map @ma2ha counter packets 0 bytes 0 notrack\n\t\tip6 daddr set ip6 daddr map @ha2ma notrack\n\t}",
 	};
 	uint8_t len = 64;
 	struct mat_nft *g;

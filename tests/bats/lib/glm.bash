@@ -204,6 +204,15 @@ glm_start_gatewayd() {
 		"$TB_DIR/keys-50" "$TB_IMS_ADDR" "$GLM_IMS_PORT" "$GLM_GATEWAY_PORT" "$GLM_HOME_PREFIX" "$TB_PREFIX_A" \
 		"$TB_PREFIX_B" "$TB_DIR/gatewayd.sock" >"$conf"
 	for l in "$@"; do echo "$l" >>"$conf"; done
+	# the route glm-gatewayd(8) asks for: rt's own packets to an HA (its
+	# Packet Too Big to a guest above all) need one to be sent at all. A
+	# veth whose peer stays down discards as a dummy would (the testbed's
+	# kernel may lack dummy; its ports start with IPv6 off).
+	tb_exec rt ip link show glmhome >/dev/null 2>&1 ||
+		tb_exec rt ip link add glmhome type veth peer name glmhome0 || return 1
+	tb_exec rt sysctl -q -w net.ipv6.conf.glmhome.disable_ipv6=0 || return 1
+	tb_exec rt ip link set glmhome up || return 1
+	tb_exec rt ip -6 route replace "$GLM_HOME_PREFIX" dev glmhome || return 1
 	rm -f "$TB_DIR/gatewayd.sock"
 	tb_spawn rt "$GLM_BIN/glm-gatewayd" -d -v -f "$conf" -p "$TB_DIR/gatewayd.pid" \
 		>>"$TB_DIR/gatewayd.log" 2>&1 || return 1
