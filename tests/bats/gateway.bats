@@ -394,3 +394,23 @@ PY
 	# cn saw the HA only
 	! tb_exec cn ss -tn | grep -q "$(glm_vm_ma)"
 }
+
+# The same, the path's MTU shrinking under a running stream: cn's stream
+# to the HA starts with the vm on hA (1500 all the way) and goes on after
+# the move to hB, behind rt's 1400-byte side of link B.
+@test "gateway: PMTU: a plain peer's full-size TCP stream to the HA goes on when a move puts a 1400-byte link on its path" {
+	gw_setup
+	tb_exec rt ip link set pB-hB mtu 1400
+	tb_exec rt ip link set brB mtu 1400
+	STREAM_SIZE=1400 start_stream tcp vm cn 5
+	sleep 1
+	[[ "$(tb_exec cn ip -6 route get "$GLM_HA")" != *" mtu "* ]]
+	migrate hB 2
+	finish_stream
+	assert_tcp_intact
+	local route
+	route=$(tb_exec cn ip -6 route get "$GLM_HA")
+	echo "# received $(jf "$RECV_JSON" "['received']") of 1400 bytes; cn: $route" >&3
+	[[ "$route" == *" mtu 1400 "* ]]
+	[ "$(gw_icmp_count out)" -ge 1 ]
+}
