@@ -18,7 +18,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define SWEEP_BATCH 512  /* deletes per commit (a batch takes 1024 changes) */
+#define SWEEP_BATCH 512  /* unmaps per commit: two deletes each, the 1024 a batch takes */
 
 bool gw_in_site(const struct gw_conf *c, const struct in6_addr *a)
 {
@@ -50,7 +50,7 @@ static int withdraw(struct gw *g, struct gw_mapping *e)
 {
 	int r;
 
-	gw_nft_unmap(g->nft, &e->ha);
+	gw_nft_unmap(g->nft, &e->ha, &e->ma);
 	if ((r = mat_nft_commit(g->nft)) < 0) {
 		g->st.nft_errors++;
 		log_warnx("%s withdrawn, but its mapping to %s stays: nftables: %s", a6(&e->ha), a6(&e->ma),
@@ -106,7 +106,7 @@ void gw_push(void *ctx, const struct glm_msg *m)
 		return;
 	}
 	if (e)
-		gw_nft_unmap(g->nft, &ha);
+		gw_nft_unmap(g->nft, &ha, &e->ma);
 	gw_nft_map(g->nft, &ha, &m->ma);
 	if ((r = mat_nft_commit(g->nft)) < 0) {
 		g->st.nft_errors++;
@@ -124,7 +124,7 @@ void gw_push(void *ctx, const struct glm_msg *m)
 	e = htab_insert(&g->maps, &ha, &added);
 	if (!e) {
 		/* the kernel has it and we cannot remember it: take it back */
-		gw_nft_unmap(g->nft, &ha);
+		gw_nft_unmap(g->nft, &ha, &m->ma);
 		mat_nft_commit(g->nft);
 		log_warnx("%s: out of memory, mapping removed", a6(&ha));
 		return;
@@ -168,7 +168,7 @@ void gw_expire(struct gw *g, uint64_t now)
 	while ((e = htab_next(&g->maps, &it))) {
 		if (e->expires_ns > now)
 			continue;
-		gw_nft_unmap(g->nft, &e->ha);
+		gw_nft_unmap(g->nft, &e->ha, &e->ma);
 		gone[n++] = e->ha;
 		if (n == SWEEP_BATCH)
 			break; /* the rest next second */

@@ -645,6 +645,73 @@ static void rule_add(struct mat_nft *n, enum mat_map map)
 	rule_append(n, mat_maps[map].chain, e, ARRAY_SIZE(e));
 }
 
+/* --- ICMPv6 errors quoting a translated packet (the mat and gateway tables) --- */
+
+#define ICMPV6_ERR_FIRST 1 /* destination unreachable */
+#define ICMPV6_ERR_LAST 4  /* parameter problem; 2 packet too big, 3 time exceeded */
+#define ICMPV6_QUOTED_SADDR (8 + 8)  /* the ICMPv6 header, then the invoking packet's IPv6 header */
+#define ICMPV6_QUOTED_DADDR (8 + 24)
+#define ICMPV6_CSUM_OFFSET 2
+
+/* reg 1 within [from, to], one byte */
+static struct nftnl_expr *range_u8_expr(uint8_t from, uint8_t to)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("range");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, NFT_RANGE_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, &from, 1);
+	nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, &to, 1);
+	return e;
+}
+
+/* An ICMPv6 error about a translated packet quotes it translated: with an
+ * MA where the socket it concerns has an HA. The receiver takes the error
+ * (a Packet Too Big's MTU above all) only for a packet it recognises as
+ * its own, so the quoted address at transport offset off (the quoted
+ * source, ICMPV6_QUOTED_SADDR, or destination, ICMPV6_QUOTED_DADDR) is
+ * put back through an MA -> HA map. For the quoted destination:
+ *   icmpv6 type 1-4 @th,256,128 set @th,256,128 map @MAP counter notrack
+ * as nft 1.0.6 lists it, made of:
+ *   [ meta load l4proto => reg 1 ]
+ *   [ cmp eq reg 1 0x0000003a ]
+ *   [ payload load 1b @ transport header + 0 => reg 1 ]
+ *   [ range eq reg 1 0x01 0x04 ]
+ *   [ payload load 16b @ transport header + 32 => reg 1 ]
+ *   [ lookup reg 1 set MAP dreg 1 ]
+ *   [ payload write reg 1 => 16b @ transport header + 32 csum_type 1 csum_off 2 csum_flags 0x0 ]
+ *   [ counter ]
+ *   [ notrack ]
+ * The write fixes the ICMPv6 checksum incrementally (csum_type inet at
+ * transport header + 2); the quoted address is not in the pseudo-header
+ * and the outer addresses do not change here, so no pseudo-header flag.
+ * A miss in the lookup ends the rule: the error passes untouched. Not
+ * tracked, as the packets it quotes were not. */
+static void icmp_quoted_rule(struct mat_nft *n, const char *chain, uint32_t off, const char *map, uint32_t map_id)
+{
+	uint8_t icmp6 = IPPROTO_ICMPV6;
+	struct nftnl_expr *w = payload_expr(NFT_PAYLOAD_TRANSPORT_HEADER, off, 16, true, NFT_REG_1);
+
+	if (w) {
+		nftnl_expr_set_u32(w, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_INET);
+		nftnl_expr_set_u32(w, NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, ICMPV6_CSUM_OFFSET);
+	}
+	struct nftnl_expr *e[9] = {
+		meta_expr(NFT_META_L4PROTO),
+		cmp_data_expr(&icmp6, sizeof(icmp6)),
+		payload_expr(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, false, NFT_REG_1),
+		range_u8_expr(ICMPV6_ERR_FIRST, ICMPV6_ERR_LAST),
+		payload_expr(NFT_PAYLOAD_TRANSPORT_HEADER, off, 16, false, NFT_REG_1),
+		lookup_expr(map, map_id, true, false),
+		w,
+		counter_expr(),
+		nftnl_expr_alloc("notrack"),
+	};
+	rule_append(n, chain, e, ARRAY_SIZE(e));
+}
+
 #define XLATE_PEERS_ID (MAT_MAP_COUNT + 1)
 
 void mat_nft_per_peer(struct mat_nft *n, bool on)
@@ -703,6 +770,11 @@ int mat_nft_setup(struct mat_nft *n)
 		else
 			rule_add(n, i);
 	}
+	/* errors about our packets quote our MA as the source (and a
+	 * mobile peer's MA as the destination); errors about a packet we
+	 * sent to a mobile peer, from routers on the way, quote its MA */
+	icmp_quoted_rule(n, "in", ICMPV6_QUOTED_SADDR, mat_maps[MAT_SELF_MA2HA].name, MAT_SELF_MA2HA + 1);
+	icmp_quoted_rule(n, "in", ICMPV6_QUOTED_DADDR, mat_maps[MAT_PEER_MA2HA].name, MAT_PEER_MA2HA + 1);
 	return mat_nft_commit(n);
 }
 
@@ -847,7 +919,10 @@ void br_nft_ra_flush(struct mat_nft *n)
 
 #define GW_MAP "ha2ma"
 #define GW_MAP_ID 1
+#define GW_MA2HA "ma2ha"
+#define GW_MA2HA_ID 2
 #define GW_CHAIN "pre"
+#define GW_OUT_CHAIN "out"
 #define ICMPV6_ADDR_UNREACH_CODE 3
 
 int gw_nft_open(struct mat_nft **n, const char *table)
@@ -926,9 +1001,12 @@ int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *
 	table_delete(n);
 	table_op(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 	set_add(n, GW_MAP, GW_MAP_ID, 0, NFT_TYPE_IPV6_ADDR, 16, NFT_TYPE_IPV6_ADDR, 16);
+	set_add(n, GW_MA2HA, GW_MA2HA_ID, 0, NFT_TYPE_IPV6_ADDR, 16, NFT_TYPE_IPV6_ADDR, 16);
 	/* filter, not route: the destination changes before the routing
 	 * decision, which then takes the MA's route */
 	chain_add(n, GW_CHAIN, "filter", NF_INET_PRE_ROUTING);
+	/* first: the accept below ends the chain */
+	icmp_quoted_rule(n, GW_CHAIN, ICMPV6_QUOTED_DADDR, GW_MA2HA, GW_MA2HA_ID);
 	struct nftnl_expr *e[5] = {
 		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
 		lookup_expr(GW_MAP, GW_MAP_ID, true, false),
@@ -939,15 +1017,32 @@ int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *
 	rule_append(n, GW_CHAIN, e, ARRAY_SIZE(e));
 	for (unsigned i = 0; i < nhome; i++)
 		gw_reject_rule(n, &home[i], home_len[i]);
+	/* The errors this router sends itself, for a packet it rewrote and
+	 * could not forward (too big for the next link: PMTU discovery).
+	 * And what it sends to a home address, its errors about a guest's
+	 * packets above all: to the MA, like a packet that passes. route:
+	 * the new destination is routed again (the first lookup needs a
+	 * route to the home prefix here, see glm-gatewayd(8)). */
+	chain_add(n, GW_OUT_CHAIN, "route", NF_INET_LOCAL_OUT);
+	icmp_quoted_rule(n, GW_OUT_CHAIN, ICMPV6_QUOTED_DADDR, GW_MA2HA, GW_MA2HA_ID);
+	struct nftnl_expr *o[4] = {
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
+		lookup_expr(GW_MAP, GW_MAP_ID, true, false),
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, true, NFT_REG_1),
+		nftnl_expr_alloc("notrack"),
+	};
+	rule_append(n, GW_OUT_CHAIN, o, ARRAY_SIZE(o));
 	return mat_nft_commit(n);
 }
 
 void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma)
 {
 	elem_op(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, GW_MAP, ha, 16, ma, 16, 0);
+	elem_op(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, GW_MA2HA, ma, 16, ha, 16, 0);
 }
 
-void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha)
+void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma)
 {
 	elem_op(n, NFT_MSG_DELSETELEM, 0, GW_MAP, ha, 16, NULL, 0, 0);
+	elem_op(n, NFT_MSG_DELSETELEM, 0, GW_MA2HA, ma, 16, NULL, 0, 0);
 }

@@ -12,10 +12,19 @@
  *       ip6 daddr set ip6 daddr map @peer_ha2ma notrack }
  *     chain in { type filter hook prerouting priority raw;
  *       ip6 daddr set ip6 daddr map @self_ma2ha notrack
- *       ip6 saddr set ip6 saddr map @peer_ma2ha notrack }
+ *       ip6 saddr set ip6 saddr map @peer_ma2ha notrack
+ *       icmpv6 type 1-4 @th,128,128 set @th,128,128 map @self_ma2ha counter notrack
+ *       icmpv6 type 1-4 @th,256,128 set @th,256,128 map @peer_ma2ha counter notrack }
  *   }
  * Address writes carry the L4 pseudo-header checksum fix-up flag, so TCP
- * and UDP checksums stay valid. */
+ * and UDP checksums stay valid. The last two rules: an ICMPv6 error
+ * (types 1-4) about a packet we translated quotes it as it was on the
+ * wire, with our MA as its source (@th,128,128: after the 8-byte ICMPv6
+ * header, the quoted IPv6 header's saddr) or a mobile peer's MA as its
+ * destination (@th,256,128); our socket has the HA, so the kernel would
+ * drop the error (and PMTU discovery with it). The quoted address is put
+ * back to the HA, the ICMPv6 checksum fixed incrementally (csum_type
+ * inet at transport offset 2); an address in neither map is left alone. */
 #ifndef GLM_NFT_H
 #define GLM_NFT_H
 #include <netinet/in.h>
@@ -99,16 +108,39 @@ void br_nft_ra_flush(struct mat_nft *n);
  * pending, teardown and close as above):
  *   table ip6 glm_gw {
  *     map ha2ma { type ipv6_addr : ipv6_addr }
+ *     map ma2ha { type ipv6_addr : ipv6_addr }   # the same mappings, reversed
  *     chain pre { type filter hook prerouting priority raw;
+ *       icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter notrack
  *       ip6 daddr set ip6 daddr map @ha2ma notrack accept
  *       ip6 daddr HOME/LEN counter reject with icmpv6 type addr-unreachable  # per home prefix
+ *     }
+ *     chain out { type route hook output priority raw;
+ *       icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter notrack
+ *       ip6 daddr set ip6 daddr map @ha2ma notrack
  *     }
  *   }
  * A packet to a home address with a mapping leaves for its MA (the L4
  * checksum fixed as in the mat table); one to a home address without is
- * refused at once, never routed back to where the home prefix points. */
+ * refused at once, never routed back to where the home prefix points.
+ * An ICMPv6 error (destination unreachable, packet too big, time
+ * exceeded, parameter problem) about such a packet quotes it with the MA
+ * as its destination (@th,256,128: after the 8-byte ICMPv6 header, the
+ * quoted IPv6 header's daddr); the ma2ha rules put the HA back, so the
+ * sender, whose socket is with the HA, takes it (PMTU discovery works).
+ * The ICMPv6 checksum is fixed incrementally (csum_type inet, offset 2 of
+ * the transport header); an MA not in the map leaves the error alone.
+ * pre catches errors from routers beyond this one, out those this router
+ * sends itself for a packet it rewrote and could not forward (too big
+ * for the next link). out also sends what this router itself sends to a
+ * mapped home address to the MA (rerouted: type route), its errors about
+ * a guest's packets above all (a guest answers plain peers from its HA);
+ * their first route lookup needs a route to the home prefix here that is
+ * not a reject or blackhole one (a dummy interface: glm-gatewayd(8)).
+ * gw_nft_map and gw_nft_unmap queue the change to both maps (two changes
+ * each, of the 1024 a batch takes). An MA mapped for one HA cannot be
+ * added for another: the commit fails with -EEXIST, nothing changed. */
 int gw_nft_open(struct mat_nft **n, const char *table);
 int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *home_len, unsigned nhome);
 void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma);
-void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha);
+void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma);
 #endif

@@ -254,3 +254,194 @@ PY
 	assert_tcp_intact
 	[ "$(gw_stat subscribe_acks)" -ge 1 ]
 }
+
+# ICMPv6 Packet Too Big messages cn received (a pcap from cn's eth0): one
+# "MTU INNER_SRC INNER_DST CSUM" line each, CSUM ok or bad: the ICMPv6
+# checksum over the pseudo-header and the whole message, the quoted
+# packet included (veth would hand cn a bad one unverified).
+ptb_seen() {
+	python3 - "$1" <<'PY'
+import ipaddress, struct, sys
+d = open(sys.argv[1], 'rb').read()
+off = 24
+while off + 16 <= len(d):
+    incl = struct.unpack('<I', d[off+8:off+12])[0]
+    p = d[off+16:off+16+incl]
+    off += 16 + incl
+    ip, icmp = p[14:54], p[54:]
+    if len(icmp) < 48 or ip[6] != 58 or icmp[0] != 2:
+        continue
+    plen = struct.unpack('!H', ip[4:6])[0]
+    icmp = icmp[:plen]
+    data = ip[8:40] + struct.pack('!IxxxB', len(icmp), 58) + icmp + b'\0' * (len(icmp) % 2)
+    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    a = lambda b: str(ipaddress.IPv6Address(b))
+    print(struct.unpack('!I', icmp[4:8])[0], a(icmp[16:32]), a(icmp[32:48]), 'ok' if s == 0xffff else 'bad')
+PY
+}
+
+# The gateway's ICMPv6 error rule in CHAIN: its counter's packets.
+gw_icmp_count() {
+	tb_exec rt nft list chain ip6 glm_gw "$1" | sed -n 's/.*@ma2ha counter packets \([0-9]*\).*/\1/p'
+}
+
+# PMTU discovery through the gateway. rt's side of link B (brB and its
+# port to hB) is at MTU 1400; hB's uplink and the vm stay at 1500, so cn
+# and the vm agree on an MSS for 1500. cn's full-size segments to the HA
+# have their destination rewritten to the MA in rt's prerouting and are
+# then too big for link B: rt, the gateway itself, answers cn with an
+# ICMPv6 Packet Too Big quoting the packet as it tried to forward it, to
+# the MA. cn has no socket for the MA: only once the output chain of
+# table glm_gw rewrote the quoted destination back to the HA does cn's
+# TCP take the MTU and resegment.
+# Without that rule (GW_NO_ICMP_XLATE=1 deletes the gateway's ICMPv6
+# rules before the stream; so it ran before they existed) this test fails
+# as a PMTU black hole does: the connection is made (small segments), then
+# cn resends its 1472-byte segments with backoff, rt answers each with a
+# Packet Too Big quoting the MA (17 in that run, checksums valid), cn's
+# TCP finds no socket for the MA and ignores them, its route to the HA
+# never gets an mtu, and the sender fails: "seqstream: 5521740 bytes
+# still queued after 10.0s drain" (of the 5.6 MB it wrote).
+@test "gateway: PMTU: a 1400-byte MTU link on the path; a plain peer's 1500-byte TCP sends get through after the Packet Too Big is translated" {
+	gw_setup
+	tb_exec rt ip link set pB-hB mtu 1400
+	tb_exec rt ip link set brB mtu 1400
+	[[ "$(tb_exec hB ip -o link show up0)" == *"mtu 1500 "* ]]
+	[[ "$(tb_exec vm ip -o link show eth0)" == *"mtu 1500 "* ]]
+	if [ -n "${GW_NO_ICMP_XLATE:-}" ]; then
+		local h
+		for h in $(tb_exec rt nft -a list table ip6 glm_gw | sed -n 's/.*@ma2ha .*# handle \([0-9]*\)$/\1/p'); do
+			tb_exec rt nft delete rule ip6 glm_gw pre handle "$h" 2>/dev/null ||
+				tb_exec rt nft delete rule ip6 glm_gw out handle "$h"
+		done
+	fi
+	tb_spawn cn tcpdump -i eth0 -U --immediate-mode -w "$TB_DIR/ptb.pcap" 'ip6[6] == 58 and ip6[40] == 2' \
+		>"$TB_DIR/tcpdump.log" 2>&1
+	local dump=$TB_PID
+	sleep 1
+	migrate hB 2
+	local ma
+	ma=$(glm_vm_ma)
+	[[ "$ma" == 2001:db8:b:* ]]
+	# before: no learned MTU for the HA
+	[[ "$(tb_exec cn ip -6 route get "$GLM_HA")" != *" mtu "* ]]
+	STREAM_SIZE=1400 start_stream tcp vm cn 4
+	finish_stream
+	sleep 0.3
+	kill "$dump"
+	tb_wait_pid "$dump" 5 || true
+	assert_tcp_intact
+	echo "# received $(jf "$RECV_JSON" "['received']") records of 1400 bytes" >&3
+	# cn learned the path MTU for the HA
+	local route
+	route=$(tb_exec cn ip -6 route get "$GLM_HA")
+	echo "# cn: $route" >&3
+	[[ "$route" == *" mtu 1400 "* ]]
+	# what reached cn: Packet Too Big for 1400, quoting cn -> HA, checksum valid
+	ptb_seen "$TB_DIR/ptb.pcap" >"$TB_DIR/ptb.txt"
+	cat "$TB_DIR/ptb.txt" >&2
+	[ -s "$TB_DIR/ptb.txt" ]
+	! grep -v "^1400 $TB_CN_ADDR $GLM_HA ok\$" "$TB_DIR/ptb.txt"
+	# translated in the output chain: rt generated them
+	[ "$(gw_icmp_count out)" -ge 1 ]
+	echo "# Packet Too Big seen by cn: $(wc -l <"$TB_DIR/ptb.txt"), translated by rt: $(gw_icmp_count out)" >&3
+}
+
+# send_ptb NODE MTU INNER_DST: NODE sends cn an ICMPv6 Packet Too Big
+# quoting a TCP segment from cn to INNER_DST, as a router beyond the
+# gateway would (the kernel fills in the ICMPv6 checksum).
+send_ptb() {
+	tb_exec "$1" python3 - "$2" "$TB_CN_ADDR" "$3" <<'PY'
+import socket, struct, sys
+mtu, src, dst = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+tcp = struct.pack('!HHIIBBHHH', 40000, 7000, 1, 0, 5 << 4, 0x10, 65535, 0, 0) + b'x' * 1180
+inner = struct.pack('!IHBB', 6 << 28, len(tcp), 6, 63) + socket.inet_pton(socket.AF_INET6, src) + \
+    socket.inet_pton(socket.AF_INET6, dst) + tcp
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.sendto(struct.pack('!BBHI', 2, 0, 0, mtu) + inner, (src, 0))
+PY
+}
+
+@test "gateway: ICMPv6 errors quoting a mapped MA become the HA's, from routers beyond it too; others pass unchanged" {
+	gw_setup
+	migrate hB 2
+	local ma
+	ma=$(glm_vm_ma)
+	tb_exec rt ip link set pB-hB mtu 1400
+	tb_exec rt ip link set brB mtu 1400
+	tb_spawn cn tcpdump -i eth0 -U --immediate-mode -w "$TB_DIR/ptb.pcap" 'ip6[6] == 58 and ip6[40] == 2' \
+		>"$TB_DIR/tcpdump.log" 2>&1
+	local dump=$TB_PID
+	sleep 1
+	# 1. rt's own, for hB's address on link B: not an MA in the gateway's map
+	tb_exec cn ping -c 1 -W 1 -s 1452 "$TB_HB_ADDR" || true
+	sleep 0.3
+	[ "$(gw_icmp_count out)" -eq 0 ]
+	# 2. from hB, a router beyond the gateway as far as cn is concerned:
+	# quoting the vm's MA (mapped), then an address on link B that is not
+	send_ptb hB 1300 "$ma"
+	sleep 0.3
+	[ "$(gw_icmp_count pre)" -eq 1 ]
+	send_ptb hB 1300 2001:db8:b::99
+	sleep 0.5
+	kill "$dump"
+	tb_wait_pid "$dump" 5 || true
+	[ "$(gw_icmp_count pre)" -eq 1 ]
+	[ "$(gw_icmp_count out)" -eq 0 ]
+	ptb_seen "$TB_DIR/ptb.pcap" >"$TB_DIR/ptb.txt"
+	cat "$TB_DIR/ptb.txt" >&2
+	[ "$(cat "$TB_DIR/ptb.txt")" = "1400 $TB_CN_ADDR $TB_HB_ADDR ok
+1300 $TB_CN_ADDR $GLM_HA ok
+1300 $TB_CN_ADDR 2001:db8:b::99 ok" ]
+	# cn's ICMPv6 took rt's for the quoted (unchanged) destination
+	[[ "$(tb_exec cn ip -6 route get "$TB_HB_ADDR")" == *" mtu 1400 "* ]]
+}
+
+# The other direction: the vm ('home-gateway yes') sends full-size
+# segments from its HA straight to the plain cn, and rt's side of link C
+# towards cn (brC and its port to cn) is at 1400. rt, the gateway, is the
+# router that cannot forward them: its Packet Too Big goes to the source,
+# the HA. The out chain of table glm_gw sends it to the MA (the vm's matd
+# turns that back into the HA; the quoted source is the HA already), and
+# the route glm_start_gatewayd gives the home prefix in rt lets rt send it
+# at all. Before both, the stream stalled as in a black hole: rt had no
+# route to the HA ("Network is unreachable"), sent no Packet Too Big, and
+# the vm's sender failed with "5521740 bytes still queued after 10.0s
+# drain".
+@test "gateway: PMTU the other way: the vm's full-size TCP segments from its HA to a plain peer; the gateway's own Packet Too Big to the HA reaches the vm" {
+	gw_setup
+	migrate hB 2
+	tb_exec rt ip link set pC-cn mtu 1400
+	tb_exec rt ip link set brC mtu 1400
+	STREAM_SIZE=1400 start_stream tcp cn vm 4
+	finish_stream
+	assert_tcp_intact
+	local route
+	route=$(tb_exec vm ip -6 route get "$TB_CN_ADDR" from "$GLM_HA")
+	echo "# vm: $route" >&3
+	[[ "$route" == *" mtu 1400 "* ]]
+	# cn saw the HA only
+	! tb_exec cn ss -tn | grep -q "$(glm_vm_ma)"
+}
+
+# The same, the path's MTU shrinking under a running stream: cn's stream
+# to the HA starts with the vm on hA (1500 all the way) and goes on after
+# the move to hB, behind rt's 1400-byte side of link B.
+@test "gateway: PMTU: a plain peer's full-size TCP stream to the HA goes on when a move puts a 1400-byte link on its path" {
+	gw_setup
+	tb_exec rt ip link set pB-hB mtu 1400
+	tb_exec rt ip link set brB mtu 1400
+	STREAM_SIZE=1400 start_stream tcp vm cn 5
+	sleep 1
+	[[ "$(tb_exec cn ip -6 route get "$GLM_HA")" != *" mtu "* ]]
+	migrate hB 2
+	finish_stream
+	assert_tcp_intact
+	local route
+	route=$(tb_exec cn ip -6 route get "$GLM_HA")
+	echo "# received $(jf "$RECV_JSON" "['received']") of 1400 bytes; cn: $route" >&3
+	[[ "$route" == *" mtu 1400 "* ]]
+	[ "$(gw_icmp_count out)" -ge 1 ]
+}

@@ -364,3 +364,61 @@ print(i.ip_address(i.ip_network("2001:db8:b::/64").network_address.packed[:8] + 
 	run glm_matctl vm bogus
 	[ "$status" -eq 64 ]
 }
+
+# PMTU discovery between two matd nodes: an ICMPv6 error about a
+# translated packet quotes it translated (an MA where the sender's socket
+# has an HA), and the mat table's "in" chain puts the HA back (lib/nft.h).
+# MAT_NO_ICMP_XLATE=1 deletes those rules from the vm's and cn's tables
+# first, to watch the tests fail: the streams then stall as in a PMTU
+# black hole (the TCP connection is made with small segments; cn, or the
+# vm, then resends its 1472-byte segments with backoff, each answered by
+# a Packet Too Big quoting the MA, and nothing arrives until the sender's
+# drain time runs out: "bytes still queued after 10.0s drain").
+no_icmp_xlate() {
+	local node h
+	[ -n "${MAT_NO_ICMP_XLATE:-}" ] || return 0
+	for node in vm cn; do
+		for h in $(tb_exec "$node" nft -a list chain ip6 mat in | sed -n 's/.*icmpv6 type 1-4 .*# handle \([0-9]*\)$/\1/p'); do
+			tb_exec "$node" nft delete rule ip6 mat in handle "$h"
+		done
+	done
+}
+
+# icmp_xlated NODE MAP: packets the in chain's ICMPv6 rule with MAP translated.
+icmp_xlated() {
+	tb_exec "$1" nft list chain ip6 mat in | sed -n "s/.*icmpv6 type 1-4 .*@$2 counter packets \([0-9]*\).*/\1/p"
+}
+
+@test "PMTU: cn's full-size TCP segments to the vm's HA through a 1400-byte link: the Packet Too Big quoting the MA reaches cn's socket" {
+	glm_setup
+	migrate hB 2
+	# rt's side of link B only: the vm and hB stay at 1500 (MSS for 1500)
+	tb_exec rt ip link set pB-hB mtu 1400
+	tb_exec rt ip link set brB mtu 1400
+	no_icmp_xlate
+	STREAM_SIZE=1400 start_stream tcp vm cn 4
+	finish_stream
+	assert_tcp_intact
+	local route
+	route=$(tb_exec cn ip -6 route get "$GLM_HA")
+	echo "# cn: $route; Packet Too Big translated by cn: $(icmp_xlated cn peer_ma2ha)" >&3
+	[[ "$route" == *" mtu 1400 "* ]]
+	[ "$(icmp_xlated cn peer_ma2ha)" -ge 1 ]
+}
+
+@test "PMTU: the vm's full-size TCP segments to cn through a 1400-byte link: the Packet Too Big to its MA, quoting the MA, reaches its socket" {
+	glm_setup
+	migrate hB 2
+	# rt's side of link C towards cn only (brC and its port to cn)
+	tb_exec rt ip link set pC-cn mtu 1400
+	tb_exec rt ip link set brC mtu 1400
+	no_icmp_xlate
+	STREAM_SIZE=1400 start_stream tcp cn vm 4
+	finish_stream
+	assert_tcp_intact
+	local route
+	route=$(tb_exec vm ip -6 route get "$TB_CN_ADDR")
+	echo "# vm: $route; Packet Too Big translated by the vm: $(icmp_xlated vm self_ma2ha)" >&3
+	[[ "$route" == *" mtu 1400 "* ]]
+	[ "$(icmp_xlated vm self_ma2ha)" -ge 1 ]
+}

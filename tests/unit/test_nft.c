@@ -70,6 +70,10 @@ static void test_setup(void **state)
 		"chain in {", "type filter hook prerouting priority raw; policy accept;",
 		"ip6 daddr set ip6 daddr map @self_ma2ha notrack",
 		"ip6 saddr set ip6 saddr map @peer_ma2ha notrack",
+		/* ICMPv6 errors quoting our MA as the source, a peer's MA as
+		 * the destination: put back to the HAs */
+		"icmpv6 type 1-4 @th,128,128 set @th,128,128 map @self_ma2ha counter packets 0 bytes 0 notrack",
+		"icmpv6 type 1-4 @th,256,128 set @th,256,128 map @peer_ma2ha counter packets 0 bytes 0 notrack",
 	};
 	char out[8192];
 	unsigned i;
@@ -87,6 +91,9 @@ static void test_setup(void **state)
 	assert_non_null(strstr(out, "[ payload write reg 1 => 16b @ network header + 8 csum_type 0 csum_off 0 csum_flags 0x1 ]"));
 	assert_non_null(strstr(out, "[ payload load 16b @ network header + 24 => reg 1 ]"));
 	assert_non_null(strstr(out, "[ notrack ]"));
+	assert_int_equal(run(out, sizeof(out), "nft --debug=netlink list chain ip6 mat in"), 0);
+	assert_non_null(strstr(out, "[ payload write reg 1 => 16b @ transport header + 16 csum_type 1 csum_off 2 csum_flags 0x0 ]"));
+	assert_non_null(strstr(out, "[ lookup reg 1 set self_ma2ha dreg 1 0x0 ]"));
 
 	/* Setup again: idempotent, and it empties the maps. */
 	struct in6_addr k = ip6("2001:db8::1"), v = ip6("2001:db8::2");
@@ -409,6 +416,68 @@ static void test_table_name(void **state)
 	assert_string_equal(mat_map_name(MAT_PEER_HA2MA), "peer_ha2ma");
 }
 
+/* The gateway's table: both maps kept in step by gw_nft_map and
+ * gw_nft_unmap, and the ICMPv6 error rules as nft lists them, with the
+ * exact expressions (the write fixes the ICMPv6 checksum at transport
+ * header + 2, no pseudo-header flag). */
+static void test_gateway(void **state)
+{
+	struct in6_addr home = ip6("2001:db8:100::"), ha = ip6("2001:db8:100::10"), ma = ip6("2001:db8:b::10"),
+			ma2 = ip6("2001:db8:a::10"), ha2 = ip6("2001:db8:100::11");
+	static const char *want[] = {
+		"map ha2ma {", "map ma2ha {",
+		"2001:db8:100::10 : 2001:db8:b::10", "2001:db8:b::10 : 2001:db8:100::10",
+		"chain pre {", "type filter hook prerouting priority raw; policy accept;",
+		"icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter packets 0 bytes 0 notrack\n"
+		"\t\tip6 daddr set ip6 daddr map @ha2ma notrack accept\n"
+		"\t\tip6 daddr 2001:db8:100::/64 counter",
+		"chain out {", "type route hook output priority raw; policy accept;",
+		"map @ma2ha counter packets 0 bytes 0 notrack\n\t\tip6 daddr set ip6 daddr map @ha2ma notrack\n\t}",
+	};
+	uint8_t len = 64;
+	struct mat_nft *g;
+	char out[8192];
+
+	(void)state;
+	need_netns();
+	assert_int_equal(gw_nft_open(&g, NULL), 0);
+	assert_int_equal(gw_nft_setup(g, &home, &len, 1), 0);
+	gw_nft_map(g, &ha, &ma);
+	assert_int_equal(mat_nft_pending(g), 2);
+	assert_int_equal(mat_nft_commit(g), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list table ip6 glm_gw"), 0);
+	for (unsigned i = 0; i < ARRAY_SIZE(want); i++)
+		if (!strstr(out, want[i]))
+			fail_msg("'%s' missing from:\n%s", want[i], out);
+	assert_int_equal(run(out, sizeof(out), "nft --debug=netlink list chain ip6 glm_gw out"), 0);
+	assert_non_null(strstr(out, "[ meta load l4proto => reg 1 ]\n  [ cmp eq reg 1 0x0000003a ]\n"
+				    "  [ payload load 1b @ transport header + 0 => reg 1 ]\n"
+				    "  [ range eq reg 1 0x00000001 0x00000004 ]\n"
+				    "  [ payload load 16b @ transport header + 32 => reg 1 ]\n"
+				    "  [ lookup reg 1 set ma2ha dreg 1 0x0 ]\n"
+				    "  [ payload write reg 1 => 16b @ transport header + 32 csum_type 1 csum_off 2 csum_flags 0x0 ]\n"
+				    "  [ counter pkts 0 bytes 0 ]\n  [ notrack ]"));
+	/* a move: both maps change in one batch */
+	gw_nft_unmap(g, &ha, &ma);
+	gw_nft_map(g, &ha, &ma2);
+	assert_int_equal(mat_nft_commit(g), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list table ip6 glm_gw"), 0);
+	assert_non_null(strstr(out, "2001:db8:100::10 : 2001:db8:a::10"));
+	assert_non_null(strstr(out, "2001:db8:a::10 : 2001:db8:100::10"));
+	assert_null(strstr(out, "2001:db8:b::10"));
+	/* an MA another HA holds: refused whole, the first HA keeps it */
+	gw_nft_map(g, &ha2, &ma2);
+	assert_int_equal(mat_nft_commit(g), -EEXIST);
+	assert_int_equal(run(out, sizeof(out), "nft list table ip6 glm_gw"), 0);
+	assert_null(strstr(out, "2001:db8:100::11"));
+	gw_nft_unmap(g, &ha, &ma2);
+	assert_int_equal(mat_nft_commit(g), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list table ip6 glm_gw"), 0);
+	assert_null(strstr(out, "2001:db8:a::10"));
+	assert_int_equal(mat_nft_teardown(g), 0);
+	mat_nft_close(g);
+}
+
 /* The host agent's bridge table: the rule as nft prints it, an element
  * with its timeout, removal, a missing element refused, and the ip6 map
  * calls refused on a bridge handle. */
@@ -533,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_translation),
 		cmocka_unit_test(test_teardown),
 		cmocka_unit_test(test_table_name),
+		cmocka_unit_test(test_gateway),
 		cmocka_unit_test(test_bridge),
 		cmocka_unit_test(test_bridge_ports),
 		cmocka_unit_test(test_bridge_ra_guard),

@@ -138,15 +138,16 @@ glm_vm_ma() { glm_status_field vm "d['mobile']['ma']"; }
 # (tests/tools/seqstream.c's JSON summaries) and STREAM_TAG's files.
 # Several streams at once: a STREAM_TAG (files $TB_DIR/server$TAG.json..)
 # and a STREAM_PORT (default 7000) each; keep_stream NAME saves the
-# variables as NAME_*, use_stream NAME brings them back.
+# variables as NAME_*, use_stream NAME brings them back. STREAM_SIZE sets
+# the record size (default 64; 1400 makes every TCP segment full-size).
 start_stream() {
 	local proto=$1 recv=$2 client=$3 dur=${4:-4} peer=${STREAM_PEER:-cn} tag=${STREAM_TAG:-} server addr
-	local port=${STREAM_PORT:-7000} pvar
+	local port=${STREAM_PORT:-7000} pvar size=${STREAM_SIZE:-64}
 	[ "$client" = vm ] && server=$peer || server=vm
 	pvar="TB_${peer^^}_ADDR"
 	[ "$server" = vm ] && addr=$GLM_HA || addr=${!pvar}
-	local srole=(--recv --duration 0) crole=(--send --duration "$dur")
-	[ "$recv" = "$client" ] && srole=(--send --duration "$dur") crole=(--recv --duration 0)
+	local srole=(--recv --duration 0 --size "$size") crole=(--send --duration "$dur" --size "$size")
+	[ "$recv" = "$client" ] && srole=(--send --duration "$dur" --size "$size") crole=(--recv --duration 0 --size "$size")
 	tb_spawn "$server" "$GLM_BIN/seqstream" server --$proto --listen "[$addr]:$port" "${srole[@]}" \
 		--json >"$TB_DIR/server$tag.json" 2>"$TB_DIR/server$tag.err"
 	SERVER_PID=$TB_PID SERVER_ERR=$TB_DIR/server$tag.err
@@ -268,6 +269,15 @@ glm_start_gatewayd() {
 		"$TB_DIR/keys-50" "$TB_IMS_ADDR" "$GLM_IMS_PORT" "$GLM_GATEWAY_PORT" "$GLM_HOME_PREFIX" "$TB_PREFIX_A" \
 		"$TB_PREFIX_B" "$TB_DIR/gatewayd.sock" >"$conf"
 	for l in "$@"; do echo "$l" >>"$conf"; done
+	# the route glm-gatewayd(8) asks for: rt's own packets to an HA (its
+	# Packet Too Big to a guest above all) need one to be sent at all. A
+	# veth whose peer stays down discards as a dummy would (the testbed's
+	# kernel may lack dummy; its ports start with IPv6 off).
+	tb_exec rt ip link show glmhome >/dev/null 2>&1 ||
+		tb_exec rt ip link add glmhome type veth peer name glmhome0 || return 1
+	tb_exec rt sysctl -q -w net.ipv6.conf.glmhome.disable_ipv6=0 || return 1
+	tb_exec rt ip link set glmhome up || return 1
+	tb_exec rt ip -6 route replace "$GLM_HOME_PREFIX" dev glmhome || return 1
 	rm -f "$TB_DIR/gatewayd.sock"
 	tb_spawn rt "$GLM_BIN/glm-gatewayd" -d -v -f "$conf" -p "$TB_DIR/gatewayd.pid" \
 		>>"$TB_DIR/gatewayd.log" 2>&1 || return 1

@@ -33,6 +33,10 @@
 #     cn (no glm software) --dst HA--> rt [glm-gatewayd: HA -> MA] --dst MA--> vm on A or B
 #     cn <--------------------------------------- src HA, straight ----------- vm
 #
+# glm_start_gatewayd also routes the home prefix in rt to glmhome, a veth
+# whose peer stays down: rt's own packets to an HA (a Packet Too Big to
+# the vm) need a route to be sent at all, then leave for the MA.
+#
 # Bridges are created with mcast_snooping 0 and STP off. The host bridges
 # sit between the VM and the router on purpose: a plain veth to the router
 # would take the router's port down and up with the VM's link, and radvd
