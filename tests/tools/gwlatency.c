@@ -7,7 +7,8 @@
  *
  * It sends COUNT IMS updates as the owner of the HAs (KEYRING, KEYID),
  * each MA vouched for by the agent key in --vouch, every HA alternating
- * between MA1 and MA2 so that each update moves it; WINDOW HAs have an
+ * between MA1 and MA2 so that each update moves it (each HA is first sent
+ * to MA2, unrecorded, so the first recorded update is a move too); WINDOW HAs have an
  * update in flight at once (default 1: one at a time). One process holds
  * both ends on one clock: the UDP socket to the IMS in the namespace it
  * was started in, and a netlink socket in NS (the gateway's: it is
@@ -79,6 +80,7 @@ struct run {
 	struct in6_addr ma[2];
 	struct ha_state ha[MAX_HA];
 	unsigned nha, window, count, started, done, lost, refused;
+	bool priming;         /* prime(): nothing is recorded */
 	int timeout_ms;
 	uint64_t *lat, *rtt, *to_push, *in_gw;
 	FILE *log;
@@ -124,6 +126,9 @@ static void finish(struct run *r, struct ha_state *h)
 {
 	uint64_t d = h->map_ns > h->ack_ns ? h->map_ns - h->ack_ns : 0;
 
+	h->inflight = false;
+	if (r->priming)
+		return;
 	r->lat[r->done] = d;
 	r->rtt[r->done] = h->ack_ns > h->sent_ns ? h->ack_ns - h->sent_ns : 0;
 	if (r->pkt >= 0) {
@@ -138,7 +143,6 @@ static void finish(struct run *r, struct ha_state *h)
 			inet_ntop(AF_INET6, &r->ma[h->want], b, sizeof(b)), (unsigned long long)h->ack_ns,
 			(unsigned long long)h->map_ns, (unsigned long long)h->push_ns);
 	}
-	h->inflight = false;
 }
 
 static void on_ack(struct run *r)
@@ -177,6 +181,8 @@ static void on_ack(struct run *r)
 			}
 			h->acked = true;
 			h->ack_ns = t;
+			if (r->priming)
+				h->inflight = false; /* a refresh changes nothing in the map */
 			if (h->mapped)
 				finish(r, h);
 			break;
@@ -295,8 +301,59 @@ static double pct(const uint64_t *v, unsigned n, double p)
 	return n ? ns_to_ms(v[i < n ? i : n - 1]) : 0;
 }
 
+/* Each HA to MA2 first, unrecorded: the series then starts with a move
+ * to MA1 whatever the HA held (an update to the MA it holds is a refresh,
+ * which leaves the kernel's map alone and would never be seen there). */
+static int prime(struct run *r)
+{
+	uint64_t end;
+
+	r->priming = true;
+	for (unsigned i = 0; i < r->nha; i++) {
+		r->ha[i].next = 1;
+		if (send_update(r, &r->ha[i]) < 0)
+			return -1;
+	}
+	end = rt_ns() + (uint64_t)r->timeout_ms * 1000000ull;
+	for (;;) {
+		struct pollfd p[3] = { { .fd = r->pkt, .events = POLLIN },
+				       { .fd = mnl_socket_get_fd(r->nl), .events = POLLIN },
+				       { .fd = r->udp, .events = POLLIN } };
+		unsigned busy = 0;
+
+		for (unsigned i = 0; i < r->nha; i++)
+			busy += r->ha[i].inflight;
+		if (!busy)
+			break;
+		if (rt_ns() > end) {
+			fprintf(stderr, "gwlatency: priming: %u updates unanswered\n", busy);
+			return -1;
+		}
+		if (poll(p, 3, 100) < 0 && errno != EINTR)
+			return -1;
+		if (p[0].revents)
+			on_push(r);
+		if (p[1].revents && on_nl(r) < 0)
+			return -1;
+		if (p[2].revents)
+			on_ack(r);
+	}
+	/* the last commits' events, then a clean start */
+	usleep(200000);
+	if (r->pkt >= 0)
+		on_push(r);
+	on_nl(r);
+	for (unsigned i = 0; i < r->nha; i++)
+		r->ha[i].inflight = false;
+	r->started = r->refused = 0;
+	r->priming = false;
+	return 0;
+}
+
 static int run_all(struct run *r)
 {
+	if (prime(r) < 0)
+		return EX_UNAVAILABLE;
 	while (r->done + r->lost + r->refused < r->count) {
 		struct pollfd p[3] = { { .fd = r->pkt, .events = POLLIN },
 				       { .fd = mnl_socket_get_fd(r->nl), .events = POLLIN },
