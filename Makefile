@@ -66,7 +66,7 @@ TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
 .SECONDARY:
-.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo demo-gateway bench deps install uninstall clean
+.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo demo-gateway bench bench-gateway deps install uninstall clean
 all: $(PROGS) $(HELPERS) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -218,6 +218,11 @@ demo-gateway: all
 
 bench: all
 	$(Q)GLM_BIN=$(abspath $(BIN)) bench/handover
+
+# The home gateway: forwarding cost, map size, update latency, a plain
+# correspondent's outage (issue 15); BENCH_ARGS=-q for a quick check.
+bench-gateway: all
+	$(Q)GLM_BIN=$(abspath $(BIN)) bench/gateway $(BENCH_ARGS)
 
 # Debian packages for the build, the tests, the benchmarks and the demo
 # (tests/preflight lists the programs they run, by package). Idempotent.

@@ -4,13 +4,21 @@
  * sendmmsg allows, the counter only counts.
  *
  *   mcflood send  --group G --ifname IF [--port P] [--size B] [--duration S] [--hops N]
- *                 [--raw SOURCE] [--rate PPS]
+ *                 [--raw SOURCE [--dst-mac MAC] [--head BYTES]] [--rate PPS]
  *   mcflood count --group G --ifname IF [--port P] [--duration S]
  *
  * --raw sends prebuilt Ethernet frames from SOURCE through an AF_PACKET
  * socket that bypasses the qdisc: no IPv6/UDP stack on the sending side,
  * so one core offers more than a forwarder on another core can take, and
  * the checksum is complete (as from a real NIC, not left to offload).
+ * With --dst-mac the frames go to that MAC (a router's) and G may be a
+ * unicast address: a flood of forwarded unicast (bench/gateway). The
+ * kernel puts only the Ethernet header of a packet socket's frame in the
+ * skb's linear part, the rest in a page; a NIC's driver puts the headers
+ * there too (a small packet whole), and a forwarder that writes into the
+ * UDP header (a checksum fix-up) would otherwise pay a pull per packet
+ * that it does not pay behind a NIC. --head BYTES makes the first BYTES
+ * of each frame linear (through a virtio-net header with hdr_len).
  * --rate paces it (in batches, on absolute deadlines): a forwarder
  * flooded far beyond what it can take livelocks in its receive path and
  * forwards less than it can, so capacity is the best of several rates.
@@ -21,6 +29,7 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <sys/ioctl.h>
 #include <errno.h>
 #include <getopt.h>
@@ -38,7 +47,9 @@
 
 struct opts {
 	struct in6_addr group, source;
-	bool raw;
+	bool raw, have_mac;
+	unsigned head;
+	uint8_t mac[6];
 	unsigned ifindex, port, size, hops;
 	double duration, rate;
 };
@@ -109,7 +120,8 @@ static int do_send_raw(const struct opts *o)
 	static uint8_t frame[14 + 40 + 8 + 65507];
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_ifindex = (int)o->ifindex, .sll_halen = 6 };
 	struct mmsghdr mm[BATCH];
-	struct iovec iov;
+	struct iovec iov[2];
+	struct virtio_net_hdr vh = { .gso_type = VIRTIO_NET_HDR_GSO_NONE };
 	struct ifreq ifr = { 0 };
 	size_t ulen = 8 + o->size, flen = 14 + 40 + ulen;
 	uint8_t *ip = frame + 14, *u = ip + 40;
@@ -124,6 +136,8 @@ static int do_send_raw(const struct opts *o)
 	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
 	frame[0] = frame[1] = 0x33;
 	memcpy(frame + 2, o->group.s6_addr + 12, 4);
+	if (o->have_mac)
+		memcpy(frame, o->mac, 6);
 	memcpy(frame + 6, ifr.ifr_hwaddr.sa_data, 6);
 	frame[12] = 0x86;
 	frame[13] = 0xdd;
@@ -145,10 +159,20 @@ static int do_send_raw(const struct opts *o)
 	u[6] = (uint8_t)(c >> 8);
 	u[7] = (uint8_t)c;
 	memcpy(ll.sll_addr, frame, 6);
-	iov = (struct iovec){ frame, flen };
+	iov[1] = (struct iovec){ frame, flen };
+	if (o->head) {
+		int on = 1;
+
+		vh.hdr_len = (uint16_t)(o->head < flen ? o->head : flen);
+		if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) < 0) {
+			perror("mcflood: PACKET_VNET_HDR");
+			return EX_OSERR;
+		}
+	}
+	iov[0] = (struct iovec){ &vh, sizeof(vh) };
 	for (int i = 0; i < BATCH; i++)
-		mm[i].msg_hdr = (struct msghdr){ .msg_name = &ll, .msg_namelen = sizeof(ll), .msg_iov = &iov,
-						 .msg_iovlen = 1 };
+		mm[i].msg_hdr = (struct msghdr){ .msg_name = &ll, .msg_namelen = sizeof(ll), .msg_iov = o->head ? iov : iov + 1,
+						 .msg_iovlen = o->head ? 2 : 1 };
 	unsigned batch = BATCH;
 	if (o->rate > 0 && o->rate / 2000 < BATCH)
 		batch = o->rate / 2000 > 1 ? (unsigned)(o->rate / 2000) : 1;
@@ -240,7 +264,8 @@ int main(int argc, char **argv)
 		{ "group", required_argument, 0, 'g' }, { "ifname", required_argument, 0, 'i' },
 		{ "port", required_argument, 0, 'p' },  { "size", required_argument, 0, 's' },
 		{ "duration", required_argument, 0, 'd' }, { "hops", required_argument, 0, 'H' },
-		{ "raw", required_argument, 0, 'R' }, { "rate", required_argument, 0, 'r' }, { "help", no_argument, 0, 'h' }, { 0 },
+		{ "raw", required_argument, 0, 'R' }, { "rate", required_argument, 0, 'r' },
+		{ "dst-mac", required_argument, 0, 'M' }, { "head", required_argument, 0, 'D' }, { "help", no_argument, 0, 'h' }, { 0 },
 	};
 	struct opts o = { .port = 5500, .size = 1400, .hops = 8, .duration = 5 };
 	bool have_group = false;
@@ -249,12 +274,12 @@ int main(int argc, char **argv)
 
 	if (argc < 2 || (strcmp(argv[1], "send") && strcmp(argv[1], "count"))) {
 		fprintf(stderr, "usage: mcflood send|count --group G --ifname IF [--port P] [--size B] "
-				"[--duration S] [--hops N] [--raw SOURCE] [--rate PPS]\n");
+				"[--duration S] [--hops N] [--raw SOURCE [--dst-mac MAC] [--head BYTES]] [--rate PPS]\n");
 		return EX_USAGE;
 	}
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "g:i:p:s:d:H:R:r:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "g:i:p:s:d:H:R:r:M:D:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'g': have_group = inet_pton(AF_INET6, optarg, &o.group) == 1; break;
 		case 'i': o.ifindex = if_nametoindex(optarg); break;
@@ -263,6 +288,15 @@ int main(int argc, char **argv)
 		case 'd': o.duration = atof(optarg); break;
 		case 'H': o.hops = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'r': o.rate = atof(optarg); break;
+		case 'D': o.head = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'M':
+			o.have_mac = sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &o.mac[0], &o.mac[1], &o.mac[2],
+					    &o.mac[3], &o.mac[4], &o.mac[5]) == 6;
+			if (!o.have_mac) {
+				fprintf(stderr, "mcflood: --dst-mac wants xx:xx:xx:xx:xx:xx\n");
+				return EX_USAGE;
+			}
+			break;
 		case 'R':
 			o.raw = true;
 			if (inet_pton(AF_INET6, optarg, &o.source) != 1) {
@@ -275,6 +309,10 @@ int main(int argc, char **argv)
 	}
 	if (!have_group || !o.ifindex || !o.port || o.port > 65535 || o.size < 8 || o.size > 65507 || o.duration <= 0) {
 		fprintf(stderr, "mcflood: need --group, an existing --ifname, sane --port/--size/--duration\n");
+		return EX_USAGE;
+	}
+	if ((o.have_mac || o.head) && !o.raw) {
+		fprintf(stderr, "mcflood: --dst-mac and --head need --raw\n");
 		return EX_USAGE;
 	}
 	if (!strcmp(mode, "send"))

@@ -16,23 +16,26 @@ GLM_MATD_PORT=5301
 # prefixes they serve), 40 = the relay, 5 = the IMS, 50 = the home gateway
 # on rt (the address it subscribes from, rt's on link C). Each node reads
 # $TB_DIR/keys-ID: its own private line and every node's public line
-# (also alone in $TB_DIR/keys.pub).
+# (also alone in $TB_DIR/keys.pub). GLM_KEYS_EXTRA (array) adds keys of
+# the same form, "ID ROLE [home ADDR | prefix P/L]..." (bench/gateway:
+# a guest owning test home addresses).
 glm_keys() {
-	local spec id
+	local spec id ids=()
 	(
 		umask 077
 		: >"$TB_DIR/keys.pub"
 		for spec in "10 guest home $GLM_HA" "20 guest home $TB_CN_ADDR home 2001:db8:c::11" "66 guest" \
 			"30 agent prefix 2001:db8:a::/64" "31 agent prefix 2001:db8:b::/64" \
 			"32 agent prefix 2001:db8:a::/64" "40 agent prefix ${GLM_RELAY_ADDR:-2001:db8:c::20}/128" \
-			"5 ims" "50 gateway prefix 2001:db8:c::1/128"; do
+			"5 ims" "50 gateway prefix 2001:db8:c::1/128" ${GLM_KEYS_EXTRA[@]+"${GLM_KEYS_EXTRA[@]}"}; do
 			id=${spec%% *}
+			ids+=("$id")
 			"$GLM_BIN/glm-keys" genkey "$id" >"$TB_DIR/priv-$id" || exit 1
 			# shellcheck disable=SC2086 # the role and its words
 			"$GLM_BIN/glm-keys" pubkey ${spec#* } <"$TB_DIR/priv-$id" >>"$TB_DIR/keys.pub" || exit 1
 		done
-		for spec in 10 20 66 30 31 32 40 5 50; do
-			cat "$TB_DIR/priv-$spec" "$TB_DIR/keys.pub" >"$TB_DIR/keys-$spec" || exit 1
+		for id in "${ids[@]}"; do
+			cat "$TB_DIR/priv-$id" "$TB_DIR/keys.pub" >"$TB_DIR/keys-$id" || exit 1
 		done
 	)
 }
