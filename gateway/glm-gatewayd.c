@@ -58,15 +58,21 @@ static void on_udp(void *arg)
 	for (;;) {
 		uint8_t buf[GLM_MSG_MAX];
 		struct sockaddr_in6 from;
+		struct in6_addr local;
 		const struct glm_key *key;
 		struct glm_msg m;
-		int r = glm_recv_msg(g->udp, &g->keys, g->since, buf, sizeof(buf), &m, &key, &from, &g->st.rx,
-				     g->st.drops);
+		int r = glm_recv_msg_to(g->udp, &g->keys, g->since, buf, sizeof(buf), &m, &key, &from, &local,
+					&g->st.rx, g->st.drops);
 
 		if (r < 0)
 			return;
 		if (r == 0)
 			continue;
+		/* only a guest key may send one (lib/keys.c), a site gateway answers it */
+		if (m.type == GLM_BINDING_UPDATE) {
+			gw_binding_update(g, &m, key, &local, &from);
+			continue;
+		}
 		/* a NOTIFY must come from the IMS we subscribed at, under its
 		 * key: another node's key, even an IMS's, changes nothing */
 		if (!from_ims(g, key, &from)) {
@@ -105,6 +111,9 @@ static void stats_out(const struct gw *g, struct printer *p)
 		{ "refused_home", g->st.refused_home },
 		{ "full", g->st.full },
 		{ "nft_errors", g->st.nft_errors },
+		{ "bu_rx", g->st.bu_rx },
+		{ "bu_prove", g->st.bu_prove },
+		{ "bu_refused", g->st.bu_refused },
 		{ "subscribe_rounds", g->sub.rounds },
 		{ "subscribe_acks", g->sub.acks },
 		{ "subscribe_refused", g->sub.refusals },
@@ -140,6 +149,12 @@ static void status_out(const struct gw *g, struct printer *p, bool all)
 	for (unsigned i = 0; i < g->conf.nsite; i++) {
 		print_addr(p, "prefix", "site-prefix: %s", &g->conf.site[i]);
 		print_uint(p, NULL, "/%u\n", g->conf.site_len[i]);
+	}
+	print_close_array(p);
+	print_open_array(p, "served_prefixes");
+	for (unsigned i = 0; i < g->conf.nserve; i++) {
+		print_addr(p, "prefix", "serve: %s", &g->conf.serve[i]);
+		print_uint(p, NULL, "/%u\n", g->conf.serve_len[i]);
 	}
 	print_close_array(p);
 	print_u64(p, "mappings", "mappings: %llu\n", htab_count(&g->maps));
@@ -236,13 +251,22 @@ static int gw_setup(void *ctx, struct evloop *loop)
 
 	g->loop = loop;
 	g->since = realtime_ns();
+	glm_proof_init(&g->proof);
 	gw_maps_init(g);
-	if ((r = gw_nft_open(&g->nft, g->conf.table)) < 0 ||
-	    (r = gw_nft_setup(g->nft, g->conf.home, g->conf.home_len, g->conf.nhome)) < 0)
+	if ((r = gw_nft_open(&g->nft, g->conf.table)) < 0)
+		return log_warnx("nftables table ip6 %s: %s", g->conf.table, strerror(-r)), EX_OSERR;
+	for (unsigned i = 0; i < g->conf.nserve; i++)
+		if ((r = gw_nft_serve(g->nft, &g->conf.serve[i], g->conf.serve_len[i])) < 0)
+			return log_warnx("nftables table ip6 %s: serve %s/%u: %s", g->conf.table, a6(&g->conf.serve[i]),
+					 g->conf.serve_len[i], strerror(-r)), EX_OSERR;
+	if ((r = gw_nft_setup(g->nft, g->conf.home, g->conf.home_len, g->conf.nhome)) < 0)
 		return log_warnx("nftables table ip6 %s: %s", g->conf.table, strerror(-r)), EX_OSERR;
 	g->udp = udp6_socket(&g->conf.listen);
 	if (g->udp < 0)
 		return log_warnx("listen %s: %s", sa6(&g->conf.listen), strerror(-g->udp)), EX_UNAVAILABLE;
+	/* the address a binding update was sent to: its ack leaves from it */
+	if (setsockopt(g->udp, IPPROTO_IPV6, IPV6_RECVPKTINFO, &(int){ 1 }, sizeof(int)) < 0)
+		log_warn("listen %s: IPV6_RECVPKTINFO", sa6(&g->conf.listen));
 	g->ctl = ctl_listen(g->conf.control);
 	if (g->ctl < 0)
 		return log_warnx("control socket %s: %s", g->conf.control, strerror(-g->ctl)), EX_CANTCREAT;
@@ -254,8 +278,9 @@ static int gw_setup(void *ctx, struct evloop *loop)
 	ims_sub_start(&g->sub);
 	ev_timer_init(&g->sweep, "mapping expiry", on_sweep, g);
 	ev_timer_in(loop, &g->sweep, 1000);
-	log_info("serving %u home prefixes into table ip6 %s, %u site prefixes, ims %s, control %s",
-		 g->conf.nhome, g->conf.table, g->conf.nsite, sa6(&g->conf.ims), g->conf.control);
+	log_info("%s gateway: %u home prefixes into table ip6 %s, %u site prefixes, %u served prefixes, ims %s, "
+		 "control %s", g->conf.nserve ? "site" : "home", g->conf.nhome, g->conf.table, g->conf.nsite,
+		 g->conf.nserve, sa6(&g->conf.ims), g->conf.control);
 	return 0;
 }
 

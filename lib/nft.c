@@ -64,6 +64,11 @@ struct mat_nft {
 	struct mnl_nlmsg_batch *batch;
 	uint16_t family;    /* NFPROTO_IPV6 (matd) or NFPROTO_BRIDGE (agent) */
 	bool per_peer;      /* matd with a home gateway: see mat_nft_per_peer */
+	unsigned nprefixes; /* matd: prefixes of translating peers; gateway: of the hosts served */
+	struct {
+		struct in6_addr addr;
+		uint8_t len;
+	} prefixes[MAT_NFT_MAX_PREFIXES];
 	char table[NFT_TABLE_MAXNAMELEN];
 	struct nft_op ops[NFT_OPS_MAX];
 	char buf[NFT_BATCH_LIMIT + NFT_MSG_ROOM] __attribute__((aligned(4)));
@@ -626,6 +631,72 @@ static void rule_append(struct mat_nft *n, const char *chain, struct nftnl_expr 
 	op_finish(n);
 }
 
+/* reg 1 = (reg 1 & mask) ^ 0 over 16 bytes: the prefix of an address */
+static struct nftnl_expr *mask_expr(const struct in6_addr *mask)
+{
+	static const struct in6_addr zero;
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 16);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, 16);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 16);
+	return e;
+}
+
+static void prefix_mask(const struct in6_addr *prefix, uint8_t len, struct in6_addr *mask, struct in6_addr *p)
+{
+	memset(mask, 0, sizeof(*mask));
+	for (unsigned i = 0; i < len && i < 128; i++)
+		mask->s6_addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	*p = *prefix;
+	in6_prefix_apply(p, len);
+}
+
+/* ip6 daddr P/L ip6 saddr set ip6 saddr map @MAP notrack, as nft 1.0.6
+ * emits it:
+ *   [ payload load 16b @ network header + 24 => reg 1 ]
+ *   [ bitwise reg 1 = ( reg 1 & MASK ) ^ 0 ]
+ *   [ cmp eq reg 1 P ]
+ *   [ payload load 16b @ network header + 8 => reg 1 ]
+ *   [ lookup reg 1 set MAP dreg 1 ]
+ *   [ payload write reg 1 => 16b @ network header + 8 csum_type 0 csum_off 0 csum_flags 0x1 ]
+ *   [ notrack ]
+ * The source of a packet to a host in P/L rewritten with the map (a miss
+ * leaves it alone), the L4 checksum fixed as in rule_add. */
+static void rule_saddr_to_prefix(struct mat_nft *n, const char *chain, const struct in6_addr *prefix, uint8_t len,
+				 const char *map, uint32_t map_id)
+{
+	struct in6_addr mask, p;
+
+	prefix_mask(prefix, len, &mask, &p);
+	struct nftnl_expr *e[7] = {
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
+		mask_expr(&mask),
+		cmp_data_expr(&p, 16),
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 8, 16, false, NFT_REG_1),
+		lookup_expr(map, map_id, true, false),
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 8, 16, true, NFT_REG_1),
+		nftnl_expr_alloc("notrack"),
+	};
+	rule_append(n, chain, e, ARRAY_SIZE(e));
+}
+
+static int prefix_keep(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len)
+{
+	if (len > 128)
+		return -EINVAL;
+	if (n->nprefixes == MAT_NFT_MAX_PREFIXES)
+		return -ENOSPC;
+	n->prefixes[n->nprefixes].addr = *prefix;
+	n->prefixes[n->nprefixes].len = len;
+	n->nprefixes++;
+	return 0;
+}
+
 /* ip6 {s,d}addr set ip6 {s,d}addr map @MAP notrack, as nft 1.0.6 emits it:
  *   [ payload load 16b @ network header + OFF => reg 1 ]
  *   [ lookup reg 1 set MAP dreg 1 ]
@@ -650,6 +721,11 @@ static void rule_add(struct mat_nft *n, enum mat_map map)
 void mat_nft_per_peer(struct mat_nft *n, bool on)
 {
 	n->per_peer = on;
+}
+
+int mat_nft_xlate_prefix(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len)
+{
+	return n->per_peer ? prefix_keep(n, prefix, len) : -EINVAL;
 }
 
 void mat_nft_xlate_peer(struct mat_nft *n, const struct in6_addr *peer, bool add)
@@ -698,9 +774,12 @@ int mat_nft_setup(struct mat_nft *n)
 	chain_add(n, "out", "route", NF_INET_LOCAL_OUT);
 	chain_add(n, "in", "filter", NF_INET_PRE_ROUTING);
 	for (i = 0; i < MAT_MAP_COUNT; i++) {
-		if (i == MAT_SELF_HA2MA && n->per_peer)
+		if (i == MAT_SELF_HA2MA && n->per_peer) {
 			rule_add_per_peer(n);
-		else
+			for (unsigned j = 0; j < n->nprefixes; j++)
+				rule_saddr_to_prefix(n, mat_maps[i].chain, &n->prefixes[j].addr, n->prefixes[j].len,
+						     mat_maps[i].name, i + 1);
+		} else
 			rule_add(n, i);
 	}
 	return mat_nft_commit(n);
@@ -847,6 +926,8 @@ void br_nft_ra_flush(struct mat_nft *n)
 
 #define GW_MAP "ha2ma"
 #define GW_MAP_ID 1
+#define GW_MA2HA "ma2ha"
+#define GW_MA2HA_ID 2
 #define GW_CHAIN "pre"
 #define ICMPV6_ADDR_UNREACH_CODE 3
 
@@ -863,22 +944,6 @@ static struct nftnl_expr *accept_expr(void)
 		return NULL;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
-	return e;
-}
-
-/* reg 1 = (reg 1 & mask) ^ 0 over 16 bytes: the prefix of an address */
-static struct nftnl_expr *mask_expr(const struct in6_addr *mask)
-{
-	static const struct in6_addr zero;
-	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
-
-	if (!e)
-		return NULL;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 16);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, 16);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 16);
 	return e;
 }
 
@@ -903,11 +968,9 @@ static struct nftnl_expr *reject_expr(uint32_t type, uint8_t code)
  * Only packets the map did not rewrite get here: the map rule accepts. */
 static void gw_reject_rule(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len)
 {
-	struct in6_addr mask = { 0 }, p = *prefix;
+	struct in6_addr mask, p;
 
-	for (unsigned i = 0; i < len; i++)
-		mask.s6_addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-	in6_prefix_apply(&p, len);
+	prefix_mask(prefix, len, &mask, &p);
 	struct nftnl_expr *e[5] = {
 		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
 		mask_expr(&mask),
@@ -926,6 +989,7 @@ int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *
 	table_delete(n);
 	table_op(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 	set_add(n, GW_MAP, GW_MAP_ID, 0, NFT_TYPE_IPV6_ADDR, 16, NFT_TYPE_IPV6_ADDR, 16);
+	set_add(n, GW_MA2HA, GW_MA2HA_ID, 0, NFT_TYPE_IPV6_ADDR, 16, NFT_TYPE_IPV6_ADDR, 16);
 	/* filter, not route: the destination changes before the routing
 	 * decision, which then takes the MA's route */
 	chain_add(n, GW_CHAIN, "filter", NF_INET_PRE_ROUTING);
@@ -937,17 +1001,28 @@ int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *
 		accept_expr(),
 	};
 	rule_append(n, GW_CHAIN, e, ARRAY_SIZE(e));
-	for (unsigned i = 0; i < nhome; i++)
+	/* a site gateway: the home prefix is not routed here, a packet to
+	 * an HA we hold nothing for goes on to the home gateway */
+	for (unsigned i = 0; i < nhome && !n->nprefixes; i++)
 		gw_reject_rule(n, &home[i], home_len[i]);
+	for (unsigned i = 0; i < n->nprefixes; i++)
+		rule_saddr_to_prefix(n, GW_CHAIN, &n->prefixes[i].addr, n->prefixes[i].len, GW_MA2HA, GW_MA2HA_ID);
 	return mat_nft_commit(n);
+}
+
+int gw_nft_serve(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len)
+{
+	return prefix_keep(n, prefix, len);
 }
 
 void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma)
 {
 	elem_op(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, GW_MAP, ha, 16, ma, 16, 0);
+	elem_op(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, GW_MA2HA, ma, 16, ha, 16, 0);
 }
 
-void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha)
+void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma)
 {
 	elem_op(n, NFT_MSG_DELSETELEM, 0, GW_MAP, ha, 16, NULL, 0, 0);
+	elem_op(n, NFT_MSG_DELSETELEM, 0, GW_MA2HA, ma, 16, NULL, 0, 0);
 }
