@@ -49,6 +49,8 @@ struct gw_conf {
 struct gw_mapping {
 	struct in6_addr ha;          /* the key: first in the struct */
 	struct in6_addr ma;
+	struct in6_addr prev_ma;     /* the MA before the last move, still in ma2ha (has_prev) */
+	bool has_prev;
 	uint64_t update_seq;         /* the mobile node's: older news is stale */
 	uint64_t expires_ns;         /* CLOCK_MONOTONIC */
 };

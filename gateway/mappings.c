@@ -11,14 +11,22 @@
  * the IMS dumps every mapping again at each renewal, and those repeat
  * what we have. Expiry is a once-a-second sweep in batches, not a timer
  * per mapping: the loop's timer list is sorted by insertion, and a
- * gateway may hold a hundred thousand. */
+ * gateway may hold a hundred thousand.
+ *
+ * A site gateway rewrites the source of a mobile node's packets to its
+ * hosts from the MA back to the HA (map ma2ha). After a move the node goes
+ * on sending from its previous MA until our binding ack (or, when the
+ * IMS's push got here first, until then and a little more): the previous
+ * MA stays in ma2ha as an alias until the next move or the mapping's end,
+ * as matd's correspondent keeps it, or the host would answer an address it
+ * has no socket for with a reset. */
 #include "gatewayd.h"
 #include "log.h"
 #include "util.h"
 #include <errno.h>
 #include <string.h>
 
-#define SWEEP_BATCH 512  /* deletes per commit (a batch takes 1024 changes) */
+#define SWEEP_BATCH 340  /* mappings per commit: up to 3 deletes each, a batch takes 1024 */
 
 bool gw_in_site(const struct gw_conf *c, const struct in6_addr *a)
 {
@@ -51,6 +59,8 @@ static int withdraw(struct gw *g, struct gw_mapping *e)
 	int r;
 
 	gw_nft_unmap(g->nft, &e->ha, &e->ma);
+	if (e->has_prev)
+		gw_nft_alias(g->nft, &e->prev_ma, &e->ha, false);
 	if ((r = mat_nft_commit(g->nft)) < 0) {
 		g->st.nft_errors++;
 		log_warnx("%s withdrawn, but its mapping to %s stays: nftables: %s", a6(&e->ha), a6(&e->ma),
@@ -107,9 +117,16 @@ int gw_apply(struct gw *g, const struct in6_addr *ha_in, const struct in6_addr *
 			  g->conf.max_mappings);
 		return GLM_ST_INTERNAL;
 	}
-	if (e)
+	if (e) {
+		/* the old alias out (unless it is where the node comes back
+		 * to), the mapping moved, the MA it leaves the alias now */
+		if (e->has_prev && memcmp(&e->prev_ma, ma, sizeof(*ma)))
+			gw_nft_alias(g->nft, &e->prev_ma, &ha, false);
 		gw_nft_unmap(g->nft, &ha, &e->ma);
+	}
 	gw_nft_map(g->nft, &ha, ma);
+	if (e)
+		gw_nft_alias(g->nft, &e->ma, &ha, true);
 	if ((r = mat_nft_commit(g->nft)) < 0) {
 		g->st.nft_errors++;
 		log_warnx("%s -> %s not installed: nftables: %s", a6(&ha), a6(ma), strerror(-r));
@@ -123,6 +140,10 @@ int gw_apply(struct gw *g, const struct in6_addr *ha_in, const struct in6_addr *
 		g->st.added++;
 		log_info("%s at %s (%s, update %llu)", a6(&ha), a6(ma), via, (unsigned long long)seq);
 	}
+	if (e) {
+		e->prev_ma = e->ma;
+		e->has_prev = true;
+	}
 	e = htab_insert(&g->maps, &ha, &added);
 	if (!e) {
 		/* the kernel has it and we cannot remember it: take it back */
@@ -131,6 +152,8 @@ int gw_apply(struct gw *g, const struct in6_addr *ha_in, const struct in6_addr *
 		log_warnx("%s: out of memory, mapping removed", a6(&ha));
 		return GLM_ST_INTERNAL;
 	}
+	if (added)
+		e->has_prev = false;
 	e->ma = *ma;
 	e->update_seq = seq;
 	e->expires_ns = now_ns() + (uint64_t)lifetime * 1000000000ull;
@@ -180,6 +203,8 @@ void gw_expire(struct gw *g, uint64_t now)
 		if (e->expires_ns > now)
 			continue;
 		gw_nft_unmap(g->nft, &e->ha, &e->ma);
+		if (e->has_prev)
+			gw_nft_alias(g->nft, &e->prev_ma, &e->ha, false);
 		gone[n++] = e->ha;
 		if (n == SWEEP_BATCH)
 			break; /* the rest next second */

@@ -1010,6 +1010,14 @@ int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *
 	return mat_nft_commit(n);
 }
 
+void gw_nft_alias(struct mat_nft *n, const struct in6_addr *ma, const struct in6_addr *ha, bool add)
+{
+	if (add)
+		elem_op(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, GW_MA2HA, ma, 16, ha, 16, 0);
+	else
+		elem_op(n, NFT_MSG_DELSETELEM, 0, GW_MA2HA, ma, 16, NULL, 0, 0);
+}
+
 int gw_nft_serve(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len)
 {
 	return prefix_keep(n, prefix, len);

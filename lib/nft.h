@@ -127,4 +127,7 @@ int gw_nft_serve(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len);
 int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *home_len, unsigned nhome);
 void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma);
 void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma);
+/* ma2ha alone: a mobile node's previous MA kept as an alias of its HA (add)
+ * or dropped (see gateway/mappings.c). */
+void gw_nft_alias(struct mat_nft *n, const struct in6_addr *ma, const struct in6_addr *ha, bool add);
 #endif

@@ -72,12 +72,16 @@ assert_tcp_intact() {
 	[ "$(jf "$RECV_JSON" "['received']")" -eq "$(jf "$SEND_JSON" "['sent']")" ]
 }
 
-# Both of sg's maps hold HA <-> the vm's current MA, and nothing else.
+# sg's maps: HA -> the vm's current MA and nothing else; MA -> HA, and at
+# most one more MA, the one it left last (an alias for its packets still
+# on their way).
 assert_maps_current() {
 	local ma
 	ma=$(glm_vm_ma)
 	[ "$(sg_map)" = "$GLM_HA $ma" ]
-	[ "$(sg_map ma2ha)" = "$ma $GLM_HA" ]
+	sg_map ma2ha | grep -qx "$ma $GLM_HA"
+	[ "$(sg_map ma2ha | grep -vc " $GLM_HA\$")" -eq 0 ]
+	[ "$(sg_map ma2ha | wc -l)" -le 2 ]
 }
 
 @test "site gateway: a plain host's TCP stream to the vm's HA survives A->B->A->B" {
