@@ -1,11 +1,15 @@
-/* glm-gatewayd: the home gateway, for correspondents that run nothing of
- * glm's. The home prefix is routed to the router it runs on; it subscribes
+/* glm-gatewayd: the home or site gateway, for correspondents that run
+ * nothing of glm's. A home gateway: the home prefix is routed to the
+ * router it runs on; it subscribes
  * to the IMS for that prefix (a dump, then pushes) and keeps the kernel's
  * map HA -> current MA (table ip6 glm_gw), which rewrites the destination
  * of every packet to a home address before it is routed on to the VM's
  * site. The guest's matd turns the MA back into the HA on input, and
  * answers such peers from its HA, straight to them (matd.conf(5)
- * home-gateway). This file is the process: options, configuration,
+ * home-gateway). A site gateway ('serve' lines) sits in front of a
+ * network of plain hosts and translates for them both ways, fed by the
+ * same subscription and by the mobile nodes' binding updates (site.c).
+ * This file is the process: options, configuration,
  * set-up before detaching, the UDP and control sockets, the sweep timer
  * and the signals; SIGTERM removes the table whole. */
 #include "conf.h"
@@ -28,7 +32,7 @@ static const struct daemon_opt opts[] = {
 };
 static const struct daemon_opts cli = {
 	"glm-gatewayd", NULL,
-	"The glm home gateway: translates packets to home addresses for correspondents that run nothing of glm's.",
+	"The glm home or site gateway: translates for correspondents that run nothing of glm's.",
 	opts, ARRAY_SIZE(opts),
 };
 
