@@ -30,9 +30,15 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->max_mappings = GW_DEFAULT_MAX_MAPPINGS;
 }
 
+/* Do a/alen and b/blen share an address? Both cut to the shorter length:
+ * in6_prefix_match takes its second argument as a prefix already. */
 static bool overlaps(const struct in6_addr *a, uint8_t alen, const struct in6_addr *b, uint8_t blen)
 {
-	return in6_prefix_match(a, b, alen < blen ? alen : blen);
+	uint8_t len = alen < blen ? alen : blen;
+	struct in6_addr x = *b;
+
+	in6_prefix_apply(&x, len);
+	return in6_prefix_match(a, &x, len);
 }
 
 static int set_str(const struct conf_pos *pos, int argc, char **argv, char *dst, size_t cap)
