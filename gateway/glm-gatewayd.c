@@ -169,6 +169,8 @@ static void status_out(const struct gw *g, struct printer *p, bool all)
 		print_open_object(p, NULL);
 		print_addr(p, "ha", "%s", &e->ha);
 		print_addr(p, "ma", " -> %s", &e->ma);
+		if (e->has_prev)
+			print_addr(p, "previous_ma", " (previous %s still translated back)", &e->prev_ma);
 		print_u64(p, "update_seq", " (update %llu", e->update_seq);
 		print_u64(p, "expires_in_s", ", expires in %llu s)\n",
 			  e->expires_ns > now ? (e->expires_ns - now) / 1000000000ull : 0);
