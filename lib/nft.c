@@ -779,8 +779,9 @@ int mat_nft_setup(struct mat_nft *n)
 			for (unsigned j = 0; j < n->nprefixes; j++)
 				rule_saddr_to_prefix(n, mat_maps[i].chain, &n->prefixes[j].addr, n->prefixes[j].len,
 						     mat_maps[i].name, i + 1);
-		} else
+		} else {
 			rule_add(n, i);
+		}
 	}
 	return mat_nft_commit(n);
 }

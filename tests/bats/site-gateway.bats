@@ -105,6 +105,7 @@ assert_maps_current() {
 	[ "$(sg_stat pushes)" -ge 4 ]
 	[ "$(sg_stat moved)" -eq 3 ]
 	[ "$(sg_stat bu_refused)" -eq 0 ]
+	[ "$(sg_stat nft_errors)" -eq 0 ]
 	# the A address it left last is still translated back (ma2ha), and says so
 	glm_sitegwctl dump | grep -q "$GLM_HA -> $(glm_vm_ma) (previous 2001:db8:a:[0-9a-f:]* still translated back"
 	sg_map ma2ha | grep -q "^2001:db8:a:"
