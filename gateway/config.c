@@ -7,6 +7,7 @@
  *   listen [ADDR]:PORT            our UDP socket (default [::]:5302)
  *   home-prefix P/L               a prefix of home addresses we serve (1..8)
  *   site-prefix P/L               where an MA may be (1..16): no other is ever installed
+ *   serve P/L                     a site gateway: a network of plain hosts behind us (0..16)
  *   table NAME                    the nftables table, family ip6 (default glm_gw)
  *   control PATH                  the control socket
  *   subscription-lifetime SECONDS asked of the IMS; renewed at half (default 600)
@@ -29,9 +30,15 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->max_mappings = GW_DEFAULT_MAX_MAPPINGS;
 }
 
+/* Do a/alen and b/blen share an address? Both cut to the shorter length:
+ * in6_prefix_match takes its second argument as a prefix already. */
 static bool overlaps(const struct in6_addr *a, uint8_t alen, const struct in6_addr *b, uint8_t blen)
 {
-	return in6_prefix_match(a, b, alen < blen ? alen : blen);
+	uint8_t len = alen < blen ? alen : blen;
+	struct in6_addr x = *b;
+
+	in6_prefix_apply(&x, len);
+	return in6_prefix_match(a, &x, len);
 }
 
 static int set_str(const struct conf_pos *pos, int argc, char **argv, char *dst, size_t cap)
@@ -67,16 +74,20 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 	}
 	if (!strcmp(k, "listen"))
 		return conf_sockaddr6(pos, argc, argv, GW_DEFAULT_PORT, &c->listen);
-	if (!strcmp(k, "home-prefix") || !strcmp(k, "site-prefix")) {
-		bool home = k[0] == 'h';
-		unsigned *n = home ? &c->nhome : &c->nsite, max = home ? GW_MAX_HOME : GW_MAX_SITE;
-		struct in6_addr *p = home ? c->home : c->site;
-		uint8_t *len = home ? c->home_len : c->site_len;
+	if (!strcmp(k, "home-prefix") || !strcmp(k, "site-prefix") || !strcmp(k, "serve")) {
+		unsigned *n = k[0] == 'h' ? &c->nhome : k[1] == 'i' ? &c->nsite : &c->nserve;
+		unsigned max = k[0] == 'h' ? GW_MAX_HOME : k[1] == 'i' ? GW_MAX_SITE : GW_MAX_SERVE;
+		struct in6_addr *p = k[0] == 'h' ? c->home : k[1] == 'i' ? c->site : c->serve;
+		uint8_t *len = k[0] == 'h' ? c->home_len : k[1] == 'i' ? c->site_len : c->serve_len;
+		struct in6_addr a;
+		uint8_t l;
 
-		if (argc != 2 || parse_prefix6(argv[1], &p[*n], &len[*n]))
+		if (argc != 2 || parse_prefix6(argv[1], &a, &l))
 			return conf_err(pos, "usage: %s PREFIX/LEN (host bits zero)", k);
 		if (*n == max)
-			return conf_err(pos, "at most %u %ses", max, k);
+			return conf_err(pos, "at most %u '%s' lines", max, k);
+		p[*n] = a;
+		len[*n] = l;
 		(*n)++;
 		return 0;
 	}
@@ -114,6 +125,14 @@ static int conf_check(const struct gw_conf *c, const char *path)
 				return log_warnx("%s: site-prefix %s/%u overlaps home-prefix %s/%u: an MA there "
 						 "would be routed back to us", path, a6(&c->site[j]), c->site_len[j],
 						 a6(&c->home[i]), c->home_len[i]), -EINVAL;
+	/* the hosts we serve are plain ones: a home address among them
+	 * would be translated twice */
+	for (unsigned i = 0; i < c->nhome; i++)
+		for (unsigned j = 0; j < c->nserve; j++)
+			if (overlaps(&c->home[i], c->home_len[i], &c->serve[j], c->serve_len[j]))
+				return log_warnx("%s: serve %s/%u overlaps home-prefix %s/%u: the hosts served must "
+						 "not be mobile nodes' home addresses", path, a6(&c->serve[j]),
+						 c->serve_len[j], a6(&c->home[i]), c->home_len[i]), -EINVAL;
 	return 0;
 }
 

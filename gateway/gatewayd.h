@@ -1,9 +1,10 @@
-/* glm-gatewayd, the home gateway: the state its parts share.
+/* glm-gatewayd, the home or site gateway: the state its parts share.
  *
  * glm-gatewayd.c owns the process (options, loop, signals, the UDP and
  * control sockets); config.c reads gatewayd.conf; mappings.c keeps the
- * home addresses' current MAs, fed by the IMS subscription (lib/imssub.c),
- * and mirrors them into the kernel's map (lib/nft.c, table ip6 glm_gw),
+ * home addresses' current MAs, fed by the IMS subscription (lib/imssub.c)
+ * and, at a site gateway, by the mobile nodes' binding updates (binding.c),
+ * and mirrors them into the kernel's maps (lib/nft.c, table ip6 glm_gw),
  * where every packet is translated: nothing per packet happens here. */
 #ifndef GLM_GATEWAYD_H
 #define GLM_GATEWAYD_H
@@ -25,6 +26,7 @@
 #define GW_IMS_PORT 5300
 #define GW_MAX_HOME IMS_SUB_MAX_PREFIXES
 #define GW_MAX_SITE 16
+#define GW_MAX_SERVE 16
 #define GW_DEFAULT_SUB_LIFETIME 600
 #define GW_DEFAULT_MAX_MAPPINGS 1000000
 
@@ -34,9 +36,9 @@ struct gw_conf {
 	struct sockaddr_in6 ims;
 	bool have_ims;
 	struct sockaddr_in6 listen;
-	unsigned nhome, nsite;
-	struct in6_addr home[GW_MAX_HOME], site[GW_MAX_SITE];
-	uint8_t home_len[GW_MAX_HOME], site_len[GW_MAX_SITE];
+	unsigned nhome, nsite, nserve;  /* nserve > 0: a site gateway */
+	struct in6_addr home[GW_MAX_HOME], site[GW_MAX_SITE], serve[GW_MAX_SERVE];
+	uint8_t home_len[GW_MAX_HOME], site_len[GW_MAX_SITE], serve_len[GW_MAX_SERVE];
 	char table[32];
 	char control[256];
 	uint32_t sub_lifetime;       /* asked of the IMS for each subscription */
@@ -47,6 +49,8 @@ struct gw_conf {
 struct gw_mapping {
 	struct in6_addr ha;          /* the key: first in the struct */
 	struct in6_addr ma;
+	struct in6_addr prev_ma;     /* the MA before the last move, still in ma2ha (has_prev) */
+	bool has_prev;
 	uint64_t update_seq;         /* the mobile node's: older news is stale */
 	uint64_t expires_ns;         /* CLOCK_MONOTONIC */
 };
@@ -60,6 +64,9 @@ struct gw_stats {
 	uint64_t refused_home;       /* HA outside every home-prefix */
 	uint64_t full;               /* max-mappings reached */
 	uint64_t nft_errors;         /* batches the kernel refused: nothing changed */
+	uint64_t bu_rx;              /* binding updates (site gateway) */
+	uint64_t bu_prove;           /* answered with a PROVE token: MA not vouched for */
+	uint64_t bu_refused;         /* malformed, not the HA's owner's, or not a site gateway */
 };
 
 struct gw {
@@ -73,6 +80,7 @@ struct gw {
 	struct ev_timer sweep;       /* once a second: expired mappings out */
 	int udp, ctl;
 	uint64_t since;              /* CLOCK_REALTIME at set-up: nothing sent before is taken */
+	struct glm_proof proof;      /* our return-routability tokens (binding updates) */
 	struct gw_stats st;
 };
 
@@ -86,8 +94,16 @@ void gw_maps_init(struct gw *g);
 void gw_maps_free(struct gw *g);
 /* A push from the IMS (imssub.h's ims_sub_push_fn). */
 void gw_push(void *ctx, const struct glm_msg *m);
+/* One mapping from either source; a glm_status (OK, STALE, DENIED, INTERNAL). */
+int gw_apply(struct gw *g, const struct in6_addr *ha, const struct in6_addr *ma, uint64_t seq, uint32_t lifetime,
+	     const char *via);
 /* The sweep: expired mappings out of the kernel, then out of memory. */
 void gw_expire(struct gw *g, uint64_t now);
 bool gw_in_site(const struct gw_conf *c, const struct in6_addr *a);
 bool gw_in_home(const struct gw_conf *c, const struct in6_addr *a);
+
+/* binding.c: a mobile node's BINDING_UPDATE, sent to us from `from` to
+ * our address local (unspecified if unknown) */
+void gw_binding_update(struct gw *g, const struct glm_msg *m, const struct glm_key *key,
+		       const struct in6_addr *local, const struct sockaddr_in6 *from);
 #endif

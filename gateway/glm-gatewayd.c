@@ -1,11 +1,15 @@
-/* glm-gatewayd: the home gateway, for correspondents that run nothing of
- * glm's. The home prefix is routed to the router it runs on; it subscribes
+/* glm-gatewayd: the home or site gateway, for correspondents that run
+ * nothing of glm's. A home gateway: the home prefix is routed to the
+ * router it runs on; it subscribes
  * to the IMS for that prefix (a dump, then pushes) and keeps the kernel's
  * map HA -> current MA (table ip6 glm_gw), which rewrites the destination
  * of every packet to a home address before it is routed on to the VM's
  * site. The guest's matd turns the MA back into the HA on input, and
  * answers such peers from its HA, straight to them (matd.conf(5)
- * home-gateway). This file is the process: options, configuration,
+ * home-gateway). A site gateway ('serve' lines) sits in front of a
+ * network of plain hosts and translates for them both ways, fed by the
+ * same subscription and by the mobile nodes' binding updates (site.c).
+ * This file is the process: options, configuration,
  * set-up before detaching, the UDP and control sockets, the sweep timer
  * and the signals; SIGTERM removes the table whole. */
 #include "conf.h"
@@ -28,7 +32,7 @@ static const struct daemon_opt opts[] = {
 };
 static const struct daemon_opts cli = {
 	"glm-gatewayd", NULL,
-	"The glm home gateway: translates packets to home addresses for correspondents that run nothing of glm's.",
+	"The glm home or site gateway: translates for correspondents that run nothing of glm's.",
 	opts, ARRAY_SIZE(opts),
 };
 
@@ -58,15 +62,21 @@ static void on_udp(void *arg)
 	for (;;) {
 		uint8_t buf[GLM_MSG_MAX];
 		struct sockaddr_in6 from;
+		struct in6_addr local;
 		const struct glm_key *key;
 		struct glm_msg m;
-		int r = glm_recv_msg(g->udp, &g->keys, g->since, buf, sizeof(buf), &m, &key, &from, &g->st.rx,
-				     g->st.drops);
+		int r = glm_recv_msg_to(g->udp, &g->keys, g->since, buf, sizeof(buf), &m, &key, &from, &local,
+					&g->st.rx, g->st.drops);
 
 		if (r < 0)
 			return;
 		if (r == 0)
 			continue;
+		/* only a guest key may send one (lib/keys.c), a site gateway answers it */
+		if (m.type == GLM_BINDING_UPDATE) {
+			gw_binding_update(g, &m, key, &local, &from);
+			continue;
+		}
 		/* a NOTIFY must come from the IMS we subscribed at, under its
 		 * key: another node's key, even an IMS's, changes nothing */
 		if (!from_ims(g, key, &from)) {
@@ -105,6 +115,9 @@ static void stats_out(const struct gw *g, struct printer *p)
 		{ "refused_home", g->st.refused_home },
 		{ "full", g->st.full },
 		{ "nft_errors", g->st.nft_errors },
+		{ "bu_rx", g->st.bu_rx },
+		{ "bu_prove", g->st.bu_prove },
+		{ "bu_refused", g->st.bu_refused },
 		{ "subscribe_rounds", g->sub.rounds },
 		{ "subscribe_acks", g->sub.acks },
 		{ "subscribe_refused", g->sub.refusals },
@@ -142,6 +155,12 @@ static void status_out(const struct gw *g, struct printer *p, bool all)
 		print_uint(p, NULL, "/%u\n", g->conf.site_len[i]);
 	}
 	print_close_array(p);
+	print_open_array(p, "served_prefixes");
+	for (unsigned i = 0; i < g->conf.nserve; i++) {
+		print_addr(p, "prefix", "serve: %s", &g->conf.serve[i]);
+		print_uint(p, NULL, "/%u\n", g->conf.serve_len[i]);
+	}
+	print_close_array(p);
 	print_u64(p, "mappings", "mappings: %llu\n", htab_count(&g->maps));
 	if (!all)
 		return;
@@ -150,6 +169,8 @@ static void status_out(const struct gw *g, struct printer *p, bool all)
 		print_open_object(p, NULL);
 		print_addr(p, "ha", "%s", &e->ha);
 		print_addr(p, "ma", " -> %s", &e->ma);
+		if (e->has_prev)
+			print_addr(p, "previous_ma", " (previous %s still translated back)", &e->prev_ma);
 		print_u64(p, "update_seq", " (update %llu", e->update_seq);
 		print_u64(p, "expires_in_s", ", expires in %llu s)\n",
 			  e->expires_ns > now ? (e->expires_ns - now) / 1000000000ull : 0);
@@ -236,13 +257,22 @@ static int gw_setup(void *ctx, struct evloop *loop)
 
 	g->loop = loop;
 	g->since = realtime_ns();
+	glm_proof_init(&g->proof);
 	gw_maps_init(g);
-	if ((r = gw_nft_open(&g->nft, g->conf.table)) < 0 ||
-	    (r = gw_nft_setup(g->nft, g->conf.home, g->conf.home_len, g->conf.nhome)) < 0)
+	if ((r = gw_nft_open(&g->nft, g->conf.table)) < 0)
+		return log_warnx("nftables table ip6 %s: %s", g->conf.table, strerror(-r)), EX_OSERR;
+	for (unsigned i = 0; i < g->conf.nserve; i++)
+		if ((r = gw_nft_serve(g->nft, &g->conf.serve[i], g->conf.serve_len[i])) < 0)
+			return log_warnx("nftables table ip6 %s: serve %s/%u: %s", g->conf.table, a6(&g->conf.serve[i]),
+					 g->conf.serve_len[i], strerror(-r)), EX_OSERR;
+	if ((r = gw_nft_setup(g->nft, g->conf.home, g->conf.home_len, g->conf.nhome)) < 0)
 		return log_warnx("nftables table ip6 %s: %s", g->conf.table, strerror(-r)), EX_OSERR;
 	g->udp = udp6_socket(&g->conf.listen);
 	if (g->udp < 0)
 		return log_warnx("listen %s: %s", sa6(&g->conf.listen), strerror(-g->udp)), EX_UNAVAILABLE;
+	/* the address a binding update was sent to: its ack leaves from it */
+	if (setsockopt(g->udp, IPPROTO_IPV6, IPV6_RECVPKTINFO, &(int){ 1 }, sizeof(int)) < 0)
+		log_warn("listen %s: IPV6_RECVPKTINFO", sa6(&g->conf.listen));
 	g->ctl = ctl_listen(g->conf.control);
 	if (g->ctl < 0)
 		return log_warnx("control socket %s: %s", g->conf.control, strerror(-g->ctl)), EX_CANTCREAT;
@@ -254,8 +284,9 @@ static int gw_setup(void *ctx, struct evloop *loop)
 	ims_sub_start(&g->sub);
 	ev_timer_init(&g->sweep, "mapping expiry", on_sweep, g);
 	ev_timer_in(loop, &g->sweep, 1000);
-	log_info("serving %u home prefixes into table ip6 %s, %u site prefixes, ims %s, control %s",
-		 g->conf.nhome, g->conf.table, g->conf.nsite, sa6(&g->conf.ims), g->conf.control);
+	log_info("%s gateway: %u home prefixes into table ip6 %s, %u site prefixes, %u served prefixes, ims %s, "
+		 "control %s", g->conf.nserve ? "site" : "home", g->conf.nhome, g->conf.table, g->conf.nsite,
+		 g->conf.nserve, sa6(&g->conf.ims), g->conf.control);
 	return 0;
 }
 

@@ -11,14 +11,22 @@
  * the IMS dumps every mapping again at each renewal, and those repeat
  * what we have. Expiry is a once-a-second sweep in batches, not a timer
  * per mapping: the loop's timer list is sorted by insertion, and a
- * gateway may hold a hundred thousand. */
+ * gateway may hold a hundred thousand.
+ *
+ * A site gateway rewrites the source of a mobile node's packets to its
+ * hosts from the MA back to the HA (map ma2ha). After a move the node goes
+ * on sending from its previous MA until our binding ack (or, when the
+ * IMS's push got here first, until then and a little more): the previous
+ * MA stays in ma2ha as an alias until the next move or the mapping's end,
+ * as matd's correspondent keeps it, or the host would answer an address it
+ * has no socket for with a reset. */
 #include "gatewayd.h"
 #include "log.h"
 #include "util.h"
 #include <errno.h>
 #include <string.h>
 
-#define SWEEP_BATCH 512  /* unmaps per commit: two deletes each, the 1024 a batch takes */
+#define SWEEP_BATCH 340  /* mappings per commit: up to 3 deletes each, a batch takes 1024 */
 
 bool gw_in_site(const struct gw_conf *c, const struct in6_addr *a)
 {
@@ -51,6 +59,8 @@ static int withdraw(struct gw *g, struct gw_mapping *e)
 	int r;
 
 	gw_nft_unmap(g->nft, &e->ha, &e->ma);
+	if (e->has_prev)
+		gw_nft_alias(g->nft, &e->prev_ma, &e->ha, false);
 	if ((r = mat_nft_commit(g->nft)) < 0) {
 		g->st.nft_errors++;
 		log_warnx("%s withdrawn, but its mapping to %s stays: nftables: %s", a6(&e->ha), a6(&e->ma),
@@ -63,75 +73,99 @@ static int withdraw(struct gw *g, struct gw_mapping *e)
 	return 0;
 }
 
-void gw_push(void *ctx, const struct glm_msg *m)
+/* One mapping, from an IMS push or a binding update (via, for the log):
+ * a glm_status for the binding ack. Whatever its source, the newest update
+ * seq wins. */
+int gw_apply(struct gw *g, const struct in6_addr *ha_in, const struct in6_addr *ma, uint64_t seq,
+	     uint32_t lifetime, const char *via)
 {
-	struct gw *g = ctx;
 	struct gw_mapping *e;
-	struct in6_addr ha = m->ha;
+	struct in6_addr ha = *ha_in;
 	int r, added;
 
-	g->st.pushes++;
 	if (!gw_in_home(&g->conf, &ha)) {
 		g->st.refused_home++;
-		log_warnx("IMS push for %s ignored: in none of our home prefixes", a6(&ha));
-		return;
+		log_warnx("%s for %s ignored: in none of our home prefixes", via, a6(&ha));
+		return GLM_ST_DENIED;
 	}
 	e = htab_find(&g->maps, &ha);
-	if (e && m->update_seq <= e->update_seq) {
+	if (e && seq <= e->update_seq) {
 		g->st.stale++;
-		log_debug("%s -> %s: update %llu not newer than %llu", a6(&ha), a6(&m->ma),
-			  (unsigned long long)m->update_seq, (unsigned long long)e->update_seq);
-		return;
+		log_debug("%s -> %s (%s): update %llu not newer than %llu", a6(&ha), a6(ma), via,
+			  (unsigned long long)seq, (unsigned long long)e->update_seq);
+		return GLM_ST_STALE;
 	}
-	if (!m->lifetime) {
-		if (e)
-			withdraw(g, e);
-		return;
+	if (!lifetime) {
+		if (e && withdraw(g, e) < 0)
+			return GLM_ST_INTERNAL;
+		return GLM_ST_OK;
 	}
-	if (!gw_in_site(&g->conf, &m->ma)) {
+	if (!gw_in_site(&g->conf, ma)) {
 		g->st.refused_site++;
-		log_warnx("%s -> %s refused: the MA is in none of our site prefixes%s", a6(&ha), a6(&m->ma),
-			  e ? "; the mapping in place stays" : "");
-		return;
+		log_warnx("%s -> %s refused: the MA is in none of our site prefixes%s (%s)", a6(&ha), a6(ma),
+			  e ? "; the mapping in place stays" : "", via);
+		return GLM_ST_DENIED;
 	}
-	if (e && !memcmp(&e->ma, &m->ma, sizeof(e->ma))) { /* a refresh */
-		e->update_seq = m->update_seq;
-		e->expires_ns = now_ns() + (uint64_t)m->lifetime * 1000000000ull;
-		return;
+	if (e && !memcmp(&e->ma, ma, sizeof(e->ma))) { /* a refresh */
+		e->update_seq = seq;
+		e->expires_ns = now_ns() + (uint64_t)lifetime * 1000000000ull;
+		return GLM_ST_OK;
 	}
 	if (!e && htab_count(&g->maps) >= g->conf.max_mappings) {
 		g->st.full++;
-		log_warnx("%s -> %s not installed: %u mappings held, max-mappings", a6(&ha), a6(&m->ma),
+		log_warnx("%s -> %s not installed: %u mappings held, max-mappings", a6(&ha), a6(ma),
 			  g->conf.max_mappings);
-		return;
+		return GLM_ST_INTERNAL;
 	}
-	if (e)
+	if (e) {
+		/* the old alias out (unless it is where the node comes back
+		 * to), the mapping moved, the MA it leaves the alias now */
+		if (e->has_prev && memcmp(&e->prev_ma, ma, sizeof(*ma)))
+			gw_nft_alias(g->nft, &e->prev_ma, &ha, false);
 		gw_nft_unmap(g->nft, &ha, &e->ma);
-	gw_nft_map(g->nft, &ha, &m->ma);
+	}
+	gw_nft_map(g->nft, &ha, ma);
+	if (e)
+		gw_nft_alias(g->nft, &e->ma, &ha, true);
 	if ((r = mat_nft_commit(g->nft)) < 0) {
 		g->st.nft_errors++;
-		log_warnx("%s -> %s not installed: nftables: %s", a6(&ha), a6(&m->ma), strerror(-r));
-		return;
+		log_warnx("%s -> %s not installed: nftables: %s", a6(&ha), a6(ma), strerror(-r));
+		return GLM_ST_INTERNAL;
 	}
 	if (e) {
 		g->st.moved++;
-		log_info("%s moved from %s to %s (update %llu)", a6(&ha), a6(&e->ma), a6(&m->ma),
-			 (unsigned long long)m->update_seq);
+		log_info("%s moved from %s to %s (%s, update %llu)", a6(&ha), a6(&e->ma), a6(ma), via,
+			 (unsigned long long)seq);
 	} else {
 		g->st.added++;
-		log_info("%s at %s (update %llu)", a6(&ha), a6(&m->ma), (unsigned long long)m->update_seq);
+		log_info("%s at %s (%s, update %llu)", a6(&ha), a6(ma), via, (unsigned long long)seq);
+	}
+	if (e) {
+		e->prev_ma = e->ma;
+		e->has_prev = true;
 	}
 	e = htab_insert(&g->maps, &ha, &added);
 	if (!e) {
 		/* the kernel has it and we cannot remember it: take it back */
-		gw_nft_unmap(g->nft, &ha, &m->ma);
+		gw_nft_unmap(g->nft, &ha, ma);
 		mat_nft_commit(g->nft);
 		log_warnx("%s: out of memory, mapping removed", a6(&ha));
-		return;
+		return GLM_ST_INTERNAL;
 	}
-	e->ma = m->ma;
-	e->update_seq = m->update_seq;
-	e->expires_ns = now_ns() + (uint64_t)m->lifetime * 1000000000ull;
+	if (added)
+		e->has_prev = false;
+	e->ma = *ma;
+	e->update_seq = seq;
+	e->expires_ns = now_ns() + (uint64_t)lifetime * 1000000000ull;
+	return GLM_ST_OK;
+}
+
+void gw_push(void *ctx, const struct glm_msg *m)
+{
+	struct gw *g = ctx;
+
+	g->st.pushes++;
+	gw_apply(g, &m->ha, &m->ma, m->update_seq, m->lifetime, "IMS push");
 }
 
 /* Commit the deletes queued for the n addresses in gone, then forget them. */
@@ -169,6 +203,8 @@ void gw_expire(struct gw *g, uint64_t now)
 		if (e->expires_ns > now)
 			continue;
 		gw_nft_unmap(g->nft, &e->ha, &e->ma);
+		if (e->has_prev)
+			gw_nft_alias(g->nft, &e->prev_ma, &e->ha, false);
 		gone[n++] = e->ha;
 		if (n == SWEEP_BATCH)
 			break; /* the rest next second */

@@ -15,6 +15,7 @@
  * outstanding; the query carries the subscription's cookie for our
  * address and goes again at once on a COOKIE answer. */
 #include "matd.h"
+#include "binding.h"
 #include "log.h"
 #include "util.h"
 #include <errno.h>
@@ -212,61 +213,35 @@ static bool from_ims(const struct matd *d, const struct sockaddr_in6 *from)
 	       from->sin6_port == d->conf.ims.sin6_port;
 }
 
-/* A binding update's MA: the one we hold for its HA already, or vouched
- * for by the agent of its prefix, or proven by our token (glm-keys(5)).
- * GLM_ST_OK or GLM_ST_PROVE. */
-static int bu_ma_check(struct matd *d, const struct glm_msg *m, const struct glm_key *key)
-{
-	struct peer *p = peer_find(d, &m->ha);
-	const char *why;
-	uint16_t st;
-
-	(void)key;
-	/* a stale one is refused as such by apply() */
-	if (!m->lifetime || (p && (same(&p->ma, &m->ma) || m->seq <= p->seq)))
-		return GLM_ST_OK;
-	st = glm_ma_check(&d->keys, &d->proof, m, realtime_ns() / 1000000000ull, &why);
-	if (st != GLM_ST_OK) {
-		d->bu_prove++;
-		log_info("binding update %s -> %s: %s; asking it to prove the MA", a6(&m->ha), a6(&m->ma),
-			 why ? why : "no vouch");
-	}
-	return st;
-}
-
 void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key, const struct in6_addr *local,
 	      const struct sockaddr_in6 *from)
 {
 	if (m->type == GLM_BINDING_UPDATE) {
-		struct glm_msg a = { .type = GLM_BINDING_ACK, .seq = m->seq };
+		/* the checks are lib/binding.c's, the gateway's too */
+		struct peer *p = GLM_HAS(m, GLM_TLV_HA) ? peer_find(d, &m->ha) : NULL;
+		struct glm_msg a;
+		const char *why;
 		int st;
 
 		d->bu_rx++;
-		if (!GLM_HAS(m, GLM_TLV_HA) || !GLM_HAS(m, GLM_TLV_MA) || !GLM_HAS(m, GLM_TLV_LIFETIME)) {
-			st = GLM_ST_BADREQ;
-		} else if (!key_owns_home(key, &m->ha)) {
+		st = glm_bu_check(&d->keys, &d->proof, m, key, p ? &p->ma : NULL, p ? p->seq : 0, &why);
+		if (st == GLM_ST_DENIED) {
 			d->refused++;
 			log_warnx("binding update for %s from %s refused: key %u does not own it", a6(&m->ha),
 				  sa6(from), key->id);
-			st = GLM_ST_DENIED;
-		} else if ((st = bu_ma_check(d, m, key)) == GLM_ST_PROVE) {
-			/* the token goes to the MA, not to whoever sent this:
-			 * the same size as the update, no more */
-			struct sockaddr_in6 to = *from;
+		} else if (st == GLM_ST_PROVE) {
+			struct sockaddr_in6 to;
 
-			to.sin6_addr = m->ma;
-			GLM_SET(&a, status, GLM_TLV_STATUS, GLM_ST_PROVE);
-			GLM_SET(&a, ha, GLM_TLV_HA, m->ha);
-			glm_proof_make(&d->proof, realtime_ns() / 1000000000ull, key->id, &m->ha, &m->ma, a.proof);
-			a.present |= 1u << GLM_TLV_PROOF;
+			d->bu_prove++;
+			log_info("binding update %s -> %s: %s; asking it to prove the MA", a6(&m->ha), a6(&m->ma),
+				 why ? why : "no vouch");
+			glm_bu_prove(&d->proof, m, key, from, &a, &to);
 			matd_send(d, &to, NULL, &a, key);
 			return;
-		} else {
+		} else if (st == GLM_ST_OK) {
 			st = apply(d, &m->ha, &m->ma, m->seq, m->lifetime, "binding update");
 		}
-		GLM_SET(&a, status, GLM_TLV_STATUS, (uint16_t)st);
-		if (GLM_HAS(m, GLM_TLV_HA))
-			GLM_SET(&a, ha, GLM_TLV_HA, m->ha);
+		glm_bu_ack(m, (uint16_t)st, &a);
 		/* from the address it was sent to: with a second address on
 		 * the link the kernel may pick the other, whose ack the mobile
 		 * node would not take */

@@ -46,6 +46,19 @@ const struct glm_key *matd_peer_key(const struct matd *d, const struct in6_addr 
 	return k && (key_owns_home(k, addr) || key_serves(k, addr)) ? k : NULL;
 }
 
+/* The site gateway among our correspondents whose key's prefixes hold
+ * addr: a plain host behind it, for which it translates. */
+static const struct glm_key *site_gateway_for(const struct matd *d, const struct in6_addr *addr)
+{
+	for (unsigned i = 0; i < d->conf.ncns; i++) {
+		const struct glm_key *k = matd_peer_key(d, &d->conf.cns[i].sin6_addr);
+
+		if (k && k->role == GLM_ROLE_GATEWAY && key_serves(k, addr))
+			return k;
+	}
+	return NULL;
+}
+
 bool matd_peer_translates(const struct matd *d, const struct in6_addr *addr)
 {
 	if (!d->conf.home_gateway)
@@ -53,10 +66,40 @@ bool matd_peer_translates(const struct matd *d, const struct in6_addr *addr)
 	for (unsigned i = 0; i < d->conf.ncns; i++)
 		if (!memcmp(&d->conf.cns[i].sin6_addr, addr, sizeof(*addr)))
 			return true;
+	if (site_gateway_for(d, addr))
+		return true;
 	for (unsigned i = 0; i < d->npeers; i++)
 		if (!memcmp(&d->peers[i].ha, addr, sizeof(*addr)))
 			return true;
 	return false;
+}
+
+/* With a home gateway, the hosts behind a site gateway we send binding
+ * updates to (a correspondent whose key is a gateway's) see the MA too:
+ * one rule per prefix of that key, built with the table. */
+static int xlate_prefixes(struct matd *d)
+{
+	int r;
+
+	if (!d->conf.home_gateway)
+		return 0;
+	for (unsigned i = 0; i < d->conf.ncns; i++) {
+		const struct glm_key *k = matd_peer_key(d, &d->conf.cns[i].sin6_addr);
+
+		if (!k || k->role != GLM_ROLE_GATEWAY)
+			continue;
+		for (unsigned j = 0; j < k->nprefixes; j++) {
+			if ((r = mat_nft_xlate_prefix(d->nft, &k->prefixes[j].addr, k->prefixes[j].len)) < 0) {
+				log_warnx("correspondent %s: site gateway key %u: prefix %s/%u: %s",
+					  sa6(&d->conf.cns[i]), k->id, a6(&k->prefixes[j].addr), k->prefixes[j].len,
+					  strerror(-r));
+				return r;
+			}
+			log_info("hosts in %s/%u translate: site gateway %s (key %u)", a6(&k->prefixes[j].addr),
+				 k->prefixes[j].len, sa6(&d->conf.cns[i]), k->id);
+		}
+	}
+	return 0;
 }
 
 /* With a home gateway, the correspondents are the peers that translate
@@ -287,7 +330,7 @@ static int matd_setup(void *ctx, struct evloop *loop)
 	if ((r = mat_nft_open(&d->nft, d->conf.table)) < 0)
 		return log_warnx("nftables table ip6 %s: %s", d->conf.table, strerror(-r)), EX_OSERR;
 	mat_nft_per_peer(d->nft, d->conf.home_gateway);
-	if ((r = mat_nft_setup(d->nft)) < 0 || (r = xlate_peers_setup(d)) < 0)
+	if ((r = xlate_prefixes(d)) < 0 || (r = mat_nft_setup(d->nft)) < 0 || (r = xlate_peers_setup(d)) < 0)
 		return log_warnx("nftables table ip6 %s: %s", d->conf.table, strerror(-r)), EX_OSERR;
 	d->udp = udp6_socket(&d->conf.listen);
 	if (d->udp < 0)

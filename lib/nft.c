@@ -64,6 +64,11 @@ struct mat_nft {
 	struct mnl_nlmsg_batch *batch;
 	uint16_t family;    /* NFPROTO_IPV6 (matd) or NFPROTO_BRIDGE (agent) */
 	bool per_peer;      /* matd with a home gateway: see mat_nft_per_peer */
+	unsigned nprefixes; /* matd: prefixes of translating peers; gateway: of the hosts served */
+	struct {
+		struct in6_addr addr;
+		uint8_t len;
+	} prefixes[MAT_NFT_MAX_PREFIXES];
 	char table[NFT_TABLE_MAXNAMELEN];
 	struct nft_op ops[NFT_OPS_MAX];
 	char buf[NFT_BATCH_LIMIT + NFT_MSG_ROOM] __attribute__((aligned(4)));
@@ -626,6 +631,72 @@ static void rule_append(struct mat_nft *n, const char *chain, struct nftnl_expr 
 	op_finish(n);
 }
 
+/* reg 1 = (reg 1 & mask) ^ 0 over 16 bytes: the prefix of an address */
+static struct nftnl_expr *mask_expr(const struct in6_addr *mask)
+{
+	static const struct in6_addr zero;
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 16);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, 16);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 16);
+	return e;
+}
+
+static void prefix_mask(const struct in6_addr *prefix, uint8_t len, struct in6_addr *mask, struct in6_addr *p)
+{
+	memset(mask, 0, sizeof(*mask));
+	for (unsigned i = 0; i < len && i < 128; i++)
+		mask->s6_addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	*p = *prefix;
+	in6_prefix_apply(p, len);
+}
+
+/* ip6 daddr P/L ip6 saddr set ip6 saddr map @MAP notrack, as nft 1.0.6
+ * emits it:
+ *   [ payload load 16b @ network header + 24 => reg 1 ]
+ *   [ bitwise reg 1 = ( reg 1 & MASK ) ^ 0 ]
+ *   [ cmp eq reg 1 P ]
+ *   [ payload load 16b @ network header + 8 => reg 1 ]
+ *   [ lookup reg 1 set MAP dreg 1 ]
+ *   [ payload write reg 1 => 16b @ network header + 8 csum_type 0 csum_off 0 csum_flags 0x1 ]
+ *   [ notrack ]
+ * The source of a packet to a host in P/L rewritten with the map (a miss
+ * leaves it alone), the L4 checksum fixed as in rule_add. */
+static void rule_saddr_to_prefix(struct mat_nft *n, const char *chain, const struct in6_addr *prefix, uint8_t len,
+				 const char *map, uint32_t map_id)
+{
+	struct in6_addr mask, p;
+
+	prefix_mask(prefix, len, &mask, &p);
+	struct nftnl_expr *e[7] = {
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
+		mask_expr(&mask),
+		cmp_data_expr(&p, 16),
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 8, 16, false, NFT_REG_1),
+		lookup_expr(map, map_id, true, false),
+		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 8, 16, true, NFT_REG_1),
+		nftnl_expr_alloc("notrack"),
+	};
+	rule_append(n, chain, e, ARRAY_SIZE(e));
+}
+
+static int prefix_keep(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len)
+{
+	if (len > 128)
+		return -EINVAL;
+	if (n->nprefixes == MAT_NFT_MAX_PREFIXES)
+		return -ENOSPC;
+	n->prefixes[n->nprefixes].addr = *prefix;
+	n->prefixes[n->nprefixes].len = len;
+	n->nprefixes++;
+	return 0;
+}
+
 /* ip6 {s,d}addr set ip6 {s,d}addr map @MAP notrack, as nft 1.0.6 emits it:
  *   [ payload load 16b @ network header + OFF => reg 1 ]
  *   [ lookup reg 1 set MAP dreg 1 ]
@@ -719,6 +790,11 @@ void mat_nft_per_peer(struct mat_nft *n, bool on)
 	n->per_peer = on;
 }
 
+int mat_nft_xlate_prefix(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len)
+{
+	return n->per_peer ? prefix_keep(n, prefix, len) : -EINVAL;
+}
+
 void mat_nft_xlate_peer(struct mat_nft *n, const struct in6_addr *peer, bool add)
 {
 	if (!n->per_peer) {
@@ -765,10 +841,14 @@ int mat_nft_setup(struct mat_nft *n)
 	chain_add(n, "out", "route", NF_INET_LOCAL_OUT);
 	chain_add(n, "in", "filter", NF_INET_PRE_ROUTING);
 	for (i = 0; i < MAT_MAP_COUNT; i++) {
-		if (i == MAT_SELF_HA2MA && n->per_peer)
+		if (i == MAT_SELF_HA2MA && n->per_peer) {
 			rule_add_per_peer(n);
-		else
+			for (unsigned j = 0; j < n->nprefixes; j++)
+				rule_saddr_to_prefix(n, mat_maps[i].chain, &n->prefixes[j].addr, n->prefixes[j].len,
+						     mat_maps[i].name, i + 1);
+		} else {
 			rule_add(n, i);
+		}
 	}
 	/* errors about our packets quote our MA as the source (and a
 	 * mobile peer's MA as the destination); errors about a packet we
@@ -941,22 +1021,6 @@ static struct nftnl_expr *accept_expr(void)
 	return e;
 }
 
-/* reg 1 = (reg 1 & mask) ^ 0 over 16 bytes: the prefix of an address */
-static struct nftnl_expr *mask_expr(const struct in6_addr *mask)
-{
-	static const struct in6_addr zero;
-	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
-
-	if (!e)
-		return NULL;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 16);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, 16);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 16);
-	return e;
-}
-
 static struct nftnl_expr *reject_expr(uint32_t type, uint8_t code)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("reject");
@@ -978,11 +1042,9 @@ static struct nftnl_expr *reject_expr(uint32_t type, uint8_t code)
  * Only packets the map did not rewrite get here: the map rule accepts. */
 static void gw_reject_rule(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len)
 {
-	struct in6_addr mask = { 0 }, p = *prefix;
+	struct in6_addr mask, p;
 
-	for (unsigned i = 0; i < len; i++)
-		mask.s6_addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-	in6_prefix_apply(&p, len);
+	prefix_mask(prefix, len, &mask, &p);
 	struct nftnl_expr *e[5] = {
 		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
 		mask_expr(&mask),
@@ -1015,8 +1077,12 @@ int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *
 		accept_expr(),
 	};
 	rule_append(n, GW_CHAIN, e, ARRAY_SIZE(e));
-	for (unsigned i = 0; i < nhome; i++)
+	/* a site gateway: the home prefix is not routed here, a packet to
+	 * an HA we hold nothing for goes on to the home gateway */
+	for (unsigned i = 0; i < nhome && !n->nprefixes; i++)
 		gw_reject_rule(n, &home[i], home_len[i]);
+	for (unsigned i = 0; i < n->nprefixes; i++)
+		rule_saddr_to_prefix(n, GW_CHAIN, &n->prefixes[i].addr, n->prefixes[i].len, GW_MA2HA, GW_MA2HA_ID);
 	/* The errors this router sends itself, for a packet it rewrote and
 	 * could not forward (too big for the next link: PMTU discovery).
 	 * And what it sends to a home address, its errors about a guest's
@@ -1033,6 +1099,19 @@ int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *
 	};
 	rule_append(n, GW_OUT_CHAIN, o, ARRAY_SIZE(o));
 	return mat_nft_commit(n);
+}
+
+void gw_nft_alias(struct mat_nft *n, const struct in6_addr *ma, const struct in6_addr *ha, bool add)
+{
+	if (add)
+		elem_op(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, GW_MA2HA, ma, 16, ha, 16, 0);
+	else
+		elem_op(n, NFT_MSG_DELSETELEM, 0, GW_MA2HA, ma, 16, NULL, 0, 0);
+}
+
+int gw_nft_serve(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len)
+{
+	return prefix_keep(n, prefix, len);
 }
 
 void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma)

@@ -28,6 +28,9 @@
 #ifndef GLM_NFT_H
 #define GLM_NFT_H
 #include <netinet/in.h>
+#include <stdint.h>
+
+#define MAT_NFT_MAX_PREFIXES 64 /* mat_nft_xlate_prefix, gw_nft_serve */
 
 enum mat_map { MAT_SELF_HA2MA, MAT_SELF_MA2HA, MAT_PEER_HA2MA, MAT_PEER_MA2HA, MAT_MAP_COUNT };
 
@@ -61,10 +64,16 @@ const char *mat_map_name(enum mat_map map);
  *     set xlate_peers { type ipv6_addr }
  *     chain out: ip6 daddr @xlate_peers ip6 saddr set ip6 saddr map @self_ha2ma notrack
  * mat_nft_per_peer(n, true) before mat_nft_setup builds it so;
- * mat_nft_xlate_peer queues a peer's add or removal (commit as above). */
+ * mat_nft_xlate_peer queues a peer's add or removal (commit as above).
+ * The hosts behind a site gateway translate too (the gateway does it for
+ * them): mat_nft_xlate_prefix, after mat_nft_per_peer and before
+ * mat_nft_setup, adds one rule per prefix to chain out, after the one above:
+ *     ip6 daddr P/L ip6 saddr set ip6 saddr map @self_ha2ma notrack
+ * (0, -EINVAL without per_peer, -ENOSPC past MAT_NFT_MAX_PREFIXES). */
 #include <stdbool.h>
 void mat_nft_per_peer(struct mat_nft *n, bool on);
 void mat_nft_xlate_peer(struct mat_nft *n, const struct in6_addr *peer, bool add);
+int mat_nft_xlate_prefix(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len);
 
 /* The host agent's table, on the same handle type (commit, teardown and
  * close as above):
@@ -92,8 +101,6 @@ void mat_nft_xlate_peer(struct mat_nft *n, const struct in6_addr *peer, bool add
  *       iif @ra_untrusted meta protocol ip6 icmpv6 type nd-router-advert counter drop
  *       iif @vm_ports meta protocol ip6 icmpv6 type nd-router-advert counter drop }
  * br_nft_ra_port() adds or removes a port, br_nft_ra_flush() empties the set. */
-#include <stdbool.h>
-#include <stdint.h>
 #define BR_RELAY_MARK 0x676c6d00u /* "glm\0" */
 int br_nft_open(struct mat_nft **n);
 int br_nft_setup(struct mat_nft *n);
@@ -112,7 +119,8 @@ void br_nft_ra_flush(struct mat_nft *n);
  *     chain pre { type filter hook prerouting priority raw;
  *       icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter notrack
  *       ip6 daddr set ip6 daddr map @ha2ma notrack accept
- *       ip6 daddr HOME/LEN counter reject with icmpv6 type addr-unreachable  # per home prefix
+ *       ip6 daddr HOME/LEN counter reject with icmpv6 type addr-unreachable  # home gateway: per home prefix
+ *       ip6 daddr P/L ip6 saddr set ip6 saddr map @ma2ha notrack           # site gateway: per served prefix
  *     }
  *     chain out { type route hook output priority raw;
  *       icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter notrack
@@ -120,8 +128,13 @@ void br_nft_ra_flush(struct mat_nft *n);
  *     }
  *   }
  * A packet to a home address with a mapping leaves for its MA (the L4
- * checksum fixed as in the mat table); one to a home address without is
- * refused at once, never routed back to where the home prefix points.
+ * checksum fixed as in the mat table); at a home gateway one to a home
+ * address without is refused at once, never routed back to where the home
+ * prefix points. A site gateway (gw_nft_serve called before gw_nft_setup,
+ * once per prefix of the plain hosts behind it; 0 or -ENOSPC) has no
+ * reject rules: the home prefix is not routed to it, a packet it cannot
+ * translate goes on to the home gateway. It rewrites the source of a
+ * mobile node's packets to its hosts from the MA back to the HA.
  * An ICMPv6 error (destination unreachable, packet too big, time
  * exceeded, parameter problem) about such a packet quotes it with the MA
  * as its destination (@th,256,128: after the 8-byte ICMPv6 header, the
@@ -140,7 +153,11 @@ void br_nft_ra_flush(struct mat_nft *n);
  * each, of the 1024 a batch takes). An MA mapped for one HA cannot be
  * added for another: the commit fails with -EEXIST, nothing changed. */
 int gw_nft_open(struct mat_nft **n, const char *table);
+int gw_nft_serve(struct mat_nft *n, const struct in6_addr *prefix, uint8_t len);
 int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *home_len, unsigned nhome);
 void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma);
 void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma);
+/* ma2ha alone: a mobile node's previous MA kept as an alias of its HA (add)
+ * or dropped (see gateway/mappings.c). */
+void gw_nft_alias(struct mat_nft *n, const struct in6_addr *ma, const struct in6_addr *ha, bool add);
 #endif

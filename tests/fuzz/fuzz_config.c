@@ -1,10 +1,12 @@
 /* libFuzzer harness for the config tokenizer, the keyring parser, matd's
- * config file and glm-agentd's: any bytes give a clean error or a config,
- * never a crash. */
+ * config file, glm-agentd's and glm-gatewayd's: any bytes give a clean
+ * error or a config, never a crash. */
 // link: guest-agent/config.c
 // link: agent/config.c
+// link: gateway/config.c
 #include "../../guest-agent/matd.h"
 #include "../../agent/agent_int.h"
+#include "../../gateway/gatewayd.h"
 #include "keys.h"
 #include "log.h"
 #include <stdio.h>
@@ -13,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct matd_conf c;
 	static struct agent_conf ac;
+	static struct gw_conf gc;
 	struct glm_keyring kr;
 	static int once;
 
@@ -24,5 +27,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	matd_conf_load_buf("fuzz", (const char *)data, size, &c);
 	if (agent_conf_load_buf("fuzz", (const char *)data, size, &ac) == 0)
 		agent_conf_free(&ac);
+	gw_conf_load_buf("fuzz", (const char *)data, size, &gc);
 	return 0;
 }

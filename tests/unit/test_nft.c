@@ -592,6 +592,73 @@ static void test_bridge_ra_guard(void **state)
 	mat_nft_close(b);
 }
 
+/* The gateway's table (gw_nft_*): a home gateway's reject rule; a site
+ * gateway's source rule per served prefix and no reject; map, alias and
+ * unmap keep ha2ma and ma2ha in step. And matd's rule per prefix of a site
+ * gateway's hosts (mat_nft_xlate_prefix). */
+static void test_gateway(void **state)
+{
+	struct in6_addr home = ip6("2001:db8:100::"), d = ip6("2001:db8:d::"), ha = ip6("2001:db8:100::10"),
+			ma1 = ip6("2001:db8:a::10"), ma2 = ip6("2001:db8:b::10");
+	uint8_t home_len = 64;
+	struct mat_nft *g, *m;
+	char out[8192];
+
+	(void)state;
+	need_netns();
+	assert_int_equal(gw_nft_open(&g, "gwtest"), 0);
+	assert_int_equal(gw_nft_setup(g, &home, &home_len, 1), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list table ip6 gwtest"), 0);
+	assert_non_null(strstr(out, "map ma2ha {"));
+	assert_non_null(strstr(out, "ip6 daddr 2001:db8:100::/64 counter packets 0 bytes 0 reject with icmpv6 addr-unreachable"));
+	assert_null(strstr(out, "ip6 saddr set"));
+	mat_nft_close(g);
+
+	assert_int_equal(gw_nft_open(&g, "gwtest"), 0);
+	assert_int_equal(gw_nft_serve(g, &d, 64), 0);
+	assert_int_equal(gw_nft_setup(g, &home, &home_len, 1), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list table ip6 gwtest"), 0);
+	assert_non_null(strstr(out, "ip6 daddr 2001:db8:d::/64 ip6 saddr set ip6 saddr map @ma2ha notrack"));
+	assert_null(strstr(out, "reject"));
+	assert_int_equal(run(out, sizeof(out), "nft --debug=netlink list chain ip6 gwtest pre"), 0);
+	assert_non_null(strstr(out, "[ lookup reg 1 set ma2ha dreg 1 0x0 ]"));
+	assert_non_null(strstr(out, "[ payload write reg 1 => 16b @ network header + 8 csum_type 0 csum_off 0 csum_flags 0x1 ]"));
+
+	gw_nft_map(g, &ha, &ma1);
+	assert_int_equal(mat_nft_commit(g), 0);
+	run(out, sizeof(out), "nft list map ip6 gwtest ha2ma; nft list map ip6 gwtest ma2ha");
+	assert_non_null(strstr(out, "2001:db8:100::10 : 2001:db8:a::10"));
+	assert_non_null(strstr(out, "2001:db8:a::10 : 2001:db8:100::10"));
+	/* a move that keeps the old MA as an alias, in one batch */
+	gw_nft_unmap(g, &ha, &ma1);
+	gw_nft_map(g, &ha, &ma2);
+	gw_nft_alias(g, &ma1, &ha, true);
+	assert_int_equal(mat_nft_commit(g), 0);
+	run(out, sizeof(out), "nft list map ip6 gwtest ha2ma; nft list map ip6 gwtest ma2ha");
+	assert_non_null(strstr(out, "2001:db8:100::10 : 2001:db8:b::10"));
+	assert_non_null(strstr(out, "2001:db8:b::10 : 2001:db8:100::10"));
+	assert_non_null(strstr(out, "2001:db8:a::10 : 2001:db8:100::10"));
+	assert_null(strstr(out, "2001:db8:100::10 : 2001:db8:a::10"));
+	gw_nft_unmap(g, &ha, &ma2);
+	gw_nft_alias(g, &ma1, &ha, false);
+	assert_int_equal(mat_nft_commit(g), 0);
+	run(out, sizeof(out), "nft list map ip6 gwtest ha2ma; nft list map ip6 gwtest ma2ha");
+	assert_null(strstr(out, "elements"));
+	assert_int_equal(mat_nft_teardown(g), 0);
+	mat_nft_close(g);
+
+	assert_int_equal(mat_nft_open(&m, "pptest"), 0);
+	assert_int_equal(mat_nft_xlate_prefix(m, &d, 64), -EINVAL); /* not per peer */
+	mat_nft_per_peer(m, true);
+	assert_int_equal(mat_nft_xlate_prefix(m, &d, 64), 0);
+	assert_int_equal(mat_nft_setup(m), 0);
+	assert_int_equal(run(out, sizeof(out), "nft list chain ip6 pptest out"), 0);
+	assert_non_null(strstr(out, "ip6 daddr @xlate_peers ip6 saddr set ip6 saddr map @self_ha2ma notrack"));
+	assert_non_null(strstr(out, "ip6 daddr 2001:db8:d::/64 ip6 saddr set ip6 saddr map @self_ha2ma notrack"));
+	assert_int_equal(mat_nft_teardown(m), 0);
+	mat_nft_close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_bridge),
 		cmocka_unit_test(test_bridge_ports),
 		cmocka_unit_test(test_bridge_ra_guard),
+		cmocka_unit_test(test_gateway),
 	};
 
 	log_init("test_nft", true, 0);

@@ -14,7 +14,10 @@ GLM_MATD_PORT=5301
 # 10 = the vm (owns its HA), 20 = cn (its address is its home), 66 = a
 # rogue guest that owns nothing, 30/31/32 = the agents on hA/hB/hA2 (the
 # prefixes they serve), 40 = the relay, 5 = the IMS, 50 = the home gateway
-# on rt (the address it subscribes from, rt's on link C). Each node reads
+# on rt (the address it subscribes from, rt's on link C), 51 = the site
+# gateway sg (tb_setup --site: the network of plain hosts it serves, link
+# D, and its own address on link C, where the IMS and the vm reach it).
+# Each node reads
 # $TB_DIR/keys-ID: its own private line and every node's public line
 # (also alone in $TB_DIR/keys.pub). GLM_KEYS_EXTRA (array) adds keys of
 # the same form, "ID ROLE [home ADDR | prefix P/L]..." (bench/gateway:
@@ -27,7 +30,9 @@ glm_keys() {
 		for spec in "10 guest home $GLM_HA" "20 guest home $TB_CN_ADDR home 2001:db8:c::11" "66 guest" \
 			"30 agent prefix 2001:db8:a::/64" "31 agent prefix 2001:db8:b::/64" \
 			"32 agent prefix 2001:db8:a::/64" "40 agent prefix ${GLM_RELAY_ADDR:-2001:db8:c::20}/128" \
-			"5 ims" "50 gateway prefix 2001:db8:c::1/128" ${GLM_KEYS_EXTRA[@]+"${GLM_KEYS_EXTRA[@]}"}; do
+			"5 ims" "50 gateway prefix 2001:db8:c::1/128" \
+			"51 gateway prefix ${TB_PREFIX_D:-2001:db8:d::/64} prefix ${TB_SG_ADDR:-2001:db8:c::40}/128" \
+			${GLM_KEYS_EXTRA[@]+"${GLM_KEYS_EXTRA[@]}"}; do
 			id=${spec%% *}
 			ids+=("$id")
 			"$GLM_BIN/glm-keys" genkey "$id" >"$TB_DIR/priv-$id" || exit 1
@@ -133,7 +138,8 @@ sys.exit(0 if any(ip.ip_address(x['ha'])==ip.ip_address('$ha') and ip.ip_address
 glm_vm_ma() { glm_status_field vm "d['mobile']['ma']"; }
 
 # start_stream tcp|udp RECEIVER CLIENT [SECONDS]: a seqstream between a
-# peer (STREAM_PEER, default cn, at its own address TB_<PEER>_ADDR) and the
+# peer (STREAM_PEER, default cn; pd behind the site gateway; at its own
+# address TB_<PEER>_ADDR) and the
 # vm (its HA), RECEIVER (vm or the peer) receiving, CLIENT (vm or the
 # peer) connecting; the sender sends for SECONDS (default 4), the receiver
 # runs until the end of the stream (TCP: FIN, UDP: the sender's FIN
@@ -244,11 +250,11 @@ glm_setup() {
 glm_stop_and_check_logs() {
 	local pid f bad=0
 	[ -n "${TB_DIR:-}" ] && [ -d "$TB_DIR" ] || return 0
-	for pid in ${GLM_MATD_VM_PID:-} ${GLM_MATD_CN_PID:-} ${GLM_IMSD_PID:-} ${GLM_GATEWAYD_PID:-} ${GLM_AGENT_HA_PID:-} \
+	for pid in ${GLM_MATD_VM_PID:-} ${GLM_MATD_CN_PID:-} ${GLM_IMSD_PID:-} ${GLM_GATEWAYD_PID:-} ${GLM_SITEGW_PID:-} ${GLM_AGENT_HA_PID:-} \
 		${GLM_AGENT_HB_PID:-} ${GLM_AGENT_HA2_PID:-} ${GLM_AGENT_RELAY_PID:-}; do
 		kill -TERM "$pid" 2>/dev/null && tb_wait_pid "$pid" 5 >/dev/null 2>&1
 	done
-	for f in "$TB_DIR"/matd-*.log "$TB_DIR"/imsd.log "$TB_DIR"/agent-*.log "$TB_DIR"/gatewayd.log; do
+	for f in "$TB_DIR"/matd-*.log "$TB_DIR"/imsd.log "$TB_DIR"/agent-*.log "$TB_DIR"/gatewayd.log "$TB_DIR"/sitegw.log; do
 		[ -f "$f" ] || continue
 		if grep -qE 'Sanitizer|runtime error:' "$f"; then
 			echo "glm: sanitizer report in $f:" >&2
@@ -256,7 +262,7 @@ glm_stop_and_check_logs() {
 			bad=1
 		fi
 	done
-	GLM_MATD_VM_PID='' GLM_MATD_CN_PID='' GLM_IMSD_PID='' GLM_AGENT_HA_PID='' GLM_AGENT_HB_PID='' GLM_GATEWAYD_PID=''
+	GLM_MATD_VM_PID='' GLM_MATD_CN_PID='' GLM_IMSD_PID='' GLM_AGENT_HA_PID='' GLM_AGENT_HB_PID='' GLM_GATEWAYD_PID='' GLM_SITEGW_PID=''
 	GLM_AGENT_HA2_PID='' GLM_AGENT_RELAY_PID=''
 	return $bad
 }
@@ -290,24 +296,47 @@ glm_start_gatewayd() {
 
 glm_gatewayctl() { tb_exec rt "$GLM_BIN/glm-gatewayctl" -s "$TB_DIR/gatewayd.sock" "$@"; }
 
-# The kernel's map in the gateway: "HA MA" lines.
+# glm_start_site_gateway [config lines...]: glm-gatewayd on sg (tb_setup
+# --site), the site gateway for the plain hosts of link D: it subscribes
+# to the IMS for GLM_HOME_PREFIX and answers the vm's binding updates on
+# GLM_GATEWAY_PORT; MAs on link A or B only.
+glm_start_site_gateway() {
+	local conf="$TB_DIR/sitegw.conf" l
+	[ -f "$TB_DIR/keys.pub" ] || glm_keys
+	printf 'keyring %s\nkey-id 51\nims [%s]:%s\nlisten [::]:%s\nhome-prefix %s\nsite-prefix %s\nsite-prefix %s\nserve %s\ncontrol %s\n' \
+		"$TB_DIR/keys-51" "$TB_IMS_ADDR" "$GLM_IMS_PORT" "$GLM_GATEWAY_PORT" "$GLM_HOME_PREFIX" "$TB_PREFIX_A" \
+		"$TB_PREFIX_B" "$TB_PREFIX_D" "$TB_DIR/sitegw.sock" >"$conf"
+	for l in "$@"; do echo "$l" >>"$conf"; done
+	rm -f "$TB_DIR/sitegw.sock"
+	tb_spawn sg "$GLM_BIN/glm-gatewayd" -d -v -f "$conf" -p "$TB_DIR/sitegw.pid" \
+		>>"$TB_DIR/sitegw.log" 2>&1 || return 1
+	GLM_SITEGW_PID=$TB_PID
+	glm__wait_sock "$TB_DIR/sitegw.sock" "glm-gatewayd in sg" "$TB_DIR/sitegw.log"
+}
+
+glm_sitegwctl() { tb_exec sg "$GLM_BIN/glm-gatewayctl" -s "$TB_DIR/sitegw.sock" "$@"; }
+
+# The kernel's map in the gateway: "HA MA" lines (glm_gw_map [NODE [MAP]]:
+# the gateway on NODE, default rt; MAP ha2ma or ma2ha).
 glm_gw_map() {
-	tb_exec rt nft -j list map ip6 glm_gw ha2ma | python3 -c "
+	tb_exec "${1:-rt}" nft -j list map ip6 glm_gw "${2:-ha2ma}" | python3 -c "
 import json,sys
 for o in json.load(sys.stdin)['nftables']:
     for e in o.get('map',{}).get('elem',[]) or []:
         print(e[0], e[1])"
 }
 
-# glm_gw_wait HA MA [TIMEOUT]: until the gateway's kernel map sends HA to MA.
+# glm_gw_wait HA MA [TIMEOUT [NODE]]: until the gateway's kernel map (on
+# NODE, default rt) sends HA to MA.
 glm_gw_wait() {
-	local ha=$1 ma=$2 t=${3:-5} i
+	local ha=$1 ma=$2 t=${3:-5} node=${4:-rt} i log=gatewayd.log
+	[ "$node" = sg ] && log=sitegw.log
 	for i in $(seq $((t * 25))); do
-		glm_gw_map 2>/dev/null | grep -qx "$ha $ma" && return 0
+		glm_gw_map "$node" 2>/dev/null | grep -qx "$ha $ma" && return 0
 		sleep 0.04
 	done
-	echo "glm: the gateway's map has no $ha -> $ma after ${t}s: $(glm_gw_map | tr '\n' ' ')" >&2
-	tail -n 20 "$TB_DIR/gatewayd.log" >&2
+	echo "glm: the gateway's map on $node has no $ha -> $ma after ${t}s: $(glm_gw_map "$node" | tr '\n' ' ')" >&2
+	tail -n 20 "$TB_DIR/$log" >&2
 	return 1
 }
 

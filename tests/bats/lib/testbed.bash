@@ -37,6 +37,26 @@
 # whose peer stays down: rt's own packets to an HA (a Packet Too Big to
 # the vm) need a route to be sent at all, then leave for the MA.
 #
+# With --site, a site gateway and a network of plain hosts behind it
+# (MAT-NET; glm.bash glm_start_site_gateway, site-gateway.bats):
+#
+#     --- brC (link C) ---+
+#                         |
+#                       pC-sg
+#                       sg eth0   c::40 (static, default via fe80::1), forwarding=1
+#                       sg eth1   d::1/64   [glm-gatewayd: site gateway for d::/64]
+#                         |       link D 2001:db8:d::/64 (a veth pair, no router
+#                         |       advertisements: static addresses)
+#                       pd eth0   d::10, default via d::1: a plain host, no glm software
+#
+# rt routes 2001:db8:d::/64 via c::40. The vm's packets to pd leave with
+# its MA (pd is in the site gateway key's prefix: a translating peer),
+# and sg rewrites their source back to the HA; pd's answers to the HA get
+# their destination rewritten to the MA at sg, and go straight to the vm:
+#
+#     vm --src MA, dst d::10--> rt --> sg [MA -> HA] --src HA--> pd
+#     vm <--dst MA-- rt <-- sg [HA -> MA] <--dst HA----------------- pd
+#
 # Bridges are created with mcast_snooping 0 and STP off. The host bridges
 # sit between the VM and the router on purpose: a plain veth to the router
 # would take the router's port down and up with the VM's link, and radvd
@@ -79,7 +99,7 @@
 #
 # API (all return non-zero with a message on stderr on failure):
 #   tb_setup [--two-nics] [--name NAME] [--ra-solicited] [--no-wait] [--mcast]
-#            [--relay-mtu MTU]
+#            [--relay-mtu MTU] [--site]
 #   tb_teardown
 #   tb_ns NODE                      print the netns name of NODE
 #   tb_exec NODE CMD...             run CMD in NODE's netns
@@ -113,7 +133,7 @@
 #   tb_mdb_watch NODE               spawn `bridge -t monitor mdb` in NODE, log
 #                                   to $TB_DIR/mdb-NODE.log; pid in TB_PID
 #   tb_mdb_events NODE [PORT GROUP] its events: "EPOCH add|del PORT GROUP FLAGS"
-# Nodes: rt hA hA2 hB cn ims vm, and with --mcast src relay. Addresses and
+# Nodes: rt hA hA2 hB cn ims vm, with --mcast src relay, with --site sg pd. Addresses and
 # names: see tb_var.
 
 TB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -125,6 +145,7 @@ source "$TB_LIB_DIR/mroute.bash"
 
 TB_BASE_NODES="rt hA hA2 hB cn ims vm"
 TB_MCAST_NODES="src relay"
+TB_SITE_NODES="sg pd"
 TB_NODES=$TB_BASE_NODES
 TB_ROUTER_LL=fe80::1
 TB_PREFIX_A=2001:db8:a::/64
@@ -139,6 +160,10 @@ TB_VM_MAC0=52:54:00:12:34:56
 TB_VM_MAC1=52:54:00:12:34:57
 TB_SRC_ADDR=2001:db8:c::30
 TB_RELAY_ADDR=2001:db8:c::20
+TB_SG_ADDR=2001:db8:c::40
+TB_PREFIX_D=2001:db8:d::/64
+TB_SG_D_ADDR=2001:db8:d::1
+TB_PD_ADDR=2001:db8:d::10
 # The groups the router forwards from link C to link A (--mcast).
 TB_MC_GROUPS="ff3e::1234 ff3e::5678"
 # MLD snooping on the host bridges (--mcast), in centiseconds (ip-link's
@@ -279,11 +304,12 @@ tb__smcroute_conf() {
 }
 
 tb_setup() {
-	local two_nics=0 name="" solicited=0 wait=1 mcast=0 relay_mtu="" l n
+	local two_nics=0 name="" solicited=0 wait=1 mcast=0 site=0 relay_mtu="" l n
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--two-nics) two_nics=1 ;;
 		--mcast) mcast=1 ;;
+		--site) site=1 ;;
 		--ra-solicited) solicited=1 ;;
 		--no-wait) wait=0 ;;
 		--name) name=$2; shift ;;
@@ -314,6 +340,7 @@ tb_setup() {
 	echo "$mcast" >"$TB_DIR/mcast"
 	TB_NODES=$TB_BASE_NODES
 	[ $mcast = 1 ] && TB_NODES="$TB_NODES $TB_MCAST_NODES"
+	[ $site = 1 ] && TB_NODES="$TB_NODES $TB_SITE_NODES"
 	echo "$TB_NODES" >"$TB_DIR/nodes"
 	TB_T_SETUP0=$(tb__now)
 
@@ -384,12 +411,14 @@ EOF
 	# link C: static addresses, no SLAAC.
 	local c_nodes="cn ims"
 	[ $mcast = 1 ] && c_nodes="$c_nodes $TB_MCAST_NODES"
+	[ $site = 1 ] && c_nodes="$c_nodes sg"
 	for h in $c_nodes; do
 		case $h in
 		cn) addr=$TB_CN_ADDR mac=02:00:00:00:0c:10 ;;
 		ims) addr=$TB_IMS_ADDR mac=02:00:00:00:0c:05 ;;
 		src) addr=$TB_SRC_ADDR mac=02:00:00:00:0c:30 ;;
 		relay) addr=$TB_RELAY_ADDR mac=02:00:00:00:0c:20 ;;
+		sg) addr=$TB_SG_ADDR mac=02:00:00:00:0c:40 ;;
 		esac
 		ip netns exec "$TB-$h" sysctl -q -w net.ipv6.conf.default.accept_ra=0 \
 			net.ipv6.conf.default.accept_dad=0 >/dev/null || return 1
@@ -403,6 +432,26 @@ addr add $addr/64 dev eth0 nodad
 route add default via $TB_ROUTER_LL dev eth0
 EOF
 	done
+
+	# --site: link D behind sg (rt's route to it below, once brC is up)
+	if [ $site = 1 ]; then
+		ip netns exec "$TB-sg" sysctl -q -w net.ipv6.conf.all.forwarding=1 >/dev/null ||
+			{ tb__err "sg: forwarding failed"; return 1; }
+		ip netns exec "$TB-pd" sysctl -q -w net.ipv6.conf.default.accept_ra=0 \
+			net.ipv6.conf.default.accept_dad=0 >/dev/null || return 1
+		ip -n "$TB-sg" link add eth1 address 02:00:00:00:0d:01 type veth peer name eth0 netns "$TB-pd" ||
+			{ tb__err "sg: link D failed"; return 1; }
+		ip -n "$TB-sg" -b - <<EOF || { tb__err "sg: link D failed"; return 1; }
+link set eth1 up
+addr add $TB_SG_D_ADDR/64 dev eth1 nodad
+EOF
+		ip -n "$TB-pd" -b - <<EOF || { tb__err "pd: links failed"; return 1; }
+link set lo up
+link set eth0 address 02:00:00:00:0d:10 up
+addr add $TB_PD_ADDR/64 dev eth0 nodad
+route add default via $TB_SG_D_ADDR dev eth0
+EOF
+	fi
 
 	if [ -n "$relay_mtu" ]; then
 		for l in brB brC pB-hB; do
@@ -426,6 +475,10 @@ addr add 2001:db8:a::1/64 dev brA nodad
 addr add 2001:db8:b::1/64 dev brB nodad
 addr add 2001:db8:c::1/64 dev brC nodad
 EOF
+	if [ $site = 1 ]; then
+		ip -n "$rt" route add "$TB_PREFIX_D" via "$TB_SG_ADDR" dev brC ||
+			{ tb__err "router: route to link D failed"; return 1; }
+	fi
 
 	# radvd, one for the three links, sandboxed to TB_DIR.
 	tb__radvd_conf "$solicited" >"$TB_DIR/radvd.conf"
@@ -477,7 +530,9 @@ EOF
 	TB_RT_NS=$rt TB_HA_NS=$TB-hA TB_HA2_NS=$TB-hA2 TB_HB_NS=$TB-hB
 	TB_CN_NS=$TB-cn TB_IMS_NS=$TB-ims TB_VM_NS=$vm TB_SRC_NS="" TB_RELAY_NS=""
 	[ $mcast = 1 ] && TB_SRC_NS=$TB-src TB_RELAY_NS=$TB-relay
-	TB_MCAST=$mcast
+	TB_MCAST=$mcast TB_SITE=$site TB_SG_NS="" TB_PD_NS=""
+	[ $site = 1 ] && TB_SG_NS=$TB-sg TB_PD_NS=$TB-pd
+	export TB_SITE TB_SG_NS TB_PD_NS TB_SG_ADDR TB_PREFIX_D TB_SG_D_ADDR TB_PD_ADDR
 	export TB TB_DIR GLM_BIN TB_RT_NS TB_HA_NS TB_HA2_NS TB_HB_NS TB_CN_NS \
 		TB_IMS_NS TB_VM_NS TB_ROUTER_LL TB_PREFIX_A TB_PREFIX_B TB_PREFIX_C \
 		TB_CN_ADDR TB_IMS_ADDR TB_HA_ADDR TB_HA2_ADDR TB_HB_ADDR TB_VM_MAC0 TB_VM_MAC1 \
@@ -924,7 +979,8 @@ tb_var() {
 	local vars="TB TB_DIR GLM_BIN TB_RT_NS TB_HA_NS TB_HA2_NS TB_HB_NS TB_CN_NS TB_IMS_NS
 		TB_VM_NS TB_ROUTER_LL TB_PREFIX_A TB_PREFIX_B TB_PREFIX_C TB_CN_ADDR TB_IMS_ADDR
 		TB_HA_ADDR TB_HA2_ADDR TB_HB_ADDR TB_VM_MAC0 TB_VM_MAC1 TB_VM_ADDR TB_VM_ADDR1
-		TB_MCAST TB_MROUTE TB_SRC_NS TB_RELAY_NS TB_SRC_ADDR TB_RELAY_ADDR TB_MC_GROUPS"
+		TB_MCAST TB_MROUTE TB_SRC_NS TB_RELAY_NS TB_SRC_ADDR TB_RELAY_ADDR TB_MC_GROUPS
+		TB_SITE TB_SG_NS TB_PD_NS TB_SG_ADDR TB_PREFIX_D TB_SG_D_ADDR TB_PD_ADDR"
 	if [ -n "${1:-}" ]; then
 		for v in $vars; do
 			[ "$v" = "$1" ] && { echo "${!v:-}"; return 0; }
