@@ -420,7 +420,7 @@ static void test_table_name(void **state)
  * gw_nft_unmap, and the ICMPv6 error rules as nft lists them, with the
  * exact expressions (the write fixes the ICMPv6 checksum at transport
  * header + 2, no pseudo-header flag). */
-static void test_gateway(void **state)
+static void test_gateway_icmp(void **state)
 {
 	struct in6_addr home = ip6("2001:db8:100::"), ha = ip6("2001:db8:100::10"), ma = ip6("2001:db8:b::10"),
 			ma2 = ip6("2001:db8:a::10"), ha2 = ip6("2001:db8:100::11");
@@ -669,7 +669,7 @@ int main(void)
 		cmocka_unit_test(test_translation),
 		cmocka_unit_test(test_teardown),
 		cmocka_unit_test(test_table_name),
-		cmocka_unit_test(test_gateway),
+		cmocka_unit_test(test_gateway_icmp),
 		cmocka_unit_test(test_bridge),
 		cmocka_unit_test(test_bridge_ports),
 		cmocka_unit_test(test_bridge_ra_guard),
