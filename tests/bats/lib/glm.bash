@@ -143,7 +143,8 @@ glm_vm_ma() { glm_status_field vm "d['mobile']['ma']"; }
 # vm (its HA), RECEIVER (vm or the peer) receiving, CLIENT (vm or the
 # peer) connecting; the sender sends for SECONDS (default 4), the receiver
 # runs until the end of the stream (TCP: FIN, UDP: the sender's FIN
-# records or 2 s idle). Sets SERVER_PID, CLIENT_PID, RECV_JSON, SEND_JSON
+# records or 2 s idle); SECONDS 0: until stop_stream. Sets SERVER_PID,
+# CLIENT_PID, SENDER_PID, RECV_JSON, SEND_JSON
 # (tests/tools/seqstream.c's JSON summaries) and STREAM_TAG's files.
 # Several streams at once: a STREAM_TAG (files $TB_DIR/server$TAG.json..)
 # and a STREAM_PORT (default 7000) each; keep_stream NAME saves the
@@ -167,23 +168,32 @@ start_stream() {
 		--rate 1000 --json >"$TB_DIR/client$tag.json" 2>"$TB_DIR/client$tag.err"
 	CLIENT_PID=$TB_PID CLIENT_ERR=$TB_DIR/client$tag.err
 	if [ "$recv" = "$client" ]; then
-		RECV_JSON=$TB_DIR/client$tag.json SEND_JSON=$TB_DIR/server$tag.json
+		RECV_JSON=$TB_DIR/client$tag.json SEND_JSON=$TB_DIR/server$tag.json SENDER_PID=$SERVER_PID
 	else
-		RECV_JSON=$TB_DIR/server$tag.json SEND_JSON=$TB_DIR/client$tag.json
+		RECV_JSON=$TB_DIR/server$tag.json SEND_JSON=$TB_DIR/client$tag.json SENDER_PID=$CLIENT_PID
 	fi
 	sleep 0.3
 }
 
+# stop_stream: end a stream started with SECONDS 0 (the sender sends
+# until told): SIGTERM to the sender, which hands the kernel what it has
+# queued and closes; then finish_stream as usual. A stream so stopped
+# after the last move spans every move however slow the machine is.
+stop_stream() {
+	sleep "${1:-0.5}"
+	kill -TERM "$SENDER_PID"
+}
+
 keep_stream() {
 	local v
-	for v in SERVER_PID CLIENT_PID SERVER_ERR CLIENT_ERR RECV_JSON SEND_JSON; do
+	for v in SERVER_PID CLIENT_PID SENDER_PID SERVER_ERR CLIENT_ERR RECV_JSON SEND_JSON; do
 		printf -v "${1}_$v" '%s' "${!v}"
 	done
 }
 
 use_stream() {
 	local v n
-	for v in SERVER_PID CLIENT_PID SERVER_ERR CLIENT_ERR RECV_JSON SEND_JSON; do
+	for v in SERVER_PID CLIENT_PID SENDER_PID SERVER_ERR CLIENT_ERR RECV_JSON SEND_JSON; do
 		n="${1}_$v"
 		printf -v "$v" '%s' "${!n}"
 	done
