@@ -12,18 +12,20 @@
 #   cn: ssh root@HA --dst HA--> rt [glm-gatewayd: HA -> MA] --dst MA--> guest on hA, then hB
 #   cn <------------------------------ src HA, untranslated ----------- guest's sshd
 #
-# Without the gateway the session does not survive; seen with the two
-# knobs below (each makes this test fail, as it should):
+# Without the gateway the session does not survive. Seen (2026-12-05)
+# with the two knobs below, each of which makes this test fail:
 #   E2E_SSH_HOME_GATEWAY=no   matd in the guest translates for every peer
-#                             (as before issue 15): its answers leave from
-#                             the MA, which cn never asked for; the first
-#                             ssh does not even log in (timeout).
+#                             (as before issue 15): its SYN-ACK leaves from
+#                             the MA, which cn never asked for; ssh does not
+#                             even log in ("connect to host 2001:db8:100::10
+#                             port 22: Connection timed out", 10 tries).
 #   E2E_SSH_KILL_GATEWAY=1    the gateway killed -9 just before the move:
-#                             its map keeps the old MA (as a gateway that
-#                             does not follow the IMS would), cn's packets
-#                             go to link A, the guest is on B; cn gets no
-#                             line after the move and the session hangs
-#                             until the test's timeout.
+#                             its map keeps the old MA (what a correspondent
+#                             without translation sees: the address it
+#                             talks to is gone from the VM), cn's packets
+#                             go to link A while the guest is on B; cn got
+#                             no line after the move and ssh hung until
+#                             the test gave up on it (status 124).
 
 load ../bats/lib/testbed
 load ../bats/lib/glm
@@ -73,8 +75,11 @@ ssh_cn() {
 
 @test "an unmodified OpenSSH session from a plain correspondent to the HA survives virsh migrate A->B through the home gateway" {
 	e2e_setup --plain-cn --gateway hA hB
-	# cn runs nothing of glm's
-	! tb_exec cn pgrep -x matd || false
+	# cn runs nothing of glm's (pgrep would see every namespace's matd)
+	local p
+	for p in $(ip netns pids "$(tb_ns cn)"); do
+		[[ "$(cat "/proc/$p/comm" 2>/dev/null)" != matd* ]]
+	done
 	ssh-keygen -q -t ed25519 -N '' -C glm-e2e -f "$TB_DIR/id_ed25519"
 	e2e_guest_start --plain-cn --home-gateway "${E2E_SSH_HOME_GATEWAY:-yes}" --ssh-key "$TB_DIR/id_ed25519.pub"
 	local ma0 ma1
