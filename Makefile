@@ -207,7 +207,7 @@ guest-image:
 	guest/build-image.sh --bin $(abspath build/bin) $${deb:+--sshd-deb "$$deb"} $(GUEST_DIR)
 
 check-guest: guest-image
-	$(Q)GLM_BIN=$(abspath build/bin) tests/e2e/guest-boot.sh --image $(abspath $(GUEST_DIR))
+	$(Q)GLM_BIN=$(abspath build/bin) GUEST_DEBS=$(abspath $(GUEST_DEBS)) tests/e2e/guest-boot.sh --image $(abspath $(GUEST_DIR))
 
 # The real-guest demo where QEMU and libvirtd are installed (make deps
 # installs them), else the namespace stand-in; tests/demo.sh decides.
