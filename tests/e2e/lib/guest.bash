@@ -66,24 +66,25 @@ e2e_setup() {
 }
 
 e2e_guest_start() {
-	local mem=128 name=vm cmdline args=(--cn "$TB_CN_ADDR") initrd=initrd.img
+	local mem=128 name=vm cmdline args=() initrd=initrd.img cn=1
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--mem) mem=$2; shift ;;
 		--name) name=$2; shift ;;
-		--plain-cn) args=("${args[@]:2}") ;;
+		--plain-cn) cn=0 ;;
 		--home-gateway) args+=("$1" "$2"); shift ;;
 		--ssh-key)
 			# the image with sshd, which needs 192 MiB (glm-guest-image(7))
 			args+=("$1" "$2")
 			initrd="initrd-ssh.img"
-			[ "$mem" -ge 192 ] || mem=192
 			shift
 			;;
 		*) echo "e2e_guest_start: unknown option $1" >&2; return 1 ;;
 		esac
 		shift
 	done
+	[ "$initrd" = initrd.img ] || [ "$mem" -ge 192 ] || mem=192
+	[ $cn = 0 ] || args+=(--cn "$TB_CN_ADDR")
 	cmdline="console=ttyS0 quiet $("$E2E_TOP/guest/cmdline.sh" --keyring "$(glm_keyring 10)" --key-id 10 \
 		--key 30 --key 31 --key 32 --key 5 --key 20 --ha "$GLM_HA" --ims "[$TB_IMS_ADDR]:$GLM_IMS_PORT" \
 		${args[@]+"${args[@]}"} ${GLM_GUEST_VERBOSE:+--verbose})" ||
