@@ -195,14 +195,19 @@ fuzz-run: fuzz
 # The test guest, glm-guest-image(7): vmlinux + initrd.img from Debian
 # packages; guest/build-image.sh skips the rebuild when no input changed.
 # Built from the normal build: sanitizer binaries would drag libasan in.
+# Its sshd comes out of the openssh-server package, downloaded once into
+# GUEST_DEBS and never installed (guest/fetch-sshd.sh); without it the
+# image has no sshd and the tests that need one skip.
 GUEST_DIR ?= build/guest
+GUEST_DEBS ?= build/debs
 guest-image:
 	$(Q)$(MAKE) --no-print-directory BUILD=build SAN= all
 	$(E) GUEST $(GUEST_DIR)
-	$(Q)guest/build-image.sh --bin $(abspath build/bin) $(GUEST_DIR)
+	$(Q)deb=$$(guest/fetch-sshd.sh $(GUEST_DEBS)) || deb=; \
+	guest/build-image.sh --bin $(abspath build/bin) $${deb:+--sshd-deb "$$deb"} $(GUEST_DIR)
 
 check-guest: guest-image
-	$(Q)GLM_BIN=$(abspath build/bin) tests/e2e/guest-boot.sh --image $(abspath $(GUEST_DIR))
+	$(Q)GLM_BIN=$(abspath build/bin) GUEST_DEBS=$(abspath $(GUEST_DEBS)) tests/e2e/guest-boot.sh --image $(abspath $(GUEST_DIR))
 
 # The real-guest demo where QEMU and libvirtd are installed (make deps
 # installs them), else the namespace stand-in; tests/demo.sh decides.
@@ -231,7 +236,7 @@ DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
 	nftables radvd ndisc6 smcroute procps psmisc iputils-ping python3 socat \
 	tcpdump bc qemu-system-x86 qemu-guest-agent linux-image-amd64 busybox-static \
 	cpio xz-utils libvirt-clients libvirt-daemon-system libvirt-daemon-system-sysv \
-	gnuplot-nox
+	gnuplot-nox openssh-client
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \

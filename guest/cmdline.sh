@@ -4,12 +4,14 @@
 #
 #   guest/cmdline.sh --keyring FILE --key-id N [--key ID]... [--ha ADDR]
 #                    [--prefix P/LEN]... [--ims [ADDR]:PORT] [--cn ADDR]...
-#                    [--if eth0[,eth1]] [--verbose] [--shell]
+#                    [--if eth0[,eth1]] [--home-gateway yes|no]
+#                    [--ssh-key PUBFILE]... [--verbose] [--shell]
 #
 # FILE is the guest's own keyring (glm-keys(5)): --key-id N names its
 # private key, copied with its public line; --key ID adds another node's
 # public line (a host agent's, whose PREPARE matd accepts; the IMS's; a
-# correspondent's). Prints one line.
+# correspondent's). --ssh-key: an OpenSSH public key that may log in as
+# root to the guest's sshd (glm.sshkey=). Prints one line.
 set -euo pipefail
 keyring="" keyid="" keys=() words=()
 while [ $# -gt 0 ]; do
@@ -22,9 +24,18 @@ while [ $# -gt 0 ]; do
 	--ims) words+=("glm.ims=$2"); shift ;;
 	--cn) words+=("glm.cn=$2"); shift ;;
 	--if) words+=("glm.if=$2"); shift ;;
+	--home-gateway) words+=("glm.homegw=$2"); shift ;;
+	--ssh-key)
+		# "TYPE BASE64 [COMMENT]": the first two fields, as TYPE:BASE64
+		# (neither has a space or a comma)
+		k=$(awk 'NF >= 2 && $1 !~ /^#/ { print $1 ":" $2; exit }' "$2") && [ -n "$k" ] ||
+			{ echo "cmdline: no public key in $2" >&2; exit 1; }
+		words+=("glm.sshkey=$k")
+		shift
+		;;
 	--verbose) words+=("glm.verbose=1") ;;
 	--shell) words+=("glm.shell=1") ;;
-	*) sed -n '5,7p' "$0" | sed 's/^# *//' >&2; exit 64 ;;
+	*) sed -n '5,8p' "$0" | sed 's/^# *//' >&2; exit 64 ;;
 	esac
 	shift
 done
@@ -40,6 +51,7 @@ join() { # NAME
 }
 join cn
 join prefix
+join sshkey
 entry() { # ID: ID:ROLE:HEX[:WORD=VALUE,...] from the keyring's "key ID ROLE HEX WORD VALUE..."
 	awk -v id="$1" '$1 == "key" && $2 == id {
 		s = $2 ":" $3 ":" $4; w = ""

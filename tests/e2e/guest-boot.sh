@@ -48,6 +48,11 @@ done
 
 build_args=(--compress "$compress")
 [ $two_nics = 1 ] && build_args+=(--two-nics)
+# with sshd as make guest-image builds it: the same inputs, so the image
+# stays cached (and keeps its initrd-ssh.img) across the two
+if deb=$("$top/guest/fetch-sshd.sh" "${GUEST_DEBS:-$top/build/debs}" 2>/dev/null); then
+	build_args+=(--sshd-deb "$deb")
+fi
 "$top/guest/build-image.sh" "${build_args[@]}" --bin "$GLM_BIN" "$image"
 
 NS=glm-gb-$$

@@ -5,12 +5,21 @@
 # bench/migration after those three.
 #
 #   e2e_skip_reason        why this machine cannot run it (empty: it can)
-#   e2e_setup [HOSTS...]   testbed, IMS, cn's matd, relay, libvirtd + agent
+#   e2e_setup [--plain-cn] [--gateway] [HOSTS...]
+#                          testbed, IMS, cn's matd, relay, libvirtd + agent
 #                          on each host (default hA hB), the guest image;
-#                          E2E_RELAY_MTU: tb_setup --relay-mtu
-#   e2e_guest_start [--mem MiB] [--name N]
+#                          E2E_RELAY_MTU: tb_setup --relay-mtu.
+#                          --plain-cn: no matd in cn (it runs nothing of
+#                          glm's); --gateway: glm-gatewayd on rt, the home
+#                          gateway (glm.bash glm_start_gatewayd)
+#   e2e_guest_start [--mem MiB] [--name N] [--plain-cn] [--home-gateway yes|no]
+#                   [--ssh-key PUBFILE]
 #                          define and start the guest on hA, wait for qemu-ga
-#                          and matd's first handover
+#                          and matd's first handover. --plain-cn: cn is not
+#                          the guest's correspondent; the others:
+#                          guest/cmdline.sh's (--ssh-key boots initrd-ssh.img
+#                          in at least 192 MiB)
+#   e2e_has_sshd           true if the guest image has initrd-ssh.img
 #   ga_exec NODE PATH ARG...   start PATH in the guest, print its pid
 #   ga_wait NODE PID [TIMEOUT] wait for it; stdout to stdout, exit status returned
 #   ga_run NODE PATH ARG...    both
@@ -32,12 +41,22 @@ e2e_skip_reason() {
 }
 
 e2e_setup() {
-	local hosts=("$@") h key
+	local hosts=() h key cn_matd=1 gateway=0
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--plain-cn) cn_matd=0 ;;
+		--gateway) gateway=1 ;;
+		-*) echo "e2e_setup: unknown option $1" >&2; return 1 ;;
+		*) hosts+=("$1") ;;
+		esac
+		shift
+	done
 	[ ${#hosts[@]} -gt 0 ] || hosts=(hA hB)
 	tb_setup --mcast --name "${E2E_NAME:-e2e}" ${E2E_RELAY_MTU:+--relay-mtu "$E2E_RELAY_MTU"} || return 1
 	glm_keys
 	glm_start_imsd || return 1
-	glm_start_matd cn || return 1
+	[ $cn_matd = 0 ] || glm_start_matd cn || return 1
+	[ $gateway = 0 ] || glm_start_gatewayd || return 1
 	glm_start_agent relay || return 1
 	for h in "${hosts[@]}"; do
 		lv_host_start "$h" || return 1
@@ -47,24 +66,39 @@ e2e_setup() {
 }
 
 e2e_guest_start() {
-	local mem=128 name=vm cmdline
+	local mem=128 name=vm cmdline args=() initrd=initrd.img cn=1
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--mem) mem=$2; shift ;;
 		--name) name=$2; shift ;;
+		--plain-cn) cn=0 ;;
+		--home-gateway) args+=("$1" "$2"); shift ;;
+		--ssh-key)
+			# the image with sshd, which needs 192 MiB (glm-guest-image(7))
+			args+=("$1" "$2")
+			initrd="initrd-ssh.img"
+			shift
+			;;
 		*) echo "e2e_guest_start: unknown option $1" >&2; return 1 ;;
 		esac
 		shift
 	done
+	[ "$initrd" = initrd.img ] || [ "$mem" -ge 192 ] || mem=192
+	[ $cn = 0 ] || args+=(--cn "$TB_CN_ADDR")
 	cmdline="console=ttyS0 quiet $("$E2E_TOP/guest/cmdline.sh" --keyring "$(glm_keyring 10)" --key-id 10 \
-		--key 30 --key 31 --key 32 --key 5 --key 20 --ha "$GLM_HA" --ims "[$TB_IMS_ADDR]:$GLM_IMS_PORT" --cn "$TB_CN_ADDR" ${GLM_GUEST_VERBOSE:+--verbose})" ||
+		--key 30 --key 31 --key 32 --key 5 --key 20 --ha "$GLM_HA" --ims "[$TB_IMS_ADDR]:$GLM_IMS_PORT" \
+		${args[@]+"${args[@]}"} ${GLM_GUEST_VERBOSE:+--verbose})" ||
 		return 1
 	lv_domain_xml --name "$name" --mem "$mem" --kernel "$E2E_GUEST_DIR/vmlinux" \
-		--initrd "$E2E_GUEST_DIR/initrd.img" --cmdline "$cmdline" >"$TB_DIR/$name.xml" || return 1
+		--initrd "$E2E_GUEST_DIR/$initrd" --cmdline "$cmdline" >"$TB_DIR/$name.xml" || return 1
 	lv_define_vm hA "$TB_DIR/$name.xml" || return 1
 	lv_start hA "$name" || return 1
 	lv_wait_agent hA 60 "$name" || return 1
 	e2e_wait_handovers hA 1 20
+}
+
+e2e_has_sshd() {
+	[ -f "$E2E_GUEST_DIR/initrd-ssh.img" ]
 }
 
 # ga_exec NODE PATH ARG...: start a program in the guest; prints its pid.
