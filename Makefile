@@ -242,6 +242,8 @@ deps:
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all installed"; fi
+	$(Q)deb=$$(guest/fetch-sshd.sh $(GUEST_DEBS)) && echo "deps: the test guest's sshd from $$deb (downloaded, not installed)" || \
+		echo "deps: no openssh-server package for the test guest: tests/e2e/ssh.bats will skip"
 
 # The hook goes to $(HOOKDIR)/qemu.d/glm (libvirt >= 6.5 runs every file in
 # qemu.d): an operator's own $(HOOKDIR)/qemu is never touched.
