@@ -123,7 +123,7 @@ state() {
 	kill -HUP "$pid"
 	kill -TERM "$pid"
 	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	! kill -0 "$pid" 2>/dev/null
+	! kill -0 "$pid" 2>/dev/null || false
 	[ ! -e "$TB_DIR/ims.sock" ] && [ ! -e "$TB_DIR/ims.sock.lock" ] && [ ! -e "$TB_DIR/imsd.pid" ]
 }
 

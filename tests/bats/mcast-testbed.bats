@@ -266,7 +266,7 @@ ms_after_up() {
 	run ip netns list
 	[[ $output != *"$prefix-"* ]]
 	while read -r pid start; do
-		! tb__alive "$pid" "$start"
+		! tb__alive "$pid" "$start" || false
 	done <"$BATS_TEST_TMPDIR/pids"
 	[[ -z $smc ]] || ! kill -0 "$smc" 2>/dev/null
 	[[ ! -e $dir ]]

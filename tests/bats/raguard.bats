@@ -87,7 +87,7 @@ check_prepared_by_link_b() {
 	local ma
 	# the agent never took the rogue's RA
 	cat "$TB_DIR/agent-hB.log"
-	! grep -qiE "2001:db8:bad|$BAD_ROUTER" "$TB_DIR/agent-hB.log"
+	! grep -qiE "2001:db8:bad|$BAD_ROUTER" "$TB_DIR/agent-hB.log" || false
 	grep -q "br0: prefix 2001:db8:b::/64, router fe80::1 (from RA)" "$TB_DIR/agent-hB.log"
 	glm_glmctl hB status | grep -q "^bridge br0: 2001:db8:b::/64 via fe80::1$"
 	# the PREPARE: link B's prefix and router, acknowledged
@@ -102,19 +102,19 @@ print(v['prepare']['ma'])")
 	# the redirect of the guest's old router's MAC: to link B's router's
 	tb_exec hB nft list map bridge glm to_router
 	tb_exec hB nft list map bridge glm to_router | grep -q ": $B_ROUTER_MAC"
-	! tb_exec hB nft list map bridge glm to_router | grep -q "$BAD_MAC"
+	! tb_exec hB nft list map bridge glm to_router | grep -q "$BAD_MAC" || false
 	# matd moved by the PREPARE, to that address
 	glm_wait_handovers vm 2 5
 	[ "$(glm_status_field vm "d['mobile']['last_handover']['prepared']")" = True ]
 	[ "$(glm_vm_ma)" = "$ma" ]
-	! grep -qiE "2001:db8:bad|$BAD_ROUTER" "$TB_DIR/matd-vm.log"
+	! grep -qiE "2001:db8:bad|$BAD_ROUTER" "$TB_DIR/matd-vm.log" || false
 	# nor did the vm's kernel see the rogue RA: no address in its prefix,
 	# no route by its router
 	sleep 0.5
 	tb_exec vm ip -6 addr show dev eth0
 	tb_exec vm ip -6 route show dev eth0
-	! tb_exec vm ip -6 addr show dev eth0 | grep -q 2001:db8:bad
-	! tb_exec vm ip -6 route show dev eth0 | grep -q "$BAD_ROUTER"
+	! tb_exec vm ip -6 addr show dev eth0 | grep -q 2001:db8:bad || false
+	! tb_exec vm ip -6 route show dev eth0 | grep -q "$BAD_ROUTER" || false
 }
 
 @test "RA guard: a guest's RA never reaches the agent, its PREPAREs or other guests (bridge br0 uplink up0)" {
@@ -160,7 +160,7 @@ print(v['prepare']['ma'])")
 	# and the table goes whole with the agent
 	kill -TERM "$GLM_AGENT_HB_PID"
 	tb_wait_pid "$GLM_AGENT_HB_PID" 5
-	! tb_exec hB nft list table bridge glm
+	! tb_exec hB nft list table bridge glm || false
 }
 
 @test "RA guard without 'uplink': the RAs of the VMs' taps the agent knows are dropped, and it says the guard is partial" {
@@ -184,9 +184,9 @@ print(v['prepare']['ma'])")
 	rogue_start vm 2001:db8:bad:2::
 	sleep 1
 	rogue_stop vm
-	! grep -qiE "2001:db8:bad|$BAD_ROUTER" "$TB_DIR/agent-hB.log"
+	! grep -qiE "2001:db8:bad|$BAD_ROUTER" "$TB_DIR/agent-hB.log" || false
 	glm_glmctl hB status | grep -q "^bridge br0: 2001:db8:b::/64 via fe80::1$"
 	tb_exec rogue ip -6 addr show dev eth0
-	! tb_exec rogue ip -6 addr show dev eth0 | grep -q 2001:db8:bad
+	! tb_exec rogue ip -6 addr show dev eth0 | grep -q 2001:db8:bad || false
 	tb_exec rogue ip -6 addr show dev eth0 | grep -q 2001:db8:b:
 }

@@ -62,7 +62,8 @@ assert_maps_current() {
 
 @test "site gateway: a plain host's TCP stream to the vm's HA survives A->B->A->B" {
 	sg_setup
-	! tb_exec pd pgrep -x matd
+	# pd runs nothing of glm's: no translation table in its namespace
+	! tb_exec pd nft list table ip6 mat >/dev/null 2>&1 || false
 	assert_maps_current
 	start_stream tcp vm pd 6
 	migrate hB 2
@@ -74,7 +75,7 @@ assert_maps_current() {
 	assert_tcp_intact
 	assert_maps_current
 	# pd only ever saw the HA
-	! tb_exec pd ss -tn | grep -q "2001:db8:[ab]:"
+	! tb_exec pd ss -tn | grep -q "2001:db8:[ab]:" || false
 	# the vm told sg itself: binding updates answered and taken; the IMS
 	# pushed the same moves (whichever came second was stale)
 	[ "$(sg_stat bu_rx)" -ge 3 ]
@@ -98,7 +99,7 @@ assert_maps_current() {
 	finish_stream
 	assert_tcp_intact
 	# pd's socket was with the HA, never with an MA
-	! tb_exec pd ss -tn | grep -q "2001:db8:[ab]:"
+	! tb_exec pd ss -tn | grep -q "2001:db8:[ab]:" || false
 }
 
 @test "site gateway: a UDP stream from the vm to a plain host continues across A->B->A->B, in order" {
@@ -136,14 +137,14 @@ assert_maps_current() {
 	# on the vm's link: out from the MA, back to the MA; never the HA
 	grep -q "$ma > $TB_PD_ADDR: ICMP6, echo request" "$TB_DIR/vm.dump"
 	grep -q "$TB_PD_ADDR > $ma: ICMP6, echo reply" "$TB_DIR/vm.dump"
-	! grep -q "$GLM_HA" "$TB_DIR/vm.dump"
+	! grep -q "$GLM_HA" "$TB_DIR/vm.dump" || false
 	# on link D: from the HA, to the HA; never an MA
 	[ "$(grep -c "$GLM_HA > $TB_PD_ADDR: ICMP6, echo request" "$TB_DIR/pd.dump")" -eq 3 ]
 	[ "$(grep -c "$TB_PD_ADDR > $GLM_HA: ICMP6, echo reply" "$TB_DIR/pd.dump")" -eq 3 ]
-	! grep -q "2001:db8:[ab]:" "$TB_DIR/pd.dump"
+	! grep -q "2001:db8:[ab]:" "$TB_DIR/pd.dump" || false
 	# a peer that is not behind the site gateway still sees the HA (home-gateway yes)
 	tb_exec vm nft list table ip6 mat | grep -q "ip6 daddr 2001:db8:d::/64 ip6 saddr set ip6 saddr map @self_ha2ma"
-	! tb_exec vm nft list table ip6 mat | grep -q "ip6 daddr 2001:db8:c::/64"
+	! tb_exec vm nft list table ip6 mat | grep -q "ip6 daddr 2001:db8:c::/64" || false
 }
 
 @test "site gateway: forged and replayed binding updates and an MA outside the site prefixes change nothing in the kernel's maps" {
@@ -253,6 +254,6 @@ PY
 	cat "$TB_DIR/table" >&2
 	grep -q "map ma2ha" "$TB_DIR/table"
 	grep -q "ip6 daddr 2001:db8:d::/64 ip6 saddr set ip6 saddr map @ma2ha notrack" "$TB_DIR/table"
-	! grep -q reject "$TB_DIR/table"
+	! grep -q reject "$TB_DIR/table" || false
 	glm_sitegwctl status | grep -q "serve: 2001:db8:d::/64"
 }

@@ -174,7 +174,7 @@ show() {
 	run ip netns list
 	[[ $output != *"$prefix-"* ]]
 	while read -r pid start; do
-		! tb__alive "$pid" "$start"
+		! tb__alive "$pid" "$start" || false
 	done <"$BATS_TEST_TMPDIR/pids"
 	[[ ! -e $dir ]]
 }
