@@ -76,11 +76,40 @@ static int withdraw(struct gw *g, struct gw_mapping *e)
 /* One mapping, from an IMS push or a binding update (via, for the log):
  * a glm_status for the binding ack. Whatever its source, the newest update
  * seq wins. */
+/* The changes that move (or add) ha's mapping to ma, queued: the old
+ * alias out (unless it is where the node comes back to), the mapping
+ * moved, the MA it leaves the alias now. */
+static void queue_apply(struct gw *g, const struct gw_mapping *e, const struct in6_addr *ha, const struct in6_addr *ma)
+{
+	if (e) {
+		if (e->has_prev && memcmp(&e->prev_ma, ma, sizeof(*ma)))
+			gw_nft_alias(g->nft, &e->prev_ma, ha, false);
+		gw_nft_unmap(g->nft, ha, &e->ma);
+	}
+	gw_nft_map(g->nft, ha, ma);
+	if (e)
+		gw_nft_alias(g->nft, &e->ma, ha, true);
+}
+
+/* The mapping of another home address than ha that keeps ma as its alias
+ * (a scan: only when the kernel refused ma as taken). */
+static struct gw_mapping *alias_holder(struct gw *g, const struct in6_addr *ma, const struct in6_addr *ha)
+{
+	struct gw_mapping *e;
+	size_t it = 0;
+
+	while ((e = htab_next(&g->maps, &it)))
+		if (e->has_prev && !memcmp(&e->prev_ma, ma, sizeof(*ma)) && memcmp(&e->ha, ha, sizeof(*ha)))
+			return e;
+	return NULL;
+}
+
 int gw_apply(struct gw *g, const struct in6_addr *ha_in, const struct in6_addr *ma, uint64_t seq,
 	     uint32_t lifetime, const char *via)
 {
 	struct gw_mapping *e;
 	struct in6_addr ha = *ha_in;
+	struct gw_mapping *holder;
 	int r, added;
 
 	if (!gw_in_home(&g->conf, &ha)) {
@@ -117,17 +146,18 @@ int gw_apply(struct gw *g, const struct in6_addr *ha_in, const struct in6_addr *
 			  g->conf.max_mappings);
 		return GLM_ST_INTERNAL;
 	}
-	if (e) {
-		/* the old alias out (unless it is where the node comes back
-		 * to), the mapping moved, the MA it leaves the alias now */
-		if (e->has_prev && memcmp(&e->prev_ma, ma, sizeof(*ma)))
-			gw_nft_alias(g->nft, &e->prev_ma, &ha, false);
-		gw_nft_unmap(g->nft, &ha, &e->ma);
+	queue_apply(g, e, &ha, ma);
+	if ((r = mat_nft_commit(g->nft)) == -EEXIST && (holder = alias_holder(g, ma, &ha))) {
+		/* the MA is the alias another home address left there (its
+		 * node moved on): a courtesy for its packets in flight, it
+		 * gives way to the node at that MA now, in the same batch */
+		log_info("%s: no longer an alias of %s, %s is there now (%s)", a6(ma), a6(&holder->ha), a6(&ha), via);
+		gw_nft_alias(g->nft, ma, &holder->ha, false);
+		queue_apply(g, e, &ha, ma);
+		if ((r = mat_nft_commit(g->nft)) == 0)
+			holder->has_prev = false;
 	}
-	gw_nft_map(g->nft, &ha, ma);
-	if (e)
-		gw_nft_alias(g->nft, &e->ma, &ha, true);
-	if ((r = mat_nft_commit(g->nft)) < 0) {
+	if (r < 0) {
 		g->st.nft_errors++;
 		log_warnx("%s -> %s not installed: nftables: %s", a6(&ha), a6(ma), strerror(-r));
 		return GLM_ST_INTERNAL;

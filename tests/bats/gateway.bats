@@ -447,3 +447,24 @@ PY
 	[[ "$route" == *" mtu 1400 "* ]]
 	[ "$(gw_icmp_count out)" -ge 1 ]
 }
+
+@test "gateway: an MA another home address just left (kept as its alias) goes to the node there now, at once" {
+	# a second guest key owning a second home address (as bench/gateway's)
+	GLM_KEYS_EXTRA=("11 guest home 2001:db8:100::11")
+	gw_setup
+	local ma1
+	ma1=$(glm_vm_ma)
+	migrate hB 2
+	# the vm's HA now at B; its A address stays in ma2ha as the alias
+	tb_exec rt nft list map ip6 glm_gw ma2ha | grep -q "$ma1 : $GLM_HA"
+	# another node's HA at that address (vouched by hA's agent): installed
+	# at once, the alias gives way in the same batch; nothing refused
+	tb_exec cn "$GLM_BIN/imsclient" -s "[$TB_IMS_ADDR]:$GLM_IMS_PORT" -k "$(glm_keyring 11)" -i 11 \
+		--vouch "$(glm_keyring 30)" update 2001:db8:100::11 "$ma1" 600
+	glm_gw_wait 2001:db8:100::11 "$ma1" 3
+	tb_exec rt nft list map ip6 glm_gw ma2ha | grep -q "$ma1 : 2001:db8:100::11"
+	[ "$(gw_stat nft_errors)" -eq 0 ]
+	grep -q "$ma1: no longer an alias of $GLM_HA, 2001:db8:100::11 is there now" "$TB_DIR/gatewayd.log"
+	# the vm's own mapping is untouched
+	glm_gw_map | grep -qx "$GLM_HA $(glm_vm_ma)"
+}

@@ -7,7 +7,8 @@
  *
  * It sends COUNT IMS updates as the owner of the HAs (KEYRING, KEYID),
  * each MA vouched for by the agent key in --vouch, every HA alternating
- * between MA1 and MA2 so that each update moves it (each HA is first sent
+ * between MA1 and MA2 (plus its index, so no two HAs share an MA) so that
+ * each update moves it (each HA is first sent
  * to MA2, unrecorded, so the first recorded update is a move too); WINDOW HAs have an
  * update in flight at once (default 1: one at a time). One process holds
  * both ends on one clock: the UDP socket to the IMS in the namespace it
@@ -64,6 +65,7 @@
 
 struct ha_state {
 	struct in6_addr ha;
+	struct in6_addr ma[2];  /* MA1 and MA2 plus the HA's index: each its own */
 	struct glm_vouch vouch[2];
 	unsigned next;        /* which MA the next update names */
 	bool inflight, acked, mapped;
@@ -103,7 +105,7 @@ static int send_update(struct run *r, struct ha_state *h)
 	h->want = h->next;
 	h->next ^= 1;
 	m.ha = h->ha;
-	m.ma = r->ma[h->want];
+	m.ma = h->ma[h->want];
 	m.present |= 1u << GLM_TLV_HA | 1u << GLM_TLV_MA;
 	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, 600);
 	m.vouch = h->vouch[h->want];
@@ -140,7 +142,7 @@ static void finish(struct run *r, struct ha_state *h)
 		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 
 		fprintf(r->log, "%s %s %llu %llu %llu\n", inet_ntop(AF_INET6, &h->ha, a, sizeof(a)),
-			inet_ntop(AF_INET6, &r->ma[h->want], b, sizeof(b)), (unsigned long long)h->ack_ns,
+			inet_ntop(AF_INET6, &h->ma[h->want], b, sizeof(b)), (unsigned long long)h->ack_ns,
 			(unsigned long long)h->map_ns, (unsigned long long)h->push_ns);
 	}
 }
@@ -257,7 +259,7 @@ static int on_nl_msg(const struct nlmsghdr *nlh, void *arg)
 		for (unsigned i = 0; i < r->nha; i++) {
 			struct ha_state *h = &r->ha[i];
 
-			if (!h->inflight || h->mapped || memcmp(k, &h->ha, 16) || memcmp(d, &r->ma[h->want], 16))
+			if (!h->inflight || h->mapped || memcmp(k, &h->ha, 16) || memcmp(d, &h->ma[h->want], 16))
 				continue;
 			h->mapped = true;
 			h->map_ns = c->t;
@@ -456,10 +458,21 @@ int main(int argc, char **argv)
 		code = EX_CONFIG;
 		goto cleanup;
 	}
+	/* Two home addresses are never at one MA: the gateway's ma2ha map
+	 * keeps MAs unique, and refuses an MA another HA holds. HA number h
+	 * alternates between MA1 + h * 256 and MA2 + h * 256 (in the last 16
+	 * bits: apart as long as MA1 and MA2 differ in the last byte). */
 	for (unsigned h = 0; h < r.nha; h++)
-		for (unsigned m = 0; m < 2; m++)
-			glm_vouch_sign(&vk, &r.ha[h].ha, &r.ma[m], realtime_ns() / 1000000000ull + 3600,
-				       &r.ha[h].vouch[m]);
+		for (unsigned m = 0; m < 2; m++) {
+			struct in6_addr *a = &r.ha[h].ma[m];
+			unsigned low;
+
+			*a = r.ma[m];
+			low = ((unsigned)a->s6_addr[14] << 8 | a->s6_addr[15]) + h * 256;
+			a->s6_addr[14] = (uint8_t)(low >> 8);
+			a->s6_addr[15] = (uint8_t)low;
+			glm_vouch_sign(&vk, &r.ha[h].ha, a, realtime_ns() / 1000000000ull + 3600, &r.ha[h].vouch[m]);
+		}
 	r.lat = calloc(r.count, sizeof(*r.lat));
 	r.rtt = calloc(r.count, sizeof(*r.rtt));
 	r.to_push = calloc(r.count, sizeof(*r.to_push));
