@@ -236,13 +236,13 @@ DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
 	nftables radvd ndisc6 smcroute procps psmisc iputils-ping python3 socat \
 	tcpdump bc qemu-system-x86 qemu-guest-agent linux-image-amd64 busybox-static \
 	cpio xz-utils libvirt-clients libvirt-daemon-system libvirt-daemon-system-sysv \
-	gnuplot-nox openssh-client
+	gnuplot-nox openssh-client openssh-server
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all installed"; fi
-	$(Q)deb=$$(guest/fetch-sshd.sh $(GUEST_DEBS)) && echo "deps: the test guest's sshd from $$deb (downloaded, not installed)" || \
+	$(Q)deb=$$(guest/fetch-sshd.sh $(GUEST_DEBS)) && echo "deps: the test guest's sshd from $$deb" || \
 		echo "deps: no openssh-server package for the test guest: tests/e2e/ssh.bats will skip"
 
 # The hook goes to $(HOOKDIR)/qemu.d/glm (libvirt >= 6.5 runs every file in
