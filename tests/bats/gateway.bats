@@ -108,17 +108,7 @@ migrate() {
 	kill "$dump"
 	tb_wait_pid "$dump" 5 || true
 	# the last push: the vm at its B address
-	python3 - "$TB_DIR/push.pcap" >"$TB_DIR/push.hex" <<'PY'
-import struct, sys
-d = open(sys.argv[1], 'rb').read()
-off, last = 24, None
-while off + 16 <= len(d):
-    incl = struct.unpack('<I', d[off+8:off+12])[0]
-    pkt = d[off+16:off+16+incl]
-    off += 16 + incl
-    last = pkt[14+40+8:]          # Ethernet, IPv6, UDP
-print(last.hex())
-PY
+	pcap_last_udp_payload "$TB_DIR/push.pcap" >"$TB_DIR/push.hex"
 	[ -s "$TB_DIR/push.hex" ]
 	migrate hA 3
 	local now

@@ -162,17 +162,7 @@ assert_maps_current() {
 	kill "$dump"
 	tb_wait_pid "$dump" 5 || true
 	# the last one: the vm at its B address, with its proof
-	python3 - "$TB_DIR/bu.pcap" >"$TB_DIR/bu.hex" <<'PY'
-import struct, sys
-d = open(sys.argv[1], 'rb').read()
-off, last = 24, None
-while off + 16 <= len(d):
-    incl = struct.unpack('<I', d[off+8:off+12])[0]
-    pkt = d[off+16:off+16+incl]
-    off += 16 + incl
-    last = pkt[14+40+8:]          # Ethernet, IPv6, UDP
-print(last.hex())
-PY
+	pcap_last_udp_payload "$TB_DIR/bu.pcap" >"$TB_DIR/bu.hex"
 	[ -s "$TB_DIR/bu.hex" ]
 	migrate hA 3
 	local ha2ma ma2ha

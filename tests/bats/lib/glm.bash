@@ -199,6 +199,23 @@ use_stream() {
 	done
 }
 
+# pcap_last_udp_payload FILE: the UDP payload of the last packet in a
+# tcpdump capture (Ethernet, IPv6 without extension headers), in hex:
+# what a test replays with glmsend --replay.
+pcap_last_udp_payload() {
+	python3 - "$1" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+off, last = 24, None
+while off + 16 <= len(d):
+    incl = struct.unpack('<I', d[off+8:off+12])[0]
+    pkt = d[off+16:off+16+incl]
+    off += 16 + incl
+    last = pkt[14+40+8:]          # Ethernet, IPv6, UDP
+print(last.hex())
+PY
+}
+
 # Read a field of a seqstream JSON summary: jf FILE "['key']".
 jf() { python3 -c "import json,sys; print(json.load(open('$1'))$2)"; }
 
