@@ -35,6 +35,8 @@ PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CFLAGS += $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS)
 SQLITE_LIBS = $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null)
+# imsd's etcd client (ims/etcd.c): the JSON gateway over libcurl, json-c
+ETCD_LIBS = $(shell $(PKG_CONFIG) --libs libcurl json-c 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 LIBVIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt 2>/dev/null)
 LIBVIRT_LIBS = $(shell $(PKG_CONFIG) --libs libvirt 2>/dev/null)
@@ -82,7 +84,7 @@ $(BUILD)/lib/libglm.a: $(LIB_OBJS)
 $(BIN)/imsd: $(IMSD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libglm.a
 	$(E) LD $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(ETCD_LIBS) $(LDLIBS)
 
 $(BIN)/matd: $(MATD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libglm.a
 	$(E) LD $@
@@ -136,7 +138,7 @@ $(BIN)/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/lib/libglm.a
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/lib/libglm.a
 	$(E) LD $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell sed -n 's|^// link: ||p' $<) $(BUILD)/lib/libglm.a $(CMOCKA_LIBS) $(SQLITE_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell sed -n 's|^// link: ||p' $<) $(BUILD)/lib/libglm.a $(CMOCKA_LIBS) $(SQLITE_LIBS) $(ETCD_LIBS) $(LDLIBS)
 
 tools: $(TOOLS)
 units: $(UNITS)
@@ -183,7 +185,7 @@ $(FUZZ_BIN)/%: tests/fuzz/%.c $(LIB_SRCS) $(FUZZ_DEPS)
 	@mkdir -p $(@D)
 	$(Q)clang -g -O1 -std=gnu11 -D_GNU_SOURCE -DGLM_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) $(LIBVIRT_CFLAGS) \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(shell sed -n 's|^// link: ||p' $<) $(LIB_SRCS) \
-		$(PKG_LIBS) $(SQLITE_LIBS) $(LIBVIRT_LIBS)
+		$(PKG_LIBS) $(SQLITE_LIBS) $(ETCD_LIBS) $(LIBVIRT_LIBS)
 fuzz-run: fuzz
 	$(Q)failed=; for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p build/corpus/$$n; \
 		if [ ! -d tests/fuzz/corpus/$$n ]; then echo "== $$n: no corpus tests/fuzz/corpus/$$n"; failed="$$failed $$n"; continue; fi; \

@@ -3,6 +3,8 @@
  *   stats        key=value lines, one counter each
  *   stats json   the same counters as one JSON object
  *   dump         one line per live mapping: HA MA SEQ EXPIRES_IN
+ *   status       key=value lines: the store, and for etcd the endpoint in
+ *                use, whether the cache is synchronised, the last error
  *
  * Drop counters are named drop_<reason>, the reason being
  * glm_parse_err_name() with blanks turned into '_', so a new parse error
@@ -19,7 +21,7 @@ struct counter {
 
 static unsigned counters(struct imsd *d, struct counter *c, unsigned cap)
 {
-	long mappings = store_count(d->store, wall_now());
+	long mappings = d->es ? estore_count(d, wall_now()) : store_count(d->store, wall_now());
 	unsigned n = 0;
 	const struct { const char *name; unsigned long long v; } fixed[] = {
 		{ "rx", d->st.rx },
@@ -29,6 +31,7 @@ static unsigned counters(struct imsd *d, struct counter *c, unsigned cap)
 		{ "updates_badreq", d->st.updates_badreq },
 		{ "updates_failed", d->st.updates_failed },
 		{ "updates_prove", d->st.updates_prove },
+		{ "updates_unavailable", d->st.updates_unavailable },
 		{ "queries", d->st.queries },
 		{ "subscribes", d->st.subscribes },
 		{ "subscribes_limited", d->st.subscribes_limited },
@@ -43,6 +46,16 @@ static unsigned counters(struct imsd *d, struct counter *c, unsigned cap)
 	for (unsigned i = 0; i < ARRAY_SIZE(fixed) && n < cap; i++, n++) {
 		snprintf(c[n].name, sizeof(c[n].name), "%s", fixed[i].name);
 		c[n].v = fixed[i].v;
+	}
+	if (d->es) {
+		const char *names[32];
+		unsigned long long v[32];
+		unsigned k = estore_counters(d, names, v, ARRAY_SIZE(names));
+
+		for (unsigned i = 0; i < k && n < cap; i++, n++) {
+			snprintf(c[n].name, sizeof(c[n].name), "%s", names[i]);
+			c[n].v = v[i];
+		}
 	}
 	for (unsigned e = GLM_PE_OK + 1; e < GLM_PE_MAX && n < cap; e++, n++) {
 		snprintf(c[n].name, sizeof(c[n].name), "drop_%s", glm_parse_err_name(e));
@@ -97,12 +110,20 @@ int control_request(void *ctx, int argc, char **argv, FILE *out)
 	if (!strcmp(argv[0], "dump") && argc == 1) {
 		struct dump_ctx dc = { .out = out, .now = wall_now() };
 
-		if (store_each_in_prefix(d->store, &in6addr_any, 0, dc.now, dump_line, &dc)) {
-			fprintf(out, "store: %s", store_errmsg(d->store));
+		if (d->es ? estore_each_in_prefix(d, &in6addr_any, 0, dc.now, dump_line, &dc)
+			  : store_each_in_prefix(d->store, &in6addr_any, 0, dc.now, dump_line, &dc)) {
+			fprintf(out, "store: %s", d->es ? "the etcd cache is not synchronised" : store_errmsg(d->store));
 			return -1;
 		}
 		return 0;
 	}
-	fprintf(out, "unknown request '%s' (known: stats [json], dump)", argv[0]);
+	if (!strcmp(argv[0], "status") && argc == 1) {
+		if (d->es)
+			estore_status(d, out);
+		else
+			fprintf(out, "store=sqlite\ndatabase=%s\n", d->conf.database);
+		return 0;
+	}
+	fprintf(out, "unknown request '%s' (known: stats [json], dump, status)", argv[0]);
 	return -1;
 }

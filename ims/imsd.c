@@ -132,8 +132,12 @@ static int imsd_load(void *ctx, const struct daemon_args *args)
 	if (o->keyring) { free(d->conf.keyring); d->conf.keyring = strdup(o->keyring); r |= !d->conf.keyring; }
 	if (o->db) { free(d->conf.database); d->conf.database = strdup(o->db); r |= !d->conf.database; }
 	if (args->socket) { free(d->conf.control); d->conf.control = strdup(args->socket); r |= !d->conf.control; }
+	if (o->db && d->conf.store == IMSD_STORE_ETCD)
+		return log_warnx("-D: the configuration says 'store etcd'"), EX_USAGE;
 	if (r || set_default(&d->conf.keyring, IMSD_DEFAULT_KEYRING) ||
-	    set_default(&d->conf.database, IMSD_DEFAULT_DB) || set_default(&d->conf.control, IMSD_DEFAULT_CTL))
+	    (d->conf.store == IMSD_STORE_SQLITE && set_default(&d->conf.database, IMSD_DEFAULT_DB)) ||
+	    (d->conf.store == IMSD_STORE_ETCD && set_default(&d->conf.etcd.prefix, ETCD_DEFAULT_PREFIX)) ||
+	    set_default(&d->conf.control, IMSD_DEFAULT_CTL))
 		return EX_OSERR;
 	if ((r = keyring_load(d->conf.keyring, &d->keys)) < 0)
 		return exit_code_for(r);
@@ -164,13 +168,22 @@ static int imsd_setup(void *ctx, struct evloop *loop)
 	d->ctl = ctl_listen(d->conf.control);
 	if (d->ctl < 0)
 		return log_warnx("control socket %s: %s", d->conf.control, strerror(-d->ctl)), EX_CANTCREAT;
-	if (store_open(d->conf.database, &d->store) < 0)
+	if (d->conf.store == IMSD_STORE_ETCD) {
+		/* etcd being away is no reason not to start: it syncs once it answers */
+		if ((r = estore_open(d)) < 0)
+			return log_warnx("etcd: %s", strerror(-r)), EX_CONFIG;
+	} else if (store_open(d->conf.database, &d->store) < 0) {
 		return log_warnx("database %s: %s", d->conf.database, store_errmsg(d->store)), EX_CANTCREAT;
+	}
 	if ((r = ev_watch(d->loop, d->udp, on_udp, d)) < 0 || (r = ev_watch(d->loop, d->ctl, on_ctl, d)) < 0)
 		return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
 	ev_timer_in(d->loop, &d->expiry, 1000);
-	log_info("serving %s, database %s, %u keys, control %s", sa6(&d->conf.listen), d->conf.database, d->keys.n,
-		 d->conf.control);
+	if (d->es)
+		log_info("serving %s, store etcd (%u endpoints, prefix %s), %u keys, control %s", sa6(&d->conf.listen),
+			 d->conf.etcd.nendpoints, d->conf.etcd.prefix, d->keys.n, d->conf.control);
+	else
+		log_info("serving %s, database %s, %u keys, control %s", sa6(&d->conf.listen), d->conf.database,
+			 d->keys.n, d->conf.control);
 	return 0;
 }
 
@@ -195,6 +208,7 @@ static void imsd_free(void *ctx)
 	struct imsd *d = ctx;
 
 	store_close(d->store);
+	estore_close(d);
 	keyring_free(&d->keys);
 	glm_cookie_wipe(&d->cookies);
 	sendq_free(&d->out);

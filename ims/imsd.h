@@ -9,6 +9,7 @@
 #ifndef IMSD_H
 #define IMSD_H
 #include "cookie.h"
+#include "etcd.h"
 #include "evloop.h"
 #include "keylog.h"
 #include "keys.h"
@@ -33,14 +34,19 @@
 #define IMSD_SUBS_PER_KEY 16
 #define IMSD_OUT_MAX 256      /* our own messages are small */
 
+enum imsd_store_kind { IMSD_STORE_SQLITE, IMSD_STORE_ETCD };
+
 struct imsd_conf {
 	struct sockaddr_in6 listen;
 	char *database, *keyring, *control;
 	uint32_t max_lifetime, sub_lifetime;
+	enum imsd_store_kind store;
+	struct etcd_conf etcd;        /* store etcd */
 };
 
 struct imsd_stats {
 	uint64_t rx, updates_ok, updates_stale, updates_denied, updates_badreq, updates_failed, updates_prove;
+	uint64_t updates_unavailable;  /* etcd: no member stored it (not answered) */
 	uint64_t queries, subscribes, notifies_sent, send_errors;
 	uint64_t subscribes_limited;   /* refused: the key held IMSD_SUBS_PER_KEY */
 	uint64_t cookies_sent;         /* QUERY/SUBSCRIBE without a valid cookie: answered with one */
@@ -72,11 +78,33 @@ struct imsd_overrides {
 	const char *keyring, *db, *listen;
 };
 
+struct estore;
+
+/* One received request, as requests.c and estore.c see it. */
+struct rx {
+	struct glm_msg m;
+	const struct glm_key *key;
+	const struct sockaddr_in6 *from;
+	bool proven;         /* carried our cookie for its source */
+};
+
+/* One UPDATE of a batch, from its checks to its answer. */
+struct update {
+	const struct rx *r;
+	struct mapping m;
+	uint32_t lifetime;   /* granted */
+	uint16_t status;
+	bool was_live;       /* a live mapping existed before: a withdraw is news */
+	bool unavailable;    /* etcd: not stored because no member could take it: no answer */
+	uint64_t stored_seq; /* etcd: the seq found when refused as stale */
+};
+
 struct imsd {
 	struct imsd_overrides overrides; /* -k -D -l */
 	struct imsd_conf conf;
 	struct glm_keyring keys;
-	struct store *store;
+	struct store *store;          /* store sqlite */
+	struct estore *es;            /* store etcd */
 	int udp;
 	struct imsd_stats st;
 	struct subscriber *subs;
@@ -117,6 +145,27 @@ void subs_notify(struct imsd *d, const struct mapping *m, uint32_t lifetime);
 void subs_expire(struct imsd *d, int64_t now);
 /* The once-a-second sweep: expire mappings in one transaction, then push. */
 void expiry_tick(struct imsd *d);
+
+/* estore.c: the mappings in etcd, and this frontend's watched cache of
+ * them. estore_open never fails for etcd being away (it syncs when it
+ * comes); it fails for a bad configuration or no memory. */
+int estore_open(struct imsd *d);
+void estore_close(struct imsd *d);
+/* The cached mapping for ha, live or not: 0 or -ENOENT. */
+int estore_get(struct imsd *d, const struct in6_addr *ha, struct mapping *m);
+/* The authoritative answer for a QUERY: the cache once synchronised,
+ * else etcd itself. 0, -ENOENT, -EIO. */
+int estore_query(struct imsd *d, const struct in6_addr *ha, struct mapping *m);
+/* Write the checked updates (status GLM_ST_OK on entry) in one round of
+ * etcd transactions; each ends OK, STALE (stored_seq) or unavailable. */
+void estore_commit(struct imsd *d, struct update *u, unsigned n, int64_t now);
+int estore_each_in_prefix(struct imsd *d, const struct in6_addr *prefix, unsigned len, int64_t now,
+			  store_row_fn fn, void *ctx);
+long estore_count(struct imsd *d, int64_t now);
+void estore_tick(struct imsd *d);
+/* For stats and status: key=value lines. */
+void estore_status(struct imsd *d, FILE *out);
+unsigned estore_counters(struct imsd *d, const char **names, unsigned long long *v, unsigned cap);
 
 /* sendq.c */
 /* Seal m for the peer whose key is key (under our own id) and queue it

@@ -32,13 +32,6 @@
  * the kernel (MSG_TRUNC) and counted as a length mismatch. */
 #define RX_BUF 2048
 
-struct rx {
-	struct glm_msg m;
-	const struct glm_key *key;
-	const struct sockaddr_in6 *from;
-	bool proven;         /* carried our cookie for its source */
-};
-
 int64_t wall_now(void)
 {
 	return (int64_t)time(NULL);
@@ -73,14 +66,6 @@ static void send_cookie(struct imsd *d, const struct rx *r)
 		  r->m.key_id, sa6(r->from));
 }
 
-struct update {
-	const struct rx *r;
-	struct mapping m;
-	uint32_t lifetime;   /* granted */
-	uint16_t status;
-	bool was_live;       /* a live mapping existed before: a withdraw is news */
-};
-
 /* Check one update against the store (inside the batch's transaction) and
  * write it. Returns <0 only if the store failed. */
 static int update_apply(struct imsd *d, struct update *u, int64_t now)
@@ -102,7 +87,7 @@ static int update_apply(struct imsd *d, struct update *u, int64_t now)
 			  a6(&m->ha), m->key_id);
 		return 0;
 	}
-	r = store_get(d->store, &m->ha, &old);
+	r = d->es ? estore_get(d, &m->ha, &old) : store_get(d->store, &m->ha, &old);
 	if (r && r != -ENOENT)
 		return r;
 	/* A stored seq beyond the window ahead of our clock cannot have come
@@ -138,6 +123,11 @@ static int update_apply(struct imsd *d, struct update *u, int64_t now)
 	u->m.seq = m->seq;
 	u->m.expires = u->lifetime ? now + u->lifetime : 0;
 	u->m.key_id = m->key_id;
+	if (d->es) {
+		/* written with the batch's other updates, by estore_commit */
+		u->status = GLM_ST_OK;
+		return 0;
+	}
 	r = store_put(d->store, &u->m);
 	if (r)
 		return r;
@@ -151,6 +141,13 @@ static void updates_run(struct imsd *d, struct update *u, unsigned n)
 	unsigned applied = 0;
 	int r;
 
+	if (d->es) {
+		for (unsigned i = 0; i < n; i++)
+			update_apply(d, &u[i], now);
+		estore_commit(d, u, n, now);
+		r = 0;
+		goto answer;
+	}
 	r = store_begin(d->store);
 	for (unsigned i = 0; !r && i < n; i++) {
 		r = update_apply(d, &u[i], now);
@@ -166,6 +163,7 @@ static void updates_run(struct imsd *d, struct update *u, unsigned n)
 		store_rollback(d->store);
 	}
 
+answer:
 	for (unsigned i = 0; i < n; i++) {
 		struct glm_msg a = { .type = GLM_IMS_ACK };
 		const struct glm_msg *m = &u[i].r->m;
@@ -174,6 +172,13 @@ static void updates_run(struct imsd *d, struct update *u, unsigned n)
 		 * or would have been stored is now known not to be. */
 		if (r && u[i].status == GLM_ST_OK)
 			u[i].status = GLM_ST_INTERNAL;
+		/* etcd: no member could store it. No answer: the client tries
+		 * again, at this frontend or another (imsd.conf(5)). */
+		if (u[i].unavailable) {
+			d->st.updates_failed++;
+			d->st.updates_unavailable++;
+			continue;
+		}
 		switch (u[i].status) {
 		case GLM_ST_OK:
 			d->st.updates_ok++;
@@ -218,7 +223,8 @@ static void updates_run(struct imsd *d, struct update *u, unsigned n)
 		if (u[i].status == GLM_ST_OK) {
 			log_debug("update %s -> %s lifetime %u seq %llu from key %u", a6(&u[i].m.ha),
 				  a6(&u[i].m.ma), u[i].lifetime, (unsigned long long)u[i].m.seq, m->key_id);
-			if (u[i].lifetime || u[i].was_live)
+			/* etcd: every frontend pushes what its watch sees */
+			if (!d->es && (u[i].lifetime || u[i].was_live))
 				subs_notify(d, &u[i].m, u[i].lifetime);
 		}
 	}
@@ -238,7 +244,7 @@ static void query(struct imsd *d, const struct rx *r)
 		return;
 	}
 	GLM_SET(&a, ha, GLM_TLV_HA, r->m.ha);
-	e = store_get(d->store, &r->m.ha, &m);
+	e = d->es ? estore_query(d, &r->m.ha, &m) : store_get(d->store, &r->m.ha, &m);
 	if (e == 0 && m.expires > now) {
 		GLM_SET(&a, status, GLM_TLV_STATUS, GLM_ST_OK);
 		GLM_SET(&a, ma, GLM_TLV_MA, m.ma);
@@ -247,7 +253,7 @@ static void query(struct imsd *d, const struct rx *r)
 	} else if (e == 0 || e == -ENOENT) {
 		GLM_SET(&a, status, GLM_TLV_STATUS, GLM_ST_NOTFOUND);
 	} else {
-		log_warnx("store: query %s: %s", a6(&r->m.ha), store_errmsg(d->store));
+		log_warnx("store: query %s: %s", a6(&r->m.ha), d->es ? "etcd unavailable" : store_errmsg(d->store));
 		GLM_SET(&a, status, GLM_TLV_STATUS, GLM_ST_INTERNAL);
 	}
 	reply(d, r, &a);
@@ -320,8 +326,10 @@ static void subscribe(struct imsd *d, const struct rx *r)
 	/* The ack goes first (it is queued first), then the current state. */
 	struct subscriber s = { .to = to, .prefix = r->m.prefix, .prefix_len = r->m.prefix_len };
 	struct dump_ctx c = { .d = d, .s = &s, .key = r->key, .now = wall_now() };
-	if (store_each_in_prefix(d->store, &s.prefix, s.prefix_len, c.now, dump_one, &c))
-		log_warnx("store: dump of %s/%u: %s", a6(&s.prefix), s.prefix_len, store_errmsg(d->store));
+	if (d->es ? estore_each_in_prefix(d, &s.prefix, s.prefix_len, c.now, dump_one, &c)
+		  : store_each_in_prefix(d->store, &s.prefix, s.prefix_len, c.now, dump_one, &c))
+		log_warnx("store: dump of %s/%u: %s", a6(&s.prefix), s.prefix_len,
+			  d->es ? "the etcd cache is not synchronised yet (the pushes will follow)" : store_errmsg(d->store));
 }
 
 int requests_batch(struct imsd *d)

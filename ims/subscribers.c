@@ -135,6 +135,10 @@ void expiry_tick(struct imsd *d)
 	int r;
 
 	subs_expire(d, now);
+	if (d->es) {
+		estore_tick(d);
+		return;
+	}
 	/* Pushes wait for the commit, like acks: a subscriber must not hear
 	 * of an expiry that a failed commit leaves in place. */
 	r = store_begin(d->store);

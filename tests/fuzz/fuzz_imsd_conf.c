@@ -1,6 +1,6 @@
 /* libFuzzer harness for imsd.conf (ims/config.c): whatever the bytes,
  * loading must return 0 or an error, never crash or leak. */
-// link: ims/config.c
+// link: ims/config.c ims/etcd.c
 #include "../../ims/imsd.h"
 #include "log.h"
 #include <stddef.h>
