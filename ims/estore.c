@@ -455,7 +455,7 @@ static void txn_body(struct estore *es, const struct update *u, int64_t lease, u
 		     const char *cmp_equal, char *body, size_t cap)
 {
 	char sk[KEY_MAX], mk[KEY_MAX], skb[KEY_MAX * 2], mkb[KEY_MAX * 2], sv[64], svb[128], n[24], nb[64];
-	char mv[160], mvb[256], puts[1536], ma[INET6_ADDRSTRLEN];
+	char mv[160], mvb[256], puts[2048], ma[INET6_ADDRSTRLEN];
 
 	key_of(es, 's', &u->m.ha, sk, sizeof(sk));
 	key_of(es, 'm', &u->m.ha, mk, sizeof(mk));
@@ -468,13 +468,15 @@ static void txn_body(struct estore *es, const struct update *u, int64_t lease, u
 		inet_ntop(AF_INET6, &u->m.ma, ma, sizeof(ma));
 		snprintf(mv, sizeof(mv), "%s %s %lld %u", n, ma, (long long)u->m.expires, u->m.key_id);
 		snprintf(puts, sizeof(puts),
+			 "{\"request_range\":{\"key\":\"%s\"}},"
 			 "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}},"
 			 "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\"}}",
-			 skb, svb, mkb, b64s(mv, mvb, sizeof(mvb)), (long long)lease);
+			 skb, skb, svb, mkb, b64s(mv, mvb, sizeof(mvb)), (long long)lease);
 	} else {
 		snprintf(puts, sizeof(puts),
+			 "{\"request_range\":{\"key\":\"%s\"}},"
 			 "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}},"
-			 "{\"request_delete_range\":{\"key\":\"%s\"}}", skb, svb, mkb);
+			 "{\"request_delete_range\":{\"key\":\"%s\"}}", skb, skb, svb, mkb);
 	}
 	if (cmp_equal) {
 		snprintf(body, cap,
@@ -499,9 +501,10 @@ static bool succeeded(json_object *o)
 	return s && json_object_get_boolean(s);
 }
 
-/* The s/HA value a refused transaction read: its seq and nonce, and the
- * base64 text as stored (for a compare on equality). */
-static int refused_read(json_object *resp, uint64_t *seq, uint64_t *nonce, char *raw, size_t rawcap)
+/* The s/HA value a transaction read first (success: the one it replaced;
+ * failure: the one that refused it): its seq and nonce, and the base64
+ * text as stored (for a compare on equality). -1: none (the key was new). */
+static int first_read(json_object *resp, uint64_t *seq, uint64_t *nonce, char *raw, size_t rawcap)
 {
 	json_object *rs = etcd_get(resp, "responses"), *r0, *txn, *range, *kvs;
 	char v[80];
@@ -531,33 +534,37 @@ static int refused_read(json_object *resp, uint64_t *seq, uint64_t *nonce, char 
 	return 0;
 }
 
-void estore_commit(struct imsd *d, struct update *u, unsigned n, int64_t now)
+/* One round: the updates of the batch listed in sel (at most one per HA),
+ * each its own transaction, all sent at once. */
+static void commit_round(struct estore *es, struct update *u, const unsigned *sel, unsigned n, int64_t now)
 {
-	struct estore *es = d->es;
 	struct etcd_call c[IMSD_BATCH];
 	static char bodies[IMSD_BATCH][BODY_MAX];
+	struct update *w[IMSD_BATCH];
 	char raw[IMSD_BATCH][128];
 	int64_t lease[IMSD_BATCH];
 	uint64_t nonce[IMSD_BATCH], t0;
-	unsigned idx[IMSD_BATCH], nc = 0, again[IMSD_BATCH], na = 0;
+	unsigned idx[IMSD_BATCH], nc = 0, again[IMSD_BATCH], na = 0, failed = 0;
+	struct update tmp[IMSD_BATCH];
 
 	if (now_ns() < es->down_until_ns) {
-		for (unsigned i = 0; i < n; i++)
-			if (u[i].status == GLM_ST_OK)
-				u[i].unavailable = true;
+		for (unsigned k = 0; k < n; k++)
+			u[sel[k]].unavailable = true;
 		es->st_unavailable++;
 		return;
 	}
-	leases_grant(es, u, n, now, lease);
+	for (unsigned k = 0; k < n; k++) {
+		w[k] = &u[sel[k]];
+		tmp[k] = *w[k];
+	}
+	leases_grant(es, tmp, n, now, lease);
 	for (unsigned i = 0; i < n; i++) {
-		if (u[i].status != GLM_ST_OK)
-			continue;
-		if (u[i].lifetime && !lease[i]) {
-			u[i].unavailable = true;
+		if (w[i]->lifetime && !lease[i]) {
+			w[i]->unavailable = true;
 			continue;
 		}
 		nonce[i] = es->nonce_base + es->nonce_n++;
-		txn_body(es, &u[i], lease[i], nonce[i], NULL, bodies[nc], sizeof(bodies[nc]));
+		txn_body(es, w[i], lease[i], nonce[i], NULL, bodies[nc], sizeof(bodies[nc]));
 		c[nc] = (struct etcd_call){ .path = "/v3/kv/txn", .body = bodies[nc] };
 		idx[nc++] = i;
 	}
@@ -566,10 +573,10 @@ void estore_commit(struct imsd *d, struct update *u, unsigned n, int64_t now)
 		etcd_run(es->etcd, c, nc);
 	es->txn_ns_total += now_ns() - t0;
 	es->st_txn += nc;
-	unsigned failed = 0;
 	for (unsigned j = 0; j < nc; j++) {
-		struct update *x = &u[idx[j]];
-		uint64_t seq, nn;
+		struct update *x = w[idx[j]];
+		uint64_t seq = 0, nn = 0;
+		bool read = !c[j].err && first_read(c[j].resp, &seq, &nn, raw[idx[j]], sizeof(raw[idx[j]])) == 0;
 
 		if (c[j].err) {
 			x->unavailable = true;
@@ -583,7 +590,7 @@ void estore_commit(struct imsd *d, struct update *u, unsigned n, int64_t now)
 		} else if (succeeded(c[j].resp) || succeeded(etcd_get(json_object_array_get_idx(
 							 etcd_get(c[j].resp, "responses"), 0), "response_txn"))) {
 			/* stored: the cache learns it from the watch */
-		} else if (refused_read(c[j].resp, &seq, &nn, raw[idx[j]], sizeof(raw[idx[j]])) < 0) {
+		} else if (!read) {
 			x->unavailable = true;
 			log_warnx("etcd: update %s: refused with an answer we cannot read", a6(&x->m.ha));
 		} else if (seq == x->m.seq && nn == nonce[idx[j]]) {
@@ -609,20 +616,50 @@ void estore_commit(struct imsd *d, struct update *u, unsigned n, int64_t now)
 			  etcd_last_error(es->etcd));
 	}
 	for (unsigned k = 0; k < na; k++) {
-		struct update *x = &u[again[k]];
-
-		txn_body(es, x, lease[again[k]], nonce[again[k]], raw[again[k]], bodies[k], sizeof(bodies[k]));
+		txn_body(es, w[again[k]], lease[again[k]], nonce[again[k]], raw[again[k]], bodies[k], sizeof(bodies[k]));
 		c[k] = (struct etcd_call){ .path = "/v3/kv/txn", .body = bodies[k] };
 	}
 	if (na)
 		etcd_run(es->etcd, c, na);
 	for (unsigned k = 0; k < na; k++) {
-		if (c[k].err || !succeeded(c[k].resp)) {
-			u[again[k]].unavailable = !!c[k].err;
-			if (!c[k].err)
-				u[again[k]].status = GLM_ST_STALE;
-		}
+		if (c[k].err)
+			w[again[k]]->unavailable = true;
+		else if (!succeeded(c[k].resp))
+			w[again[k]]->status = GLM_ST_STALE;
 		etcd_call_done(&c[k]);
+	}
+}
+
+/* The batch's updates for one HA go in successive rounds, lowest seq
+ * first, as one SQLite transaction applies them in order: side by side
+ * they would race each other into STALE. Updates of different HAs share
+ * each round, so a batch costs as many round trips as the most updates
+ * it holds for one HA (one, but for a burst). */
+void estore_commit(struct imsd *d, struct update *u, unsigned n, int64_t now)
+{
+	unsigned rank[IMSD_BATCH], sel[IMSD_BATCH], maxrank = 0;
+	bool any = false;
+
+	for (unsigned i = 0; i < n; i++) {
+		rank[i] = 0;
+		if (u[i].status != GLM_ST_OK)
+			continue;
+		any = true;
+		for (unsigned j = 0; j < n; j++)
+			if (j != i && u[j].status == GLM_ST_OK && !memcmp(&u[j].m.ha, &u[i].m.ha, 16) &&
+			    (u[j].m.seq < u[i].m.seq || (u[j].m.seq == u[i].m.seq && j < i)))
+				rank[i]++;
+		if (rank[i] > maxrank)
+			maxrank = rank[i];
+	}
+	for (unsigned r = 0; any && r <= maxrank; r++) {
+		unsigned ns = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			if (u[i].status == GLM_ST_OK && rank[i] == r)
+				sel[ns++] = i;
+		if (ns)
+			commit_round(d->es, u, sel, ns, now);
 	}
 }
 

@@ -375,7 +375,7 @@ static void on_tick(void *arg)
 }
 
 struct round {
-	unsigned pending, failed;
+	unsigned pending, failed, failovers;
 	uint64_t deadline;
 };
 
@@ -394,6 +394,7 @@ static void round_call_done(struct etcd *e, struct etcd_call *c, CURLcode res, v
 
 		log_info("etcd: %s; trying %s", c->why, e->conf->endpoint[next]);
 		e->st.failovers++;
+		r->failovers++;
 		e->cur = next;
 		if (call_start(e, c, next, r->deadline) == 0)
 			return;
@@ -450,6 +451,18 @@ unsigned etcd_run(struct etcd *e, struct etcd_call *c, unsigned n)
 	}
 	e->st.rounds++;
 	e->st.round_ns_total += now_ns() - t0;
+	/* A member that calls fail on may be cut off from its cluster: its
+	 * watch would go silent rather than end. Follow the calls. */
+	if (e->w && e->wendpoint != e->cur && r.failovers) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "%s: calls failed over to %s", e->conf->endpoint[e->wendpoint],
+			 e->conf->endpoint[e->cur]);
+		watch_remove(e);
+		set_error(e, "watch: %s", why);
+		if (e->wend)
+			e->wend(e->wctx, why);
+	}
 	return r.failed;
 }
 

@@ -42,6 +42,8 @@ struct client {
 	bool forge, replay, quiet, no_prove;
 	const char *vouch;  /* update: a VOUCH signed with this keyring's private key */
 	const char *save;   /* write the sealed request here as hex */
+	const char *acked;  /* -c: write the seq of every OK answer here, a line each */
+	bool keep_going;    /* -c: an answer missing for -t ms counts as lost, not the end */
 	uint16_t port;
 	unsigned count, window;
 	uint8_t cookie[GLM_COOKIE_LEN];  /* imsd's last cookie for our address */
@@ -236,12 +238,19 @@ static int repeat(struct client *c, struct glm_msg *tmpl)
 {
 	uint64_t *rtt = calloc(c->count, sizeof(*rtt)), *sent_at = calloc(c->count, sizeof(*sent_at));
 	uint64_t *seqs = calloc(c->count, sizeof(*seqs));
-	unsigned sent = 0, done = 0, ok = 0, inflight = 0;
+	bool *answered = calloc(c->count, sizeof(*answered));
+	unsigned sent = 0, done = 0, ok = 0, inflight = 0, lost = 0, lo = 0;
 	uint64_t t0 = now_ns();
+	FILE *acked = NULL;
 	int code = 0;
 
-	if (!rtt || !sent_at || !seqs) {
+	if (!rtt || !sent_at || !seqs || !answered) {
 		code = EX_OSERR;
+		goto cleanup;
+	}
+	if (c->acked && !(acked = fopen(c->acked, "w"))) {
+		fprintf(stderr, "imsclient: %s: %s\n", c->acked, strerror(errno));
+		code = EX_CANTCREAT;
 		goto cleanup;
 	}
 	c->quiet = true;
@@ -258,14 +267,26 @@ static int repeat(struct client *c, struct glm_msg *tmpl)
 			inflight++;
 		}
 		r = recv_msg(c, now_ns() + (uint64_t)c->timeout_ms * 1000000ull, &m);
+		if (r <= 0 && c->keep_going) {
+			/* what is in flight is lost: count it, go on */
+			for (unsigned i = lo; i < sent; i++)
+				if (!answered[i]) {
+					answered[i] = true;
+					lost++;
+					done++;
+				}
+			inflight = 0;
+			lo = sent;
+			continue;
+		}
 		if (r <= 0) {
 			fprintf(stderr, "imsclient: %u of %u answers missing after %d ms\n",
 				c->count - done, c->count, c->timeout_ms);
 			code = EXIT_TIMEOUT;
 			break;
 		}
-		for (unsigned i = done; i < sent; i++) {
-			if (seqs[i] != m.seq)
+		for (unsigned i = lo; i < sent; i++) {
+			if (answered[i] || seqs[i] != m.seq)
 				continue;
 			if (m.type == GLM_COOKIE) {
 				/* again, with the cookie: the round trip counts */
@@ -275,22 +296,34 @@ static int repeat(struct client *c, struct glm_msg *tmpl)
 				}
 				break;
 			}
-			rtt[done] = now_ns() - sent_at[i];
+			answered[i] = true;
+			rtt[done - lost] = now_ns() - sent_at[i];
 			done++;
 			inflight--;
-			ok += GLM_HAS(&m, GLM_TLV_STATUS) && m.status == GLM_ST_OK;
+			if (GLM_HAS(&m, GLM_TLV_STATUS) && m.status == GLM_ST_OK) {
+				ok++;
+				if (acked)
+					fprintf(acked, "%llu\n", (unsigned long long)m.seq);
+			}
 			break;
 		}
+		while (lo < sent && answered[lo])
+			lo++;
 	}
-	print_rtt(rtt, done, now_ns() - t0);
+	print_rtt(rtt, done - lost, now_ns() - t0);
+	if (c->keep_going)
+		printf("sent=%u acked=%u refused=%u unanswered=%u\n", c->count, ok, done - lost - ok, lost);
 	if (!code && ok != done) {
-		fprintf(stderr, "imsclient: %u of %u requests refused\n", done - ok, done);
-		code = EXIT_REFUSED;
+		fprintf(stderr, "imsclient: %u of %u requests refused or unanswered\n", done - ok, done);
+		code = lost ? EXIT_TIMEOUT : EXIT_REFUSED;
 	}
 cleanup:
+	if (acked && fclose(acked) && !code)
+		code = EX_IOERR;
 	free(rtt);
 	free(sent_at);
 	free(seqs);
+	free(answered);
 	return code;
 }
 
@@ -430,6 +463,8 @@ static void usage(FILE *f)
 		   "  -t MS        wait this long for an answer (default 1000)\n"
 		   "  -c N         repeat N times and print round-trip statistics\n"
 		   "  -w W         with -c, keep W requests in flight\n"
+		   "  --keep-going with -c, count what is unanswered after -t ms as lost and go on\n"
+		   "  --acked FILE with -c, write the seq of every OK answer to FILE\n"
 		   "exit: 0 ok, 1 refused, 2 no answer, 64 usage\n");
 }
 
@@ -440,6 +475,7 @@ int main(int argc, char **argv)
 		{ "replay", no_argument, NULL, 'R' }, { "raw", required_argument, NULL, 'X' },
 		{ "port", required_argument, NULL, 'P' }, { "save", required_argument, NULL, 'W' },
 		{ "no-prove", no_argument, NULL, 'N' }, { "vouch", required_argument, NULL, 'O' },
+		{ "keep-going", no_argument, NULL, 'K' }, { "acked", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' }, { 0 },
 	};
@@ -473,6 +509,8 @@ int main(int argc, char **argv)
 		case 'O': c.vouch = optarg; break;
 		case 'X': raw = optarg; break;
 		case 'W': c.save = optarg; break;
+		case 'K': c.keep_going = true; break;
+		case 'A': c.acked = optarg; break;
 		case 'P': if (parse_u32(optarg, 1, 65535, &v)) goto bad; c.port = (uint16_t)v; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("imsclient %s\n", GLM_VERSION); return 0;
