@@ -22,7 +22,7 @@ struct etcd {
 	CURLM *multi;
 	unsigned cur;                  /* the endpoint that answered last */
 	struct curl_slist *hdrs;
-	char *token;                   /* etcd auth token, if conf->user */
+	bool need_auth;                /* conf->user: (re)authenticate before the next round */
 	/* the watch */
 	CURL *w;
 	char *wbody;
@@ -401,13 +401,25 @@ static void round_call_done(struct etcd *e, struct etcd_call *c, CURLcode res, v
 	}
 	e->st.errors++;
 	set_error(e, "%s", c->why);
+	if (e->conf->user && strstr(c->why, "invalid auth token"))
+		e->need_auth = true;
 	r->failed++;
 	r->pending--;
 }
 
+static int authenticate(struct etcd *e);
+
 unsigned etcd_run(struct etcd *e, struct etcd_call *c, unsigned n)
 {
 	uint64_t t0 = now_ns();
+
+	if (e->need_auth && strcmp(c[0].path, "/v3/auth/authenticate")) {
+		e->need_auth = false;
+		if (authenticate(e) < 0)
+			log_warnx("etcd: %s", e->lasterr);
+		else
+			log_info("etcd: authenticated again as %s", e->conf->user);
+	}
 	struct round r = { .deadline = t0 + (uint64_t)e->conf->timeout_ms * 1000000 };
 	int running;
 
@@ -581,7 +593,25 @@ static int read_password(const char *path, char *out, size_t cap)
 	return 0;
 }
 
-/* etcd authentication: the token goes into every request's headers. */
+static int hdrs_build(struct etcd *e, const char *auth)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+
+	/* no "Expect: 100-continue" round trip before a larger body */
+	if (h)
+		h = curl_slist_append(h, "Expect:");
+	if (h && auth)
+		h = curl_slist_append(h, auth);
+	if (!h)
+		return -ENOMEM;
+	curl_slist_free_all(e->hdrs);
+	e->hdrs = h;
+	return 0;
+}
+
+/* etcd authentication: the token goes into every request's headers.
+ * etcd forgets a simple token after --auth-token-ttl (300 s) unused: a
+ * call refused for it makes the next round authenticate again. */
 static int authenticate(struct etcd *e)
 {
 	char pw[256], body[1024], hdr[600];
@@ -611,9 +641,8 @@ static int authenticate(struct etcd *e)
 		return -EACCES;
 	}
 	snprintf(hdr, sizeof(hdr), "Authorization: %s", tok);
-	e->hdrs = curl_slist_append(e->hdrs, hdr);
 	etcd_call_done(&c);
-	return e->hdrs ? 0 : -ENOMEM;
+	return hdrs_build(e, hdr);
 }
 
 int etcd_new(const struct etcd_conf *conf, struct evloop *loop, struct etcd **out)
@@ -637,11 +666,7 @@ int etcd_new(const struct etcd_conf *conf, struct evloop *loop, struct etcd **ou
 	e->loop = loop;
 	e->wfd = -1;
 	e->multi = curl_multi_init();
-	e->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	/* no "Expect: 100-continue" round trip before a larger body */
-	if (e->hdrs)
-		e->hdrs = curl_slist_append(e->hdrs, "Expect:");
-	if (!e->multi || !e->hdrs) {
+	if (!e->multi || hdrs_build(e, NULL) < 0) {
 		etcd_free(e);
 		return -ENOMEM;
 	}
