@@ -231,6 +231,9 @@ bench-gateway: all
 
 # Debian packages for the build, the tests, the benchmarks and the demo
 # (tests/preflight lists the programs they run, by package). Idempotent.
+# etcd-server may start a system etcd on 127.0.0.1:2379 where an init
+# system runs it: the tests never use or touch it (their clusters live in
+# namespaces of their own, tests/bats/lib/etcd.bash).
 DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
 	libsqlite3-dev sqlite3 libcmocka-dev libxml2-dev libvirt-dev bats iproute2 \
 	nftables radvd ndisc6 smcroute procps psmisc iputils-ping python3 socat \

@@ -97,14 +97,14 @@ wait_local() {
 	new=$(etcd_wait_leader 10 "${others[@]}")
 	[ "$new" != "$old" ]
 	# writable the whole time it is down, through either survivor
-	for i in $(seq 20); do
+	for i in $(seq 10); do
 		put_via "${others[$((i % 2))]}" "/glm/test/k$i" "v$i"
 	done
 	! etcd_ctl "$old" -- --command-timeout=1s get /glm/test/k1
 	etcd_member_start "$old"
 	etcd_wait_healthy 20
-	wait_local "$old" /glm/test/k20 v20 10
-	[ "$(etcd_ctl "$old" -- get --consistency=s --prefix --keys-only /glm/test/ | grep -c .)" = 20 ]
+	wait_local "$old" /glm/test/k10 v10 10
+	[ "$(etcd_ctl "$old" -- get --consistency=s --prefix --keys-only /glm/test/ | grep -c .)" = 10 ]
 	# and it takes part again: a write through it commits
 	put_via "$old" /glm/test/back yes
 	wait_local "$new" /glm/test/back yes 5

@@ -249,19 +249,20 @@ etcd__signal() {
 
 etcd_member_kill() { etcd__signal "$1" KILL; }
 
-# JSON of `endpoint status` of members I: one line per member,
-# "INDEX MEMBER_ID LEADER_ID RAFT_TERM" (ids in hex); members that do not
-# answer are left out.
+# `endpoint status` of members I (default all), one line per member that
+# answers: "INDEX MEMBER_ID LEADER_ID RAFT_TERM". One etcdctl for all,
+# parsed with awk: a python3 start costs most of a second on a loaded
+# machine, and the waits below call this in a loop.
 etcd__status() {
-	local i
-	for i in $(etcd__members "$@"); do
-		etcd_ctl "$i" -- --command-timeout=1s endpoint status -w json 2>/dev/null |
-			python3 -c "
-import json, sys
-for e in json.load(sys.stdin):
-    s = e['Status']
-    print($i, '%x' % s['header']['member_id'], '%x' % s['leader'], s['raftTerm'])" 2>/dev/null
-	done
+	local i urls=""
+	for i in $(etcd__members "$@"); do urls="$urls $i=$(etcd_url "$i")"; done
+	etcd_ctl "$@" -- --command-timeout=1s endpoint status -w fields 2>/dev/null |
+		awk -v urls="$urls" '
+		BEGIN { n = split(urls, u, " "); for (k = 1; k <= n; k++) { split(u[k], p, "="); idx["\"" p[2] "\""] = p[1] } }
+		$1 == "\"MemberID\"" { id = $3 }
+		$1 == "\"Leader\"" { leader = $3 }
+		$1 == "\"RaftTerm\"" { term = $3 }
+		$1 == "\"Endpoint\"" && ($3 in idx) { printf "%s %s %s %s\n", idx[$3], id, leader, term }'
 }
 
 # The leader as members I see it: the member whose own id is the leader
@@ -290,19 +291,18 @@ etcd_wait_leader() {
 }
 
 etcd_wait_healthy() {
-	local t=$1 d i ok
+	local t=$1 d i
 	shift
 	d=$(etcd__deadline "$t")
 	while etcd__before "$d"; do
-		ok=1
-		for i in $(etcd__members "$@"); do
-			etcd_ctl "$i" -- --command-timeout=1s endpoint health >/dev/null 2>&1 || { ok=0; break; }
-		done
-		[ $ok = 1 ] && return 0
-		sleep 0.25
+		etcd_ctl "$@" -- --command-timeout=1s endpoint health >/dev/null 2>&1 && return 0
+		sleep 0.2
 	done
-	etcd__err "member $i not healthy after ${t}s; its log:"
-	tail -n 20 "$(etcd_log "$i")" >&2
+	for i in $(etcd__members "$@"); do
+		etcd_ctl "$i" -- --command-timeout=1s endpoint health >/dev/null 2>&1 && continue
+		etcd__err "member $i not healthy after ${t}s; its log:"
+		tail -n 20 "$(etcd_log "$i")" >&2
+	done
 	return 1
 }
 
@@ -373,7 +373,10 @@ etcd_heal() {
 
 etcd_cluster_stop() {
 	local dir=${GLM_ETCD_DIR:-} i ns
-	[ -n "$dir" ] && [ -d "$dir" ] || { GLM_ETCD_DIR=""; return 0; }
+	if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+		GLM_ETCD_DIR=""
+		return 0
+	fi
 	GLM_ETCD_N=$(cat "$dir/n" 2>/dev/null || echo 0)
 	# SIGKILL: the data goes too, a clean exit would only cost time (a
 	# leader hands its role over first, up to seconds when cut off)
