@@ -4,6 +4,11 @@
 # node, home address 2001:db8:100::10) and in cn (correspondent for the
 # home prefix). Every daemon is started with tb_spawn, so tb_teardown
 # stops it by pid. Plain bash: sourced by bats files, the demo and bench.
+# The etcd cluster of imsd's etcd store (etcd_cluster_start...) is in
+# etcd.bash, sourced here.
+
+# shellcheck source=etcd.bash
+source "$(dirname "${BASH_SOURCE[0]}")/etcd.bash"
 
 GLM_HA=2001:db8:100::10
 GLM_HOME_PREFIX=2001:db8:100::/64
@@ -492,10 +497,12 @@ glm_migrate() {
 }
 
 # bats teardown for glm tests: stop the daemons, fail on a sanitizer
-# report, then tear the testbed down whatever happened.
+# report, stop the etcd cluster if one was started (its data's tmpfs is
+# in TB_DIR), then tear the testbed down whatever happened.
 glm_teardown() {
 	local rc=0
 	glm_stop_and_check_logs || rc=1
+	etcd_cluster_stop
 	tb_teardown
 	return $rc
 }
