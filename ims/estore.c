@@ -52,6 +52,7 @@ struct estore {
 	struct etcd *etcd;
 	struct htab cache;         /* struct mapping, keyed by ha: the live mappings */
 	bool synced;               /* cache read and watch running */
+	bool ever_synced;          /* the cache was whole once: better than nothing when etcd is away */
 	int64_t rev;               /* the last revision the cache holds */
 	uint64_t nonce_base, nonce_n;
 	struct lease leases[LEASES];
@@ -170,7 +171,11 @@ static void on_watch(void *ctx, json_object *msg)
 	size_t n;
 
 	if (!r) {
-		log_warnx("etcd watch: %s", json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN));
+		/* {"error":{"grpc_code":14,"message":"etcdserver: no leader",...}}:
+		 * the member lost its leader; the stream ends, a watch elsewhere */
+		log_warnx("etcd watch: %s: restarting it", json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN));
+		es->synced = false;
+		schedule_resync(es, 0);
 		return;
 	}
 	if (etcd_get_i64(r, "compact_revision") || (etcd_get(r, "canceled") &&
@@ -182,8 +187,7 @@ static void on_watch(void *ctx, json_object *msg)
 		schedule_resync(es, 0);
 		return;
 	}
-	ev = etcd_get(r, "events");
-	n = ev ? json_object_array_length(ev) : 0;
+	ev = etcd_get_array(r, "events", &n);
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(ev, i), *kv = etcd_get(e, "kv");
 		const char *type = json_object_get_string(etcd_get(e, "type"));
@@ -234,8 +238,7 @@ static int full_sync(struct estore *es)
 		return -EIO;
 	}
 	htab_init(&fresh, sizeof(struct mapping), sizeof(struct in6_addr));
-	kvs = etcd_get(c.resp, "kvs");
-	n = kvs ? json_object_array_length(kvs) : 0;
+	kvs = etcd_get_array(c.resp, "kvs", &n);
 	for (size_t i = 0; i < n; i++) {
 		struct mapping mm, *f;
 
@@ -291,7 +294,7 @@ static void watch_start(struct estore *es)
 		schedule_resync(es, 1000);
 		return;
 	}
-	es->synced = true;
+	es->synced = es->ever_synced = true;
 	sendq_flush(es->d);
 	log_info("etcd: watching %s from revision %lld on %s", k, (long long)es->rev + 1, etcd_endpoint(es->etcd));
 }
@@ -360,10 +363,11 @@ int estore_query(struct imsd *d, const struct in6_addr *ha, struct mapping *m)
 	snprintf(body, sizeof(body), "{\"key\":\"%s\"}", b64s(k, kb, sizeof(kb)));
 	if (etcd_run(es->etcd, &c, 1)) {
 		etcd_call_done(&c);
-		return -EIO;
+		/* etcd away: the cache as the watch left it, if it was ever whole */
+		return es->ever_synced ? estore_get(d, ha, m) : -EIO;
 	}
-	kvs = etcd_get(c.resp, "kvs");
-	r = kvs && json_object_array_length(kvs) ? parse_kv(es, json_object_array_get_idx(kvs, 0), true, m) : -ENOENT;
+	kvs = etcd_first(c.resp, "kvs");
+	r = kvs ? parse_kv(es, kvs, true, m) : -ENOENT;
 	etcd_call_done(&c);
 	return r == -1 ? -EIO : r;
 }
@@ -506,23 +510,20 @@ static bool succeeded(json_object *o)
  * text as stored (for a compare on equality). -1: none (the key was new). */
 static int first_read(json_object *resp, uint64_t *seq, uint64_t *nonce, char *raw, size_t rawcap)
 {
-	json_object *rs = etcd_get(resp, "responses"), *r0, *txn, *range, *kvs;
+	json_object *r0, *txn, *kv;
 	char v[80];
 	const char *vb;
 	unsigned long long s, nn;
 	long n;
 
-	r0 = rs ? json_object_array_get_idx(rs, 0) : NULL;
+	r0 = etcd_first(resp, "responses");
 	/* the outer failure ran the nested txn; its failure, the range */
-	if ((txn = etcd_get(r0, "response_txn"))) {
-		rs = etcd_get(txn, "responses");
-		r0 = rs ? json_object_array_get_idx(rs, 0) : NULL;
-	}
-	range = etcd_get(r0, "response_range");
-	kvs = etcd_get(range, "kvs");
-	if (!kvs || !json_object_array_length(kvs))
+	if ((txn = etcd_get(r0, "response_txn")))
+		r0 = etcd_first(txn, "responses");
+	kv = etcd_first(etcd_get(r0, "response_range"), "kvs");
+	if (!kv)
 		return -1;
-	vb = json_object_get_string(etcd_get(json_object_array_get_idx(kvs, 0), "value"));
+	vb = json_object_get_string(etcd_get(kv, "value"));
 	if (!vb || (n = etcd_unb64(vb, v, sizeof(v) - 1)) < 0)
 		return -1;
 	v[n] = 0;
@@ -587,8 +588,8 @@ static void commit_round(struct estore *es, struct update *u, const unsigned *se
 			}
 			log_warnx("etcd: update %s seq %llu not stored: %s", a6(&x->m.ha), (unsigned long long)x->m.seq,
 				  c[j].why);
-		} else if (succeeded(c[j].resp) || succeeded(etcd_get(json_object_array_get_idx(
-							 etcd_get(c[j].resp, "responses"), 0), "response_txn"))) {
+		} else if (succeeded(c[j].resp) || succeeded(etcd_get(etcd_first(c[j].resp, "responses"),
+									   "response_txn"))) {
 			/* stored: the cache learns it from the watch */
 		} else if (!read) {
 			x->unavailable = true;
@@ -671,7 +672,7 @@ int estore_each_in_prefix(struct imsd *d, const struct in6_addr *prefix, unsigne
 	size_t it = 0;
 	int r;
 
-	if (!es->synced)
+	if (!es->ever_synced)
 		return -EIO;
 	while ((m = htab_next(&es->cache, &it)))
 		if (m->expires > now && in6_prefix_match(&m->ha, prefix, len) && (r = fn(ctx, m)) < 0)
@@ -731,4 +732,41 @@ unsigned estore_counters(struct imsd *d, const char **names, unsigned long long 
 		v[n] = c[n].v;
 	}
 	return n;
+}
+
+/* For the fuzzer and tests: an estore with no etcd behind it, fed by
+ * estore_feed. */
+int estore_open_detached(struct imsd *d)
+{
+	struct estore *es = calloc(1, sizeof(*es));
+
+	if (!es)
+		return -ENOMEM;
+	es->d = d;
+	htab_init(&es->cache, sizeof(struct mapping), sizeof(struct in6_addr));
+	ev_timer_init(&es->resync, "etcd resync", on_resync, es);
+	d->es = es;
+	es->synced = true;
+	return 0;
+}
+
+/* One answer from etcd, as text: taken as a watch message, and read as a
+ * transaction's answer and a range's. */
+void estore_feed(struct imsd *d, const char *json)
+{
+	json_object *o = json_tokener_parse(json), *kvs;
+	uint64_t seq, nonce;
+	char raw[128];
+	struct mapping m;
+	size_t n;
+
+	if (!o)
+		return;
+	on_watch(d->es, o);
+	(void)first_read(o, &seq, &nonce, raw, sizeof(raw));
+	(void)succeeded(o);
+	kvs = etcd_get_array(o, "kvs", &n);
+	for (size_t i = 0; i < n; i++)
+		(void)parse_kv(d->es, json_object_array_get_idx(kvs, i), true, &m);
+	json_object_put(o);
 }

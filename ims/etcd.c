@@ -65,6 +65,26 @@ json_object *etcd_get(json_object *o, const char *k)
 	return o && json_object_object_get_ex(o, k, &v) ? v : NULL;
 }
 
+json_object *etcd_get_array(json_object *o, const char *k, size_t *n)
+{
+	json_object *v = etcd_get(o, k);
+
+	if (!v || !json_object_is_type(v, json_type_array)) {
+		*n = 0;
+		return NULL;
+	}
+	*n = json_object_array_length(v);
+	return v;
+}
+
+json_object *etcd_first(json_object *o, const char *k)
+{
+	size_t n;
+	json_object *a = etcd_get_array(o, k, &n);
+
+	return n ? json_object_array_get_idx(a, 0) : NULL;
+}
+
 /* etcd's int64 fields are JSON strings ("revision": "12"); absent = 0. */
 int64_t etcd_get_i64(json_object *o, const char *k)
 {
@@ -600,6 +620,10 @@ static int hdrs_build(struct etcd *e, const char *auth)
 	/* no "Expect: 100-continue" round trip before a larger body */
 	if (h)
 		h = curl_slist_append(h, "Expect:");
+	/* a member that lost its leader says so at once ("no leader"), and
+	 * ends a watch, instead of holding a request until etcd's own 7 s */
+	if (h)
+		h = curl_slist_append(h, "Grpc-Metadata-hasleader: true");
 	if (h && auth)
 		h = curl_slist_append(h, auth);
 	if (!h)

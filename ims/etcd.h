@@ -89,6 +89,10 @@ long etcd_unb64(const char *in, void *out, size_t cap);
 /* json-c getters for etcd's answers, where int64s are strings. */
 json_object *etcd_get(json_object *o, const char *k);
 int64_t etcd_get_i64(json_object *o, const char *k);
+/* o[k] if it is an array (*n its length), else NULL and *n = 0; and its
+ * first element, or NULL. (json-c's array calls assume an array.) */
+json_object *etcd_get_array(json_object *o, const char *k, size_t *n);
+json_object *etcd_first(json_object *o, const char *k);
 
 void etcd_conf_free(struct etcd_conf *c);
 #endif

@@ -151,6 +151,8 @@ void expiry_tick(struct imsd *d);
  * comes); it fails for a bad configuration or no memory. */
 int estore_open(struct imsd *d);
 void estore_close(struct imsd *d);
+int estore_open_detached(struct imsd *d);
+void estore_feed(struct imsd *d, const char *json);
 /* The cached mapping for ha, live or not: 0 or -ENOENT. */
 int estore_get(struct imsd *d, const struct in6_addr *ha, struct mapping *m);
 /* The authoritative answer for a QUERY: the cache once synchronised,
