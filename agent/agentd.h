@@ -21,6 +21,7 @@
 #define GLM_AGENTD_H
 #include "evloop.h"
 #include "htab.h"
+#include "imsset.h"
 #include "keys.h"
 #include "mdb.h"
 #include "print.h"
@@ -63,8 +64,7 @@ struct agent_conf {
 	struct sockaddr_in6 listen;
 	bool has_relay;
 	struct sockaddr_in6 relay;       /* default relay (the domain XML may name another) */
-	bool has_ims;
-	struct sockaddr_in6 ims;
+	struct ims_set ims;              /* 'ims' lines; the one asked now (lib/imsset.h) */
 	uint32_t key_id;
 	char keyring[256];
 	char control[256];
@@ -207,6 +207,8 @@ struct agent_vm {
 	uint16_t echo_id;
 	unsigned ma_tries;
 	unsigned query_cookies;          /* QUERYs sent again at once on the IMS's COOKIE */
+	unsigned query_tries;            /* QUERYs unanswered at the current IMS */
+	unsigned query_failovers;        /* IMSes left for silence during this preparation */
 	uint64_t check_deadline_ns, query_next_ns;
 	unsigned resumed_sent;           /* RESUMED messages sent to matd */
 	uint64_t resumed_next_ns;

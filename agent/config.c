@@ -81,9 +81,7 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 			return r;
 		c->has_relay = true;
 	} else if (!strcmp(k, "ims")) {
-		if ((r = conf_sockaddr6(pos, argc, argv, 5300, &c->ims)) < 0)
-			return r;
-		c->has_ims = true;
+		return conf_ims_set(pos, argc, argv, 5300, &c->ims);
 	} else if (!strcmp(k, "key-id")) {
 		if (argc != 2 || parse_u32(argv[1], 1, UINT32_MAX, &c->key_id))
 			return conf_err(pos, "usage: key-id N");

@@ -38,6 +38,7 @@ static void counters(struct agentd *a, struct printer *p)
 	print_u64(p, "rx", "rx=%llu\n", a->rx);
 	print_u64(p, "refused", "refused=%llu\n", a->refused);
 	print_uint(p, "proxy_joins", "proxy_joins=%u\n", proxy_joins(a));
+	print_u64(p, "ims_failovers", "ims_failovers=%llu\n", a->conf.ims.failovers);
 	glm_drops_print(p, a->drops);
 }
 
@@ -47,6 +48,8 @@ static void status(struct agentd *a, struct printer *p)
 	if (a->conf.relay_role) {
 		relay_server_status(a, p);
 	} else {
+		ims_set_print(&a->conf.ims, p);
+		print_text(p, "\n");
 		for (unsigned i = 0; i < a->nbr; i++) {
 			const struct agent_bridge *br = &a->br[i];
 

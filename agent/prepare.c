@@ -22,6 +22,7 @@
 #define GIVEUP_NS (3000 * 1000000ull)
 #define RETX_NS (50 * 1000000ull)
 #define QUERY_RETX_NS (100 * 1000000ull)
+#define QUERY_TRIES_PER_IMS 5        /* unanswered, then the next IMS (several 'ims') */
 
 static const char *const state_names[PREPARE_STATE_MAX] = {
 	[PREPARE_NONE] = "none",
@@ -70,6 +71,7 @@ static const struct glm_key *vm_key(struct agentd *a, const struct agent_vm *vm)
 
 static void query(struct agentd *a, struct agent_vm *vm)
 {
+	const struct sockaddr_in6 *ims = ims_set_current(&a->conf.ims);
 	struct glm_msg m = { .type = GLM_QUERY, .seq = seq_next() };
 
 	GLM_SET(&m, ha, GLM_TLV_HA, vm->home);
@@ -79,10 +81,25 @@ static void query(struct agentd *a, struct agent_vm *vm)
 	}
 	vm->query_seq = m.seq;
 	vm->query_next_ns = now_ns() + QUERY_RETX_NS;
-	if (agentd_send(a, &a->conf.ims, &m, keyring_peer(&a->keys, GLM_ROLE_BIT(GLM_ROLE_IMS),
-							     &a->conf.ims.sin6_addr)) == -ENOKEY)
-		log_warnx("vm %s: no ims key in the keyring for %s: cannot ask where it is", vm->name,
-			  sa6(&a->conf.ims));
+	vm->query_tries++;
+	if (agentd_send(a, ims, &m, keyring_peer(&a->keys, GLM_ROLE_BIT(GLM_ROLE_IMS), &ims->sin6_addr)) == -ENOKEY)
+		log_warnx("vm %s: no ims key in the keyring for %s: cannot ask where it is", vm->name, sa6(ims));
+}
+
+/* The QUERY went unanswered QUERY_TRIES_PER_IMS times: the next IMS (each
+ * tried once per preparation), without the last one's cookie. */
+static void query_again(struct agentd *a, struct agent_vm *vm)
+{
+	if (vm->query_tries >= QUERY_TRIES_PER_IMS && vm->query_failovers + 1 < a->conf.ims.n) {
+		char what[sizeof(vm->name) + 16];
+
+		snprintf(what, sizeof(what), "QUERY for vm %s", vm->name);
+		ims_set_failover(&a->conf.ims, what, vm->query_tries);
+		vm->query_failovers++;
+		vm->query_tries = 0;
+		a->have_ims_cookie = false;
+	}
+	query(a, vm);
 }
 
 void prepare_start(struct agentd *a, struct agent_vm *vm)
@@ -93,7 +110,7 @@ void prepare_start(struct agentd *a, struct agent_vm *vm)
 		return;
 	move(vm, PREPARE_CHECKING);
 	vm->prepare_deadline_ns = now_ns() + GIVEUP_NS;
-	if (!a->conf.has_ims)
+	if (!a->conf.ims.n)
 		return fail(vm, "no 'ims' in the agent's configuration");
 	if (!b->have_prefix)
 		return fail(vm, "no router advertisement seen on the bridge yet");
@@ -102,6 +119,7 @@ void prepare_start(struct agentd *a, struct agent_vm *vm)
 	vm->prepared_ma = b->prefix;
 	eui64_iid(&vm->prepared_ma, vm->ports[0].mac);
 	check_ma(a, vm);
+	vm->query_tries = vm->query_failovers = 0;
 	query(a, vm);
 }
 
@@ -134,9 +152,10 @@ static bool prepare_sent(const struct agent_vm *vm, uint64_t seq)
 
 void prepare_msg(struct agentd *a, const struct glm_msg *m, const struct glm_key *key, const struct sockaddr_in6 *from)
 {
-	/* the IMS's cookie for our address, fresh with each of its answers */
+	/* the IMS's cookie for our address, fresh with each of its answers
+	 * (the current IMS's: another's cookie is no good there) */
 	if ((m->type == GLM_REPLY || m->type == GLM_COOKIE) && GLM_HAS(m, GLM_TLV_COOKIE) &&
-	    !memcmp(&from->sin6_addr, &a->conf.ims.sin6_addr, 16) && from->sin6_port == a->conf.ims.sin6_port) {
+	    ims_set_is_current(&a->conf.ims, from)) {
 		memcpy(a->ims_cookie, m->cookie, GLM_COOKIE_LEN);
 		a->have_ims_cookie = true;
 	}
@@ -235,7 +254,7 @@ void prepare_timer(struct agentd *a, struct agent_vm *vm, uint64_t now)
 		if (!vm->ma_checked && now >= vm->check_deadline_ns)
 			vm->ma_checked = true;
 		if (!vm->have_current_ma && now >= vm->query_next_ns)
-			query(a, vm);
+			query_again(a, vm);
 		if (!vm->ma_checked || !vm->have_current_ma)
 			return;
 		move(vm, PREPARE_SENDING);

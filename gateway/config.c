@@ -3,7 +3,9 @@
  *
  *   keyring PATH                  see glm-keys(5); its private key a gateway's
  *   key-id N                      that key's id
- *   ims [ADDR]:PORT               the IMS to subscribe at (port 5300)
+ *   ims [ADDR]:PORT...            the IMS to subscribe at (port 5300); several
+ *                                 (1..8, the line again adds): the next when one
+ *                                 does not answer
  *   listen [ADDR]:PORT            our UDP socket (default [::]:5302)
  *   home-prefix P/L               a prefix of home addresses we serve (1..8)
  *   site-prefix P/L               where an MA may be (1..16): no other is ever installed
@@ -66,12 +68,8 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 			return conf_err(pos, "usage: key-id N (1..4294967295)");
 		return 0;
 	}
-	if (!strcmp(k, "ims")) {
-		int r = conf_sockaddr6(pos, argc, argv, GW_IMS_PORT, &c->ims);
-
-		c->have_ims = r == 0;
-		return r;
-	}
+	if (!strcmp(k, "ims"))
+		return conf_ims_set(pos, argc, argv, GW_IMS_PORT, &c->ims);
 	if (!strcmp(k, "listen"))
 		return conf_sockaddr6(pos, argc, argv, GW_DEFAULT_PORT, &c->listen);
 	if (!strcmp(k, "home-prefix") || !strcmp(k, "site-prefix") || !strcmp(k, "serve")) {
@@ -113,7 +111,7 @@ static int conf_check(const struct gw_conf *c, const char *path)
 		return log_warnx("%s: missing 'keyring'", path), -EINVAL;
 	if (!c->key_id)
 		return log_warnx("%s: missing 'key-id'", path), -EINVAL;
-	if (!c->have_ims)
+	if (!c->ims.n)
 		return log_warnx("%s: missing 'ims'", path), -EINVAL;
 	if (!c->nhome)
 		return log_warnx("%s: no 'home-prefix': nothing to serve", path), -EINVAL;

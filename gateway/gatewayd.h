@@ -10,6 +10,7 @@
 #define GLM_GATEWAYD_H
 #include "evloop.h"
 #include "htab.h"
+#include "imsset.h"
 #include "imssub.h"
 #include "keys.h"
 #include "nft.h"
@@ -33,8 +34,7 @@
 struct gw_conf {
 	char keyring[256];
 	uint32_t key_id;
-	struct sockaddr_in6 ims;
-	bool have_ims;
+	struct ims_set ims;          /* 'ims' lines; the one subscribed at (lib/imsset.h) */
 	struct sockaddr_in6 listen;
 	unsigned nhome, nsite, nserve;  /* nserve > 0: a site gateway */
 	struct in6_addr home[GW_MAX_HOME], site[GW_MAX_SITE], serve[GW_MAX_SERVE];
@@ -57,7 +57,7 @@ struct gw_mapping {
 
 struct gw_stats {
 	uint64_t rx, drops[GLM_PE_MAX];
-	uint64_t not_ims;            /* authentic, but not from our IMS's key and address */
+	uint64_t not_ims;            /* authentic, but not from one of our IMSes' key and address */
 	uint64_t pushes;             /* mappings pushed or dumped by the IMS */
 	uint64_t added, moved, withdrawn, expired, stale;
 	uint64_t refused_site;       /* MA outside every site-prefix: never installed */

@@ -36,23 +36,34 @@ static const struct daemon_opts cli = {
 	opts, ARRAY_SIZE(opts),
 };
 
-static const struct glm_key *ims_key(const struct gw *g)
+static const struct glm_key *ims_key(const struct gw *g, const struct sockaddr_in6 *ims)
 {
-	return keyring_peer(&g->keys, GLM_ROLE_BIT(GLM_ROLE_IMS), &g->conf.ims.sin6_addr);
+	return keyring_peer(&g->keys, GLM_ROLE_BIT(GLM_ROLE_IMS), &ims->sin6_addr);
+}
+
+/* The first of our IMSes the keyring has no key for (NULL: none). */
+static const struct sockaddr_in6 *ims_keyless(const struct gw *g)
+{
+	for (unsigned i = 0; i < g->conf.ims.n; i++)
+		if (!ims_key(g, &g->conf.ims.addr[i]))
+			return &g->conf.ims.addr[i];
+	return NULL;
 }
 
 static int sub_send(void *ctx, struct glm_msg *m)
 {
 	struct gw *g = ctx;
-	const struct glm_key *k = ims_key(g);
+	const struct sockaddr_in6 *to = ims_set_current(&g->conf.ims);
+	const struct glm_key *k = ims_key(g, to);
 
-	return k ? glm_send_msg(g->udp, &g->conf.ims, NULL, m, k) : -ENOKEY;
+	return k ? glm_send_msg(g->udp, to, NULL, m, k) : -ENOKEY;
 }
 
+/* Any of our IMSes, under its own key: a late answer of one we left is
+ * still authentic (imssub.c drops what is not the current one's). */
 static bool from_ims(const struct gw *g, const struct glm_key *key, const struct sockaddr_in6 *from)
 {
-	return key == ims_key(g) && !memcmp(&from->sin6_addr, &g->conf.ims.sin6_addr, 16) &&
-	       from->sin6_port == g->conf.ims.sin6_port;
+	return ims_set_has(&g->conf.ims, from) && key == ims_key(g, from);
 }
 
 static void on_udp(void *arg)
@@ -77,15 +88,15 @@ static void on_udp(void *arg)
 			gw_binding_update(g, &m, key, &local, &from);
 			continue;
 		}
-		/* a NOTIFY must come from the IMS we subscribed at, under its
-		 * key: another node's key, even an IMS's, changes nothing */
+		/* a NOTIFY must come from one of our IMSes, under its key:
+		 * another node's key, even an IMS's, changes nothing */
 		if (!from_ims(g, key, &from)) {
 			g->st.not_ims++;
 			log_debug("%s from %s (key %u) ignored: not our IMS", glm_msg_type_name(m.type), sa6(&from),
 				  key->id);
 			continue;
 		}
-		if (!ims_sub_msg(&g->sub, &m)) {
+		if (!ims_sub_msg(&g->sub, &from, &m)) {
 			g->st.drops[GLM_PE_TYPE]++;
 			log_debug("unexpected %s from %s", glm_msg_type_name(m.type), sa6(&from));
 		}
@@ -121,6 +132,8 @@ static void stats_out(const struct gw *g, struct printer *p)
 		{ "subscribe_rounds", g->sub.rounds },
 		{ "subscribe_acks", g->sub.acks },
 		{ "subscribe_refused", g->sub.refusals },
+		{ "ims_failovers", g->conf.ims.failovers },
+		{ "ims_other", g->sub.other_ims },
 		{ "mappings", htab_count(&g->maps) },
 	};
 
@@ -139,9 +152,9 @@ static void status_out(const struct gw *g, struct printer *p, bool all)
 	const struct gw_mapping *e;
 	size_t it = 0;
 
-	print_str(p, "ims", "ims: %s", sa6(&g->conf.ims));
-	print_str(p, "subscription", " (subscription %s", g->sub.granted ? "acknowledged" : "pending");
-	print_uint(p, "granted_s", ", %u s)\n", g->sub.granted);
+	ims_set_print(&g->conf.ims, p);
+	print_str(p, "subscription", "\nsubscription: %s", g->sub.granted ? "acknowledged" : "pending");
+	print_uint(p, "granted_s", ", %u s\n", g->sub.granted);
 	print_str(p, "table", "table: ip6 %s\n", g->conf.table);
 	print_open_array(p, "home_prefixes");
 	for (unsigned i = 0; i < g->conf.nhome; i++) {
@@ -214,9 +227,11 @@ static void reload(void *arg)
 	struct gw *g = arg;
 
 	daemon_reload_keyring(g->conf.keyring, g->conf.key_id, GLM_ROLE_GATEWAY, NULL, &g->keys, NULL);
-	if (!ims_key(g))
-		log_warnx("keyring %s has no ims key for %s: subscriptions fail until it does", g->conf.keyring,
-			  sa6(&g->conf.ims));
+	const struct sockaddr_in6 *ims = ims_keyless(g);
+
+	if (ims)
+		log_warnx("keyring %s has no ims key for %s: subscriptions there fail until it does", g->conf.keyring,
+			  sa6(ims));
 }
 
 static int gw_load(void *ctx, const struct daemon_args *args)
@@ -240,9 +255,9 @@ static int gw_load(void *ctx, const struct daemon_args *args)
 			  g->conf.key_id, g->conf.keyring, glm_role_name(self->role), g->keys.self_id);
 		return EX_CONFIG;
 	}
-	if (!ims_key(g)) {
+	if (ims_keyless(g)) {
 		log_warnx("%s: no ims key in keyring %s for %s (one ims key, or one whose 'prefix' holds it)",
-			  args->config, g->conf.keyring, sa6(&g->conf.ims));
+			  args->config, g->conf.keyring, sa6(ims_keyless(g)));
 		return EX_CONFIG;
 	}
 	return 0;
@@ -278,7 +293,7 @@ static int gw_setup(void *ctx, struct evloop *loop)
 		return log_warnx("control socket %s: %s", g->conf.control, strerror(-g->ctl)), EX_CANTCREAT;
 	if ((r = ev_watch(loop, g->udp, on_udp, g)) < 0 || (r = ev_watch(loop, g->ctl, on_ctl, g)) < 0)
 		return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
-	ims_sub_init(&g->sub, loop, g->conf.sub_lifetime, sub_send, gw_push, g, g->st.drops);
+	ims_sub_init(&g->sub, loop, &g->conf.ims, g->conf.sub_lifetime, sub_send, gw_push, g, g->st.drops);
 	for (unsigned i = 0; i < g->conf.nhome; i++)
 		ims_sub_add_prefix(&g->sub, &g->conf.home[i], g->conf.home_len[i]);
 	ims_sub_start(&g->sub);
@@ -286,7 +301,7 @@ static int gw_setup(void *ctx, struct evloop *loop)
 	ev_timer_in(loop, &g->sweep, 1000);
 	log_info("%s gateway: %u home prefixes into table ip6 %s, %u site prefixes, %u served prefixes, ims %s, "
 		 "control %s", g->conf.nserve ? "site" : "home", g->conf.nhome, g->conf.table, g->conf.nsite,
-		 g->conf.nserve, sa6(&g->conf.ims), g->conf.control);
+		 g->conf.nserve, sa6(ims_set_current(&g->conf.ims)), g->conf.control);
 	return 0;
 }
 

@@ -24,9 +24,7 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 			return conf_err(pos, "at most %d interfaces", MATD_MAX_NICS);
 		strcpy(c->nics[c->nnics++], argv[1]);
 	} else if (!strcmp(k, "ims")) {
-		if ((r = conf_sockaddr6(pos, argc, argv, MATD_IMS_PORT, &c->ims)) < 0)
-			return r;
-		c->have_ims = true;
+		return conf_ims_set(pos, argc, argv, MATD_IMS_PORT, &c->ims);
 	} else if (!strcmp(k, "key-id")) {
 		if (argc != 2 || parse_u32(argv[1], 1, UINT32_MAX, &c->key_id))
 			return conf_err(pos, "usage: key-id N (1..4294967295)");
@@ -72,9 +70,9 @@ static int conf_check(const struct matd_conf *c, const char *path)
 {
 	if (c->mobile && c->nnics == 0)
 		return log_warnx("%s: home-address needs at least one 'interface'", path), -EINVAL;
-	if (c->mobile && !c->have_ims)
+	if (c->mobile && !c->ims.n)
 		return log_warnx("%s: home-address needs 'ims'", path), -EINVAL;
-	if (c->nhome && !c->have_ims)
+	if (c->nhome && !c->ims.n)
 		return log_warnx("%s: home-prefix needs 'ims'", path), -EINVAL;
 	if (!c->key_id)
 		return log_warnx("%s: missing 'key-id'", path), -EINVAL;

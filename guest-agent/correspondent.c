@@ -170,7 +170,7 @@ static int sub_send(void *ctx, struct glm_msg *m)
 {
 	struct matd *d = ctx;
 
-	return matd_send(d, &d->conf.ims, NULL, m, matd_ims_key(d));
+	return matd_send(d, ims_set_current(&d->conf.ims), NULL, m, matd_ims_key(d));
 }
 
 static void sub_push(void *ctx, const struct glm_msg *m)
@@ -180,7 +180,7 @@ static void sub_push(void *ctx, const struct glm_msg *m)
 
 int corr_start(struct matd *d)
 {
-	ims_sub_init(&d->sub, d->loop, SUBSCRIBE_LIFETIME, sub_send, sub_push, d, d->drops);
+	ims_sub_init(&d->sub, d->loop, &d->conf.ims, SUBSCRIBE_LIFETIME, sub_send, sub_push, d, d->drops);
 	for (unsigned i = 0; i < d->conf.nhome; i++)
 		ims_sub_add_prefix(&d->sub, &d->conf.home[i], d->conf.home_len[i]);
 	ims_sub_start(&d->sub);
@@ -198,19 +198,13 @@ int corr_query(struct matd *d, const struct in6_addr *ha)
 {
 	struct glm_msg m = { .type = GLM_QUERY, .seq = seq_next() };
 
-	if (!d->conf.have_ims)
+	if (!d->conf.ims.n)
 		return -ENOENT;
 	GLM_SET(&m, ha, GLM_TLV_HA, *ha);
 	ims_sub_with_cookie(&d->sub, &m);
 	d->query_seq = m.seq;
 	d->query_ha = *ha;
-	return matd_send(d, &d->conf.ims, NULL, &m, matd_ims_key(d));
-}
-
-static bool from_ims(const struct matd *d, const struct sockaddr_in6 *from)
-{
-	return d->conf.have_ims && same(&from->sin6_addr, &d->conf.ims.sin6_addr) &&
-	       from->sin6_port == d->conf.ims.sin6_port;
+	return matd_send(d, ims_set_current(&d->conf.ims), NULL, &m, matd_ims_key(d));
 }
 
 void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key, const struct in6_addr *local,
@@ -249,9 +243,10 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 			  &a, key);
 		return;
 	}
-	/* NOTIFY, REPLY and COOKIE come from our IMS (only an ims key may
-	 * send them). */
-	if (key != matd_ims_key(d) || !from_ims(d, from)) {
+	/* NOTIFY, REPLY and COOKIE come from one of our IMSes, with its key
+	 * (only an ims key may send them) */
+	if (!ims_set_has(&d->conf.ims, from) ||
+	    key != keyring_peer(&d->keys, GLM_ROLE_BIT(GLM_ROLE_IMS), &from->sin6_addr)) {
 		d->refused++;
 		log_debug("%s from %s ignored: not our IMS", glm_msg_type_name(m->type), sa6(from));
 		return;
@@ -259,7 +254,7 @@ void corr_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *key
 	if (m->type == GLM_NOTIFY)
 		d->notify_rx++;
 	/* the subscription's acks, pushes and COOKIEs (imssub.c) */
-	if (ims_sub_msg(&d->sub, m))
+	if (ims_sub_msg(&d->sub, from, m))
 		return;
 	if (m->type == GLM_COOKIE) {
 		/* the query goes again at once, with the cookie (a few

@@ -33,7 +33,17 @@ int matd_send(struct matd *d, const struct sockaddr_in6 *to, const struct in6_ad
 
 const struct glm_key *matd_ims_key(const struct matd *d)
 {
-	return keyring_peer(&d->keys, GLM_ROLE_BIT(GLM_ROLE_IMS), &d->conf.ims.sin6_addr);
+	const struct sockaddr_in6 *ims = ims_set_current(&d->conf.ims);
+
+	return ims ? keyring_peer(&d->keys, GLM_ROLE_BIT(GLM_ROLE_IMS), &ims->sin6_addr) : NULL;
+}
+
+bool matd_is_ims_key(const struct matd *d, const struct glm_key *key)
+{
+	for (unsigned i = 0; key && i < d->conf.ims.n; i++)
+		if (key == keyring_peer(&d->keys, GLM_ROLE_BIT(GLM_ROLE_IMS), &d->conf.ims.addr[i].sin6_addr))
+			return true;
+	return false;
 }
 
 /* A correspondent's key: the guest or gateway that has addr as a home
@@ -155,6 +165,8 @@ static void stats_out(struct matd *d, struct printer *p)
 	print_u64(p, "refused", "refused=%llu\n", d->refused);
 	print_u64(p, "bu_prove", "bu_prove=%llu\n", d->bu_prove);
 	print_u64(p, "ra_bad", "ra_bad=%llu\n", d->ra_bad);
+	print_u64(p, "ims_failovers", "ims_failovers=%llu\n", d->conf.ims.failovers);
+	print_u64(p, "ims_other", "ims_other=%llu\n", d->sub.other_ims);
 	glm_drops_print(p, d->drops);
 }
 
@@ -171,6 +183,8 @@ static int ctl_handler(void *ctx, int argc, char **argv, FILE *out)
 		if (!strcmp(argv[0], "stats")) {
 			stats_out(d, &pr);
 		} else {
+			ims_set_print(&d->conf.ims, &pr);
+			print_text(&pr, "\n");
 			mobile_status(d, &pr);
 			corr_status(d, &pr);
 		}
@@ -296,11 +310,12 @@ static int matd_load(void *ctx, const struct daemon_args *args)
 			  d->conf.keyring, glm_role_name(d->key->role), d->keys.self_id);
 		return EX_CONFIG;
 	}
-	if (d->conf.have_ims && !matd_ims_key(d)) {
-		log_warnx("%s: no ims key in keyring %s for %s (one ims key, or one whose 'prefix' holds it)",
-			  args->config, d->conf.keyring, sa6(&d->conf.ims));
-		return EX_CONFIG;
-	}
+	for (unsigned i = 0; i < d->conf.ims.n; i++)
+		if (!keyring_peer(&d->keys, GLM_ROLE_BIT(GLM_ROLE_IMS), &d->conf.ims.addr[i].sin6_addr)) {
+			log_warnx("%s: no ims key in keyring %s for %s (one ims key, or one whose 'prefix' holds it)",
+				  args->config, d->conf.keyring, sa6(&d->conf.ims.addr[i]));
+			return EX_CONFIG;
+		}
 	for (unsigned i = 0; i < d->conf.ncns; i++)
 		if (!matd_peer_key(d, &d->conf.cns[i].sin6_addr)) {
 			log_warnx("%s: no guest or gateway key in keyring %s has correspondent %s as 'home' or in a "
@@ -350,7 +365,7 @@ static int matd_setup(void *ctx, struct evloop *loop)
 		if ((r = ev_watch(d->loop, d->nic[i].ndfd, on_ndisc, &d->nic[i])) < 0)
 			return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
 	log_info("started: %s%s, %u home prefixes, ims %s%s", d->conf.mobile ? "mobile node for " : "correspondent",
-		 d->conf.mobile ? a6(&d->conf.ha) : "", d->conf.nhome, d->conf.have_ims ? sa6(&d->conf.ims) : "none",
+		 d->conf.mobile ? a6(&d->conf.ha) : "", d->conf.nhome, d->conf.ims.n ? sa6(ims_set_current(&d->conf.ims)) : "none",
 		 d->conf.home_gateway ? ", home gateway: other peers see the home address" : "");
 	return 0;
 }

@@ -6,6 +6,7 @@
 #ifndef GLM_MATD_H
 #define GLM_MATD_H
 #include "evloop.h"
+#include "imsset.h"
 #include "imssub.h"
 #include "keys.h"
 #include "nft.h"
@@ -31,8 +32,7 @@ struct matd_conf {
 	struct in6_addr ha;
 	unsigned nnics;
 	char nics[MATD_MAX_NICS][IF_NAMESIZE];
-	struct sockaddr_in6 ims;
-	bool have_ims;
+	struct ims_set ims;          /* 'ims' lines; which one we talk to now (lib/imsset.h) */
 	uint32_t key_id;
 	char keyring[256];
 	struct sockaddr_in6 listen;
@@ -175,6 +175,7 @@ struct matd {
 		uint8_t router_mac[6];
 		uint64_t t_event, t_usable, t_ims_sent, t_ims_ack, t_done;
 		uint64_t ims_seq, next_ns, deadline_ns;
+		unsigned ims_failovers;      /* IMSes left for silence during this update */
 		bool has_vouch, has_proof;   /* carried by the update and binding updates */
 		struct glm_vouch vouch;
 		uint8_t proof[16];           /* the IMS's token for new_ma (status PROVE) */
@@ -219,9 +220,11 @@ int matd_conf_load_buf(const char *name, const char *buf, size_t len, struct mat
 int matd_send(struct matd *d, const struct sockaddr_in6 *to, const struct in6_addr *src,
 	      struct glm_msg *m, const struct glm_key *key);
 const char *matd_json_addr(const struct in6_addr *a);
-/* The key we seal for the IMS, and for the correspondent at addr (NULL:
- * none in the keyring). */
+/* The key we seal for the current IMS, and for the correspondent at addr
+ * (NULL: none in the keyring). */
 const struct glm_key *matd_ims_key(const struct matd *d);
+/* Is key the key of one of our IMSes? (its answers may come from any) */
+bool matd_is_ims_key(const struct matd *d, const struct glm_key *key);
 const struct glm_key *matd_peer_key(const struct matd *d, const struct in6_addr *addr);
 /* Does the peer at addr translate (a correspondent, or a mobile peer's
  * HA)? Without a home gateway every peer is taken to. */

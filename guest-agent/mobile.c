@@ -253,7 +253,7 @@ static void send_ims_update(struct matd *d, const struct in6_addr *ma, uint64_t 
 	GLM_SET(&m, ma, GLM_TLV_MA, *ma);
 	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, d->conf.lifetime);
 	set_ma_proof(&m, v, proof);
-	matd_send(d, &d->conf.ims, ma, &m, matd_ims_key(d));
+	matd_send(d, ims_set_current(&d->conf.ims), ma, &m, matd_ims_key(d));
 }
 
 static void send_ho_update(struct matd *d)
@@ -417,6 +417,7 @@ static void commit(struct matd *d, const char *how)
 	d->ho.t_usable = now_ns();
 	d->ho.ims_seq = seq_next();
 	d->ho.tries = 1;
+	d->ho.ims_failovers = 0;
 	d->ho.t_ims_sent = now_ns();
 	d->ho.next_ns = d->ho.t_ims_sent + MSG_FIRST_RETX_NS;
 	send_ho_update(d);
@@ -709,11 +710,16 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		}
 	}
 	if (m->type == GLM_IMS_ACK) {
-		if (key != matd_ims_key(d)) {
+		/* an ack from any of our IMSes: one we left for its silence may
+		 * have stored the update after all. Its PROVE token is good at
+		 * that IMS only: followed from the current one alone. */
+		bool current = d->conf.ims.n < 2 || ims_set_is_current(&d->conf.ims, from);
+
+		if (!matd_is_ims_key(d, key)) {
 			d->refused++;
 			return;
 		}
-		if (d->ho.state == HO_IDLE && m->seq == d->ims_refresh_seq && d->ims_refresh_seq &&
+		if (d->ho.state == HO_IDLE && m->seq == d->ims_refresh_seq && d->ims_refresh_seq && current &&
 		    m->status == GLM_ST_PROVE && GLM_HAS(m, GLM_TLV_PROOF) && d->have_ma) {
 			/* the mapping lapsed: the same refresh again, with the
 			 * IMS's token that reached us at the MA */
@@ -732,6 +738,8 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		}
 		if (d->ho.state != HO_IMS || m->seq != d->ho.ims_seq)
 			return;
+		if (m->status == GLM_ST_PROVE && !current)
+			return; /* the IMS we left wants a proof: the current one decides */
 		if (m->status == GLM_ST_PROVE && GLM_HAS(m, GLM_TLV_PROOF) && !d->ho.has_proof) {
 			/* no vouch for the MA (an unprepared move): the IMS's
 			 * token reached us at it; the update again, with it
@@ -744,7 +752,7 @@ void mobile_msg(struct matd *d, const struct glm_msg *m, const struct glm_key *k
 		}
 		d->ho.t_ims_ack = now_ns();
 		log_debug("handover: IMS ack %.3f ms after the trigger", ns_to_ms(d->ho.t_ims_ack - d->ho.t_event));
-		if (m->status == GLM_ST_STALE && d->ho.tries > 1) {
+		if (m->status == GLM_ST_STALE && (d->ho.tries > 1 || d->ho.ims_failovers)) {
 			/* our retransmission of an update the IMS already stored */
 		} else if (m->status != GLM_ST_OK) {
 			log_warnx("IMS refused %s -> %s: %s", a6(&d->conf.ha), a6(&d->ho.new_ma),
@@ -895,9 +903,28 @@ static void ho_fire(void *arg)
 		break;
 	case HO_IMS:
 		if (now >= d->ho.next_ns) {
+			if (d->ho.tries >= MSG_MAX_TRIES && d->ho.ims_failovers + 1 < d->conf.ims.n) {
+				/* the update in flight to the next IMS, unchanged: the
+				 * same seq, so frontends sharing a store take it once */
+				char what[INET6_ADDRSTRLEN + 20];
+
+				snprintf(what, sizeof(what), "IMS update of %s", a6(&d->conf.ha));
+				ims_set_failover(&d->conf.ims, what, d->ho.tries);
+				d->ho.ims_failovers++;
+				/* a token asked for by the last IMS is its own */
+				d->ho.has_proof = false;
+				d->ho.tries = 1;
+				d->ho.next_ns = now + MSG_FIRST_RETX_NS;
+				log_info("handover: IMS update seq %llu of %s -> %s sent again, unchanged, to %s",
+					 (unsigned long long)d->ho.ims_seq, a6(&d->conf.ha), a6(&d->ho.new_ma),
+					 sa6(ims_set_current(&d->conf.ims)));
+				send_ho_update(d);
+				break;
+			}
 			if (d->ho.tries >= MSG_MAX_TRIES) {
-				log_warnx("IMS %s did not acknowledge %s -> %s after %u tries: notifying correspondents anyway",
-					  sa6(&d->conf.ims), a6(&d->conf.ha), a6(&d->ho.new_ma), d->ho.tries);
+				log_warnx("IMS %s did not acknowledge %s -> %s after %u tries%s: notifying correspondents anyway",
+					  sa6(ims_set_current(&d->conf.ims)), a6(&d->conf.ha), a6(&d->ho.new_ma),
+					  d->ho.tries, d->ho.ims_failovers ? ", nor did the others" : "");
 				start_notify(d);
 				return;
 			}
@@ -932,6 +959,9 @@ static void refresh_due(void *arg)
 
 	if (d->ho.state != HO_IDLE || !d->have_ma || !d->refresh_ns)
 		return;
+	/* the last refresh went unanswered for half a lifetime: the next IMS */
+	if (d->ims_refresh_seq)
+		ims_set_failover(&d->conf.ims, "lifetime refresh", 1);
 	d->ims_refresh_seq = seq_next();
 	send_ims_update(d, &d->ma, d->ims_refresh_seq, d->ma_has_vouch ? &d->ma_vouch : NULL, NULL);
 	d->refresh_ns = now_ns() + (uint64_t)d->conf.lifetime * 500000000ull;

@@ -20,20 +20,38 @@ static void round_send(struct ims_sub *s)
 		s->send(s->ctx, &m);
 	}
 	s->rounds++;
+	s->unanswered++;
 	/* until the IMS acknowledges, try again soon */
 	ev_timer_in(s->loop, &s->timer, IMS_SUB_RETRY_MS);
 }
 
-static void round_due(void *arg)
+/* The next IMS, from scratch: its cookie and its push order are its own. */
+static void failover(struct ims_sub *s)
 {
-	round_send(arg);
+	if (!ims_set_failover(s->ims, "subscription", s->unanswered))
+		return;
+	s->unanswered = 0;
+	s->granted = 0;
+	s->push_seq = 0;
+	s->have_cookie = false;
+	s->resends = 0;
 }
 
-void ims_sub_init(struct ims_sub *s, struct evloop *loop, uint32_t lifetime, ims_sub_send_fn send,
-		  ims_sub_push_fn push, void *ctx, uint64_t drops[GLM_PE_MAX])
+static void round_due(void *arg)
+{
+	struct ims_sub *s = arg;
+
+	if (s->ims && s->unanswered >= IMS_SUB_FAILOVER_ROUNDS)
+		failover(s);
+	round_send(s);
+}
+
+void ims_sub_init(struct ims_sub *s, struct evloop *loop, struct ims_set *ims, uint32_t lifetime,
+		  ims_sub_send_fn send, ims_sub_push_fn push, void *ctx, uint64_t drops[GLM_PE_MAX])
 {
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
+	s->ims = ims;
 	s->lifetime = lifetime;
 	s->send = send;
 	s->push = push;
@@ -99,8 +117,21 @@ static void drop_replay(struct ims_sub *s)
 		s->drops[GLM_PE_REPLAY]++;
 }
 
-bool ims_sub_msg(struct ims_sub *s, const struct glm_msg *m)
+bool ims_sub_msg(struct ims_sub *s, const struct sockaddr_in6 *from, const struct glm_msg *m)
 {
+	bool current = !s->ims || ims_set_is_current(s->ims, from);
+
+	if (!current) {
+		/* the IMS we left: its REPLY is still the caller's, the
+		 * rest was for a subscription we no longer have there */
+		if (m->type == GLM_NOTIFY || (m->type == GLM_COOKIE && in_round(s, m->seq))) {
+			s->other_ims++;
+			log_debug("%s from %s dropped: not the IMS we subscribe at now", glm_msg_type_name(m->type),
+				  sa6(from));
+			return true;
+		}
+		return false;
+	}
 	if (GLM_HAS(m, GLM_TLV_COOKIE)) {
 		memcpy(s->cookie, m->cookie, GLM_COOKIE_LEN);
 		s->have_cookie = true;
@@ -110,6 +141,7 @@ bool ims_sub_msg(struct ims_sub *s, const struct glm_msg *m)
 	if (m->type == GLM_COOKIE) {
 		if (!in_round(s, m->seq))
 			return false;
+		s->unanswered = 0; /* it answers: only not with an ack yet */
 		if (GLM_HAS(m, GLM_TLV_COOKIE) && ims_sub_may_resend(s)) {
 			log_debug("IMS asks us to prove our address: SUBSCRIBE again");
 			round_send(s);
@@ -125,6 +157,7 @@ bool ims_sub_msg(struct ims_sub *s, const struct glm_msg *m)
 				  (unsigned long long)m->seq);
 			return true;
 		}
+		s->unanswered = 0;
 		if (m->status == GLM_ST_OK && GLM_HAS(m, GLM_TLV_LIFETIME) && m->lifetime) {
 			s->acks++;
 			s->granted = m->lifetime;

@@ -163,6 +163,42 @@ migrate() {
 	! grep -qE 'Sanitizer|runtime error:' "$TB_DIR/gatewayd.log" || false
 }
 
+# Two IMSes (issue 16), each with its own SQLite file: imsd on c::5 and
+# imsd2 on c::6. The gateway and the vm's matd are given both, c::5 first;
+# c::5 is killed (-9) with the gateway subscribed there. The vm's update
+# of the next move goes to c::6; the gateway's renewal (at half its 4 s
+# lifetime) goes unanswered and it subscribes at c::6, whose dump fills
+# its map; later pushes come from c::6.
+@test "gateway: the IMS it is subscribed at killed (-9): it subscribes at the second one, whose mappings fill its map" {
+	tb_setup
+	glm_keys
+	glm_start_imsd
+	glm_start_imsd2
+	glm_start_gatewayd "ims [$GLM_IMS2_ADDR]:$GLM_IMS_PORT" "subscription-lifetime 4"
+	glm_start_matd vm "home-gateway yes" "ims [$GLM_IMS2_ADDR]:$GLM_IMS_PORT"
+	glm_wait_handovers vm 1 5
+	glm_gw_wait "$GLM_HA" "$(glm_vm_ma)" 5
+	glm_gatewayctl status | grep -q "^ims: \[$TB_IMS_ADDR\]:5300 (of \[$TB_IMS_ADDR\]:5300 \[$GLM_IMS2_ADDR\]:5300, failovers 0)"
+	kill -9 "$GLM_IMSD_PID"
+	tb_wait_pid "$GLM_IMSD_PID" 5 || true
+	GLM_IMSD_PID=
+	tb_migrate hB
+	glm_wait_handovers vm 2 10
+	ma=$(glm_vm_ma)
+	[[ "$ma" == 2001:db8:b:* ]]
+	# only the second IMS knows the new MA: the gateway learns it there
+	glm_gw_wait "$GLM_HA" "$ma" 20
+	grep -q "IMS \[$TB_IMS_ADDR\]:5300 not answering after 3 tries (subscription), failing over to \[$GLM_IMS2_ADDR\]:5300" "$TB_DIR/gatewayd.log"
+	glm_gatewayctl status | grep -q "^ims: \[$GLM_IMS2_ADDR\]:5300 (of .*, failovers 1)"
+	[ "$(glm_gatewayctl --json status | python3 -c "import json,sys; print(json.load(sys.stdin)['ims'])")" = "[$GLM_IMS2_ADDR]:5300" ]
+	# the second IMS's pushes are our IMS's: taken, none counted as foreign
+	tb_migrate hA
+	glm_wait_handovers vm 3 5
+	glm_gw_wait "$GLM_HA" "$(glm_vm_ma)" 5
+	[ "$(gw_stat not_ims)" -eq 0 ]
+	[ "$(gw_stat ims_failovers)" -eq 1 ]
+}
+
 @test "gateway: an expired mapping and a withdrawn one leave the kernel's map" {
 	gw_setup
 	local ma ims=(-s "[$TB_IMS_ADDR]:$GLM_IMS_PORT" -k "$(glm_keyring 10)" -i 10)

@@ -351,6 +351,47 @@ print(i.ip_address(i.ip_network("2001:db8:b::/64").network_address.packed[:8] + 
 	tb_exec cn "$GLM_BIN/imsclient" -s "[$TB_IMS_ADDR]:5300" -k "$(glm_keyring 20)" -i 20 query "$GLM_HA" | grep -q "ma=$(glm_vm_ma)"
 }
 
+# Two IMSes (issue 16): imsd on c::5 and a second one on c::6, each with
+# its own SQLite file; matd in the vm and in cn given both, c::5 first.
+#
+#   vm --IMS UPDATE--> [c::5]:5300 imsd (killed -9 before the move: silent)
+#      --same seq----> [c::6]:5300 imsd2 (takes it)
+@test "IMS failover: the first IMS killed (-9) before a move; the same update goes to the second, the handover completes, TCP survives" {
+	tb_setup
+	glm_keys
+	glm_start_imsd
+	glm_start_imsd2
+	glm_start_matd cn "ims [$GLM_IMS2_ADDR]:$GLM_IMS_PORT"
+	glm_start_matd vm "correspondent $TB_CN_ADDR" "ims [$GLM_IMS2_ADDR]:$GLM_IMS_PORT"
+	glm_wait_handovers vm 1 5
+	glm_wait_peer cn "$GLM_HA" "$(glm_vm_ma)" 5
+	# both listed, the first in use
+	glm_matctl vm status | grep -qx "ims: \[$TB_IMS_ADDR\]:5300 (of \[$TB_IMS_ADDR\]:5300 \[$GLM_IMS2_ADDR\]:5300, failovers 0)"
+	start_stream tcp vm cn 6
+	kill -9 "$GLM_IMSD_PID"
+	tb_wait_pid "$GLM_IMSD_PID" 5 || true
+	GLM_IMSD_PID=
+	migrate hB 2
+	ma=$(glm_vm_ma)
+	[[ "$ma" == 2001:db8:b:* ]]
+	finish_stream
+	assert_tcp_intact
+	grep -q "IMS \[$TB_IMS_ADDR\]:5300 not answering after 5 tries (IMS update of $GLM_HA), failing over to \[$GLM_IMS2_ADDR\]:5300" "$TB_DIR/matd-vm.log"
+	# the update in flight, unchanged: the seq the vm sent the dead IMS is
+	# the one the second one stored
+	seq=$(sed -n "s/.*IMS update seq \([0-9]*\) of $GLM_HA -> $ma sent again, unchanged, to \[$GLM_IMS2_ADDR\]:5300.*/\1/p" "$TB_DIR/matd-vm.log")
+	[ -n "$seq" ]
+	tb_exec cn "$GLM_BIN/imsclient" -s "[$GLM_IMS2_ADDR]:5300" -k "$(glm_keyring 20)" -i 20 query "$GLM_HA" | grep -q "ma=$ma .*seq=$seq$"
+	# and acknowledged by it: the handover's IMS round trip was measured
+	[ "$(glm_status_field vm "d['mobile']['last_handover']['ims_rtt_ms'] is not None")" = True ]
+	glm_matctl vm status | grep -q "^ims: \[$GLM_IMS2_ADDR\]:5300 (of .*failovers 1)"
+	[ "$(glm_status_field vm "d['ims']")" = "[$GLM_IMS2_ADDR]:5300" ]
+	# the next move goes straight to the second IMS: no failover again
+	migrate hA 3
+	[ "$(grep -c 'not answering after' "$TB_DIR/matd-vm.log")" -eq 1 ]
+	tb_exec cn "$GLM_BIN/imsclient" -s "[$GLM_IMS2_ADDR]:5300" -k "$(glm_keyring 20)" -i 20 query "$GLM_HA" | grep -q "ma=$(glm_vm_ma) "
+}
+
 @test "matd and matctl: config errors name FILE:LINE, clean exit codes, no tty needed" {
 	tb_setup --no-wait
 	glm_keys
@@ -362,6 +403,18 @@ print(i.ip_address(i.ip_network("2001:db8:b::/64").network_address.packed[:8] + 
 	run "$GLM_BIN/matd" -n -f "$TB_DIR/bad2.conf"
 	[ "$status" -eq 78 ]
 	[[ "$output" == *"bad2.conf:4:"* ]]
+	# several IMSes: nine are one too many, a bad address is named
+	printf 'key-id 20\nkeyring %s\nims 2001:db8:c::1 2001:db8:c::2 2001:db8:c::3 2001:db8:c::4\nims 2001:db8:c::5 2001:db8:c::6 2001:db8:c::7 2001:db8:c::8 2001:db8:c::9\n' "$(glm_keyring 20)" >"$TB_DIR/bad3.conf"
+	run "$GLM_BIN/matd" -n -f "$TB_DIR/bad3.conf"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"bad3.conf:4: at most 8 IMS addresses (ims 2001:db8:c::9 is one too many)"* ]]
+	printf 'key-id 20\nkeyring %s\nims [2001:db8:c::5]:5300 [2001:db8:c::6:5300\n' "$(glm_keyring 20)" >"$TB_DIR/bad4.conf"
+	run "$GLM_BIN/matd" -n -f "$TB_DIR/bad4.conf"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"bad4.conf:3: bad ims address '[2001:db8:c::6:5300'"* ]]
+	printf 'key-id 20\nkeyring %s\nims [2001:db8:c::5]:5300 [2001:db8:c::6]:5300\nhome-prefix 2001:db8:100::/64\n' "$(glm_keyring 20)" >"$TB_DIR/good.conf"
+	run "$GLM_BIN/matd" -n -f "$TB_DIR/good.conf"
+	[ "$status" -eq 0 ]
 	run "$GLM_BIN/matd" --help
 	[ "$status" -eq 0 ]
 	run "$GLM_BIN/matctl" -s "$TB_DIR/none.sock" status

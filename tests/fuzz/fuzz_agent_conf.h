@@ -12,9 +12,10 @@ static inline int fuzz_agent_conf(struct agentd *a)
 		return -1;
 	a->key = keyring_find(&a->keys, FUZZ_AGENT);
 	a->conf.listen = fuzz_sa("2001:db8:1::1", AGENT_PORT);
-	a->conf.has_relay = a->conf.has_ims = true;
+	a->conf.has_relay = true;
 	a->conf.relay = fuzz_sa("2001:db8:2::1", AGENT_PORT);
-	a->conf.ims = fuzz_sa("2001:db8:c::5", 5300);
+	a->conf.ims.n = 1;
+	a->conf.ims.addr[0] = fuzz_sa("2001:db8:c::5", 5300);
 	a->conf.guest_port = 5301;
 	a->conf.reception_timeout_ms = 100;
 	return 0;

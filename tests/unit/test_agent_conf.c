@@ -100,11 +100,40 @@ static void test_refused(void **state)
 	assert_string_equal(msg, "t: t.conf: an agent needs at least one 'bridge'\n");
 }
 
+/* Several IMS frontends, on one line or several; a bad one refused whole. */
+static void test_ims(void **state)
+{
+	struct agent_conf c;
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(load("bridge br0\nims [2001:db8:c::5]:5300\n", &c, msg, sizeof(msg)), 0);
+	assert_int_equal(c.ims.n, 1);
+	assert_int_equal(ntohs(c.ims.addr[0].sin6_port), 5300);
+	agent_conf_free(&c);
+	assert_int_equal(load("bridge br0\nims [2001:db8:c::5]:5300 [2001:db8:c::6]:5310\nims 2001:db8:c::7\n", &c,
+			      msg, sizeof(msg)),
+			 0);
+	assert_string_equal(msg, "");
+	assert_int_equal(c.ims.n, 3);
+	assert_int_equal(ntohs(c.ims.addr[1].sin6_port), 5310);
+	assert_int_equal(ntohs(c.ims.addr[2].sin6_port), 5300);
+	agent_conf_free(&c);
+	assert_int_equal(load("bridge br0\nims 2001:db8:c::5 2001:db8:c::x\n", &c, msg, sizeof(msg)), -EINVAL);
+	assert_string_equal(msg, "t: t.conf:4: bad ims address '2001:db8:c::x' (expected ADDR or [ADDR]:PORT)\n");
+	assert_int_equal(load("bridge br0\nims 2001:db8:c::1 2001:db8:c::2 2001:db8:c::3 2001:db8:c::4 "
+			      "2001:db8:c::5 2001:db8:c::6 2001:db8:c::7 2001:db8:c::8 2001:db8:c::9\n",
+			      &c, msg, sizeof(msg)),
+			 -EINVAL);
+	assert_string_equal(msg, "t: t.conf:4: at most 8 IMS addresses (ims 2001:db8:c::9 is one too many)\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bridges_and_uplinks),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_ims),
 	};
 
 	log_init("t", true, 0);

@@ -110,11 +110,44 @@ static void test_refused(void **state)
 	assert_int_equal(c.nserve, 0);
 }
 
+/* Several IMS frontends: BASE's line and more, on lines of their own or
+ * on one; a bad one refused whole, with FILE:LINE. */
+static void test_ims(void **state)
+{
+	struct gw_conf c;
+	struct in6_addr a;
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(load("", &c, msg, sizeof(msg)), 0);
+	assert_int_equal(c.ims.n, 1);
+	assert_int_equal(load("ims [2001:db8:c::6]:5300 2001:db8:c::7\n", &c, msg, sizeof(msg)), 0);
+	assert_string_equal(msg, "");
+	assert_int_equal(c.ims.n, 3);
+	assert_int_equal(c.ims.cur, 0);
+	assert_int_equal(parse_in6("2001:db8:c::7", &a), 0);
+	assert_memory_equal(&c.ims.addr[2].sin6_addr, &a, 16);
+	assert_int_equal(ntohs(c.ims.addr[2].sin6_port), GW_IMS_PORT);
+	assert_int_equal(load("ims 2001:db8:c::6 2001:db8:c::7 2001:db8:c::8 2001:db8:c::9 2001:db8:c::a "
+			      "2001:db8:c::b 2001:db8:c::c\n", &c, msg, sizeof(msg)), 0);
+	assert_int_equal(c.ims.n, IMS_SET_MAX);
+	assert_int_equal(load("ims 2001:db8:c::6\nims 2001:db8:c::7 2001:db8:c::8 2001:db8:c::9 2001:db8:c::a "
+			      "2001:db8:c::b 2001:db8:c::c 2001:db8:c::d\n", &c, msg, sizeof(msg)), -EINVAL);
+	assert_string_equal(msg, "t: t.conf:7: at most 8 IMS addresses (ims 2001:db8:c::d is one too many)\n");
+	assert_int_equal(c.ims.n, 2);
+	assert_int_equal(load("ims 2001:db8:c::6 [2001:db8:c::7\n", &c, msg, sizeof(msg)), -EINVAL);
+	assert_string_equal(msg, "t: t.conf:6: bad ims address '[2001:db8:c::7' (expected ADDR or [ADDR]:PORT)\n");
+	assert_int_equal(c.ims.n, 1);
+	assert_int_equal(load("ims 2001:db8:c::5\n", &c, msg, sizeof(msg)), -EINVAL);
+	assert_string_equal(msg, "t: t.conf:6: ims [2001:db8:c::5]:5300 given twice\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_home_and_site),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_ims),
 	};
 
 	log_init("t", true, 0);

@@ -79,9 +79,10 @@ static int setup(void **state)
 	A.nbr = 1;
 	A.vms = vms;
 	A.nvms = 1;
-	A.conf.has_ims = true;
-	A.conf.ims.sin6_family = AF_INET6;
-	A.conf.ims.sin6_addr = ip6("2001:db8:c::5");
+	A.conf.ims.n = 1;
+	A.conf.ims.addr[0].sin6_family = AF_INET6;
+	A.conf.ims.addr[0].sin6_addr = ip6("2001:db8:c::5");
+	A.conf.ims.addr[0].sin6_port = htons(5300);
 	A.conf.guest_port = 5301;
 	strcpy(V.name, "vm");
 	V.nports = 1;
@@ -274,9 +275,57 @@ static void test_no_prefix(void **state)
 	assert_int_equal(nsent, 0);
 }
 
+/* Two IMSes, the first silent: after QUERY_TRIES_PER_IMS (5) unanswered
+ * QUERYs the next goes to the second, logged; its REPLY is taken, and
+ * the preparation goes on. The next preparation asks the second first. */
+static void test_query_failover(void **state)
+{
+	struct sockaddr_in6 from;
+	uint64_t t0 = now_ns();
+	char msg[512];
+
+	(void)state;
+	A.conf.ims.n = 2;
+	A.conf.ims.addr[1] = A.conf.ims.addr[0];
+	A.conf.ims.addr[1].sin6_addr = ip6("2001:db8:c::6");
+	prepare_start(&A, &V);
+	assert_int_equal(nsent, 1);
+	capture_begin();
+	for (unsigned k = 1; k <= 5; k++)
+		prepare_timer(&A, &V, t0 + k * 200 * MS);
+	capture_end(msg, sizeof(msg));
+	assert_int_equal(nsent, 6);
+	for (unsigned k = 0; k < 5; k++)
+		assert_memory_equal(&sent_to[k], &A.conf.ims.addr[0], sizeof(sent_to[k]));
+	assert_int_equal(sent[5].type, GLM_QUERY);
+	assert_memory_equal(&sent_to[5], &A.conf.ims.addr[1], sizeof(sent_to[5]));
+	assert_string_equal(msg, "test_prepare: IMS [2001:db8:c::5]:5300 not answering after 5 tries (QUERY for vm vm), "
+				 "failing over to [2001:db8:c::6]:5300\n");
+	assert_int_equal(A.conf.ims.failovers, 1);
+	/* its answer is taken */
+	from = A.conf.ims.addr[1];
+	struct glm_msg r = reply("2001:db8:a::99");
+	prepare_msg(&A, &r, IMS, &from);
+	assert_true(V.have_current_ma);
+	assert_int_equal(V.prepare, PREPARE_CHECKING);
+	/* with each IMS tried once, no more failovers: the deadline decides */
+	memset(&V.prepare, 0, sizeof(V.prepare));
+	V.have_current_ma = false;
+	nsent = 0;
+	prepare_start(&A, &V);
+	assert_memory_equal(&sent_to[0], &A.conf.ims.addr[1], sizeof(sent_to[0]));
+	capture_begin();
+	for (unsigned k = 1; k <= 12; k++)
+		prepare_timer(&A, &V, t0 + 1000 * MS + k * 200 * MS);
+	capture_end(msg, sizeof(msg));
+	assert_int_equal(A.conf.ims.failovers, 2);
+	assert_int_equal(A.conf.ims.cur, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_query_failover, setup),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test_setup(test_prepared_move, setup),
 		cmocka_unit_test_setup(test_ack_while_checking_ignored, setup),

@@ -74,6 +74,23 @@ glm_start_imsd() {
 	glm__wait_sock "$TB_DIR/ims.sock" imsd "$TB_DIR/imsd.log"
 }
 
+# glm_start_imsd2 [imsd options...]: a second IMS for the clients given
+# two ('ims' with both addresses): imsd on GLM_IMS2_ADDR, a second address
+# of the ims node, with a store of its own (ims2.db), its own socket, pid
+# file and log (imsd2.log).
+GLM_IMS2_ADDR=2001:db8:c::6
+glm_start_imsd2() {
+	[ -f "$TB_DIR/keys.pub" ] || glm_keys
+	tb_exec ims ip -6 addr show dev eth0 | grep -q " $GLM_IMS2_ADDR/" ||
+		tb_exec ims ip -6 addr add "$GLM_IMS2_ADDR/64" dev eth0 nodad || return 1
+	rm -f "$TB_DIR/ims2.sock"
+	tb_spawn ims "$GLM_BIN/imsd" -d -f /dev/null -k "$TB_DIR/keys-5" -l "[$GLM_IMS2_ADDR]:$GLM_IMS_PORT" \
+		-D "$TB_DIR/ims2.db" -s "$TB_DIR/ims2.sock" -p "$TB_DIR/imsd2.pid" "$@" \
+		>>"$TB_DIR/imsd2.log" 2>&1 || return 1
+	GLM_IMSD2_PID=$TB_PID
+	glm__wait_sock "$TB_DIR/ims2.sock" "the second imsd" "$TB_DIR/imsd2.log"
+}
+
 # glm_start_matd NODE [config lines...]: write NODE's matd.conf from the
 # role defaults plus extra lines, start matd, wait for its socket.
 glm_start_matd() {
@@ -282,11 +299,11 @@ glm_setup() {
 glm_stop_and_check_logs() {
 	local pid f bad=0
 	[ -n "${TB_DIR:-}" ] && [ -d "$TB_DIR" ] || return 0
-	for pid in ${GLM_MATD_VM_PID:-} ${GLM_MATD_CN_PID:-} ${GLM_IMSD_PID:-} ${GLM_GATEWAYD_PID:-} ${GLM_SITEGW_PID:-} ${GLM_AGENT_HA_PID:-} \
+	for pid in ${GLM_MATD_VM_PID:-} ${GLM_MATD_CN_PID:-} ${GLM_IMSD_PID:-} ${GLM_IMSD2_PID:-} ${GLM_GATEWAYD_PID:-} ${GLM_SITEGW_PID:-} ${GLM_AGENT_HA_PID:-} \
 		${GLM_AGENT_HB_PID:-} ${GLM_AGENT_HA2_PID:-} ${GLM_AGENT_RELAY_PID:-}; do
 		kill -TERM "$pid" 2>/dev/null && tb_wait_pid "$pid" 5 >/dev/null 2>&1
 	done
-	for f in "$TB_DIR"/matd-*.log "$TB_DIR"/imsd.log "$TB_DIR"/agent-*.log "$TB_DIR"/gatewayd.log "$TB_DIR"/sitegw.log; do
+	for f in "$TB_DIR"/matd-*.log "$TB_DIR"/imsd.log "$TB_DIR"/imsd2.log "$TB_DIR"/agent-*.log "$TB_DIR"/gatewayd.log "$TB_DIR"/sitegw.log; do
 		[ -f "$f" ] || continue
 		if grep -qE 'Sanitizer|runtime error:' "$f"; then
 			echo "glm: sanitizer report in $f:" >&2
@@ -294,7 +311,7 @@ glm_stop_and_check_logs() {
 			bad=1
 		fi
 	done
-	GLM_MATD_VM_PID='' GLM_MATD_CN_PID='' GLM_IMSD_PID='' GLM_AGENT_HA_PID='' GLM_AGENT_HB_PID='' GLM_GATEWAYD_PID='' GLM_SITEGW_PID=''
+	GLM_MATD_VM_PID='' GLM_MATD_CN_PID='' GLM_IMSD_PID='' GLM_IMSD2_PID='' GLM_AGENT_HA_PID='' GLM_AGENT_HB_PID='' GLM_GATEWAYD_PID='' GLM_SITEGW_PID=''
 	GLM_AGENT_HA2_PID='' GLM_AGENT_RELAY_PID=''
 	return $bad
 }
