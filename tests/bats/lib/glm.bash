@@ -64,11 +64,25 @@ glm__wait_sock() {
 	return 1
 }
 
+# glm__imsd_store NAME: imsd's store options: SQLite in $TB_DIR/NAME.db,
+# or, with GLM_IMS_STORE=etcd, the running etcd cluster (etcd_cluster_start)
+# through a config file of NAME's own: frontends over the same mappings.
+glm__imsd_store() {
+	if [ "${GLM_IMS_STORE:-sqlite}" = etcd ]; then
+		printf 'store etcd\netcd-endpoints %s\netcd-timeout 3000\n' "$(etcd_endpoints | tr , ' ')" \
+			>"$TB_DIR/$1.conf"
+		echo "-f $TB_DIR/$1.conf"
+	else
+		echo "-f /dev/null -D $TB_DIR/$1.db"
+	fi
+}
+
 glm_start_imsd() {
 	[ -f "$TB_DIR/keys.pub" ] || glm_keys
 	rm -f "$TB_DIR/ims.sock"
-	tb_spawn ims "$GLM_BIN/imsd" -d -f /dev/null -k "$TB_DIR/keys-5" -l "[$TB_IMS_ADDR]:$GLM_IMS_PORT" \
-		-D "$TB_DIR/ims.db" -s "$TB_DIR/ims.sock" -p "$TB_DIR/imsd.pid" "$@" \
+	# shellcheck disable=SC2046 # two or four words
+	tb_spawn ims "$GLM_BIN/imsd" -d $(glm__imsd_store ims) -k "$TB_DIR/keys-5" -l "[$TB_IMS_ADDR]:$GLM_IMS_PORT" \
+		-s "$TB_DIR/ims.sock" -p "$TB_DIR/imsd.pid" "$@" \
 		>>"$TB_DIR/imsd.log" 2>&1 || return 1
 	GLM_IMSD_PID=$TB_PID
 	glm__wait_sock "$TB_DIR/ims.sock" imsd "$TB_DIR/imsd.log"
@@ -84,8 +98,9 @@ glm_start_imsd2() {
 	tb_exec ims ip -6 addr show dev eth0 | grep -q " $GLM_IMS2_ADDR/" ||
 		tb_exec ims ip -6 addr add "$GLM_IMS2_ADDR/64" dev eth0 nodad || return 1
 	rm -f "$TB_DIR/ims2.sock"
-	tb_spawn ims "$GLM_BIN/imsd" -d -f /dev/null -k "$TB_DIR/keys-5" -l "[$GLM_IMS2_ADDR]:$GLM_IMS_PORT" \
-		-D "$TB_DIR/ims2.db" -s "$TB_DIR/ims2.sock" -p "$TB_DIR/imsd2.pid" "$@" \
+	# shellcheck disable=SC2046 # two or four words
+	tb_spawn ims "$GLM_BIN/imsd" -d $(glm__imsd_store ims2) -k "$TB_DIR/keys-5" -l "[$GLM_IMS2_ADDR]:$GLM_IMS_PORT" \
+		-s "$TB_DIR/ims2.sock" -p "$TB_DIR/imsd2.pid" "$@" \
 		>>"$TB_DIR/imsd2.log" 2>&1 || return 1
 	GLM_IMSD2_PID=$TB_PID
 	glm__wait_sock "$TB_DIR/ims2.sock" "the second imsd" "$TB_DIR/imsd2.log"
