@@ -44,6 +44,10 @@ struct client {
 	const char *save;   /* write the sealed request here as hex */
 	const char *acked;  /* -c: write the seq of every OK answer here, a line each */
 	bool keep_going;    /* -c: an answer missing for -t ms counts as lost, not the end */
+	bool echo;          /* the server is an echo: take our own request back as the answer */
+	unsigned spread;    /* update -c: over this many home addresses from HA on (HA, HA+1, ...) */
+	struct glm_msg *tmpls; /* their requests, taken in turn */
+	FILE *rtts;         /* -c: every round trip, in ms, a line each */
 	uint16_t port;
 	unsigned count, window;
 	uint8_t cookie[GLM_COOKIE_LEN];  /* imsd's last cookie for our address */
@@ -104,7 +108,7 @@ static int recv_msg(struct client *c, uint64_t deadline, struct glm_msg *m)
 				continue;
 			return -errno; /* e.g. ECONNREFUSED: nobody listens */
 		}
-		if (!c->key) {
+		if (!c->key || c->echo) {
 			if (glm_msg_parse(buf, (size_t)n, m) == GLM_PE_OK)
 				return 1;
 			continue;
@@ -215,8 +219,8 @@ static void print_rtt(uint64_t *rtt, unsigned n, uint64_t total_ns)
 	if (!n)
 		return;
 	qsort(rtt, n, sizeof(*rtt), cmp_u64);
-	printf("rtt n=%u min=%.3f median=%.3f p90=%.3f max=%.3f ms; %.0f requests/s\n", n,
-	       ns_to_ms(rtt[0]), ns_to_ms(rtt[n / 2]), ns_to_ms(rtt[(n * 9) / 10]),
+	printf("rtt n=%u min=%.3f median=%.3f p90=%.3f p99=%.3f max=%.3f ms; %.0f requests/s\n", n,
+	       ns_to_ms(rtt[0]), ns_to_ms(rtt[n / 2]), ns_to_ms(rtt[(n * 9) / 10]), ns_to_ms(rtt[(n * 99) / 100]),
 	       ns_to_ms(rtt[n - 1]), total_ns ? n / (total_ns / 1e9) : 0.0);
 }
 
@@ -259,7 +263,7 @@ static int repeat(struct client *c, struct glm_msg *tmpl)
 		int r;
 
 		while (sent < c->count && inflight < (c->window ? c->window : 1)) {
-			if (send_copy(c, tmpl, &seqs[sent]) < 0) {
+			if (send_copy(c, c->tmpls ? &c->tmpls[sent % c->spread] : tmpl, &seqs[sent]) < 0) {
 				code = EX_UNAVAILABLE;
 				goto cleanup;
 			}
@@ -290,7 +294,7 @@ static int repeat(struct client *c, struct glm_msg *tmpl)
 				continue;
 			if (m.type == GLM_COOKIE) {
 				/* again, with the cookie: the round trip counts */
-				if (send_copy(c, tmpl, &seqs[i]) < 0) {
+				if (send_copy(c, c->tmpls ? &c->tmpls[i % c->spread] : tmpl, &seqs[i]) < 0) {
 					code = EX_UNAVAILABLE;
 					goto cleanup;
 				}
@@ -298,12 +302,15 @@ static int repeat(struct client *c, struct glm_msg *tmpl)
 			}
 			answered[i] = true;
 			rtt[done - lost] = now_ns() - sent_at[i];
+			if (c->rtts)
+				fprintf(c->rtts, "%.4f\n", ns_to_ms(rtt[done - lost]));
 			done++;
 			inflight--;
 			if (GLM_HAS(&m, GLM_TLV_STATUS) && m.status == GLM_ST_OK) {
 				ok++;
 				if (acked)
-					fprintf(acked, "%llu\n", (unsigned long long)m.seq);
+					fprintf(acked, "%llu %llu\n", (unsigned long long)m.seq,
+						(unsigned long long)now_ns());
 			}
 			break;
 		}
@@ -336,6 +343,19 @@ static int run(struct client *c, struct glm_msg *req)
 	return transact(c, req, &ans);
 }
 
+/* Sign a VOUCH for m's HA and MA with the --vouch keyring's private key. */
+static int vouch(struct client *c, struct glm_msg *m)
+{
+	struct glm_keyring vk;
+
+	if (keyring_load(c->vouch, &vk) < 0)
+		return -1;
+	glm_vouch_sign(&vk, &m->ha, &m->ma, realtime_ns() / 1000000000ull + 3600, &m->vouch);
+	m->present |= 1u << GLM_TLV_VOUCH;
+	keyring_free(&vk);
+	return 0;
+}
+
 static int cmd_update(struct client *c, int argc, char **argv)
 {
 	struct glm_msg m = { .type = GLM_IMS_UPDATE }, ans;
@@ -346,15 +366,24 @@ static int cmd_update(struct client *c, int argc, char **argv)
 		return EX_USAGE;
 	m.present |= 1u << GLM_TLV_HA | 1u << GLM_TLV_MA;
 	GLM_SET(&m, lifetime, GLM_TLV_LIFETIME, lt);
-	if (c->vouch) {
-		struct glm_keyring vk;
+	if (c->spread > 1 && c->count > 1) {
+		int code;
 
-		if (keyring_load(c->vouch, &vk) < 0)
-			return EX_CONFIG;
-		glm_vouch_sign(&vk, &m.ha, &m.ma, realtime_ns() / 1000000000ull + 3600, &m.vouch);
-		m.present |= 1u << GLM_TLV_VOUCH;
-		keyring_free(&vk);
+		if (!(c->tmpls = calloc(c->spread, sizeof(*c->tmpls))))
+			return EX_OSERR;
+		for (unsigned i = 0; i < c->spread; i++) {
+			c->tmpls[i] = m;
+			c->tmpls[i].ha.s6_addr[15] = (uint8_t)(m.ha.s6_addr[15] + i);
+			if (c->vouch && vouch(c, &c->tmpls[i]))
+				return EX_CONFIG;
+		}
+		code = run(c, &m);
+		free(c->tmpls);
+		c->tmpls = NULL;
+		return code;
 	}
+	if (c->vouch && vouch(c, &m))
+		return EX_CONFIG;
 	if (c->count > 1)
 		return run(c, &m);
 	/* an MA nobody vouched for: the IMS's token comes to the MA (which
@@ -405,9 +434,24 @@ static int cmd_subscribe(struct client *c, int argc, char **argv)
 		return code;
 	/* The dump and the pushes that follow have imsd's own seqs. */
 	deadline = now_ns() + (uint64_t)secs * 1000000000ull;
+	FILE *stamps = c->acked ? fopen(c->acked, "w") : NULL;
+
+	if (c->acked && !stamps) {
+		fprintf(stderr, "imsclient: %s: %s\n", c->acked, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	if (stamps)
+		setvbuf(stamps, NULL, _IOLBF, 0); /* whole lines, even if we are killed */
 	while ((r = recv_msg(c, deadline, &ans)) > 0)
-		if (ans.type == GLM_NOTIFY)
+		if (ans.type == GLM_NOTIFY) {
+			/* --acked: the update's seq and when its push arrived */
+			if (stamps && GLM_HAS(&ans, GLM_TLV_UPDATE_SEQ))
+				fprintf(stamps, "%llu %llu\n", (unsigned long long)ans.update_seq,
+					(unsigned long long)now_ns());
 			print_msg(&ans);
+		}
+	if (stamps && fclose(stamps))
+		return EX_IOERR;
 	return r < 0 ? EXIT_TIMEOUT : 0;
 }
 
@@ -464,7 +508,11 @@ static void usage(FILE *f)
 		   "  -c N         repeat N times and print round-trip statistics\n"
 		   "  -w W         with -c, keep W requests in flight\n"
 		   "  --keep-going with -c, count what is unanswered after -t ms as lost and go on\n"
-		   "  --acked FILE with -c, write the seq of every OK answer to FILE\n"
+		   "  --acked FILE with -c, write the seq of every OK answer and when it came (CLOCK_MONOTONIC ns)\n"
+		   "               to FILE; with subscribe, the update seq of every push and when it came\n"
+		   "  --rtts FILE  with -c, write every round trip (ms) to FILE\n"
+		   "  --echo       the server echoes: take our own request back as its answer (a baseline)\n"
+		   "  --spread K   update with -c: take the home addresses HA .. HA+K-1 in turn (K <= 256)\n"
 		   "exit: 0 ok, 1 refused, 2 no answer, 64 usage\n");
 }
 
@@ -476,6 +524,8 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'P' }, { "save", required_argument, NULL, 'W' },
 		{ "no-prove", no_argument, NULL, 'N' }, { "vouch", required_argument, NULL, 'O' },
 		{ "keep-going", no_argument, NULL, 'K' }, { "acked", required_argument, NULL, 'A' },
+		{ "rtts", required_argument, NULL, 'T' }, { "echo", no_argument, NULL, 'E' },
+		{ "spread", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' }, { 0 },
 	};
@@ -511,6 +561,14 @@ int main(int argc, char **argv)
 		case 'W': c.save = optarg; break;
 		case 'K': c.keep_going = true; break;
 		case 'A': c.acked = optarg; break;
+		case 'E': c.echo = true; break;
+		case 'D': if (parse_u32(optarg, 1, 256, &c.spread)) goto bad; break;
+		case 'T':
+			if (!(c.rtts = fopen(optarg, "w"))) {
+				fprintf(stderr, "imsclient: %s: %s\n", optarg, strerror(errno));
+				return EX_CANTCREAT;
+			}
+			break;
 		case 'P': if (parse_u32(optarg, 1, 65535, &v)) goto bad; c.port = (uint16_t)v; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("imsclient %s\n", GLM_VERSION); return 0;
@@ -567,6 +625,8 @@ bad:
 cleanup:
 	if (c.fd >= 0)
 		close(c.fd);
+	if (c.rtts && fclose(c.rtts) && !code)
+		code = EX_IOERR;
 	keyring_free(&kr);
 	return code;
 }
