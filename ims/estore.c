@@ -472,15 +472,13 @@ static void txn_body(struct estore *es, const struct update *u, int64_t lease, u
 		inet_ntop(AF_INET6, &u->m.ma, ma, sizeof(ma));
 		snprintf(mv, sizeof(mv), "%s %s %lld %u", n, ma, (long long)u->m.expires, u->m.key_id);
 		snprintf(puts, sizeof(puts),
-			 "{\"request_range\":{\"key\":\"%s\"}},"
 			 "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}},"
 			 "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\"}}",
-			 skb, skb, svb, mkb, b64s(mv, mvb, sizeof(mvb)), (long long)lease);
+			 skb, svb, mkb, b64s(mv, mvb, sizeof(mvb)), (long long)lease);
 	} else {
 		snprintf(puts, sizeof(puts),
-			 "{\"request_range\":{\"key\":\"%s\"}},"
 			 "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}},"
-			 "{\"request_delete_range\":{\"key\":\"%s\"}}", skb, skb, svb, mkb);
+			 "{\"request_delete_range\":{\"key\":\"%s\"}}", skb, svb, mkb);
 	}
 	if (cmp_equal) {
 		snprintf(body, cap,
@@ -505,9 +503,9 @@ static bool succeeded(json_object *o)
 	return s && json_object_get_boolean(s);
 }
 
-/* The s/HA value a transaction read first (success: the one it replaced;
- * failure: the one that refused it): its seq and nonce, and the base64
- * text as stored (for a compare on equality). -1: none (the key was new). */
+/* The s/HA value a refused transaction read (the one that refused it):
+ * its seq and nonce, and the base64 text as stored (for a compare on
+ * equality). -1: none. */
 static int first_read(json_object *resp, uint64_t *seq, uint64_t *nonce, char *raw, size_t rawcap)
 {
 	json_object *r0, *txn, *kv;

@@ -192,7 +192,7 @@ wait_for() {
 	timeout 20 ip netns exec "$GLM_ETCD_CLIENT_NS" env ETCDCTL_API=3 etcdctl \
 		--endpoints="$(etcd_endpoints $others)" watch --rev 1 --prefix /glm/s/ >"$T/history" || true
 	awk 'NF == 2 && length($1) == 16 { print $1 }' "$T/history" | sort -u >"$T/written.hex"
-	cat "$T"/acked-* | while read -r s; do printf '%016x\n' "$s"; done | sort -u >"$T/acked.hex"
+	cat "$T"/acked-* | while read -r s _; do printf '%016x\n' "$s"; done | sort -u >"$T/acked.hex"
 	lost=$(comm -23 "$T/acked.hex" "$T/written.hex" | wc -l)
 	echo "written: $(wc -l <"$T/written.hex"), acked and not in etcd: $lost"
 	[[ $lost -eq 0 ]]
