@@ -194,6 +194,8 @@ static void imsd_cleanup(void *ctx)
 	struct imsd *d = ctx;
 
 	ev_timer_stop(&d->expiry);
+	/* its watch's socket and timers are the loop's: before the loop goes */
+	estore_close(d);
 	if (d->ctl >= 0) {
 		close(d->ctl);
 		unlink(d->conf.control);

@@ -237,8 +237,12 @@ wait_for() {
 	wait_for 5 bash -c "socat - UNIX-CONNECT:$T/A.sock <<<dump | grep -q '^$HA 2001:db8:2::60 '"
 	for i in 1 2 3; do etcd_member_kill "$i"; done
 	run ims 5301 7 -t 3000 --vouch "$T/keys-20" update $HA 2001:db8:2::61 60
+	echo "update: $status $output"
 	[[ $status -eq 2 ]]
-	run ims 5301 8 -t 3000 query $HA
+	# longer than a round of imsd's (etcd-timeout 3000): a query made while
+	# the watch is being re-established tries etcd first
+	run ims 5301 8 -t 8000 query $HA
+	echo "query: $status $output"
 	[[ $status -eq 0 && $output == "REPLY status=ok ha=$HA ma=2001:db8:2::60 "* ]]
 	run ctl A status
 	echo "$output"
