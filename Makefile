@@ -68,7 +68,7 @@ TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
 .SECONDARY:
-.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo demo-gateway bench bench-gateway deps install uninstall clean
+.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo demo-gateway bench bench-gateway bench-ims deps install uninstall clean
 all: $(PROGS) $(HELPERS) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -230,6 +230,10 @@ bench: all
 # correspondent's outage (issue 15); BENCH_ARGS=-q for a quick check.
 bench-gateway: all
 	$(Q)GLM_BIN=$(abspath $(BIN)) bench/gateway $(BENCH_ARGS)
+
+# The IMS: SQLite and etcd stores against a UDP echo (issue 16).
+bench-ims: all
+	$(Q)GLM_BIN=$(abspath $(BIN)) bench/ims $(BENCH_ARGS)
 
 # Debian packages for the build, the tests, the benchmarks and the demo
 # (tests/preflight lists the programs they run, by package). Idempotent.

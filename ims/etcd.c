@@ -120,29 +120,33 @@ static void set_error(struct etcd *e, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Append n bytes to *buf (len, cap), NUL-terminated, growing it by
+ * doubling up to max: 0, or -1 (too large, or no memory). */
+static int buf_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n, size_t max)
+{
+	if (*len + n + 1 > *cap) {
+		size_t nc = *cap ? *cap : 1024;
+		char *nb;
+
+		while (nc < *len + n + 1)
+			nc *= 2;
+		if (nc > max || !(nb = realloc(*buf, nc)))
+			return -1;
+		*buf = nb;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	(*buf)[*len] = 0;
+	return 0;
+}
+
 static size_t call_write(char *p, size_t sz, size_t nm, void *arg)
 {
 	struct etcd_call *c = arg;
-	size_t n = sz * nm;
 
-	if (c->outlen + n + 1 > CALL_OUT_MAX)
-		return 0; /* curl fails the transfer: CURLE_WRITE_ERROR */
-	if (c->outlen + n + 1 > c->outcap) {
-		size_t nc = c->outcap ? c->outcap : 1024;
-		char *no;
-
-		while (nc < c->outlen + n + 1)
-			nc *= 2;
-		no = realloc(c->out, nc);
-		if (!no)
-			return 0;
-		c->out = no;
-		c->outcap = nc;
-	}
-	memcpy(c->out + c->outlen, p, n);
-	c->outlen += n;
-	c->out[c->outlen] = 0;
-	return n;
+	/* 0: curl fails the transfer (CURLE_WRITE_ERROR) */
+	return buf_append(&c->out, &c->outlen, &c->outcap, p, sz * nm, CALL_OUT_MAX) ? 0 : sz * nm;
 }
 
 static int close_sock(void *arg, curl_socket_t fd)
@@ -300,23 +304,8 @@ static size_t watch_write(char *p, size_t sz, size_t nm, void *arg)
 	size_t n = sz * nm;
 	char *nl, *start;
 
-	if (e->wlen + n + 1 > e->wcap) {
-		size_t nc = e->wcap ? e->wcap : 4096;
-		char *nb;
-
-		while (nc < e->wlen + n + 1)
-			nc *= 2;
-		if (nc > WATCH_LINE_MAX)
-			return 0;
-		nb = realloc(e->wbuf, nc);
-		if (!nb)
-			return 0;
-		e->wbuf = nb;
-		e->wcap = nc;
-	}
-	memcpy(e->wbuf + e->wlen, p, n);
-	e->wlen += n;
-	e->wbuf[e->wlen] = 0;
+	if (buf_append(&e->wbuf, &e->wlen, &e->wcap, p, n, WATCH_LINE_MAX))
+		return 0;
 	start = e->wbuf;
 	while ((nl = memchr(start, '\n', e->wlen - (size_t)(start - e->wbuf)))) {
 		*nl = 0;

@@ -30,11 +30,7 @@ teardown() {
 	glm_teardown
 }
 
-migrate() {
-	tb_migrate "$1"
-	glm_wait_handovers vm "$2" 5
-	sleep 0.5
-}
+migrate() { glm_move "$@"; }
 
 # query IMS_ADDR: what the IMS at that address answers for the vm's HA
 query() {

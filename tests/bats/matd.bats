@@ -18,11 +18,7 @@ teardown() {
 }
 
 # migrate DEST N: move the vm and wait for matd's Nth handover.
-migrate() {
-	tb_migrate "$1"
-	glm_wait_handovers vm "$2" 5
-	sleep 0.5
-}
+migrate() { glm_move "$@"; }
 
 @test "TCP from cn to the vm's HA survives A->B->A->B (unprepared)" {
 	glm_setup

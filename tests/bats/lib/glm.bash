@@ -511,6 +511,14 @@ glm_hook() {
 }
 GLM_HOOKS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../hooks" && pwd)
 
+# glm_move DEST N: move the vm's NIC to DEST (tb_migrate) and wait for
+# matd's Nth handover, then half a second for the streams to settle.
+glm_move() {
+	tb_migrate "$1" || return 1
+	glm_wait_handovers vm "$2" 5 || return 1
+	sleep 0.5
+}
+
 # glm_migrate DEST: a live migration of the vm as libvirt drives the hooks:
 # on the destination migrate and prepare before the tap exists, started
 # once it does (the guest has no carrier yet), then the switch-over, then
