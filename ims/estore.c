@@ -29,6 +29,7 @@
  * through any frontend. */
 #include "imsd.h"
 #include "htab.h"
+#include "strbuf.h"
 #include "log.h"
 #include "util.h"
 #include <arpa/inet.h>
@@ -59,6 +60,7 @@ struct estore {
 	uint64_t down_until_ns;    /* no member answered: updates refused until then */
 	struct ev_timer resync;
 	uint64_t st_txn, st_stale, st_unavailable, st_leases, st_events, st_resyncs;
+	uint64_t st_together, st_apart;  /* updates stored in a shared transaction; shared ones that failed */
 	uint64_t txn_ns_total;
 };
 
@@ -452,48 +454,65 @@ static void leases_grant(struct estore *es, struct update *u, unsigned n, int64_
 	}
 }
 
-/* The transaction of one update (see the top of this file); cmp_equal:
- * the replacement of a stored seq that is ahead of the clock, compared
- * for equality with what was read. */
-static void txn_body(struct estore *es, const struct update *u, int64_t lease, uint64_t nonce,
-		     const char *cmp_equal, char *body, size_t cap)
+/* What one update's transaction is made of: s/HA in base64 (skb), its
+ * new seq as compared (nb), and the writes (puts). */
+struct txn_parts {
+	char skb[KEY_MAX * 2], nb[64], puts[2048];
+};
+
+static void txn_parts(struct estore *es, const struct update *u, int64_t lease, uint64_t nonce, struct txn_parts *p)
 {
-	char sk[KEY_MAX], mk[KEY_MAX], skb[KEY_MAX * 2], mkb[KEY_MAX * 2], sv[64], svb[128], n[24], nb[64];
-	char mv[160], mvb[256], puts[2048], ma[INET6_ADDRSTRLEN];
+	char sk[KEY_MAX], mk[KEY_MAX], skb[KEY_MAX * 2], mkb[KEY_MAX * 2], sv[64], svb[128], n[24];
+	char mv[160], mvb[256], ma[INET6_ADDRSTRLEN];
+	struct strbuf sb;
 
 	key_of(es, 's', &u->m.ha, sk, sizeof(sk));
 	key_of(es, 'm', &u->m.ha, mk, sizeof(mk));
 	b64s(sk, skb, sizeof(skb));
+	memcpy(p->skb, skb, sizeof(skb));
 	b64s(mk, mkb, sizeof(mkb));
 	snprintf(n, sizeof(n), "%016" PRIx64, u->m.seq);
+	b64s(n, p->nb, sizeof(p->nb));
 	snprintf(sv, sizeof(sv), "%s %016" PRIx64, n, nonce);
 	b64s(sv, svb, sizeof(svb));
 	if (u->lifetime) {
 		inet_ntop(AF_INET6, &u->m.ma, ma, sizeof(ma));
 		snprintf(mv, sizeof(mv), "%s %s %lld %u", n, ma, (long long)u->m.expires, u->m.key_id);
-		snprintf(puts, sizeof(puts),
-			 "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}},"
-			 "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\"}}",
-			 skb, svb, mkb, b64s(mv, mvb, sizeof(mvb)), (long long)lease);
+		sb_init(&sb, p->puts, sizeof(p->puts));
+		sb_printf(&sb,
+			  "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}},"
+			  "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\"}}",
+			  skb, svb, mkb, b64s(mv, mvb, sizeof(mvb)), (long long)lease);
 	} else {
-		snprintf(puts, sizeof(puts),
-			 "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}},"
-			 "{\"request_delete_range\":{\"key\":\"%s\"}}", skb, svb, mkb);
+		sb_init(&sb, p->puts, sizeof(p->puts));
+		sb_printf(&sb,
+			  "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}},"
+			  "{\"request_delete_range\":{\"key\":\"%s\"}}", skb, svb, mkb);
 	}
+}
+
+/* The transaction of one update (see the top of this file); cmp_equal:
+ * the replacement of a stored seq that is ahead of the clock, compared
+ * for equality with what was read. */
+static void txn_body(const struct txn_parts *p, const char *cmp_equal, char *body, size_t cap)
+{
+	struct strbuf sb;
+
+	sb_init(&sb, body, cap);
 	if (cmp_equal) {
-		snprintf(body, cap,
+		sb_printf(&sb,
 			 "{\"compare\":[{\"key\":\"%s\",\"target\":\"VALUE\",\"result\":\"EQUAL\",\"value\":\"%s\"}],"
 			 "\"success\":[%s],\"failure\":[{\"request_range\":{\"key\":\"%s\"}}]}",
-			 skb, cmp_equal, puts, skb);
+			 p->skb, cmp_equal, p->puts, p->skb);
 		return;
 	}
-	snprintf(body, cap,
+	sb_printf(&sb,
 		 "{\"compare\":[{\"key\":\"%s\",\"target\":\"VALUE\",\"result\":\"LESS\",\"value\":\"%s\"}],"
 		 "\"success\":[%s],"
 		 "\"failure\":[{\"request_txn\":{"
 		 "\"compare\":[{\"key\":\"%s\",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"create_revision\":\"0\"}],"
 		 "\"success\":[%s],\"failure\":[{\"request_range\":{\"key\":\"%s\"}}]}}]}",
-		 skb, b64s(n, nb, sizeof(nb)), puts, skb, puts, skb);
+		 p->skb, p->nb, p->puts, p->skb, p->puts, p->skb);
 }
 
 static bool succeeded(json_object *o)
@@ -533,12 +552,59 @@ static int first_read(json_object *resp, uint64_t *seq, uint64_t *nonce, char *r
 	return 0;
 }
 
+/* A round's updates in ONE transaction, when every s/HA holds a smaller
+ * seq (the usual case: a home address updated before): one Raft proposal
+ * and one request for the batch instead of one each. If any compare fails
+ * (a new home address, a stale update), nothing is written and each goes
+ * in a transaction of its own. 1: all stored; 0: a compare failed; -1: no
+ * member answered. */
+static int commit_together(struct estore *es, const struct txn_parts *parts, const unsigned *idx, unsigned nc)
+{
+	size_t cap = (size_t)nc * (sizeof(parts->skb) + sizeof(parts->nb) + sizeof(parts->puts) + 80) + 64;
+	char *body = malloc(cap);
+	struct etcd_call c = { .path = "/v3/kv/txn", .body = body };
+	struct strbuf sb;
+	uint64_t t0;
+	int r;
+
+	if (!body)
+		return 0;
+	sb_init(&sb, body, cap);
+	sb_printf(&sb, "{\"compare\":[");
+	for (unsigned j = 0; j < nc; j++)
+		sb_printf(&sb, "%s{\"key\":\"%s\",\"target\":\"VALUE\",\"result\":\"LESS\",\"value\":\"%s\"}",
+			  j ? "," : "", parts[idx[j]].skb, parts[idx[j]].nb);
+	sb_printf(&sb, "],\"success\":[");
+	for (unsigned j = 0; j < nc; j++)
+		sb_printf(&sb, "%s%s", j ? "," : "", parts[idx[j]].puts);
+	sb_printf(&sb, "]}");
+	if (!sb_ok(&sb)) {
+		free(body);
+		return 0;
+	}
+	t0 = now_ns();
+	etcd_run(es->etcd, &c, 1);
+	es->txn_ns_total += now_ns() - t0;
+	es->st_txn++;
+	r = c.err ? -1 : succeeded(c.resp) ? 1 : 0;
+	if (r > 0)
+		es->st_together += nc;
+	else if (!r)
+		es->st_apart++;
+	else
+		log_warnx("etcd: a batch of %u updates not stored: %s", nc, c.why);
+	etcd_call_done(&c);
+	free(body);
+	return r;
+}
+
 /* One round: the updates of the batch listed in sel (at most one per HA),
  * each its own transaction, all sent at once. */
 static void commit_round(struct estore *es, struct update *u, const unsigned *sel, unsigned n, int64_t now)
 {
 	struct etcd_call c[IMSD_BATCH];
 	static char bodies[IMSD_BATCH][BODY_MAX];
+	static struct txn_parts parts[IMSD_BATCH];
 	struct update *w[IMSD_BATCH];
 	char raw[IMSD_BATCH][128];
 	int64_t lease[IMSD_BATCH];
@@ -563,9 +629,26 @@ static void commit_round(struct estore *es, struct update *u, const unsigned *se
 			continue;
 		}
 		nonce[i] = es->nonce_base + es->nonce_n++;
-		txn_body(es, w[i], lease[i], nonce[i], NULL, bodies[nc], sizeof(bodies[nc]));
+		txn_parts(es, w[i], lease[i], nonce[i], &parts[i]);
+		txn_body(&parts[i], NULL, bodies[nc], sizeof(bodies[nc]));
 		c[nc] = (struct etcd_call){ .path = "/v3/kv/txn", .body = bodies[nc] };
 		idx[nc++] = i;
+	}
+	if (nc >= 2) {
+		int r = commit_together(es, parts, idx, nc);
+
+		if (r > 0)
+			return; /* all stored at once */
+		if (r < 0) {
+			for (unsigned j = 0; j < nc; j++)
+				w[idx[j]]->unavailable = true;
+			es->down_until_ns = now_ns() + 500000000ull;
+			es->st_unavailable++;
+			log_warnx("etcd: no member stored the batch (%s): updates refused for 0.5 s",
+				  etcd_last_error(es->etcd));
+			return;
+		}
+		/* a compare failed (a new home address, a stale update): each alone */
 	}
 	t0 = now_ns();
 	if (nc)
@@ -615,7 +698,7 @@ static void commit_round(struct estore *es, struct update *u, const unsigned *se
 			  etcd_last_error(es->etcd));
 	}
 	for (unsigned k = 0; k < na; k++) {
-		txn_body(es, w[again[k]], lease[again[k]], nonce[again[k]], raw[again[k]], bodies[k], sizeof(bodies[k]));
+		txn_body(&parts[again[k]], raw[again[k]], bodies[k], sizeof(bodies[k]));
 		c[k] = (struct etcd_call){ .path = "/v3/kv/txn", .body = bodies[k] };
 	}
 	if (na)
@@ -716,6 +799,8 @@ unsigned estore_counters(struct imsd *d, const char **names, unsigned long long 
 		{ "etcd_rounds", s->rounds },
 		{ "etcd_round_us_total", s->round_ns_total / 1000 },
 		{ "etcd_txns", es->st_txn },
+		{ "etcd_txn_shared_updates", es->st_together },
+		{ "etcd_txn_shared_failed", es->st_apart },
 		{ "etcd_txn_us_total", es->txn_ns_total / 1000 },
 		{ "etcd_stale", es->st_stale },
 		{ "etcd_unavailable", es->st_unavailable },

@@ -198,6 +198,10 @@ wait_for() {
 	[[ $lost -eq 0 ]]
 	# imsd kept answering: all were sent, most acked, many after the kill
 	[[ $sent -eq 10000 && $acked -ge 9000 && $acked -ge $((before + 1000)) ]]
+	# the four home addresses' updates shared transactions (imsd(8)): that
+	# path, its fallback and the kill are what this test covered
+	echo "shared: A $(stat_of A etcd_txn_shared_updates), B $(stat_of B etcd_txn_shared_updates)"
+	[[ $(($(stat_of A etcd_txn_shared_updates) + $(stat_of B etcd_txn_shared_updates))) -gt 0 ]]
 }
 
 @test "etcd store: the leader cut off from the others: a frontend that reaches only it acks nothing, the majority goes on" {
