@@ -36,7 +36,7 @@ struct etcd {
 	unsigned wendpoint;
 	struct ev_timer tick;
 	struct etcd_stats st;
-	char lasterr[200];
+	char lasterr[420];
 };
 
 char *etcd_b64(const void *in, size_t len, char *out, size_t cap)
@@ -237,6 +237,8 @@ static int call_start(struct etcd *e, struct etcd_call *c, unsigned ep, uint64_t
 		c->out[0] = 0;
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, call_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	c->curlerr[0] = 0;
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curlerr);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, c);
 	if (curl_multi_add_handle(e->multi, h) != CURLM_OK) {
 		curl_easy_cleanup(h);
@@ -263,7 +265,8 @@ static bool call_finish(struct etcd *e, struct etcd_call *c, CURLcode res)
 	if (res != CURLE_OK) {
 		c->err = res == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
 			 : res == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO;
-		snprintf(c->why, sizeof(c->why), "%s: %s", e->conf->endpoint[c->endpoint], curl_easy_strerror(res));
+		snprintf(c->why, sizeof(c->why), "%s: %s", e->conf->endpoint[c->endpoint],
+			 c->curlerr[0] ? c->curlerr : curl_easy_strerror(res));
 		return true;
 	}
 	c->resp = c->outlen ? json_tokener_parse(c->out) : NULL;

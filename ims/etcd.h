@@ -42,13 +42,14 @@ struct etcd_call {
 	/* results */
 	json_object *resp;     /* the parsed answer (put by etcd_call_done), or NULL */
 	int err;               /* 0, or -errno-like: -ETIMEDOUT, -ECONNREFUSED, -EPROTO, -EIO */
-	char why[160];         /* for the log when err */
+	char why[400];         /* for the log when err */
 	/* etcd_run's own */
 	void *h;
 	char *out;
 	size_t outlen, outcap;
 	unsigned tried;        /* endpoints tried */
 	unsigned endpoint;     /* the endpoint of the current attempt */
+	char curlerr[256];     /* libcurl's own words (CURL_ERROR_SIZE), e.g. the TLS alert */
 };
 
 /* One message of the watch stream: {"result": {...}} or {"error": ...}. */

@@ -38,6 +38,9 @@ setup() {
 		cat "$T/priv-1" "$T/keys.pub" >"$T/keys"
 		for id in 7 8 9 20; do cat "$T/priv-$id" "$T/keys.pub" >"$T/keys-$id"; done
 	)
+	# the test of TLS gets a cluster that serves clients over TLS only
+	GLM_ETCD_TLS=0
+	[[ $BATS_TEST_DESCRIPTION == *"over TLS"* ]] && GLM_ETCD_TLS=1
 	etcd_cluster_start 3
 }
 
@@ -63,6 +66,7 @@ start_frontend() {
 	store etcd
 	etcd-endpoints$urls
 	etcd-timeout ${ETCD_TIMEOUT:-3000}
+	${FRONTEND_EXTRA:-}
 	EOC
 	rm -f "$T/$name.pid"
 	ip netns exec "$GLM_ETCD_CLIENT_NS" "$GLM_BIN/imsd" -d -v -f "$T/$name.conf" -p "$T/$name.pid" \
@@ -259,4 +263,49 @@ wait_for() {
 	wait_for 10 bash -c "socat - UNIX-CONNECT:$T/A.sock <<<status | grep -q etcd_synced=yes"
 	run ims 5301 8 query $HA
 	[[ $output == "REPLY status=ok ha=$HA ma=2001:db8:2::62 "* ]]
+}
+
+@test "etcd store over TLS with client certificates: a frontend with its certificate serves; without it, or with the wrong CA, nothing is stored" {
+	FRONTEND_EXTRA="etcd-cacert $(etcd_tls ca.pem)
+etcd-cert $(etcd_tls client.pem)
+etcd-key $(etcd_tls client-key.pem)"
+	start_frontend A 5301
+	start_frontend B 5302
+	[[ $(head -1 <<<"$(etcd_url 1)") == https://* ]]
+	run ims 5301 7 --vouch "$T/keys-20" update $HA 2001:db8:2::70 60
+	[[ $status -eq 0 && $output == "ACK status=ok"* ]]
+	run ims 5302 8 query $HA
+	[[ $output == "REPLY status=ok ha=$HA ma=2001:db8:2::70 "* ]]
+	# no client certificate: etcd refuses the handshake; nothing acked
+	FRONTEND_EXTRA="etcd-cacert $(etcd_tls ca.pem)"
+	cat >"$T/C.conf" <<-EOC
+	listen [::1]:5303
+	keyring $T/keys
+	control $T/C.sock
+	store etcd
+	etcd-endpoints $(etcd_url 1)
+	etcd-timeout 1000
+	$FRONTEND_EXTRA
+	EOC
+	ip netns exec "$GLM_ETCD_CLIENT_NS" "$GLM_BIN/imsd" -d -v -f "$T/C.conf" -p "$T/C.pid" 2>>"$T/C.log" &
+	echo $! >"$T/C.procpid"
+	FRONTENDS+=(C)
+	wait_for 5 test -S "$T/C.sock"
+	run ims 5303 7 -t 3000 --vouch "$T/keys-20" update $HA 2001:db8:2::71 60
+	[[ $status -eq 2 ]]
+	cat "$T/C.log"
+	grep -qi "certificate" "$T/C.log"
+	# the system's CAs instead of ours: the members' certificates are not trusted
+	sed -i "/etcd-cacert/d; s/5303/5304/; s/C.sock/D.sock/" "$T/C.conf"
+	printf 'etcd-cert %s\netcd-key %s\n' "$(etcd_tls client.pem)" "$(etcd_tls client-key.pem)" >>"$T/C.conf"
+	ip netns exec "$GLM_ETCD_CLIENT_NS" "$GLM_BIN/imsd" -d -v -f "$T/C.conf" -p "$T/D.pid" 2>>"$T/D.log" &
+	echo $! >"$T/D.procpid"
+	FRONTENDS+=(D)
+	wait_for 5 test -S "$T/D.sock"
+	run ims 5304 7 -t 3000 --vouch "$T/keys-20" update $HA 2001:db8:2::72 60
+	[[ $status -eq 2 ]]
+	cat "$T/D.log"
+	grep -qi "certificate" "$T/D.log"
+	# A's mapping stands
+	[[ $(etcd_ctl -- get --print-value-only /glm/m/$HA) == *" 2001:db8:2::70 "* ]]
 }

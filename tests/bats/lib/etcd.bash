@@ -86,7 +86,11 @@ etcd__ns() { echo "$GLM_ETCD_PFX-e$1"; }
 etcd_addr() {
 	if [ "$GLM_ETCD_ON_TB" = 1 ]; then echo "2001:db8:c::e$1"; else echo "2001:db8:e::$1"; fi
 }
-etcd_url() { echo "http://[$(etcd_addr "$1")]:$GLM_ETCD_CLIENT_PORT"; }
+etcd_url() {
+	local scheme=http
+	[ "${GLM_ETCD_TLS:-0}" = 1 ] && scheme=https
+	echo "$scheme://[$(etcd_addr "$1")]:$GLM_ETCD_CLIENT_PORT"
+}
 etcd__peer_url() { echo "http://[$(etcd_addr "$1")]:$GLM_ETCD_PEER_PORT"; }
 etcd_log() { echo "$GLM_ETCD_DIR/m$1.log"; }
 
@@ -110,8 +114,11 @@ etcd_ctl() {
 		while [ "$1" != -- ]; do members+=("$1"); shift; done
 		shift
 	fi
+	local tls=()
+	[ "${GLM_ETCD_TLS:-0}" = 1 ] && tls=(--cacert "$(etcd_tls ca.pem)" --cert "$(etcd_tls client.pem)" \
+		--key "$(etcd_tls client-key.pem)")
 	ip netns exec "$GLM_ETCD_CLIENT_NS" env ETCDCTL_API=3 etcdctl --dial-timeout=1s \
-		--endpoints="$(etcd_endpoints ${members[@]+"${members[@]}"})" "$@"
+		--endpoints="$(etcd_endpoints ${members[@]+"${members[@]}"})" ${tls[@]+"${tls[@]}"} "$@"
 }
 
 etcd_member_pid() {
@@ -208,6 +215,9 @@ etcd_member_start() {
 	for j in $(seq "$GLM_ETCD_N"); do cluster="$cluster${cluster:+,}m$j=$(etcd__peer_url "$j")"; done
 	# a restart: etcd reads the membership from its WAL, the flag is ignored
 	[ -d "$GLM_ETCD_DIR/data/m$i/member" ] && state=existing
+	local tls=()
+	[ "${GLM_ETCD_TLS:-0}" = 1 ] && tls=(--cert-file "$(etcd_tls server.pem)" \
+		--key-file "$(etcd_tls server-key.pem)" --trusted-ca-file "$(etcd_tls ca.pem)" --client-cert-auth)
 	# fd 3 closed so bats does not wait for it; no ETCD_* variable of the
 	# caller's environment reaches it (etcd reads them as flags).
 	# shellcheck disable=SC2046
@@ -218,7 +228,7 @@ etcd_member_start() {
 		--initial-cluster "$cluster" --initial-cluster-state "$state" \
 		--initial-cluster-token "$GLM_ETCD_PFX" \
 		--heartbeat-interval "$GLM_ETCD_HEARTBEAT_MS" --election-timeout "$GLM_ETCD_ELECTION_MS" \
-		--pre-vote --logger zap --log-outputs stderr \
+		--pre-vote --logger zap --log-outputs stderr ${tls[@]+"${tls[@]}"} \
 		</dev/null >>"$(etcd_log "$i")" 2>&1 3>&- &
 	pid=$!
 	echo "$pid $(etcd__start_time "$pid")" >"$GLM_ETCD_DIR/pid-$i"
@@ -333,10 +343,37 @@ etcd_cluster_start() {
 	: >>"$GLM_ETCD_DIR/netns"
 	echo "$n" >"$GLM_ETCD_DIR/n"
 	etcd__data_fs || return 1
+	if [ "${GLM_ETCD_TLS:-0}" = 1 ]; then etcd__tls_certs || return 1; fi
 	for i in $(seq "$n"); do etcd__link_member "$i" || return 1; done
 	for i in $(seq "$n"); do etcd_member_start "$i" || return 1; done
 	etcd_wait_healthy 30 || return 1
 	etcd_wait_leader 10 >/dev/null
+}
+
+# GLM_ETCD_TLS=1 before etcd_cluster_start: the members serve clients over
+# TLS and want a client certificate (--client-cert-auth); peers stay plain.
+# etcd_tls FILE: the path of ca.pem, server.pem, server-key.pem (every
+# member's, for all their addresses), client.pem, client-key.pem (CN imsd).
+etcd_tls() { echo "$GLM_ETCD_DIR/tls/$1"; }
+etcd__tls_certs() {
+	local d=$GLM_ETCD_DIR/tls san="" i name
+	mkdir -p "$d" || return 1
+	for i in $(seq "$GLM_ETCD_N"); do san="$san${san:+,}IP:$(etcd_addr "$i")"; done
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=glm-test-ca \
+		-keyout "$d/ca-key.pem" -out "$d/ca.pem" 2>"$d/openssl.log" || { cat "$d/openssl.log" >&2; return 1; }
+	for name in server client; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=${name/client/imsd}" \
+			-keyout "$d/$name-key.pem" -out "$d/$name.csr" 2>>"$d/openssl.log" &&
+		if [ $name = server ]; then
+			printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$san"
+		else
+			printf 'extendedKeyUsage=clientAuth\n'
+		fi >"$d/$name.ext" &&
+		openssl x509 -req -in "$d/$name.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" -CAcreateserial \
+			-days 2 -extfile "$d/$name.ext" -out "$d/$name.pem" 2>>"$d/openssl.log" ||
+			{ cat "$d/openssl.log" >&2; return 1; }
+	done
+	chmod 600 "$d"/*-key.pem
 }
 
 etcd_isolate() {
