@@ -152,6 +152,8 @@ static void cache_del(struct estore *es, const struct in6_addr *ha, bool notify)
 		return;
 	old = *c;
 	htab_remove(&es->cache, c);
+	if (!old.expires)
+		return; /* its expiry was told at the time (estore_tick) */
 	log_info("mapping %s -> %s %s", a6(&old.ha), a6(&old.ma),
 		 old.expires <= wall_now() ? "expired" : "withdrawn");
 	if (notify)
@@ -262,7 +264,7 @@ static int full_sync(struct estore *es)
 	}
 	it = 0;
 	while ((m = htab_next(&es->cache, &it)))
-		if (!htab_find(&fresh, &m->ha)) {
+		if (m->expires && !htab_find(&fresh, &m->ha)) {
 			log_info("mapping %s -> %s gone while the watch was down", a6(&m->ha), a6(&m->ma));
 			subs_notify(es->d, m, 0);
 		}
@@ -772,9 +774,28 @@ long estore_count(struct imsd *d, int64_t now)
 	return n;
 }
 
+/* The once-a-second sweep. A lease ends about when its mappings do, and
+ * etcd's delete reaches every watch; but etcd renews every lease when a
+ * new leader is elected, so a mapping can outlive its lifetime there by up
+ * to a lifetime. Its subscribers hear of the end on time from here; the
+ * entry stays (expires = 0: dead) until etcd's delete or a new update. */
 void estore_tick(struct imsd *d)
 {
-	(void)d; /* expiry is etcd's (leases); the watch reports it */
+	struct estore *es = d->es;
+	int64_t now = wall_now();
+	struct mapping *m;
+	size_t it = 0;
+	bool any = false;
+
+	while ((m = htab_next(&es->cache, &it)))
+		if (m->expires && m->expires <= now) {
+			log_info("mapping %s -> %s expired", a6(&m->ha), a6(&m->ma));
+			subs_notify(d, m, 0);
+			m->expires = 0;
+			any = true;
+		}
+	if (any)
+		sendq_flush(d);
 }
 
 void estore_status(struct imsd *d, FILE *out)
