@@ -36,3 +36,31 @@ setup() {
 	"$GLM_BIN/imsctl" --help | grep -q '^  query HA$'
 	"$GLM_BIN/matctl" --help | grep -q '^  prepare --prefix P/64'
 }
+
+# complete WORD...: what bash would offer for the last word.
+complete_words() {
+	PATH=$GLM_BIN:$PATH
+	source "$BATS_TEST_DIRNAME/../../etc/bash-completion/glmctl"
+	COMP_WORDS=("$@")
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMPREPLY=()
+	_glm_ctl "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+	echo "${COMPREPLY[*]}"
+}
+
+@test "bash completion: each CLI's commands from its own table, options, -s takes a file" {
+	[[ $(complete_words glmctl "") == "status stats migrations help" ]]
+	[[ $(complete_words imsctl "") == "status stats dump query help" ]]
+	[[ $(complete_words matctl "") == "status stats prepare unprepare handover query help" ]]
+	[[ $(complete_words glm-gatewayctl "") == "status stats dump help" ]]
+	[[ $(complete_words glmctl mi) == migrations ]]
+	[[ $(complete_words imsctl -j q) == query ]]
+	[[ $(complete_words imsctl -s /tmp/x st) == "status stats" ]]
+	[[ $(complete_words imsctl --j) == --json ]]
+	[[ $(complete_words glmctl status --) == --json ]]
+	[[ $(complete_words matctl prepare --p) == --prefix ]]
+	[[ $(complete_words imsctl -s "$BATS_TEST_DIRNAME/cli.ba") == "$BATS_TEST_DIRNAME/cli.bats" ]]
+	# every one's completion is this one function
+	source "$BATS_TEST_DIRNAME/../../etc/bash-completion/glmctl"
+	[[ $(complete -p imsctl) == "complete -F _glm_ctl imsctl" ]]
+}
