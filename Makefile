@@ -11,6 +11,7 @@ MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 LIBEXECDIR ?= $(PREFIX)/libexec/glm
 HOOKDIR ?= $(SYSCONFDIR)/libvirt/hooks
+BASHCOMPDIR ?= /usr/share/bash-completion/completions
 AGENT_SOCKET ?= /run/glm/agentd.sock
 DESTDIR ?=
 BUILD ?= build
@@ -51,7 +52,7 @@ endif
 
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-IMSD_SRCS := $(wildcard ims/*.c)
+IMSD_SRCS := $(filter-out ims/imsctl.c,$(wildcard ims/*.c))
 MATD_SRCS := $(filter-out guest-agent/matctl.c,$(wildcard guest-agent/*.c))
 AGENTD_SRCS := $(filter-out agent/glmctl.c,$(wildcard agent/*.c))
 GATEWAYD_SRCS := $(filter-out gateway/glm-gatewayctl.c,$(wildcard gateway/*.c))
@@ -61,7 +62,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BIN := $(BUILD)/bin
-PROGS := $(BIN)/imsd $(BIN)/matd $(BIN)/matctl $(BIN)/glm-agentd $(BIN)/glmctl $(BIN)/glm-keys \
+PROGS := $(BIN)/imsd $(BIN)/imsctl $(BIN)/matd $(BIN)/matctl $(BIN)/glm-agentd $(BIN)/glmctl $(BIN)/glm-keys \
 	$(BIN)/glm-gatewayd $(BIN)/glm-gatewayctl
 HELPERS := $(HELPER_SRCS:helpers/%.c=$(BIN)/%)
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
@@ -85,6 +86,11 @@ $(BIN)/imsd: $(IMSD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libglm.a
 	$(E) LD $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(ETCD_LIBS) $(LDLIBS)
+
+$(BIN)/imsctl: $(BUILD)/obj/ims/imsctl.o $(BUILD)/lib/libglm.a
+	$(E) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/matd: $(MATD_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/lib/libglm.a
 	$(E) LD $@
@@ -261,7 +267,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(HOOKDIR)/qemu.d
 	install -m 755 $(BIN)/imsd $(BIN)/matd $(wildcard $(BIN)/glm-agentd) $(BIN)/glm-gatewayd $(DESTDIR)$(SBINDIR)/
-	install -m 755 $(BIN)/matctl $(BIN)/glm-keys $(wildcard $(BIN)/glmctl) $(BIN)/glm-gatewayctl $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BIN)/matctl $(BIN)/imsctl $(BIN)/glm-keys $(wildcard $(BIN)/glmctl) $(BIN)/glm-gatewayctl $(DESTDIR)$(BINDIR)/
 	install -m 755 $(HELPERS) $(DESTDIR)$(LIBEXECDIR)/
 	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@AGENT_SOCKET@|$(AGENT_SOCKET)|g' hooks/qemu \
 		>$(DESTDIR)$(HOOKDIR)/qemu.d/glm.tmp
@@ -270,10 +276,15 @@ install: all
 	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 etc/bash-completion/glmctl $(DESTDIR)$(BASHCOMPDIR)/glmctl
+	for c in matctl imsctl glm-gatewayctl; do ln -sf glmctl $(DESTDIR)$(BASHCOMPDIR)/$$c; done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/imsd $(DESTDIR)$(SBINDIR)/matd $(DESTDIR)$(SBINDIR)/glm-agentd $(DESTDIR)$(SBINDIR)/glm-gatewayd
-	rm -f $(DESTDIR)$(BINDIR)/matctl $(DESTDIR)$(BINDIR)/glm-keys $(DESTDIR)$(BINDIR)/glmctl $(DESTDIR)$(BINDIR)/glm-gatewayctl $(DESTDIR)$(HOOKDIR)/qemu.d/glm
+	rm -f $(DESTDIR)$(BINDIR)/matctl $(DESTDIR)$(BINDIR)/glm-keys $(DESTDIR)$(BINDIR)/glmctl $(DESTDIR)$(BINDIR)/glm-gatewayctl $(DESTDIR)$(HOOKDIR)/qemu.d/glm \
+		$(DESTDIR)$(BINDIR)/imsctl
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,glmctl matctl imsctl glm-gatewayctl)
 	rm -rf $(DESTDIR)$(LIBEXECDIR)
 
 clean:

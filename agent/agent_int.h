@@ -72,6 +72,15 @@ void vm_release_all(struct agentd *a);
 void vm_status(struct agentd *a, struct printer *p);
 struct agent_vm *vm_find(struct agentd *a, const char *name);
 
+/* migrations.c: vm is arriving by migration (begin), may have settled
+ * (check: logs its summary and keeps it once), is released (released);
+ * migration_deadline is when it is given up on, for vm_arm. */
+void migration_begin(struct agentd *a, struct agent_vm *vm);
+void migration_check(struct agentd *a, struct agent_vm *vm, uint64_t now);
+uint64_t migration_deadline(const struct agent_vm *vm);
+void migration_released(struct agentd *a, struct agent_vm *vm);
+void migrations_print(struct agentd *a, struct printer *p);
+
 /* group.c: a group's state machine (agentd.h draws it). group_event()
  * moves g->state, logging the move by name, keeps g's timestamps and its
  * deadline g->due_ns, and returns what the caller must do (GROUP_DO_*).

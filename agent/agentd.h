@@ -16,7 +16,8 @@
  *   reception.c     is the native stream arriving on the bridge?
  *   relay_client.c  RELAY_REQUEST/STOP, RELAYED_PACKET -> bridge (hop limit 1)
  *   relay_server.c  relay role: join for remote agents, forward batched
- *   prepare.c       PREPARE for an incoming VM's matd */
+ *   prepare.c       PREPARE for an incoming VM's matd
+ *   migrations.c    the recent migrations, one summary each */
 #ifndef GLM_AGENTD_H
 #define GLM_AGENTD_H
 #include "evloop.h"
@@ -39,6 +40,8 @@
  * default): the per-VM limit is that bound. */
 #define AGENT_MAX_GROUPS 4096        /* per VM */
 #define AGENT_ENDED_MAX 32
+#define AGENT_MIGRATIONS_MAX 64      /* glmctl migrations: the last ones kept */
+#define MIGRATION_SETTLE_MS 30000    /* a migration not settled by then is recorded as it is */
 
 struct agentd;
 struct relay_client;
@@ -216,6 +219,38 @@ struct agent_vm {
 	bool redirected;
 	uint8_t old_router_mac[6];
 	uint64_t redirect_until_ns;
+	/* this migration's record (migrations.c) */
+	uint64_t mig_wall_s;             /* CLOCK_REALTIME seconds at its incoming request */
+	unsigned mig_joins;              /* proxy joins made for it */
+	bool mig_recorded;               /* settled (or given up on): logged and in the ring */
+};
+
+/* A migration into this host, summed up once it settles (migrations.c). */
+enum migration_outcome {
+	MIGRATION_IN_PROGRESS,
+	MIGRATION_SETTLED,               /* running here, every stream arriving, PREPARE done */
+	MIGRATION_TIMED_OUT,             /* not settled MIGRATION_SETTLE_MS after it began */
+	MIGRATION_RELEASED,              /* released before it settled */
+	MIGRATION_OUTCOME_MAX
+};
+
+struct migration {
+	char name[256];
+	enum migration_outcome outcome;
+	uint64_t wall_s;                 /* when it began, CLOCK_REALTIME seconds */
+	double total_ms;                 /* incoming -> settled */
+	double hook_ms;                  /* the hook's incoming -> started; -1 if none */
+	unsigned groups, proxy_joins, native, relayed, relay_failed;
+	double native_ms, relayed_ms;    /* the slowest group's proxy join -> stream; -1 if none */
+	enum prepare_state prepare;
+	double prepare_rtt_ms;           /* -1 if not acknowledged */
+	bool has_from;
+	struct in6_addr from_ma;         /* the guest's MA before, as the IMS told */
+};
+
+struct migration_log {
+	struct migration rec[AGENT_MIGRATIONS_MAX]; /* a ring, the newest before next */
+	unsigned next, n;
 };
 
 struct agentd {
@@ -235,6 +270,7 @@ struct agentd {
 		int id;
 	} ended[AGENT_ENDED_MAX];
 	unsigned ended_next;
+	struct migration_log migrations; /* migrations.c */
 	struct agent_libvirt *lv;        /* libvirt.c's state; NULL without libvirt-uri */
 	struct relay_client *relay_client; /* relay_client.c's state */
 	struct relay_server *relay_server; /* relay_server.c's state */

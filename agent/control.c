@@ -1,6 +1,7 @@
 /* glm-agentd's control socket: the hook's helper and glmctl.
  *   incoming|started|release ...   the hook's request, lib/hookreq.h
  *   status [format=json]      stats [format=json]
+ *   migrations [format=json]  the recent migrations here (migrations.c)
  * The hook's values are validated again (by its decoder): the socket is
  * the trust boundary. */
 #include "agent_int.h"
@@ -82,6 +83,12 @@ int agent_ctl_handler(void *ctx, int argc, char **argv, FILE *out)
 		else
 			status(a, &p);
 		print_close_object(&p);
+		return 0;
+	}
+	if (!strcmp(argv[0], "migrations")) {
+		if (a->conf.relay_role)
+			return fprintf(out, "this glm-agentd is a relay: no VM migrates to it"), -EINVAL;
+		migrations_print(a, &p);
 		return 0;
 	}
 	fprintf(out, "unknown request '%s'", argv[0]);

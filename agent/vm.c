@@ -455,6 +455,7 @@ static void vm_drop(struct agentd *a, struct agent_vm *vm)
 
 static void vm_free(struct agentd *a, struct agent_vm *vm)
 {
+	migration_released(a, vm);
 	ev_timer_stop(&vm->timer);
 	if (vm->instance_id >= 0 && !instance_ended(a, vm->name, vm->instance_id)) {
 		snprintf(a->ended[a->ended_next].name, sizeof(a->ended[0].name), "%s", vm->name);
@@ -611,13 +612,17 @@ int vm_request(struct agentd *a, enum vm_event ev, const struct domxml *d, bool 
 		return vm_running(a, vm, out);
 	if (ev == VM_EV_INCOMING && !vm->incoming_ns)
 		vm->incoming_ns = now;
-	if (ev == VM_EV_INCOMING && prepare)
+	if (ev == VM_EV_INCOMING && prepare) {
 		vm->migrating = true;
+		migration_begin(a, vm);
+	}
 	/* A domain that starts here (no "migrate begin") has no stream to keep:
 	 * it joins its groups itself once it runs. Only a migrating one gets
 	 * proxy joins, the reception check and pins. */
-	if (vm->migrating)
+	if (vm->migrating) {
 		joined = vm_proxy_join(a, vm, now);
+		vm->mig_joins += joined;
+	}
 	if (ev == VM_EV_STARTED) {
 		if (!vm->started_ns)
 			vm->started_ns = now;
@@ -701,8 +706,10 @@ void vm_mdb_entry(struct agentd *a, const struct mdb_entry *e)
  * its pins' and flood hold's 30 s, its PREPARE's. */
 static uint64_t vm_deadline(const struct agent_vm *vm)
 {
-	uint64_t t = prepare_deadline(vm);
+	uint64_t t = prepare_deadline(vm), m = migration_deadline(vm);
 
+	if (m < t)
+		t = m;
 	for (unsigned k = 0; k < vm->ngroups; k++) {
 		const struct vm_group *g = &vm->groups[k];
 
@@ -727,6 +734,7 @@ static void vm_arm_at(struct agentd *a, struct agent_vm *vm, uint64_t t)
 
 void vm_arm(struct agentd *a, struct agent_vm *vm)
 {
+	migration_check(a, vm, now_ns());
 	vm_arm_at(a, vm, vm_deadline(vm));
 }
 
@@ -753,6 +761,7 @@ static void vm_fire(void *arg)
 		if (vm->ports[p].flood_held && now >= vm->started_ns + HOLD_MAX_NS)
 			port_hold_flood(vm, &vm->ports[p], false, "no RESUMED event in 30 s");
 	prepare_timer(a, vm, now);
+	migration_check(a, vm, now);
 	/* Every deadline that came has moved on, unless a kernel call failed
 	 * (a flood hold the bridge would not lift): then not again at once,
 	 * which would spin, but in a second. */

@@ -1,25 +1,25 @@
 /* glm-gatewayctl: the operator's CLI for glm-gatewayd, over its control
  * socket. Exit codes (sysexits.h): 0 done, 64 usage, 65 refused, 69 the
  * daemon not reachable. */
-#include "ctl.h"
+#include "cli.h"
 #include "util.h"
 
 static int cmd_dump(int argc, char **argv)
 {
 	(void)argv;
-	return argc != 1 ? -1 : ctl_cli_send(ctl_cli_json() ? "dump format=json" : "dump");
+	return argc != 1 ? -1 : cli_send(cli_json() ? "dump format=json" : "dump");
 }
 
-static const struct ctl_cmd cmds[] = {
-	{ "status", ctl_cli_status, "", "IMS, subscription, prefixes, how many home addresses are mapped" },
-	{ "stats", ctl_cli_stats, "", "counters: pushes, mappings added, moved, expired, refused; drops by reason" },
+static const struct cli_cmd cmds[] = {
+	{ "status", cli_status, "", "IMS, subscription, prefixes, how many home addresses are mapped" },
+	{ "stats", cli_stats, "", "counters: pushes, mappings added, moved, expired, refused; drops by reason" },
 	{ "dump", cmd_dump, "", "the status and every mapping HA -> MA the kernel holds" },
 };
 
 int main(int argc, char **argv)
 {
-	struct ctl_cli cli = { "glm-gatewayctl", "glm-gatewayd", "/run/glm/gatewayd.sock", false, cmds,
+	struct cli cli = { "glm-gatewayctl", "glm-gatewayd", "/run/glm/gatewayd.sock", false, cmds,
 			       ARRAY_SIZE(cmds) };
 
-	return ctl_cli_main(&cli, argc, argv);
+	return cli_main(&cli, argc, argv);
 }

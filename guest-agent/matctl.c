@@ -4,6 +4,7 @@
  * say what happened: 0 done, 64 usage, 65 matd refused the request,
  * 69 matd not reachable. */
 #include "conf.h"
+#include "cli.h"
 #include "ctl.h"
 #include "util.h"
 #include <errno.h>
@@ -55,14 +56,14 @@ static int cmd_prepare(int argc, char **argv)
 	}
 	snprintf(req, sizeof(req), "prepare prefix=%s router=%s%s%s%s%s", prefix, router, ifname ? " ifname=" : "",
 		 ifname ? ifname : "", addr ? " address=" : "", addr ? addr : "");
-	return ctl_cli_send(req);
+	return cli_send(req);
 }
 
 static int cmd_simple(int argc, char **argv)
 {
 	if (argc != 1)
 		return -1;
-	return ctl_cli_send(argv[0]);
+	return cli_send(argv[0]);
 }
 
 static int cmd_query(int argc, char **argv)
@@ -77,12 +78,12 @@ static int cmd_query(int argc, char **argv)
 		return EX_USAGE;
 	}
 	snprintf(req, sizeof(req), "query ha=%s", argv[1]);
-	return ctl_cli_send(req);
+	return cli_send(req);
 }
 
-static const struct ctl_cmd cmds[] = {
-	{ "status", ctl_cli_status, "", "home address, current MA, interface, peers, last handover and its phases" },
-	{ "stats", ctl_cli_stats, "", "message counters, drops by reason" },
+static const struct cli_cmd cmds[] = {
+	{ "status", cli_status, "", "home address, current MA, interface, peers, last handover and its phases" },
+	{ "stats", cli_stats, "", "message counters, drops by reason" },
 	{ "prepare", cmd_prepare, "--prefix P/64 --router LLADDR [--ifname IF] [--address MA]",
 	  "install an MA for the next network now, so a move only switches" },
 	{ "unprepare", cmd_simple, "", "drop a preparation" },
@@ -92,7 +93,7 @@ static const struct ctl_cmd cmds[] = {
 
 int main(int argc, char **argv)
 {
-	struct ctl_cli cli = { "matctl", "matd", "/run/glm/matd.sock", false, cmds, ARRAY_SIZE(cmds) };
+	struct cli cli = { "matctl", "matd", "/run/glm/matd.sock", false, cmds, ARRAY_SIZE(cmds) };
 
-	return ctl_cli_main(&cli, argc, argv);
+	return cli_main(&cli, argc, argv);
 }

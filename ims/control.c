@@ -1,17 +1,22 @@
-/* imsd's control socket requests (lib/ctl.h carries them):
+/* imsd's control socket requests (lib/ctl.h carries them; imsctl(8)
+ * sends them). Each takes format=json for one JSON object instead:
  *
- *   stats        key=value lines, one counter each
- *   stats json   the same counters as one JSON object
+ *   stats        key=value lines, one counter each ("stats json" too)
  *   dump         one line per live mapping: HA MA SEQ EXPIRES_IN
  *   status       key=value lines: the store, and for etcd the endpoint in
  *                use, whether the cache is synchronised, the last error
+ *   query HA     HA's mapping as a QUERY would answer it: from the store
+ *                (sqlite) or estore_query (etcd); "not found" is an error
  *
  * Drop counters are named drop_<reason>, the reason being
  * glm_parse_err_name() with blanks turned into '_', so a new parse error
  * gets a counter without touching this file. */
+#include "conf.h"
 #include "imsd.h"
 #include "print.h"
 #include "util.h"
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct counter {
@@ -68,62 +73,125 @@ static unsigned counters(struct imsd *d, struct counter *c, unsigned cap)
 }
 
 struct dump_ctx {
-	FILE *out;
+	struct printer *p;
 	int64_t now;
 };
+
+static void mapping_print(struct printer *p, const struct mapping *m, int64_t now)
+{
+	print_open_object(p, NULL);
+	print_addr(p, "ha", "%s", &m->ha);
+	print_addr(p, "ma", " %s", &m->ma);
+	print_u64(p, "seq", " %llu", m->seq);
+	print_u64(p, "expires_in", " %llu\n", m->expires > now ? (uint64_t)(m->expires - now) : 0);
+	print_close_object(p);
+}
 
 static int dump_line(void *ctx, const struct mapping *m)
 {
 	struct dump_ctx *c = ctx;
 
-	fprintf(c->out, "%s %s %llu %lld\n", a6(&m->ha), a6(&m->ma), (unsigned long long)m->seq,
-		(long long)(m->expires - c->now));
+	mapping_print(c->p, m, c->now);
 	return 0;
+}
+
+static int query(struct imsd *d, const char *arg, struct printer *p, FILE *out)
+{
+	struct mapping m;
+	struct in6_addr ha;
+	int64_t now = wall_now();
+	int r;
+
+	if (parse_in6(arg, &ha)) {
+		fprintf(out, "query: '%s' is not an IPv6 address", arg);
+		return -EINVAL;
+	}
+	r = d->es ? estore_query(d, &ha, &m) : store_get(d->store, &ha, &m);
+	if (r == -ENOENT || (r == 0 && m.expires <= now)) {
+		fprintf(out, "query %s: no mapping", a6(&ha));
+		return -ENOENT;
+	}
+	if (r) {
+		fprintf(out, "query %s: store: %s", a6(&ha), d->es ? "etcd unavailable" : store_errmsg(d->store));
+		return -EIO;
+	}
+	mapping_print(p, &m, now);
+	return 0;
+}
+
+static void stats(struct imsd *d, struct printer *p)
+{
+	struct counter c[64];
+	unsigned n = counters(d, c, ARRAY_SIZE(c));
+
+	print_open_object(p, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		char fmt[sizeof(c[i].name) + 8];
+
+		snprintf(fmt, sizeof(fmt), "%.*s=%%llu\n", (int)sizeof(c[i].name) - 1, c[i].name);
+		print_u64(p, c[i].name, fmt, c[i].v);
+	}
+	print_close_object(p);
 }
 
 int control_request(void *ctx, int argc, char **argv, FILE *out)
 {
 	struct imsd *d = ctx;
-	struct counter c[64];
+	const char *f = conf_arg(argc, argv, "format");
+	bool json = f && !strcmp(f, "json");
 	struct printer p;
-	unsigned n;
 
-	if (!strcmp(argv[0], "stats") && argc <= 2) {
-		bool json = argc == 2 && !strcmp(argv[1], "json");
+	/* "stats json", the older spelling of "stats format=json" */
+	if (!strcmp(argv[0], "stats") && argc == 2 && !strcmp(argv[1], "json"))
+		json = true;
+	else if (f ? argc != (strcmp(argv[0], "query") ? 2 : 3) || !json
+		   : argc != (strcmp(argv[0], "query") ? 1 : 2))
+		goto usage;
+	print_init(&p, out, json);
+	if (!strcmp(argv[0], "stats")) {
+		stats(d, &p);
+		return 0;
+	}
+	if (!strcmp(argv[0], "dump")) {
+		struct dump_ctx dc = { .p = &p, .now = wall_now() };
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&buf, &len);
+		int r;
 
-		if (argc == 2 && !json) {
-			fprintf(out, "usage: stats [json]");
+		/* into a buffer first: a store failing half-way answers with
+		 * the error alone, not with a cut list */
+		if (!mem) {
+			fprintf(out, "dump: out of memory");
 			return -1;
 		}
-		n = counters(d, c, ARRAY_SIZE(c));
-		print_init(&p, out, json);
+		print_init(&p, mem, json);
+		print_open_array(&p, NULL);
+		r = d->es ? estore_each_in_prefix(d, &in6addr_any, 0, dc.now, dump_line, &dc)
+			  : store_each_in_prefix(d->store, &in6addr_any, 0, dc.now, dump_line, &dc);
+		print_close_array(&p);
+		fclose(mem);
+		if (r)
+			fprintf(out, "store: %s", d->es ? "the etcd cache is not synchronised" : store_errmsg(d->store));
+		else
+			fwrite(buf, 1, len, out);
+		free(buf);
+		return r ? -1 : 0;
+	}
+	if (!strcmp(argv[0], "status")) {
 		print_open_object(&p, NULL);
-		for (unsigned i = 0; i < n; i++) {
-			char fmt[sizeof(c[i].name) + 8];
-
-			snprintf(fmt, sizeof(fmt), "%.*s=%%llu\n", (int)sizeof(c[i].name) - 1, c[i].name);
-			print_u64(&p, c[i].name, fmt, c[i].v);
+		if (d->es) {
+			estore_status(d, &p);
+		} else {
+			print_str(&p, "store", "store=%s\n", "sqlite");
+			print_str(&p, "database", "database=%s\n", d->conf.database);
 		}
 		print_close_object(&p);
 		return 0;
 	}
-	if (!strcmp(argv[0], "dump") && argc == 1) {
-		struct dump_ctx dc = { .out = out, .now = wall_now() };
-
-		if (d->es ? estore_each_in_prefix(d, &in6addr_any, 0, dc.now, dump_line, &dc)
-			  : store_each_in_prefix(d->store, &in6addr_any, 0, dc.now, dump_line, &dc)) {
-			fprintf(out, "store: %s", d->es ? "the etcd cache is not synchronised" : store_errmsg(d->store));
-			return -1;
-		}
-		return 0;
-	}
-	if (!strcmp(argv[0], "status") && argc == 1) {
-		if (d->es)
-			estore_status(d, out);
-		else
-			fprintf(out, "store=sqlite\ndatabase=%s\n", d->conf.database);
-		return 0;
-	}
-	fprintf(out, "unknown request '%s' (known: stats [json], dump, status)", argv[0]);
+	if (!strcmp(argv[0], "query"))
+		return query(d, argv[1], &p, out);
+usage:
+	fprintf(out, "request '%s' not understood (known: stats, dump, status, query HA; each may end in format=json)", argv[0]);
 	return -1;
 }

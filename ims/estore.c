@@ -28,6 +28,7 @@
  * are what every frontend pushes to its subscribers, for updates made
  * through any frontend. */
 #include "imsd.h"
+#include "print.h"
 #include "htab.h"
 #include "strbuf.h"
 #include "log.h"
@@ -798,13 +799,18 @@ void estore_tick(struct imsd *d)
 		sendq_flush(d);
 }
 
-void estore_status(struct imsd *d, FILE *out)
+void estore_status(struct imsd *d, struct printer *p)
 {
 	struct estore *es = d->es;
 
-	fprintf(out, "store=etcd\netcd_endpoint=%s\netcd_synced=%s\netcd_revision=%lld\netcd_cached=%zu\n"
-		"etcd_last_error=%s\n", etcd_endpoint(es->etcd), es->synced ? "yes" : "no", (long long)es->rev,
-		htab_count(&es->cache), etcd_last_error(es->etcd));
+	print_str(p, "store", "store=%s\n", "etcd");
+	print_str(p, "etcd_endpoint", "etcd_endpoint=%s\n", etcd_endpoint(es->etcd));
+	print_bool(p, "etcd_synced", "etcd_synced=yes\n", es->synced);
+	if (!print_is_json(p) && !es->synced)
+		print_text(p, "etcd_synced=no\n");
+	print_u64(p, "etcd_revision", "etcd_revision=%llu\n", (uint64_t)es->rev);
+	print_u64(p, "etcd_cached", "etcd_cached=%llu\n", htab_count(&es->cache));
+	print_str(p, "etcd_last_error", "etcd_last_error=%s\n", etcd_last_error(es->etcd));
 }
 
 unsigned estore_counters(struct imsd *d, const char **names, unsigned long long *v, unsigned cap)

@@ -166,7 +166,8 @@ int estore_each_in_prefix(struct imsd *d, const struct in6_addr *prefix, unsigne
 long estore_count(struct imsd *d, int64_t now);
 void estore_tick(struct imsd *d);
 /* For stats and status: key=value lines. */
-void estore_status(struct imsd *d, FILE *out);
+struct printer;
+void estore_status(struct imsd *d, struct printer *p);
 unsigned estore_counters(struct imsd *d, const char **names, unsigned long long *v, unsigned cap);
 
 /* sendq.c */

@@ -9,8 +9,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <getopt.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 static int ctl_addr(const char *path, struct sockaddr_un *sun)
@@ -311,102 +309,4 @@ cleanup:
 	free(buf);
 	close(fd);
 	return r;
-}
-
-int ctl_cli_request(const char *prog, const char *daemon, const char *path, const char *req)
-{
-	char *reply = NULL;
-	int r = ctl_request(path, req, &reply, 3000);
-
-	if (r < 0) {
-		fprintf(stderr, "%s: cannot reach %s at %s: %s\n", prog, daemon, path, strerror(-r));
-		return EX_UNAVAILABLE;
-	}
-	if (r == 1) {
-		fprintf(stderr, "%s: %s", prog, reply);
-		free(reply);
-		return EX_DATAERR;
-	}
-	fputs(reply, stdout);
-	free(reply);
-	return EX_OK;
-}
-
-static struct ctl_cli *cli_now;
-
-int ctl_cli_send(const char *req)
-{
-	return ctl_cli_request(cli_now->prog, cli_now->daemon, cli_now->sock, req);
-}
-
-bool ctl_cli_json(void)
-{
-	return cli_now && cli_now->json;
-}
-
-int ctl_cli_status(int argc, char **argv)
-{
-	(void)argv;
-	return argc != 1 ? -1 : ctl_cli_send(cli_now->json ? "status format=json" : "status");
-}
-
-int ctl_cli_stats(int argc, char **argv)
-{
-	(void)argv;
-	return argc != 1 ? -1 : ctl_cli_send(cli_now->json ? "stats format=json" : "stats");
-}
-
-static void cli_usage(const struct ctl_cli *cli, FILE *f)
-{
-	fprintf(f, "Usage: %s [-s SOCKET] [--json] COMMAND [ARGS]\n\nCommands:\n", cli->prog);
-	for (size_t i = 0; i < cli->ncmds; i++)
-		fprintf(f, "  %-10s %s\n  %-10s   %s\n", cli->cmds[i].name, cli->cmds[i].args, "", cli->cmds[i].help);
-	fprintf(f, "\nOptions:\n  -s, --socket PATH  %s's control socket (default %s)\n"
-		   "  -j, --json         JSON output (status, stats)\n  -h, --help\n  -V, --version\n",
-		cli->daemon, cli->sock);
-}
-
-int ctl_cli_main(struct ctl_cli *cli, int argc, char **argv)
-{
-	static const struct option o[] = { { "socket", required_argument, 0, 's' }, { "json", no_argument, 0, 'j' },
-					   { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0 } };
-	int c;
-
-	cli_now = cli;
-	/* '+': stop at the command, its options are its own. */
-	while ((c = getopt_long(argc, argv, "+s:jhV", o, NULL)) != -1) {
-		switch (c) {
-		case 's': cli->sock = optarg; break;
-		case 'j': cli->json = true; break;
-		case 'h': cli_usage(cli, stdout); return EX_OK;
-		case 'V': printf("%s %s\n", cli->prog, GLM_VERSION); return EX_OK;
-		default: cli_usage(cli, stderr); return EX_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		cli_usage(cli, stderr);
-		return EX_USAGE;
-	}
-	for (size_t i = 0; i < cli->ncmds; i++) {
-		const struct ctl_cmd *cmd = &cli->cmds[i];
-		int n = argc - optind, r;
-		char **v = argv + optind;
-
-		if (strcmp(v[0], cmd->name))
-			continue;
-		/* "status --json" reads naturally too */
-		if (n == 2 && !strcmp(v[1], "--json")) {
-			cli->json = true;
-			n = 1;
-		}
-		r = cmd->fn(n, v);
-		if (r < 0) {
-			fprintf(stderr, "Usage: %s %s %s\n", cli->prog, cmd->name, cmd->args);
-			return EX_USAGE;
-		}
-		return r;
-	}
-	fprintf(stderr, "%s: unknown command '%s'\n", cli->prog, argv[optind]);
-	cli_usage(cli, stderr);
-	return EX_USAGE;
 }

@@ -32,32 +32,4 @@ int ctl_serve_conn(int cfd, ctl_fn fn, void *ctx);
  * 1 for "error", -errno if the daemon could not be asked (-ETIMEDOUT: it
  * did not accept, take the request or answer in time). */
 int ctl_request(const char *path, const char *req, char **reply, int timeout_ms);
-/* A CLI's whole request: print the body on stdout, or "PROG: message" on
- * stderr; returns the sysexits code (0, EX_DATAERR, EX_UNAVAILABLE). */
-int ctl_cli_request(const char *prog, const char *daemon, const char *path, const char *req);
-
-/* A control CLI (matctl, glmctl): a table of subcommands that the usage text
- * is generated from; options -s SOCKET, -j/--json (also "CMD --json"),
- * -h, -V. A command returns a sysexits code, or -1 for "usage". */
-#include <stdbool.h>
-#include <stddef.h>
-struct ctl_cmd {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *args, *help;
-};
-struct ctl_cli {
-	const char *prog, *daemon, *sock;
-	bool json;
-	const struct ctl_cmd *cmds;
-	size_t ncmds;
-};
-int ctl_cli_main(struct ctl_cli *cli, int argc, char **argv);
-/* For commands: send req to the running CLI's daemon (see ctl_cli_request). */
-int ctl_cli_send(const char *req);
-/* For commands: was --json given? */
-bool ctl_cli_json(void);
-/* The "status" and "stats" commands every CLI has (JSON with --json). */
-int ctl_cli_status(int argc, char **argv);
-int ctl_cli_stats(int argc, char **argv);
 #endif

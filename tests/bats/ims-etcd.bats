@@ -141,6 +141,18 @@ wait_for() {
 	[[ $(stat_of B updates_ok) -eq 0 && $(stat_of A updates_ok) -eq 2 ]]
 	run ctl B status
 	[[ $output == *"store=etcd"* && $output == *"etcd_synced=yes"* ]]
+	# imsctl: the same, in JSON; a query answered from etcd at either
+	"$GLM_BIN/imsctl" -s "$T/B.sock" -j status | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+assert d['store']=='etcd' and d['etcd_synced'] is True and d['etcd_revision']>0, d"
+	run "$GLM_BIN/imsctl" -s "$T/A.sock" query $HA
+	[[ $status -eq 0 && $output == "$HA 2001:db8:2::10 "* ]]
+	run "$GLM_BIN/imsctl" -s "$T/B.sock" -j query $HA
+	[[ $status -eq 0 ]]
+	python3 -m json.tool <<<"$output" >/dev/null
+	run "$GLM_BIN/imsctl" -s "$T/B.sock" query $HA2
+	[[ $status -eq 65 && $output == "imsctl: imsd: query $HA2: no mapping" ]]
 }
 
 @test "etcd store: the same update sent to two frontends at once is accepted once; replays and stale updates are refused at either" {

@@ -471,3 +471,66 @@ slow_client() {
 	run ims -i 7 update $HA 2001:db8:2::10 60
 	[[ $status -eq 0 ]]
 }
+
+# imsctl, imsd's CLI: every command in text and in JSON (-j, or --json
+# after the command), the errors an operator meets and their exit codes.
+imsctl() { "$GLM_BIN/imsctl" -s "$T/ctl" "$@"; }
+
+@test "imsctl: status, stats, dump and query HA, in text and JSON" {
+	start_imsd
+	run ims -i 7 update $HA 2001:db8:2::10 60
+	[[ $status -eq 0 ]]
+	run imsctl status
+	[[ $status -eq 0 && ${lines[0]} == store=sqlite && ${lines[1]} == "database=$T/ims.db" ]]
+	run imsctl stats
+	[[ $status -eq 0 && $output == *updates_ok=1* ]]
+	run imsctl dump
+	[[ $status -eq 0 && ${#lines[@]} -eq 1 && ${lines[0]} == "$HA 2001:db8:2::10 "* ]]
+	run imsctl query $HA
+	[[ $status -eq 0 && $output == "$HA 2001:db8:2::10 "* ]]
+	# the address as imsd writes it, whatever the spelling asked
+	run imsctl query 2001:0db8:100:0::10
+	[[ $status -eq 0 && $output == "$HA 2001:db8:2::10 "* ]]
+	for cmd in status stats dump "query $HA"; do
+		run imsctl -j $cmd
+		[[ $status -eq 0 ]]
+		python3 -m json.tool <<<"$output" >/dev/null
+		run imsctl $cmd --json
+		[[ $status -eq 0 ]]
+		python3 -m json.tool <<<"$output" >/dev/null
+	done
+	[[ $(imsctl -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["store"])') == sqlite ]]
+	[[ $(imsctl -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["updates_ok"])') == 1 ]]
+	[[ $(imsctl -j dump | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["ma"])') == "1 2001:db8:2::10" ]]
+	[[ $(imsctl -j query $HA | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ha"], d["ma"], d["expires_in"] > 0)') == "$HA 2001:db8:2::10 True" ]]
+	# the older spelling still answers
+	run ctl stats json
+	[[ ${lines[0]} == ok ]]
+	python3 -m json.tool <<<"${lines[1]}" >/dev/null
+}
+
+@test "imsctl: no mapping, bad HA, unknown command, no imsd" {
+	start_imsd
+	run imsctl query $HA2
+	[[ $status -eq 65 && $output == "imsctl: imsd: query $HA2: no mapping" ]]
+	run imsctl query 2001:db8::zz
+	[[ $status -eq 64 && $output == *"'2001:db8::zz' is not an IPv6 address"* ]]
+	run imsctl query
+	[[ $status -eq 64 && $output == "Usage: imsctl query HA" ]]
+	run imsctl frobnicate
+	[[ $status -eq 64 && $output == "imsctl: unknown command 'frobnicate' (imsctl help lists them)" ]]
+	run imsctl -j dump
+	[[ $status -eq 0 && $output == "[]" ]]
+	run ctl query nonsense
+	[[ ${lines[0]} == "error: query: 'nonsense' is not an IPv6 address" ]]
+	run ctl status format=xml
+	[[ ${lines[0]} == "error: request 'status' not understood"* ]]
+	stop_imsd
+	# the socket is left behind by a killed daemon, or missing
+	run imsctl status
+	[[ $status -eq 69 ]]
+	[[ $output == "imsctl: nothing listens on $T/ctl: imsd is not running" ||
+		$output == "imsctl: no control socket at $T/ctl: is imsd running? (-s names another socket)" ]]
+	run "$GLM_BIN/imsctl" -s "$T/none" status
+	[[ $status -eq 69 && $output == "imsctl: no control socket at $T/none: is imsd running? (-s names another socket)" ]]
+}

@@ -729,3 +729,43 @@ assert len(v)==1 and v[0]['name']==os.environ['NAME'], v"
 	[ "$(glm_glmctl hB status --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)['vms']))")" = 0 ]
 	! awk '$5 != 0' "$TB_DIR/hook-times" | grep -q . || false
 }
+
+@test "glmctl migrations: one record per move with its phases, one summary line in the agent's log" {
+	mcast_setup
+	recv_start
+	send_start 60
+	sleep 1
+	run glm_glmctl hB migrations
+	[[ $status -eq 0 && -z $output ]]
+	[[ $(glm_glmctl hB migrations -j) == "[]" ]]
+	glm_migrate hB
+	glm_wait_handovers vm 2 5
+	# the group is relayed to hB (nothing arrives there natively): the
+	# migration settles once the relayed stream arrives
+	local i
+	for i in $(seq 50); do
+		glm_glmctl hB migrations | grep -q "^migration vm: in .*, settled after" && break
+		sleep 0.1
+	done
+	run glm_glmctl hB migrations
+	echo "# $output" >&3
+	[[ $status -eq 0 && ${#lines[@]} -eq 1 ]]
+	[[ ${lines[0]} == "migration vm: in from MA 2001:db8:a:"*", settled after "*" ms, hook incoming->started "*" ms, 1 groups, proxy joins 1, 0 native, 1 relayed (stream after "*" ms), PREPARE "*" rtt "*" ms" ]]
+	glm_glmctl hB migrations --json | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+assert len(d)==1, d
+m=d[0]
+assert m['vm']=='vm' and m['outcome']=='settled', m
+assert m['hook_ms']>0 and m['total_ms']>=m['hook_ms'], m
+assert m['proxy_joins']==1 and m['groups']==1 and m['relayed']==1 and m['native']==0, m
+assert m['native_ms'] is None and m['relayed_ms']>0, m
+assert m['prepare'] in ('acked','resumed') and m['prepare_rtt_ms']>0, m
+assert m['from_ma'].startswith('2001:db8:a:'), m"
+	# the same line, once, in the agent's log
+	[[ $(grep -c "migration vm: in .*settled" "$TB_DIR/agent-hB.log") -eq 1 ]]
+	# hA saw the vm leave, not arrive: nothing there
+	[[ $(glm_glmctl hA migrations -j) == "[]" ]]
+	send_stop
+	stream_stop
+}
