@@ -12,6 +12,7 @@ SYSCONFDIR ?= /etc
 LIBEXECDIR ?= $(PREFIX)/libexec/glm
 HOOKDIR ?= $(SYSCONFDIR)/libvirt/hooks
 AGENT_SOCKET ?= /run/glm/agentd.sock
+SYSTEMDUNITDIR ?= /lib/systemd/system
 DESTDIR ?=
 BUILD ?= build
 SAN ?=
@@ -68,7 +69,7 @@ TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
 .SECONDARY:
-.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo demo-gateway bench bench-gateway bench-ims deps install uninstall clean
+.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo demo-gateway bench bench-gateway bench-ims deps install install-units uninstall clean
 all: $(PROGS) $(HELPERS) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -270,11 +271,24 @@ install: all
 	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
+	$(MAKE) --no-print-directory install-units
+	install -d -m 755 $(DESTDIR)$(SYSCONFDIR)/glm
+
+# The daemons' systemd units (etc/systemd/*.service.in, their binaries'
+# directory filled in); tests/bats/units.bats installs them the same way.
+UNIT_FILES := $(patsubst etc/systemd/%.in,%,$(wildcard etc/systemd/*.service.in))
+install-units:
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	for u in $(UNIT_FILES); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' etc/systemd/$$u.in >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/imsd $(DESTDIR)$(SBINDIR)/matd $(DESTDIR)$(SBINDIR)/glm-agentd $(DESTDIR)$(SBINDIR)/glm-gatewayd
 	rm -f $(DESTDIR)$(BINDIR)/matctl $(DESTDIR)$(BINDIR)/glm-keys $(DESTDIR)$(BINDIR)/glmctl $(DESTDIR)$(BINDIR)/glm-gatewayctl $(DESTDIR)$(HOOKDIR)/qemu.d/glm
 	rm -rf $(DESTDIR)$(LIBEXECDIR)
+	rm -f $(UNIT_FILES:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%)
 
 clean:
 	rm -rf build
