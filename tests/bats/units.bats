@@ -166,3 +166,14 @@ notify_wait() {
 	kill -0 "$GLM_IMSD_PID"
 	grep -q "NOTIFY_SOCKET $TB_DIR/nobody: " "$TB_DIR/imsd.log"
 }
+
+@test "in the journal (JOURNAL_STREAM names stderr) a line goes once, with its priority, not to syslog too" {
+	: >"$U/err"
+	run env JOURNAL_STREAM="$(stat -c '%d:%i' "$U/err")" "$GLM_BIN/imsd" -n -f /dev/null -k "$U/nosuch" 2>>"$U/err"
+	cat "$U/err"
+	[[ $status -ne 0 ]]
+	[[ $(cat "$U/err") == "<4>keyring $U/nosuch: No such file or directory" ]]
+	# not the journal: the program's name, no priority
+	run --separate-stderr "$GLM_BIN/imsd" -n -f /dev/null -k "$U/nosuch"
+	[[ $stderr == "imsd: keyring $U/nosuch: No such file or directory" ]]
+}
