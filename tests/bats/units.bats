@@ -87,6 +87,9 @@ install_units() {
 	[[ $(grep '^CapabilityBoundingSet=' "$D/glm-agentd.service") == 'CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW' ]]
 	[[ $(grep '^CapabilityBoundingSet=' "$D/glm-gatewayd.service") == 'CapabilityBoundingSet=CAP_NET_ADMIN' ]]
 	grep -qx 'StateDirectory=glm' "$D/imsd.service"
+	# matd leaves SCHED_IDLE again (guest-agent/mobile.c) without CAP_SYS_NICE
+	grep -qx 'LimitNICE=+0' "$D/matd.service"
+	! grep -q '^SystemCallFilter=.*@resources' "$D/matd.service"
 	local u
 	for u in "${UNITS[@]}"; do grep -qx 'RuntimeDirectory=glm' "$D/$u.service"; done
 }
