@@ -136,8 +136,30 @@ notify_wait() {
 	return 1
 }
 
-@test "imsd, matd, glm-agentd and glm-gatewayd send READY=1 after set-up, RELOADING=1/READY=1 on SIGHUP, STOPPING=1 on SIGTERM" {
+# unit_caps_bin: $U/bin, GLM_BIN as each daemon's unit would run it: the
+# daemons started by setpriv(1) with only the capabilities of their
+# unit's CapabilityBoundingSet= and no new privileges (root's, as under
+# systemd); every other program as it is.
+unit_caps_bin() {
+	local f u caps
+	command -v setpriv >/dev/null || skip "setpriv not installed (util-linux)"
+	install_units
+	mkdir -p "$U/bin"
+	for f in "$GLM_BIN"/*; do ln -sf "$f" "$U/bin/"; done
+	for u in "${UNITS[@]}"; do
+		caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$D/$u.service" | tr 'A-Z ' 'a-z\n' | sed -n 's/^cap_/,+/p' | tr -d '\n')
+		rm -f "$U/bin/$u"
+		printf '#!/bin/sh\nexec setpriv --no-new-privs --inh-caps=-all --bounding-set=-all%s %s "$@"\n' \
+			"$caps" "$GLM_BIN/$u" >"$U/bin/$u"
+		chmod 755 "$U/bin/$u"
+	done
+	GLM_BIN=$U/bin
+}
+
+@test "imsd, matd, glm-agentd and glm-gatewayd, with their unit's capabilities only, send READY=1 after set-up, RELOADING=1/READY=1 on SIGHUP, STOPPING=1 on SIGTERM" {
 	command -v python3 >/dev/null || skip "python3 not installed"
+	[[ $EUID -eq 0 ]] || skip "the testbed's namespaces need root"
+	unit_caps_bin
 	tb_setup
 	local name pid
 	notify_listen imsd "$TB_DIR/ims.sock"
@@ -149,6 +171,17 @@ notify_wait() {
 	notify_listen glm-gatewayd "$TB_DIR/gatewayd.sock"
 	NOTIFY_SOCKET=$TB_DIR/notify-glm-gatewayd glm_start_gatewayd
 	for name in imsd matd glm-agentd glm-gatewayd; do notify_wait "$name" "READY=1 +sock"; done
+	# and they work with those capabilities: matd registers with imsd
+	# (an address, its nftables table, an update), glm-agentd and
+	# glm-gatewayd made their tables
+	glm_wait_handovers vm 1 5
+	tb_exec vm nft list table ip6 mat >/dev/null
+	tb_exec hA nft list tables | grep -q glm
+	tb_exec rt nft list tables | grep -q glm_gw
+	# (what the daemons run as: the unit's capabilities, nothing else)
+	grep -q '^CapBnd:\s*0000000000000000$' "/proc/$GLM_IMSD_PID/status"
+	grep -q '^CapEff:\s*0000000000003000$' "/proc/$GLM_MATD_VM_PID/status"
+	grep -q '^CapEff:\s*0000000000001000$' "/proc/$GLM_GATEWAYD_PID/status"
 
 	for pid in "$GLM_IMSD_PID" "$GLM_MATD_VM_PID" "$GLM_AGENT_HA_PID" "$GLM_GATEWAYD_PID"; do kill -HUP "$pid"; done
 	for name in imsd matd glm-agentd glm-gatewayd; do
