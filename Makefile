@@ -247,7 +247,7 @@ DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
 	tcpdump bc qemu-system-x86 qemu-guest-agent linux-image-amd64 busybox-static \
 	cpio xz-utils libvirt-clients libvirt-daemon-system libvirt-daemon-system-sysv \
 	gnuplot-nox openssh-client openssh-server etcd-server etcd-client \
-	libcurl4-openssl-dev libjson-c-dev
+	libcurl4-openssl-dev libjson-c-dev systemd
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
