@@ -13,6 +13,7 @@ LIBEXECDIR ?= $(PREFIX)/libexec/glm
 HOOKDIR ?= $(SYSCONFDIR)/libvirt/hooks
 BASHCOMPDIR ?= /usr/share/bash-completion/completions
 AGENT_SOCKET ?= /run/glm/agentd.sock
+SYSTEMDUNITDIR ?= /lib/systemd/system
 DESTDIR ?=
 BUILD ?= build
 SAN ?=
@@ -69,7 +70,7 @@ TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
 .SECONDARY:
-.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo demo-gateway bench bench-gateway bench-ims deps install uninstall clean
+.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo demo-gateway bench bench-gateway bench-ims deps install install-units uninstall clean
 all: $(PROGS) $(HELPERS) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -252,7 +253,7 @@ DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
 	tcpdump bc qemu-system-x86 qemu-guest-agent linux-image-amd64 busybox-static \
 	cpio xz-utils libvirt-clients libvirt-daemon-system libvirt-daemon-system-sysv \
 	gnuplot-nox openssh-client openssh-server etcd-server etcd-client \
-	libcurl4-openssl-dev libjson-c-dev openssl
+	libcurl4-openssl-dev libjson-c-dev openssl systemd
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
@@ -279,6 +280,18 @@ install: all
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 etc/bash-completion/glmctl $(DESTDIR)$(BASHCOMPDIR)/glmctl
 	for c in matctl imsctl glm-gatewayctl; do ln -sf glmctl $(DESTDIR)$(BASHCOMPDIR)/$$c; done
+	$(MAKE) --no-print-directory install-units
+	install -d -m 755 $(DESTDIR)$(SYSCONFDIR)/glm
+
+# The daemons' systemd units (etc/systemd/*.service.in, their binaries'
+# directory filled in); tests/bats/units.bats installs them the same way.
+UNIT_FILES := $(patsubst etc/systemd/%.in,%,$(wildcard etc/systemd/*.service.in))
+install-units:
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	for u in $(UNIT_FILES); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' etc/systemd/$$u.in >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/imsd $(DESTDIR)$(SBINDIR)/matd $(DESTDIR)$(SBINDIR)/glm-agentd $(DESTDIR)$(SBINDIR)/glm-gatewayd
@@ -286,6 +299,7 @@ uninstall:
 		$(DESTDIR)$(BINDIR)/imsctl
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,glmctl matctl imsctl glm-gatewayctl)
 	rm -rf $(DESTDIR)$(LIBEXECDIR)
+	rm -f $(UNIT_FILES:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%)
 
 clean:
 	rm -rf build

@@ -21,7 +21,7 @@
 #include <stdio.h>
 
 #define IMSD_DEFAULT_CONF "/etc/glm/imsd.conf"
-#define IMSD_DEFAULT_KEYRING "/etc/glm/glm-keys"
+#define IMSD_DEFAULT_KEYRING "/etc/glm/keys"
 #define IMSD_DEFAULT_DB "/var/lib/glm/imsd.db"
 #define IMSD_DEFAULT_CTL "/run/glm/imsd.sock"
 #define IMSD_DEFAULT_PORT 5300

@@ -3,6 +3,7 @@
  * that every program shares. */
 #include "conf.h"
 #include "log.h"
+#include "util.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -52,12 +53,31 @@ int conf_err(const struct conf_pos *pos, const char *fmt, ...)
 
 static int conf_one_line(const struct conf_pos *pos, char *line, conf_line_fn fn, void *ctx)
 {
+	const unsigned char *u = (const unsigned char *)line;
+	size_t len = strlen(line), n;
 	char *argv[GLM_CONF_MAXARGS];
+	bool comment = false;
+	uint32_t cp;
 	int argc;
 
-	for (char *c = line; *c; c++)
-		if (!isprint((unsigned char)*c) && *c != '\t' && *c != '\r' && *c != '\n')
-			return conf_err(pos, "control character 0x%02x", (unsigned char)*c);
+	/* A comment is the operator's own words, in any language: UTF-8 is
+	 * taken there; the rest of a line is printable ASCII. A control
+	 * character is refused anywhere: it has no business in a file a
+	 * terminal shows, nor in the log line that would quote it. */
+	for (size_t i = 0; i < len; i += n) {
+		n = 1;
+		comment |= u[i] == '#';
+		if (u[i] == '\t' || u[i] == '\r' || (u[i] >= 0x20 && u[i] < 0x7f))
+			continue;
+		if (u[i] < 0x80)
+			return conf_err(pos, "control character 0x%02x at column %zu", u[i], i + 1);
+		if (!comment)
+			return conf_err(pos, "byte 0x%02x at column %zu: only comments may hold non-ASCII text", u[i], i + 1);
+		if (!(n = utf8_char(u + i, len - i, &cp)))
+			return conf_err(pos, "byte 0x%02x at column %zu is not UTF-8", u[i], i + 1);
+		if (cp >= 0x80 && cp < 0xa0)
+			return conf_err(pos, "control character U+%04X at column %zu", (unsigned)cp, i + 1);
+	}
 	argc = conf_split(line, argv, GLM_CONF_MAXARGS);
 	if (argc == -E2BIG)
 		return conf_err(pos, "more than %d words on a line", GLM_CONF_MAXARGS);

@@ -2,6 +2,7 @@
  * lock, detaching with the set-up result, the pid file. See daemon.h. */
 #include "daemon.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "util.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -213,11 +214,15 @@ static void on_signal(int s, void *arg)
 {
 	(void)arg;
 	if (s == SIGHUP) {
+		/* systemctl reload waits from RELOADING=1 to READY=1 */
+		sd_notifyf_state("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)(now_ns() / 1000));
 		if (sig.reload)
 			sig.reload(sig.ctx);
+		sd_notify_state("READY=1");
 		return;
 	}
 	log_info("signal %d: shutting down", s);
+	sd_notify_state("STOPPING=1");
 	evloop_stop(sig.loop, 0);
 }
 
@@ -333,6 +338,9 @@ int daemon_main(const struct daemon_ops *ops, void *ctx, struct daemon_args *arg
 	}
 	if (ret == 0) {
 		daemon_started(&run, EX_OK);
+		/* Type=notify: set-up is over, the sockets are there */
+		if ((r = sd_notify_state("READY=1")) < 0)
+			log_warnx("NOTIFY_SOCKET %s: %s", getenv("NOTIFY_SOCKET"), strerror(-r));
 		if ((r = evloop_run(run.loop)) < 0) {
 			log_warnx("event loop: %s", strerror(-r));
 			ret = EX_SOFTWARE;

@@ -121,8 +121,9 @@ struct daemon_ops {
 	void (*free)(void *ctx);
 };
 /* The one main of every daemon: options, load (-n: "configuration OK"),
- * start (lock, loop, detach), setup, pid file, run until SIGTERM,
- * cleanup, finish. args holds the defaults. Returns the exit code. */
+ * start (lock, loop, detach), setup, pid file, READY=1 to systemd (when
+ * $NOTIFY_SOCKET is set; RELOADING=1 and READY=1 around a SIGHUP,
+ * STOPPING=1 on SIGTERM), run until SIGTERM, cleanup, finish. args holds the defaults. Returns the exit code. */
 int daemon_main(const struct daemon_ops *ops, void *ctx, struct daemon_args *args, int argc, char **argv);
 
 /* SIGHUP's usual work: the keyring at path again, taken only if it loads,

@@ -13,6 +13,7 @@
  * the caller's message. */
 #include "domxml.h"
 #include "conf.h"
+#include "util.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -197,29 +198,6 @@ int domxml_parse_mac(const char *s, uint8_t mac[6])
 		mac[i] = (uint8_t)((hi - hex) << 4 | (lo - hex));
 	}
 	return 0;
-}
-
-/* The length of the UTF-8 sequence at s (at most n bytes) and its code
- * point, or 0 if it is not one: no overlong forms, no surrogates, nothing
- * above U+10FFFF. */
-static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-	uint32_t c;
-
-	if (!len || len > n)
-		return 0;
-	c = len == 1 ? s[0] : s[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
 }
 
 /* libvirt takes nearly any name (its QEMU driver refuses only a newline):

@@ -6,12 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int log_verbose;
 static bool log_fg = true;
 static const char *log_ident = "glm";
 static bool log_syslog = true;
+static bool log_journal;  /* stderr is systemd's journal */
+
+/* Under systemd, stderr is a stream into the journal ($JOURNAL_STREAM
+ * names it, "DEV:INODE"): syslog would file every line a second time, so
+ * stderr alone carries them, each with its priority as sd-daemon(3)'s
+ * "<N>" prefix. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *ident, bool foreground, int verbose)
 {
@@ -22,6 +38,9 @@ void log_init(const char *ident, bool foreground, int verbose)
 	 * try to connect again on every message: a system call storm in the
 	 * middle of a handover. Then stderr is all there is. */
 	log_syslog = access("/dev/log", W_OK) == 0 || !foreground;
+	log_journal = foreground && stderr_is_journal();
+	if (log_journal)
+		log_syslog = false;
 	if (log_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -33,7 +52,13 @@ static void vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_fg) {
+	if (log_fg && log_journal) {
+		if (suffix)
+			fprintf(stderr, "<%d>%s: %s\n", pri, msg, suffix);
+		else
+			fprintf(stderr, "<%d>%s\n", pri, msg);
+		fflush(stderr);
+	} else if (log_fg) {
 		if (suffix)
 			fprintf(stderr, "%s: %s: %s\n", log_ident, msg, suffix);
 		else

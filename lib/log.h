@@ -1,6 +1,8 @@
 /* Logging for every glm program: syslog, mirrored to stderr while in the
  * foreground (-d) or before daemonizing, so set-up failures reach the
- * operator's terminal. Modelled on OpenBSD's log.h. */
+ * operator's terminal. Under systemd (-d, $JOURNAL_STREAM naming stderr)
+ * stderr alone, each line with its "<N>" priority. Modelled on OpenBSD's
+ * log.h. */
 #ifndef GLM_LOG_H
 #define GLM_LOG_H
 #include <stdbool.h>

@@ -143,3 +143,26 @@ int sendto_from(int fd, const void *msg, size_t len, const struct sockaddr_in6 *
 	}
 	return sendmsg(fd, &mh, 0) < 0 ? -errno : 0;
 }
+
+/* The length of the UTF-8 sequence at s (at most n bytes) and its code
+ * point, or 0 if it is not one: no overlong forms, no surrogates, nothing
+ * above U+10FFFF. */
+size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	uint32_t c;
+
+	if (!len || len > n)
+		return 0;
+	c = len == 1 ? s[0] : s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}

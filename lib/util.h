@@ -19,6 +19,10 @@ uint64_t seq_next(void);
 int udp6_socket(const struct sockaddr_in6 *bind_to);
 
 /* inet_ntop into a static rotating buffer: for log lines only. */
+/* The length of the UTF-8 sequence at s (at most n bytes) and its code
+ * point, or 0 if it is not one: no overlong forms, no surrogates, nothing
+ * above U+10FFFF. */
+size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp);
 const char *a6(const struct in6_addr *a);
 const char *sa6(const struct sockaddr_in6 *sa);
 /* A MAC as aa:bb:cc:dd:ee:ff into out; returns out. */

@@ -214,3 +214,84 @@ agent_conf() {
 	grep -qF "$T/agent.conf: bridge br1: does not snoop multicast" "$T/agent.log"
 	[[ ! -e $T/agent.sock ]]
 }
+
+# example_keyrings: for each key of etc/glm-keys.example a fresh key pair
+# of the same id, role, home addresses and prefixes, and $T/ex-ID, the
+# keyring of node ID (its private line, then every public line).
+example_keyrings() {
+	(
+		umask 077
+		local id spec ids=()
+		: >"$T/ex.pub"
+		while read -r _ id spec; do
+			"$GLM_BIN/glm-keys" genkey "$id" >"$T/ex-priv-$id" || exit 1
+			# shellcheck disable=SC2086 # the role and its words, without the public key
+			"$GLM_BIN/glm-keys" pubkey $(awk '{ $2 = ""; print }' <<<"$spec") <"$T/ex-priv-$id" >>"$T/ex.pub" || exit 1
+			ids+=("$id")
+		done < <(grep '^key ' "$REPO/etc/glm-keys.example")
+		for id in "${ids[@]}"; do cat "$T/ex-priv-$id" "$T/ex.pub" >"$T/ex-$id"; done
+	)
+}
+
+REPO=$BATS_TEST_DIRNAME/../..
+
+@test "every etc/*.conf passes its daemon's -n, with the example keyring's key ids" {
+	[[ $EUID -eq 0 ]] || skip "glm-agentd's bridges are checked in a network namespace, which needs root"
+	[[ -x $GLM_BIN/glm-gatewayd ]] || skip "glm-gatewayd not built in $GLM_BIN"
+	example_keyrings
+	# the bridge and uplink etc/agentd.conf names, as glm-agentd(8) wants them
+	NS=glm-conf-$$-$BATS_TEST_NUMBER
+	ip netns add "$NS"
+	ip -n "$NS" link add br0 type bridge mcast_snooping 1 || skip "cannot create a bridge (no bridge module?)"
+	ip -n "$NS" link add eth0 type veth peer name eth9
+	ip -n "$NS" link set eth0 master br0
+	local conf daemon id n=0 ims
+	ims=$(awk '$1 == "key" && $3 == "ims" { print $2; exit }' "$REPO/etc/glm-keys.example")
+	for conf in "$REPO"/etc/*.conf; do
+		case ${conf##*/} in
+		imsd*.conf) daemon=imsd ;;
+		matd.conf) daemon=matd ;;
+		agentd.conf | relay.conf) daemon=glm-agentd ;;
+		gatewayd.conf) daemon=glm-gatewayd ;;
+		*) echo "${conf##*/}: which daemon's is it?"; false ;;
+		esac
+		id=$(awk '$1 == "key-id" { print $2 }' "$conf")
+		[[ -n $id ]] || id=$ims
+		# the key id is one of the example keyring's
+		grep -q "^key $id " "$REPO/etc/glm-keys.example"
+		# the file as shipped, but for the keyring's path
+		sed "s|^keyring .*|keyring $T/ex-$id|" "$conf" >"$T/${conf##*/}"
+		run ip netns exec "$NS" "$GLM_BIN/$daemon" -n -f "$T/${conf##*/}"
+		echo "$daemon -n -f etc/${conf##*/} (key $id): status $status: $output"
+		[[ $status -eq 0 && $output == *"configuration OK"* ]]
+		n=$((n + 1))
+	done
+	[[ $n -ge 6 ]]
+	# one keyring path in all of them, the one the man pages give
+	[[ $(grep -h '^keyring ' "$REPO"/etc/*.conf | sort -u) == "keyring /etc/glm/keys" ]]
+}
+
+@test "etc/glm-keys.example as shipped is the keyring matd.conf asks for: -n passes with it at mode 0600" {
+	install -m 600 "$REPO/etc/glm-keys.example" "$T/example-keys"
+	sed "s|^keyring .*|keyring $T/example-keys|" "$REPO/etc/matd.conf" >"$T/matd.conf"
+	run "$GLM_BIN/matd" -n -f "$T/matd.conf"
+	echo "$output"
+	[[ $status -eq 0 && $output == *"configuration OK"* ]]
+	# and refused as the copy cp would make of it
+	chmod 644 "$T/example-keys"
+	run "$GLM_BIN/matd" -n -f "$T/matd.conf"
+	[[ $status -eq 78 && $output == *"keyring $T/example-keys: mode 0644 is readable by others: chmod 600 it"* ]]
+}
+
+@test "comments hold any UTF-8; a control character or non-ASCII outside a comment is refused as FILE:LINE" {
+	matd_conf "# matd.conf(5) — ein Gast, 一个客人 😀"
+	run "$GLM_BIN/matd" -n -f "$T/matd.conf"
+	echo "$output"
+	[[ $status -eq 0 && $output == *"configuration OK"* ]]
+	matd_conf "interface éth0"
+	run "$GLM_BIN/matd" -n -f "$T/matd.conf"
+	[[ $status -eq 78 && $output == *"$T/matd.conf:3: byte 0xc3 at column 11: only comments may hold non-ASCII text"* ]]
+	matd_conf $'lifetime 600\e[2J'
+	run "$GLM_BIN/matd" -n -f "$T/matd.conf"
+	[[ $status -eq 78 && $output == *"$T/matd.conf:3: control character 0x1b at column 13"* ]]
+}

@@ -1,6 +1,7 @@
 /* Unit tests of the shared value parsers (lib/conf.c): socket addresses,
  * in particular the bare "ADDR:PORT" that also reads as one address, and
- * the FILE:LINE messages a config file gets for them. */
+ * the FILE:LINE messages a config file gets for them; what text a line
+ * may hold. */
 #include "conf.h"
 #include "log.h"
 #include <errno.h>
@@ -89,11 +90,62 @@ static void test_conf_messages(void **state)
 	assert_int_equal(ntohs(sa.sin6_port), 5301);
 }
 
+static int count_words(void *ctx, const struct conf_pos *pos, int argc, char **argv)
+{
+	(void)pos;
+	(void)argv;
+	*(int *)ctx += argc;
+	return 0;
+}
+
+/* Comments hold any UTF-8 (the shipped matd.conf's em dash was refused as
+ * "control character 0xe2"); control characters are refused anywhere, and
+ * non-ASCII outside a comment. */
+static void test_conf_text(void **state)
+{
+	static const char *const good[] = {
+		"# matd.conf(5) \xe2\x80\x94 a guest\nkey-id 10\n",
+		"key-id 10 # caf\xc3\xa9, \xe4\xb8\xad\xe6\x96\x87, \xf0\x9f\x98\x80\n",
+		"\tkey-id\t10\r\n",
+	};
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "key-id 10\x1b[2J\n", "t: t.conf:1: control character 0x1b at column 10\n" },
+		{ "key-id 10 # \x07\n", "t: t.conf:1: control character 0x07 at column 13\n" },
+		{ "# fine\nkey-id 10 \x7f\n", "t: t.conf:2: control character 0x7f at column 11\n" },
+		{ "# \xc2\x9b[2J\n", "t: t.conf:1: control character U+009B at column 3\n" },
+		{ "# \xe2\x80\n", "t: t.conf:1: byte 0xe2 at column 3 is not UTF-8\n" },
+		{ "# \xc0\xaf overlong\n", "t: t.conf:1: byte 0xc0 at column 3 is not UTF-8\n" },
+		{ "interface \xc3\xa9th0\n",
+		  "t: t.conf:1: byte 0xc3 at column 11: only comments may hold non-ASCII text\n" },
+	};
+	char log[512];
+	int words;
+
+	(void)state;
+	log_init("t", true, 0);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		words = 0;
+		if (conf_parse_buf("t.conf", good[i], strlen(good[i]), count_words, &words) != 0)
+			fail_msg("good[%zu] refused", i);
+		assert_int_equal(words, 2);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		words = 0;
+		capture_begin();
+		assert_int_equal(conf_parse_buf("t.conf", bad[i].text, strlen(bad[i].text), count_words, &words), -EINVAL);
+		capture_end(log, sizeof(log));
+		assert_string_equal(log, bad[i].msg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sockaddr6),
 		cmocka_unit_test(test_conf_messages),
+		cmocka_unit_test(test_conf_text),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
