@@ -5,14 +5,6 @@
 #include "util.h"
 #include <string.h>
 
-static void drop_reason(char *buf, size_t cap, enum glm_parse_err e)
-{
-	snprintf(buf, cap, "%s", glm_parse_err_name(e));
-	for (char *p = buf; *p; p++)
-		if (*p == ' ')
-			*p = '_';
-}
-
 /* estore's counters (etcd_calls, etcd_round_us_total...) as glm_imsd_
  * names: the two levels are gauges, microsecond sums become seconds. */
 static void etcd_metrics(struct imsd *d, struct strbuf *sb)
@@ -57,8 +49,6 @@ void imsd_metrics(void *ctx, struct strbuf *sb)
 		{ "prove", d->st.updates_prove },
 		{ "unavailable", d->st.updates_unavailable },
 	};
-	char reason[48];
-
 	mx_counter(sb, "glm_imsd_received_total", "Messages received on the IMS socket.", d->st.rx);
 	mx_family(sb, "glm_imsd_updates_total", "counter",
 		  "UPDATEs by result: ok, stale (sequence not newer), denied (key not owner), badreq, failed "
@@ -77,12 +67,7 @@ void imsd_metrics(void *ctx, struct strbuf *sb)
 		   d->st.cookies_sent);
 	mx_counter(sb, "glm_imsd_pushes_total", "NOTIFYs pushed to subscribers.", d->st.notifies_sent);
 	mx_counter(sb, "glm_imsd_send_errors_total", "Messages the socket refused to send.", d->st.send_errors);
-	mx_family(sb, "glm_imsd_dropped_total", "counter",
-		  "Messages dropped, by reason (unparsable, not authentic, not fresh, replayed, unexpected type).");
-	for (unsigned e = GLM_PE_OK + 1; e < GLM_PE_MAX; e++) {
-		drop_reason(reason, sizeof(reason), e);
-		mx_sample(sb, "glm_imsd_dropped_total", "reason", reason, d->st.drop[e]);
-	}
+	mx_drops(sb, "glm_imsd_dropped_total", d->st.drop);
 	mx_sample(sb, "glm_imsd_dropped_total", "reason", "unexpected_type", d->st.drop_unexpected);
 	mx_gauge(sb, "glm_imsd_subscribers", "Live subscriptions.", d->nsubs);
 	mx_gauge(sb, "glm_imsd_mappings", "Live mappings in the store.", mappings < 0 ? 0 : (uint64_t)mappings);

@@ -5,6 +5,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "util.h"
+#include "wire.h"
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -93,6 +94,21 @@ void mx_gauge(struct strbuf *sb, const char *name, const char *help, uint64_t v)
 {
 	mx_family(sb, name, "gauge", help);
 	mx_sample(sb, name, NULL, NULL, v);
+}
+
+void mx_drops(struct strbuf *sb, const char *name, const uint64_t *drops)
+{
+	char reason[48];
+
+	mx_family(sb, name, "counter",
+		  "Messages dropped, by reason: the parse error (short, bad_MAC, replay, wrong_role...).");
+	for (unsigned e = GLM_PE_OK + 1; e < GLM_PE_MAX; e++) {
+		snprintf(reason, sizeof(reason), "%s", glm_parse_err_name(e));
+		for (char *p = reason; *p; p++)
+			if (*p == ' ')
+				*p = '_';
+		mx_sample(sb, name, "reason", reason, drops[e]);
+	}
 }
 
 void mx_hist_init(struct mx_hist *h, const double *le, unsigned n)

@@ -30,6 +30,11 @@ void mx_sample_f(struct strbuf *sb, const char *name, const char *lkey, const ch
 void mx_counter(struct strbuf *sb, const char *name, const char *help, uint64_t v);
 void mx_gauge(struct strbuf *sb, const char *name, const char *help, uint64_t v);
 
+/* A family NAME{reason="..."} of the message drops by parse error
+ * (lib/wire.h's GLM_PE_MAX array, reasons named by glm_parse_err_name
+ * with '_' for blanks); the caller may add samples of its own after. */
+void mx_drops(struct strbuf *sb, const char *name, const uint64_t *drops);
+
 /* A histogram with fixed upper bounds (ascending, +Inf implied). Buckets
  * are kept per interval and written cumulative, as the format wants. */
 #define MX_HIST_MAX 16
