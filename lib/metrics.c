@@ -35,14 +35,15 @@ void mx_family(struct strbuf *sb, const char *name, const char *type, const char
 	sb_printf(sb, "\n# TYPE %s %s\n", name, type);
 }
 
-static void labels(struct strbuf *sb, const char *lkey, const char *lval, const char *le)
+/* {k="v",...,le="LE"}: kv holds n key and value pairs, values escaped */
+static void labels_kv(struct strbuf *sb, const char *const *kv, unsigned n, const char *le)
 {
-	if (!lkey && !le)
+	if (!n && !le)
 		return;
 	sb_putc(sb, '{');
-	if (lkey) {
-		sb_printf(sb, "%s=\"", lkey);
-		for (const char *p = lval; *p; p++) {
+	for (unsigned i = 0; i < n; i++) {
+		sb_printf(sb, "%s%s=\"", i ? "," : "", kv[2 * i]);
+		for (const char *p = kv[2 * i + 1]; *p; p++) {
 			if (*p == '\\' || *p == '"')
 				sb_printf(sb, "\\%c", *p);
 			else if (*p == '\n')
@@ -53,8 +54,25 @@ static void labels(struct strbuf *sb, const char *lkey, const char *lval, const 
 		sb_putc(sb, '"');
 	}
 	if (le)
-		sb_printf(sb, "%sle=\"%s\"", lkey ? "," : "", le);
+		sb_printf(sb, "%sle=\"%s\"", n ? "," : "", le);
 	sb_putc(sb, '}');
+}
+
+static void labels(struct strbuf *sb, const char *lkey, const char *lval, const char *le)
+{
+	const char *kv[2] = { lkey, lval };
+
+	labels_kv(sb, kv, lkey ? 1 : 0, le);
+}
+
+void mx_sample2(struct strbuf *sb, const char *name, const char *k1, const char *v1, const char *k2, const char *v2,
+		uint64_t v)
+{
+	const char *kv[4] = { k1, v1, k2, v2 };
+
+	sb_printf(sb, "%s", name);
+	labels_kv(sb, kv, 2, NULL);
+	sb_printf(sb, " %llu\n", (unsigned long long)v);
 }
 
 void mx_sample(struct strbuf *sb, const char *name, const char *lkey, const char *lval, uint64_t v)

@@ -25,6 +25,9 @@
 void mx_family(struct strbuf *sb, const char *name, const char *type, const char *help);
 /* One sample: name{lkey="lval"} v; lkey NULL for none. lval is escaped. */
 void mx_sample(struct strbuf *sb, const char *name, const char *lkey, const char *lval, uint64_t v);
+/* One sample with two labels. */
+void mx_sample2(struct strbuf *sb, const char *name, const char *k1, const char *v1, const char *k2, const char *v2,
+		uint64_t v);
 void mx_sample_f(struct strbuf *sb, const char *name, const char *lkey, const char *lval, double v);
 /* A family of one unlabelled sample. */
 void mx_counter(struct strbuf *sb, const char *name, const char *help, uint64_t v);

@@ -65,3 +65,56 @@ teardown() {
 	[[ $(metric "$TB_DIR/m1" 'glm_gatewayd_translated_bytes_total{direction="to_ma"}') -gt 0 ]]
 	[[ $(metric "$TB_DIR/m1" 'glm_gatewayd_translated_packets_total{direction="rejected"}') -eq 3 ]]
 }
+
+@test "glm-agentd: hook calls and their duration, flood holds, proxy joins, relays and relayed packets; the relay's own" {
+	local G=ff3e::1234 PORT=7400 n
+	tb_setup --mcast
+	glm_keys
+	glm_start_imsd
+	glm_start_matd cn
+	glm_start_matd vm "correspondent $TB_CN_ADDR"
+	glm_wait_handovers vm 1 5
+	glm_start_agent relay "metrics [::1]:9467"
+	glm_start_agent hA "metrics [::1]:9467"
+	glm_start_agent hB "metrics [::1]:9467"
+	glm_hook hA prepare begin
+	glm_hook hA started begin
+	metrics_get "$TB-hB" ::1 9467 >"$TB_DIR/b0"
+	run metrics_check "$TB_DIR/b0"
+	echo "$output"
+	[[ $status -eq 0 ]]
+	[[ $(metric "$TB_DIR/b0" glm_agentd_relay_packets_total) == 0 ]]
+	tb_spawn vm "$GLM_BIN/mcstream" recv --group "$G" --port $PORT --ifname eth0 --idle 3 --json \
+		>"$TB_DIR/recv.json" 2>"$TB_DIR/recv.err"
+	tb_spawn src "$GLM_BIN/mcstream" send --group "$G" --port $PORT --ifname eth0 --rate 500 --size 200 \
+		--duration 30 --json >"$TB_DIR/send.json" 2>"$TB_DIR/send.err"
+	SEND_PID=$TB_PID
+	sleep 1
+	glm_migrate hB
+	glm_wait_handovers vm 2 5
+	sleep 1.5
+	metrics_get "$TB-hB" ::1 9467 >"$TB_DIR/b1"
+	run metrics_check "$TB_DIR/b1"
+	echo "$output"
+	[[ $status -eq 0 ]]
+	# migrate/prepare begin ask the agent "incoming", started begin "started"
+	[[ $(metric "$TB_DIR/b1" 'glm_agentd_hook_calls_total{event="incoming",result="ok"}') -ge 1 ]]
+	[[ $(metric "$TB_DIR/b1" 'glm_agentd_hook_calls_total{event="started",result="ok"}') -eq 1 ]]
+	[[ $(metric "$TB_DIR/b1" 'glm_agentd_hook_duration_seconds_count{event="started"}') -eq 1 ]]
+	# flooding is held only for a libvirt domain whose tap has carrier
+	# before it resumes (libvirt-uri): exposed, not moved here
+	[[ $(metric "$TB_DIR/b1" glm_agentd_flood_holds_total) == 0 ]]
+	[[ $(metric "$TB_DIR/b1" glm_agentd_proxy_joins_total) -ge 1 ]]
+	[[ $(metric "$TB_DIR/b1" glm_agentd_relay_requests_total) -eq 1 ]]
+	[[ $(metric "$TB_DIR/b1" glm_agentd_relay_packets_total) -gt 0 ]]
+	[[ $(metric "$TB_DIR/b1" glm_agentd_relay_bytes_total) -gt 0 ]]
+	# the relay forwarded them
+	metrics_get "$TB-relay" ::1 9467 >"$TB_DIR/r1"
+	run metrics_check "$TB_DIR/r1"
+	echo "$output"
+	[[ $status -eq 0 ]]
+	[[ $(metric "$TB_DIR/r1" glm_relay_requests_total) -ge 1 ]]
+	n=$(metric "$TB_DIR/r1" glm_relay_forwarded_packets_total)
+	[[ $n -gt 0 ]]
+	kill -TERM "$SEND_PID" 2>/dev/null || true
+}
