@@ -221,6 +221,8 @@ int http_parse_request(const char *buf, size_t len, struct http_req *r)
 		const char *q = memchr(buf + p, '?', tlen);
 		size_t plen = q ? (size_t)(q - (buf + p)) : tlen;
 
+		if (plen == 0)
+			return -EBADMSG; /* "?query" alone: no path at all */
 		if (plen >= sizeof(r->path))
 			return -E2BIG;
 		memcpy(r->path, buf + p, plen);

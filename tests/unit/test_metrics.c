@@ -137,6 +137,7 @@ static void test_parse(void **state)
 	assert_int_equal(parse("GET /metrics HTTP/2.0\r\n\r\n", &r), -EBADMSG);
 	assert_int_equal(parse("GET /metrics HTTP/1.1 x\r\n\r\n", &r), -EBADMSG);
 	assert_int_equal(parse("GET /a\tb HTTP/1.1\r\n\r\n", &r), -EBADMSG);
+	assert_int_equal(parse("GET ?x=1 HTTP/1.1\r\n\r\n", &r), -EBADMSG); /* fuzz_http found it */
 	assert_int_equal(parse("GET / HTTP/1.1\r\nno colon\r\n\r\n", &r), -EBADMSG);
 	assert_int_equal(parse("GET / HTTP/1.1\r\n folded: x\r\n\r\n", &r), -EBADMSG);
 	assert_int_equal(parse("GET / HTTP/1.1\r\nA: b\x01\r\n\r\n", &r), -EBADMSG);
