@@ -246,14 +246,16 @@ bench-ims: all
 # (tests/preflight lists the programs they run, by package). Idempotent.
 # etcd-server may start a system etcd on 127.0.0.1:2379 where an init
 # system runs it: the tests never use or touch it (their clusters live in
-# namespaces of their own, tests/bats/lib/etcd.bash).
+# namespaces of their own, tests/bats/lib/etcd.bash). prometheus brings
+# promtool, which checks the daemons' metrics (tests/bats/metrics.bats);
+# its service, if an init system starts it, is not used by the tests.
 DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
 	libsqlite3-dev sqlite3 libcmocka-dev libxml2-dev libvirt-dev bats iproute2 \
 	nftables radvd ndisc6 smcroute procps psmisc iputils-ping python3 socat \
 	tcpdump bc qemu-system-x86 qemu-guest-agent linux-image-amd64 busybox-static \
 	cpio xz-utils libvirt-clients libvirt-daemon-system libvirt-daemon-system-sysv \
 	gnuplot-nox openssh-client openssh-server etcd-server etcd-client \
-	libcurl4-openssl-dev libjson-c-dev openssl systemd
+	libcurl4-openssl-dev libjson-c-dev openssl systemd curl prometheus
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \

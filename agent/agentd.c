@@ -134,6 +134,10 @@ static int agentd_setup(void *ctx, struct evloop *loop)
 		return log_warnx("control socket %s: %s", a->conf.control, strerror(-a->ctl)), EX_OSERR;
 	if ((r = agentd_watch(a, a->udp, udp_input, NULL)) < 0 || (r = agentd_watch(a, a->ctl, ctl_input, NULL)) < 0)
 		return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
+	for (unsigned i = 0; i < AGENT_HOOK_EVENTS; i++)
+		mx_hist_init(&a->mx.hook_seconds[i], mx_seconds_le, mx_seconds_n);
+	if (a->conf.has_metrics && (r = metrics_http_start(&a->metrics, loop, &a->conf.metrics, agent_metrics, a)) < 0)
+		return log_warnx("metrics on %s: %s", sa6(&a->conf.metrics), strerror(-r)), EX_UNAVAILABLE;
 	if (a->conf.relay_role) {
 		if (relay_server_init(a) < 0)
 			return EX_OSERR;
@@ -151,6 +155,8 @@ static void agentd_cleanup(void *ctx)
 {
 	struct agentd *a = ctx;
 
+	metrics_http_free(a->metrics);
+	a->metrics = NULL;
 	if (a->conf.relay_role) {
 		relay_server_free(a);
 	} else {

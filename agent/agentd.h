@@ -25,6 +25,7 @@
 #include "imsset.h"
 #include "keys.h"
 #include "mdb.h"
+#include "metrics.h"
 #include "print.h"
 #include "wire.h"
 #include <net/if.h>
@@ -77,6 +78,21 @@ struct agent_conf {
 	uint16_t guest_port;             /* matd's port, for PREPARE */
 	bool use_libvirt;                /* record groups in domain metadata */
 	char libvirt_uri[256];
+	bool has_metrics;
+	struct sockaddr_in6 metrics;     /* 'metrics [ADDR]:PORT': GET /metrics there (lib/metrics.h) */
+};
+
+/* What only the metrics count (the rest they read where it is kept):
+ * cumulative, never reset. Hook calls by event (lib/hookreq.h's enum
+ * hookreq_event) and whether they were refused. */
+#define AGENT_HOOK_EVENTS 3
+struct agent_counters {
+	uint64_t hook_calls[AGENT_HOOK_EVENTS][2]; /* [event][0: ok, 1: refused] */
+	struct mx_hist hook_seconds[AGENT_HOOK_EVENTS];
+	uint64_t proxy_joins;            /* joins made (a VM's group, on its bridge) */
+	uint64_t flood_holds;            /* ports whose flooding was held for a migration */
+	uint64_t relay_requests;         /* relay sessions asked for (relay client) */
+	uint64_t relay_packets, relay_bytes; /* packets re-sent on a bridge from a relay */
 };
 
 struct agent_bridge {
@@ -278,10 +294,18 @@ struct agentd {
 	struct ra_guard *ra_guard;       /* raguard.c's state; NULL if no bridge has uplinks */
 	uint64_t since;                  /* CLOCK_REALTIME at set-up: nothing sent before is taken */
 	uint64_t rx, drops[GLM_PE_MAX], refused;
+	struct agent_counters mx;
+	struct metrics_http *metrics;    /* conf.has_metrics */
 	/* the IMS's last cookie for our address (prepare.c's QUERYs echo it) */
 	uint8_t ims_cookie[GLM_COOKIE_LEN];
 	bool have_ims_cookie;
 };
+
+/* metrics.c: the Prometheus exposition (lib/metrics.h's metrics_fn). */
+void agent_metrics(void *ctx, struct strbuf *sb);
+/* relay_server.c: the relay role's part of it. */
+void relay_server_metrics(struct agentd *a, struct strbuf *sb);
+unsigned relay_client_sessions(const struct agentd *a);
 
 /* agentd.c */
 int agentd_watch(struct agentd *a, int fd, agentd_fd_fn fn, void *arg);

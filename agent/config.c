@@ -102,6 +102,10 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 		if (argc != 2 || !argv[1][0] || strlen(argv[1]) >= IF_NAMESIZE)
 			return conf_err(pos, "usage: relay-interface IFNAME");
 		strcpy(c->relay_ifname, argv[1]);
+	} else if (!strcmp(k, "metrics")) {
+		if ((r = metrics_conf(pos, argc, argv, &c->metrics)) < 0)
+			return r;
+		c->has_metrics = true;
 	} else if (!strcmp(k, "guest-port")) {
 		if (argc != 2 || parse_u32(argv[1], 1, 65535, &v))
 			return conf_err(pos, "usage: guest-port PORT");

@@ -25,12 +25,20 @@ static int vm_cmd(struct agentd *a, int argc, char **argv, FILE *out)
 	};
 	static struct hookreq r;
 	char err[256];
+	uint64_t t0;
+	int ret;
 
 	if (hookreq_decode_args(argc, argv, &r, err, sizeof(err)) < 0)
 		return fprintf(out, "%s", err), -EINVAL;
 	if (a->conf.relay_role)
 		return fprintf(out, "this glm-agentd is a relay"), -EINVAL;
-	return vm_request(a, ev[r.event], &r.dom, r.prepare, out);
+	t0 = now_ns();
+	ret = vm_request(a, ev[r.event], &r.dom, r.prepare, out);
+	if ((unsigned)r.event < AGENT_HOOK_EVENTS) {
+		a->mx.hook_calls[r.event][ret < 0]++;
+		mx_hist_observe(&a->mx.hook_seconds[r.event], (double)(now_ns() - t0) / 1e9);
+	}
+	return ret;
 }
 
 /* The counters: all of stats, and in JSON the end of status too. */

@@ -62,6 +62,7 @@ int proxy_join(struct agentd *a, int br, const struct in6_addr *group, const str
 		return -ENOMEM;
 	}
 	j->refs = 1;
+	a->mx.proxy_joins++;
 	log_info("proxy join %s%s%s on %s", IN6_IS_ADDR_UNSPECIFIED(source) ? "" : a6(source),
 		 IN6_IS_ADDR_UNSPECIFIED(source) ? "" : ",", a6(group), a->br[br].name);
 	return 0;

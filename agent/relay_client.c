@@ -118,6 +118,11 @@ struct relay_client {
 
 static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
 
+unsigned relay_client_sessions(const struct agentd *a)
+{
+	return a->relay_client ? a->relay_client->nsess : 0;
+}
+
 static unsigned rc_refs(const struct rc_session *s)
 {
 	unsigned n = 0;
@@ -283,6 +288,7 @@ static int rc_session_new(struct agentd *a, struct relay_client *rc, const struc
 	s->relay = *relay;
 	s->requested_ns = now_ns();
 	rc->sess[rc->nsess++] = s;
+	a->mx.relay_requests++;
 	*out = s;
 	return 0;
 }
@@ -521,6 +527,8 @@ static void rc_packet(struct agentd *a, struct relay_client *rc, struct rc_sessi
 		relay_ring_add(&l->sent, h);
 		l->packets++;
 		l->bytes += len;
+		a->mx.relay_packets++;
+		a->mx.relay_bytes += len;
 		if (l->tell) {
 			l->tell = false;
 			if (rc->on_flow)

@@ -744,6 +744,32 @@ void relay_server_free(struct agentd *a)
 	a->relay_server = NULL;
 }
 
+/* The relay role's counters, as relay_server_status prints them. */
+void relay_server_metrics(struct agentd *a, struct strbuf *sb)
+{
+	struct relay_server *rs = a->relay_server;
+	static const char *const reason[] = {
+		[GLM_ST_DENIED] = "denied", [GLM_ST_BADREQ] = "badreq", [GLM_ST_INTERNAL] = "internal",
+		[GLM_ST_LIMIT] = "limit",
+	};
+
+	if (!rs)
+		return;
+	mx_gauge(sb, "glm_relay_sessions", "Relay sessions open now.", rs->nsess);
+	mx_gauge(sb, "glm_relay_groups", "Groups the relay has joined.", rs->nmemb);
+	mx_counter(sb, "glm_relay_received_packets_total", "Multicast packets the relay received.", rs->rx_packets);
+	mx_counter(sb, "glm_relay_received_bytes_total", "Bytes of those packets.", rs->rx_bytes);
+	mx_counter(sb, "glm_relay_forwarded_packets_total", "Packets forwarded to agents.", rs->tx_packets);
+	mx_counter(sb, "glm_relay_forwarded_bytes_total", "Bytes forwarded to agents.", rs->tx_bytes);
+	mx_counter(sb, "glm_relay_forward_drops_total", "Packets not forwarded (the socket refused them).", rs->tx_drops);
+	mx_counter(sb, "glm_relay_requests_total", "RELAY_REQUESTs taken.", rs->requests);
+	mx_counter(sb, "glm_relay_expired_total", "Sessions expired (their agent went silent).", rs->expired);
+	mx_family(sb, "glm_relay_refused_total", "counter", "RELAY_REQUESTs refused, by reason.");
+	for (unsigned i = 0; i < sizeof(reason) / sizeof(reason[0]); i++)
+		if (reason[i])
+			mx_sample(sb, "glm_relay_refused_total", "reason", reason[i], rs->refused[i]);
+}
+
 void relay_server_status(struct agentd *a, struct printer *p)
 {
 	struct relay_server *rs = a->relay_server;

@@ -160,6 +160,8 @@ static void port_hold_flood(struct agent_vm *vm, struct vm_port *port, bool hold
 	if (r == 0) {
 		port->flood_held = hold;
 		if (hold)
+			vm->agentd->mx.flood_holds++;
+		if (hold)
 			log_info("vm %s: flooding to %s held until it resumes", vm->name, port->name);
 		else
 			log_info("vm %s: flooding to %s released (%s)", vm->name, port->name, why);

@@ -13,7 +13,8 @@
  *   table NAME                    the nftables table, family ip6 (default glm_gw)
  *   control PATH                  the control socket
  *   subscription-lifetime SECONDS asked of the IMS; renewed at half (default 600)
- *   max-mappings N                home addresses held at most (default 1000000) */
+ *   max-mappings N                home addresses held at most (default 1000000)
+ *   metrics [ADDR]:PORT           Prometheus metrics over HTTP (off by default) */
 #include "gatewayd.h"
 #include "conf.h"
 #include "log.h"
@@ -67,6 +68,10 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 		if (argc != 2 || parse_u32(argv[1], 1, UINT32_MAX, &c->key_id))
 			return conf_err(pos, "usage: key-id N (1..4294967295)");
 		return 0;
+	}
+	if (!strcmp(k, "metrics")) {
+		c->has_metrics = true;
+		return metrics_conf(pos, argc, argv, &c->metrics);
 	}
 	if (!strcmp(k, "ims"))
 		return conf_ims_set(pos, argc, argv, GW_IMS_PORT, &c->ims);

@@ -13,6 +13,7 @@
 #include "imsset.h"
 #include "imssub.h"
 #include "keys.h"
+#include "metrics.h"
 #include "nft.h"
 #include "wire.h"
 #include <netinet/in.h>
@@ -43,6 +44,8 @@ struct gw_conf {
 	char control[256];
 	uint32_t sub_lifetime;       /* asked of the IMS for each subscription */
 	uint32_t max_mappings;
+	bool has_metrics;
+	struct sockaddr_in6 metrics;  /* 'metrics [ADDR]:PORT': GET /metrics there (lib/metrics.h) */
 };
 
 /* One home address's current MA, as the kernel's map holds it. */
@@ -82,7 +85,11 @@ struct gw {
 	uint64_t since;              /* CLOCK_REALTIME at set-up: nothing sent before is taken */
 	struct glm_proof proof;      /* our return-routability tokens (binding updates) */
 	struct gw_stats st;
+	struct metrics_http *metrics; /* conf.has_metrics */
 };
+
+/* metrics.c: the Prometheus exposition (lib/metrics.h's metrics_fn). */
+void gw_metrics(void *ctx, struct strbuf *sb);
 
 /* config.c */
 void gw_conf_defaults(struct gw_conf *c);

@@ -299,6 +299,8 @@ static int gw_setup(void *ctx, struct evloop *loop)
 	ims_sub_start(&g->sub);
 	ev_timer_init(&g->sweep, "mapping expiry", on_sweep, g);
 	ev_timer_in(loop, &g->sweep, 1000);
+	if (g->conf.has_metrics && (r = metrics_http_start(&g->metrics, loop, &g->conf.metrics, gw_metrics, g)) < 0)
+		return log_warnx("metrics on %s: %s", sa6(&g->conf.metrics), strerror(-r)), EX_UNAVAILABLE;
 	log_info("%s gateway: %u home prefixes into table ip6 %s, %u site prefixes, %u served prefixes, ims %s, "
 		 "control %s", g->conf.nserve ? "site" : "home", g->conf.nhome, g->conf.table, g->conf.nsite,
 		 g->conf.nserve, sa6(ims_set_current(&g->conf.ims)), g->conf.control);
@@ -312,6 +314,8 @@ static void gw_cleanup(void *ctx)
 	struct gw *g = ctx;
 	int r;
 
+	metrics_http_free(g->metrics);
+	g->metrics = NULL;
 	if (g->loop) {
 		ev_timer_stop(&g->sweep);
 		ims_sub_stop(&g->sub, g->udp >= 0);

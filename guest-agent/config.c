@@ -56,6 +56,10 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 		if (argc != 2 || (strcmp(argv[1], "yes") && strcmp(argv[1], "no")))
 			return conf_err(pos, "usage: home-gateway yes|no");
 		c->home_gateway = argv[1][0] == 'y';
+	} else if (!strcmp(k, "metrics")) {
+		if ((r = metrics_conf(pos, argc, argv, &c->metrics)) < 0)
+			return r;
+		c->has_metrics = true;
 	} else if (!strcmp(k, "debounce")) {
 		if (argc != 2 || parse_u32(argv[1], 0, 60000, &v))
 			return conf_err(pos, "usage: debounce MILLISECONDS");

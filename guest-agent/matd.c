@@ -364,6 +364,10 @@ static int matd_setup(void *ctx, struct evloop *loop)
 	for (unsigned i = 0; i < d->nnics; i++)
 		if ((r = ev_watch(d->loop, d->nic[i].ndfd, on_ndisc, &d->nic[i])) < 0)
 			return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
+	for (unsigned i = 0; i < HO_PHASES; i++)
+		mx_hist_init(&d->ho_phase[i], mx_seconds_le, mx_seconds_n);
+	if (d->conf.has_metrics && (r = metrics_http_start(&d->metrics, loop, &d->conf.metrics, matd_metrics, d)) < 0)
+		return log_warnx("metrics on %s: %s", sa6(&d->conf.metrics), strerror(-r)), EX_UNAVAILABLE;
 	log_info("started: %s%s, %u home prefixes, ims %s%s", d->conf.mobile ? "mobile node for " : "correspondent",
 		 d->conf.mobile ? a6(&d->conf.ha) : "", d->conf.nhome, d->conf.ims.n ? sa6(ims_set_current(&d->conf.ims)) : "none",
 		 d->conf.home_gateway ? ", home gateway: other peers see the home address" : "");
@@ -374,6 +378,8 @@ static void matd_cleanup(void *ctx)
 {
 	struct matd *d = ctx;
 
+	metrics_http_free(d->metrics);
+	d->metrics = NULL;
 	corr_stop(d);
 	if (d->conf.mobile && d->rtnl)
 		mobile_stop(d);

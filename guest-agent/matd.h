@@ -9,6 +9,7 @@
 #include "imsset.h"
 #include "imssub.h"
 #include "keys.h"
+#include "metrics.h"
 #include "nft.h"
 #include "ndisc.h"
 #include "print.h"
@@ -26,6 +27,9 @@
 #define MATD_DEFAULT_PORT 5301
 #define MATD_IMS_PORT 5300
 #define MATD_ROUTE_METRIC 16
+
+/* The phases of a handover measured for the metrics (mobile.c, finish()). */
+enum ho_phase { HO_DETECT_TO_USABLE, HO_USABLE_TO_IMS, HO_IMS_RTT, HO_CN_RTT, HO_TOTAL, HO_PHASES };
 
 struct matd_conf {
 	bool mobile;                 /* home-address given */
@@ -46,6 +50,8 @@ struct matd_conf {
 	unsigned debounce_ms;        /* a NOTIFY_PEERS this close to the previous one repeats it */
 	bool home_gateway;           /* the home prefix is routed to a gateway: only peers that
 				      * translate (correspondents, mobile peers) see the MA */
+	bool has_metrics;
+	struct sockaddr_in6 metrics; /* 'metrics [ADDR]:PORT': GET /metrics there (lib/metrics.h) */
 };
 
 struct nic {
@@ -186,7 +192,9 @@ struct matd {
 	} ho;
 	struct kick_list kick;       /* listed at PREPARE (else at the switch), used up by the move */
 	struct handover_record last;
-	unsigned handovers;
+	unsigned handovers, handovers_incomplete;
+	/* each handover's phases, as in its log line (enum ho_phase) */
+	struct mx_hist ho_phase[HO_PHASES];
 	uint64_t refresh_ns;         /* next IMS lifetime refresh (0: none yet) */
 	struct ev_timer refresh_timer; /* at refresh_ns; one due during a handover waits for its end */
 	uint64_t last_notify_ns;     /* the last IFLA_EVENT_NOTIFY_PEERS */
@@ -210,7 +218,11 @@ struct matd {
 
 	/* counters */
 	uint64_t rx, drops[GLM_PE_MAX], stale, refused, bu_rx, bu_prove, notify_rx, ra_bad;
+	struct metrics_http *metrics;    /* conf.has_metrics */
 };
+
+/* metrics.c: the Prometheus exposition (lib/metrics.h's metrics_fn). */
+void matd_metrics(void *ctx, struct strbuf *sb);
 
 /* config.c */
 int matd_conf_load(const char *path, struct matd_conf *c);

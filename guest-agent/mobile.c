@@ -347,6 +347,20 @@ static void finish(struct matd *d, bool ok)
 	h->cns_acked = acked;
 	h->total_ms = ns_to_ms(now - d->ho.t_event);
 	h->finished_ns = now;
+	{
+		const double ms[HO_PHASES] = {
+			[HO_DETECT_TO_USABLE] = h->detect_to_usable_ms, [HO_USABLE_TO_IMS] = h->usable_to_ims_ms,
+			[HO_IMS_RTT] = h->ims_rtt_ms, [HO_CN_RTT] = d->conf.ncns ? h->cn_rtt_ms : -1,
+			[HO_TOTAL] = h->total_ms,
+		};
+
+		/* a phase that did not happen (-1: no ack, no correspondent) is not observed */
+		for (unsigned i = 0; i < HO_PHASES; i++)
+			if (ms[i] >= 0)
+				mx_hist_observe(&d->ho_phase[i], ms[i] / 1e3);
+		if (!ok)
+			d->handovers_incomplete++;
+	}
 	log_info("handover #%u %s %s (%s): %s -> %s: detect->usable %.3f ms, usable->ims %.3f ms, "
 		 "ims rtt %.3f ms, cn notify rtt %.3f ms (%u/%u acked), total %.3f ms%s",
 		 h->id, h->prepared ? "prepared" : "unprepared", h->nic, h->trigger,

@@ -12,12 +12,14 @@
  *   etcd-cacert|etcd-cert|etcd-key PATH   TLS to etcd
  *   etcd-user NAME, etcd-password-file PATH   etcd authentication
  *   etcd-timeout MS               one round of requests' deadline
+ *   metrics [ADDR]:PORT           Prometheus metrics over HTTP (off by default)
  *
  * A setting given twice is an error rather than "last one wins": two
  * listen lines are more likely a merge mistake than an intent. */
 #include "conf.h"
 #include "imsd.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -30,7 +32,7 @@ struct conf_ctx {
 
 enum {
 	K_LISTEN, K_DATABASE, K_KEYRING, K_CONTROL, K_MAXLIFE, K_SUBLIFE, K_STORE, K_ETCD_ENDPOINTS,
-	K_ETCD_PREFIX, K_ETCD_CACERT, K_ETCD_CERT, K_ETCD_KEY, K_ETCD_USER, K_ETCD_PWFILE, K_ETCD_TIMEOUT,
+	K_ETCD_PREFIX, K_ETCD_CACERT, K_ETCD_CERT, K_ETCD_KEY, K_ETCD_USER, K_ETCD_PWFILE, K_ETCD_TIMEOUT, K_METRICS,
 };
 static const char *const keywords[] = {
 	[K_LISTEN] = "listen", [K_DATABASE] = "database", [K_KEYRING] = "keyring",
@@ -38,7 +40,7 @@ static const char *const keywords[] = {
 	[K_SUBLIFE] = "subscription-lifetime", [K_STORE] = "store", [K_ETCD_ENDPOINTS] = "etcd-endpoints",
 	[K_ETCD_PREFIX] = "etcd-prefix", [K_ETCD_CACERT] = "etcd-cacert", [K_ETCD_CERT] = "etcd-cert",
 	[K_ETCD_KEY] = "etcd-key", [K_ETCD_USER] = "etcd-user", [K_ETCD_PWFILE] = "etcd-password-file",
-	[K_ETCD_TIMEOUT] = "etcd-timeout",
+	[K_ETCD_TIMEOUT] = "etcd-timeout", [K_METRICS] = "metrics",
 };
 
 void conf_defaults(struct imsd_conf *c)
@@ -110,6 +112,9 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 	switch (k) {
 	case K_LISTEN:
 		return conf_sockaddr6(pos, argc, argv, IMSD_DEFAULT_PORT, &c->listen);
+	case K_METRICS:
+		c->has_metrics = true;
+		return metrics_conf(pos, argc, argv, &c->metrics);
 	case K_DATABASE:
 		return set_path(pos, &c->database, argv[1]);
 	case K_KEYRING:

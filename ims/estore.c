@@ -588,6 +588,7 @@ static int commit_together(struct estore *es, const struct txn_parts *parts, con
 	t0 = now_ns();
 	etcd_run(es->etcd, &c, 1);
 	es->txn_ns_total += now_ns() - t0;
+	mx_hist_observe(&es->d->store_write, (double)(now_ns() - t0) / 1e9);
 	es->st_txn++;
 	r = c.err ? -1 : succeeded(c.resp) ? 1 : 0;
 	if (r > 0)
@@ -654,8 +655,10 @@ static void commit_round(struct estore *es, struct update *u, const unsigned *se
 		/* a compare failed (a new home address, a stale update): each alone */
 	}
 	t0 = now_ns();
-	if (nc)
+	if (nc) {
 		etcd_run(es->etcd, c, nc);
+		mx_hist_observe(&es->d->store_write, (double)(now_ns() - t0) / 1e9);
+	}
 	es->txn_ns_total += now_ns() - t0;
 	es->st_txn += nc;
 	for (unsigned j = 0; j < nc; j++) {

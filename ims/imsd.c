@@ -178,6 +178,9 @@ static int imsd_setup(void *ctx, struct evloop *loop)
 	if ((r = ev_watch(d->loop, d->udp, on_udp, d)) < 0 || (r = ev_watch(d->loop, d->ctl, on_ctl, d)) < 0)
 		return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
 	ev_timer_in(d->loop, &d->expiry, 1000);
+	mx_hist_init(&d->store_write, mx_seconds_le, mx_seconds_n);
+	if (d->conf.has_metrics && (r = metrics_http_start(&d->metrics, loop, &d->conf.metrics, imsd_metrics, d)) < 0)
+		return log_warnx("metrics on %s: %s", sa6(&d->conf.metrics), strerror(-r)), EX_UNAVAILABLE;
 	if (d->es)
 		log_info("serving %s, store etcd (%u endpoints, prefix %s), %u keys, control %s", sa6(&d->conf.listen),
 			 d->conf.etcd.nendpoints, d->conf.etcd.prefix, d->keys.n, d->conf.control);
@@ -194,6 +197,8 @@ static void imsd_cleanup(void *ctx)
 	struct imsd *d = ctx;
 
 	ev_timer_stop(&d->expiry);
+	metrics_http_free(d->metrics);
+	d->metrics = NULL;
 	/* its watch's socket and timers are the loop's: before the loop goes */
 	estore_close(d);
 	if (d->ctl >= 0) {

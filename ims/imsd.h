@@ -13,6 +13,7 @@
 #include "evloop.h"
 #include "keylog.h"
 #include "keys.h"
+#include "metrics.h"
 #include "store.h"
 #include "wire.h"
 #include <netinet/in.h>
@@ -42,6 +43,8 @@ struct imsd_conf {
 	uint32_t max_lifetime, sub_lifetime;
 	enum imsd_store_kind store;
 	struct etcd_conf etcd;        /* store etcd */
+	bool has_metrics;
+	struct sockaddr_in6 metrics;  /* 'metrics': GET /metrics there (lib/metrics.h) */
 };
 
 struct imsd_stats {
@@ -124,6 +127,8 @@ struct imsd {
 	struct evloop *loop;
 	struct ev_timer expiry;        /* the once-a-second sweep */
 	int ctl;
+	struct metrics_http *metrics;  /* conf.has_metrics */
+	struct mx_hist store_write;    /* seconds per store write: a SQLite put, an etcd transaction round */
 };
 
 /* config.c */
@@ -179,4 +184,7 @@ void sendq_free(struct sendq *q);
 
 /* control.c */
 int control_request(void *ctx, int argc, char **argv, FILE *out);
+
+/* metrics.c: the Prometheus exposition (lib/metrics.h's metrics_fn). */
+void imsd_metrics(void *ctx, struct strbuf *sb);
 #endif

@@ -128,7 +128,12 @@ static int update_apply(struct imsd *d, struct update *u, int64_t now)
 		u->status = GLM_ST_OK;
 		return 0;
 	}
-	r = store_put(d->store, &u->m);
+	{
+		uint64_t t0 = now_ns();
+
+		r = store_put(d->store, &u->m);
+		mx_hist_observe(&d->store_write, (double)(now_ns() - t0) / 1e9);
+	}
 	if (r)
 		return r;
 	u->status = GLM_ST_OK;

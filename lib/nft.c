@@ -1069,10 +1069,11 @@ int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *
 	chain_add(n, GW_CHAIN, "filter", NF_INET_PRE_ROUTING);
 	/* first: the accept below ends the chain */
 	icmp_quoted_rule(n, GW_CHAIN, ICMPV6_QUOTED_DADDR, GW_MA2HA, GW_MA2HA_ID);
-	struct nftnl_expr *e[5] = {
+	struct nftnl_expr *e[6] = {
 		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
 		lookup_expr(GW_MAP, GW_MAP_ID, true, false),
 		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, true, NFT_REG_1),
+		counter_expr(), /* the packets translated: gw_nft_counters */
 		nftnl_expr_alloc("notrack"),
 		accept_expr(),
 	};
@@ -1091,14 +1092,116 @@ int gw_nft_setup(struct mat_nft *n, const struct in6_addr *home, const uint8_t *
 	 * route to the home prefix here, see glm-gatewayd(8)). */
 	chain_add(n, GW_OUT_CHAIN, "route", NF_INET_LOCAL_OUT);
 	icmp_quoted_rule(n, GW_OUT_CHAIN, ICMPV6_QUOTED_DADDR, GW_MA2HA, GW_MA2HA_ID);
-	struct nftnl_expr *o[4] = {
+	struct nftnl_expr *o[5] = {
 		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, false, NFT_REG_1),
 		lookup_expr(GW_MAP, GW_MAP_ID, true, false),
 		payload_expr(NFT_PAYLOAD_NETWORK_HEADER, 24, 16, true, NFT_REG_1),
+		counter_expr(),
 		nftnl_expr_alloc("notrack"),
 	};
 	rule_append(n, GW_OUT_CHAIN, o, ARRAY_SIZE(o));
 	return mat_nft_commit(n);
+}
+
+/* One rule of the dump: which of gw_nft_counters' sums its counter goes
+ * to, told by what the rule does (a lookup in ha2ma: a packet sent to its
+ * MA; in ma2ha with a counter: an ICMPv6 error's quoted header; reject). */
+struct gw_rule_scan {
+	bool has_counter, to_ma, quoted, reject;
+	struct nft_counter_sum c;
+};
+
+static int gw_rule_expr(struct nftnl_expr *e, void *data)
+{
+	struct gw_rule_scan *s = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (!name)
+		return MNL_CB_OK;
+	if (!strcmp(name, "counter")) {
+		s->has_counter = true;
+		s->c.packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+		s->c.bytes = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+	} else if (!strcmp(name, "lookup") && nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_SET)) {
+		const char *set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
+
+		if (set && !strcmp(set, GW_MAP))
+			s->to_ma = true;
+		else if (set && !strcmp(set, GW_MA2HA))
+			s->quoted = true;
+	} else if (!strcmp(name, "reject")) {
+		s->reject = true;
+	}
+	return MNL_CB_OK;
+}
+
+static void gw_rule_add(const struct nlmsghdr *nlh, struct gw_nft_counters *out)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct gw_rule_scan s = { 0 };
+	struct nft_counter_sum *to;
+
+	if (!r)
+		return;
+	if (nftnl_rule_nlmsg_parse(nlh, r) == 0)
+		nftnl_expr_foreach(r, gw_rule_expr, &s);
+	nftnl_rule_free(r);
+	if (!s.has_counter)
+		return;
+	to = s.reject ? &out->rejected : s.to_ma ? &out->to_ma : s.quoted ? &out->icmp : NULL;
+	if (to) {
+		to->packets += s.c.packets;
+		to->bytes += s.c.bytes;
+	}
+}
+
+int gw_nft_counters(struct mat_nft *n, struct gw_nft_counters *out)
+{
+	int fd = mnl_socket_get_fd(n->nl), rem;
+	uint32_t seq = n->seq++;
+	char req[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(4)));
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	const struct nlmsghdr *m;
+	struct nlmsghdr *nlh;
+	ssize_t len;
+
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return -ENOMEM;
+	nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETRULE, n->family, NLM_F_DUMP, seq);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, n->table);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	/* The kernel answers a dump as it is read: the first part is queued
+	 * by the request, each later one by the read before it. A table of
+	 * a few rules is one or two reads; the bound only stops a runaway. */
+	for (unsigned reads = 0; reads < 256; reads++) {
+		len = recv(fd, n->rx, sizeof(n->rx), MSG_DONTWAIT);
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		m = (const struct nlmsghdr *)n->rx;
+		for (rem = (int)len; nl_msg_ok(m, rem); m = mnl_nlmsg_next(m, &rem)) {
+			if (m->nlmsg_seq != seq)
+				continue; /* a late ack of some batch: not ours */
+			if (m->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (m->nlmsg_type == NLMSG_ERROR) {
+				const char *kmsg;
+				int e = nl_ack_parse(m, &kmsg);
+
+				if (e)
+					return e;
+				continue;
+			}
+			if (m->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE))
+				gw_rule_add(m, out);
+		}
+	}
+	return -EMSGSIZE;
 }
 
 void gw_nft_alias(struct mat_nft *n, const struct in6_addr *ma, const struct in6_addr *ha, bool add)

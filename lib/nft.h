@@ -118,13 +118,13 @@ void br_nft_ra_flush(struct mat_nft *n);
  *     map ma2ha { type ipv6_addr : ipv6_addr }   # the same mappings, reversed
  *     chain pre { type filter hook prerouting priority raw;
  *       icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter notrack
- *       ip6 daddr set ip6 daddr map @ha2ma notrack accept
+ *       ip6 daddr set ip6 daddr map @ha2ma counter notrack accept
  *       ip6 daddr HOME/LEN counter reject with icmpv6 type addr-unreachable  # home gateway: per home prefix
  *       ip6 daddr P/L ip6 saddr set ip6 saddr map @ma2ha notrack           # site gateway: per served prefix
  *     }
  *     chain out { type route hook output priority raw;
  *       icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter notrack
- *       ip6 daddr set ip6 daddr map @ha2ma notrack
+ *       ip6 daddr set ip6 daddr map @ha2ma counter notrack
  *     }
  *   }
  * A packet to a home address with a mapping leaves for its MA (the L4
@@ -159,5 +159,16 @@ void gw_nft_map(struct mat_nft *n, const struct in6_addr *ha, const struct in6_a
 void gw_nft_unmap(struct mat_nft *n, const struct in6_addr *ha, const struct in6_addr *ma);
 /* ma2ha alone: a mobile node's previous MA kept as an alias of its HA (add)
  * or dropped (see gateway/mappings.c). */
+/* The packets and bytes the gateway's table translated, from its rules'
+ * counters (a dump of the table's rules, read now): to_ma sums the two
+ * ha2ma rules (prerouting and output), icmp the ICMPv6 errors whose
+ * quoted header was turned back, rejected the home gateway's rejects. */
+struct nft_counter_sum {
+	uint64_t packets, bytes;
+};
+struct gw_nft_counters {
+	struct nft_counter_sum to_ma, icmp, rejected;
+};
+int gw_nft_counters(struct mat_nft *n, struct gw_nft_counters *out);
 void gw_nft_alias(struct mat_nft *n, const struct in6_addr *ma, const struct in6_addr *ha, bool add);
 #endif

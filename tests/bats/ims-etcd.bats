@@ -53,7 +53,8 @@ teardown() {
 }
 
 # start_frontend NAME PORT [MEMBER...]: imsd on [::1]:PORT over the members
-# (default all), its log $T/NAME.log, control socket $T/NAME.sock.
+# (default all), its log $T/NAME.log, control socket $T/NAME.sock;
+# FRONTEND_CONF: one more line for its config.
 start_frontend() {
 	local name=$1 port=$2 urls="" i
 	shift 2
@@ -67,6 +68,7 @@ start_frontend() {
 	etcd-endpoints$urls
 	etcd-timeout ${ETCD_TIMEOUT:-3000}
 	${FRONTEND_EXTRA:-}
+	${FRONTEND_CONF:-}
 	EOC
 	rm -f "$T/$name.pid"
 	ip netns exec "$GLM_ETCD_CLIENT_NS" "$GLM_BIN/imsd" -d -v -f "$T/$name.conf" -p "$T/$name.pid" \
@@ -320,4 +322,21 @@ etcd-key $(etcd_tls client-key.pem)"
 	grep -qi "certificate" "$T/D.log"
 	# A's mapping stands
 	[[ $(etcd_ctl -- get --print-value-only /glm/m/$HA) == *" 2001:db8:2::70 "* ]]
+}
+
+@test "etcd store: metrics pass promtool; the update, the store write and the etcd counters move" {
+	command -v curl >/dev/null || skip "curl is not installed"
+	source "$BATS_TEST_DIRNAME/lib/metrics.bash"
+	FRONTEND_CONF="metrics [::1]:9464" start_frontend A 5301
+	run ims 5301 7 --vouch "$T/keys-20" update $HA 2001:db8:2::10 60
+	[[ $status -eq 0 ]]
+	metrics_get "$GLM_ETCD_CLIENT_NS" ::1 9464 >"$T/m"
+	run metrics_check "$T/m"
+	echo "$output"
+	[[ $status -eq 0 ]]
+	[[ $(metric "$T/m" 'glm_imsd_updates_total{result="ok"}') == 1 ]]
+	[[ $(metric "$T/m" glm_imsd_etcd_synced) == 1 ]]
+	[[ $(metric "$T/m" glm_imsd_etcd_txns_total) -ge 1 ]]
+	[[ $(metric "$T/m" glm_imsd_store_write_seconds_count) -ge 1 ]]
+	[[ $(metric "$T/m" glm_imsd_etcd_txn_seconds_total) != 0 ]]
 }

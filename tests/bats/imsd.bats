@@ -534,3 +534,52 @@ imsctl() { "$GLM_BIN/imsctl" -s "$T/ctl" "$@"; }
 	run "$GLM_BIN/imsctl" -s "$T/none" status
 	[[ $status -eq 69 && $output == "imsctl: no control socket at $T/none: is imsd running? (-s names another socket)" ]]
 }
+
+@test "metrics: GET /metrics passes promtool, counts updates and queries, refuses other requests" {
+	command -v curl >/dev/null || skip "curl is not installed"
+	source "$BATS_TEST_DIRNAME/lib/metrics.bash"
+	echo "metrics [::1]:9464" >>"$T/imsd.conf"
+	start_imsd
+	metrics_get "$NS" ::1 9464 >"$T/m0"
+	run metrics_check "$T/m0"
+	echo "$output"
+	[[ $status -eq 0 ]]
+	[[ $(metric "$T/m0" 'glm_imsd_updates_total{result="ok"}') == 0 ]]
+	run ims -i 7 update $HA 2001:db8:2::10 60
+	[[ $status -eq 0 ]]
+	run ims -i 8 query $HA
+	[[ $status -eq 0 ]]
+	run ims -i 8 update $HA 2001:db8:2::10 60
+	metrics_get "$NS" ::1 9464 >"$T/m1"
+	run metrics_check "$T/m1"
+	[[ $status -eq 0 ]]
+	[[ $(metric "$T/m1" 'glm_imsd_updates_total{result="ok"}') == 1 ]]
+	[[ $(metric "$T/m1" 'glm_imsd_updates_total{result="denied"}') == 1 ]]
+	[[ $(metric "$T/m1" 'glm_imsd_refused_total{reason="update_denied"}') == 1 ]]
+	[[ $(metric "$T/m1" glm_imsd_queries_total) == 1 ]]
+	[[ $(metric "$T/m1" glm_imsd_mappings) == 1 ]]
+	[[ $(metric "$T/m1" glm_imsd_store_write_seconds_count) -ge 1 ]]
+	[[ $(metric "$T/m1" 'glm_imsd_store_write_seconds_bucket{le="+Inf"}') -ge 1 ]]
+	# the same numbers as stats
+	[[ $(stat_of updates_ok) -eq 1 && $(stat_of queries) -eq 1 ]]
+	# only GET /metrics: another path, another method, garbage
+	run ip netns exec "$NS" curl -gs -o /dev/null -w '%{http_code}' "http://[::1]:9464/"
+	[[ $output == 404 ]]
+	run ip netns exec "$NS" curl -gs -o /dev/null -w '%{http_code}' -X POST "http://[::1]:9464/metrics"
+	[[ $output == 405 ]]
+	run ip netns exec "$NS" bash -c 'printf "\x01\x02garbage\r\n\r\n" | socat -t 2 - "TCP6:[::1]:9464"'
+	[[ $output == "HTTP/1.1 400 Bad Request"* ]]
+	# a client that sends nothing is dropped after its deadline, and the
+	# server keeps serving meanwhile
+	ip netns exec "$NS" socat -u "TCP6:[::1]:9464" - >/dev/null &
+	SLOW=$!
+	metrics_get "$NS" ::1 9464 >/dev/null
+	kill -0 "$PID"
+}
+
+@test "metrics: a metrics line without a port is refused by -n" {
+	echo "metrics [::1]" >>"$T/imsd.conf"
+	run "$GLM_BIN/imsd" -n -f "$T/imsd.conf"
+	[[ $status -eq 78 ]]
+	[[ $output == *"imsd.conf:6: metrics [::1]: no port"* ]]
+}

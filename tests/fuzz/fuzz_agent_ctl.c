@@ -8,7 +8,7 @@
  * after each input. */
 // link: agent/bridges.c agent/config.c agent/control.c agent/group.c agent/libvirt.c agent/mdbwatch.c
 // link: agent/prepare.c agent/proxyjoin.c agent/raguard.c agent/reception.c agent/relay_client.c
-// link: agent/relay_server.c agent/vm.c agent/watch.c
+// link: agent/relay_server.c agent/vm.c agent/watch.c agent/metrics.c
 #include "../../agent/agent_int.h"
 #include "fuzz_ctl.h"
 #include "fuzz_net.h"

@@ -429,10 +429,10 @@ static void test_gateway_icmp(void **state)
 		"2001:db8:100::10 : 2001:db8:b::10", "2001:db8:b::10 : 2001:db8:100::10",
 		"chain pre {", "type filter hook prerouting priority raw; policy accept;",
 		"icmpv6 type 1-4 @th,256,128 set @th,256,128 map @ma2ha counter packets 0 bytes 0 notrack\n"
-		"\t\tip6 daddr set ip6 daddr map @ha2ma notrack accept\n"
+		"\t\tip6 daddr set ip6 daddr map @ha2ma counter packets 0 bytes 0 notrack accept\n"
 		"\t\tip6 daddr 2001:db8:100::/64 counter",
 		"chain out {", "type route hook output priority raw; policy accept;",
-		"map @ma2ha counter packets 0 bytes 0 notrack\n\t\tip6 daddr set ip6 daddr map @ha2ma notrack\n\t}",
+		"map @ma2ha counter packets 0 bytes 0 notrack\n\t\tip6 daddr set ip6 daddr map @ha2ma counter packets 0 bytes 0 notrack\n\t}",
 	};
 	uint8_t len = 64;
 	struct mat_nft *g;
@@ -457,6 +457,13 @@ static void test_gateway_icmp(void **state)
 				    "  [ lookup reg 1 set ma2ha dreg 1 0x0 ]\n"
 				    "  [ payload write reg 1 => 16b @ transport header + 32 csum_type 1 csum_off 2 csum_flags 0x0 ]\n"
 				    "  [ counter pkts 0 bytes 0 ]\n  [ notrack ]"));
+	/* the translation counters, read back from the rules: nothing passed */
+	{
+		struct gw_nft_counters c;
+
+		assert_int_equal(gw_nft_counters(g, &c), 0);
+		assert_true(c.to_ma.packets == 0 && c.icmp.packets == 0 && c.rejected.packets == 0);
+	}
 	/* a move: both maps change in one batch */
 	gw_nft_unmap(g, &ha, &ma);
 	gw_nft_map(g, &ha, &ma2);
