@@ -57,17 +57,28 @@ rogue_stop() {
 	echo "# rogue RAs from $1: $(cat "$TB_DIR/ra-$1.out")" >&3
 }
 
-# capture PORT in|out: hB's tcpdump on PORT for 3 s, the rogue's RAs only.
+# capture PORT in|out: hB's tcpdump on PORT, the rogue's RAs only, from
+# when it listens until captured PORT ends it (60 s at most). A fixed 3 s
+# window once closed before a loaded machine had started the rogue (CI:
+# 'captured vnet7 -gt 10' failed under load).
 capture() {
-	tb_spawn hB timeout 3 tcpdump -n -i "$1" -Q "$2" "icmp6 and ip6[40] == 134 and src $BAD_ROUTER" \
+	tb_spawn hB timeout 60 tcpdump -n -i "$1" -Q "$2" "icmp6 and ip6[40] == 134 and src $BAD_ROUTER" \
 		>/dev/null 2>"$TB_DIR/capture-$1.err"
 	eval "CAPTURE_$1=\$TB_PID"
+	for _ in $(seq 50); do
+		grep -q "listening on" "$TB_DIR/capture-$1.err" && return 0
+		sleep 0.1
+	done
+	echo "tcpdump on $1 not listening after 5 s: $(cat "$TB_DIR/capture-$1.err")" >&2
+	return 1
 }
 
-# captured PORT: how many packets that capture saw (after it ended).
+# captured PORT: end that capture (SIGINT, which timeout passes on) and
+# print how many packets it saw.
 captured() {
 	local pid
 	eval "pid=\$CAPTURE_$1"
+	kill -INT "$pid" 2>/dev/null || true
 	tb_wait_pid "$pid" 5 || true
 	sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$TB_DIR/capture-$1.err"
 }
