@@ -244,7 +244,8 @@ bench-ims: all
 
 # Debian packages of glm (debian/, built with debhelper): glm-common,
 # glm-host, glm-guest, glm-ims and glm-gateway, in $(DEB_DIR). The tree git
-# knows (committed or not, untracked files that .gitignore allows) is
+# knows (committed or not, untracked files that .gitignore allows; every
+# file but build/ outside git) is
 # copied to $(DEB_DIR)/src so that dpkg-buildpackage writes nothing outside
 # build/ (it puts the .deb files in the parent of the tree it builds).
 # tests/bats/deb.bats installs them in a Debian 12 chroot and purges them.
@@ -252,7 +253,8 @@ DEB_DIR ?= build/deb
 deb:
 	$(E) DEB $(DEB_DIR)
 	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src/glm-$(VERSION)
-	$(Q)git ls-files -z --cached --others --exclude-standard | \
+	$(Q){ git ls-files -z --cached --others --exclude-standard 2>/dev/null || \
+		find . \( -path ./build -o -path ./.git \) -prune -o -type f -print0; } | \
 		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
 		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src/glm-$(VERSION)
 	$(Q)cd $(DEB_DIR)/src/glm-$(VERSION) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
