@@ -249,6 +249,8 @@ bench-ims: all
 # copied to $(DEB_DIR)/src so that dpkg-buildpackage writes nothing outside
 # build/ (it puts the .deb files in the parent of the tree it builds).
 # tests/bats/deb.bats installs them in a Debian 12 chroot and purges them.
+# The package build gets none of this make's variables (make check's
+# BUILD=build/san SAN=1 would put the sanitizer build in the packages).
 DEB_DIR ?= build/deb
 deb:
 	$(E) DEB $(DEB_DIR)
@@ -257,7 +259,7 @@ deb:
 		find . \( -path ./build -o -path ./.git \) -prune -o -type f -print0; } | \
 		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
 		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src/glm-$(VERSION)
-	$(Q)cd $(DEB_DIR)/src/glm-$(VERSION) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+	$(Q)cd $(DEB_DIR)/src/glm-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
 		{ tail -n 40 ../build.log; echo "deb: dpkg-buildpackage failed, log in $(DEB_DIR)/src/build.log"; exit 1; }
 	$(Q)mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/
 	$(Q)rm -rf $(DEB_DIR)/src/glm-$(VERSION)

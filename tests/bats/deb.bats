@@ -48,7 +48,8 @@ packages() {
 		[[ -n $(cd "$REPO" && find Makefile debian lib agent ims guest-agent gateway helpers hooks cli man etc \
 			-type f -newer "$(echo "$d/glm-common_"*.deb)" -print | head -n 1) ]] && stale=1
 	fi
-	[[ -z $stale ]] || make -s -C "$REPO" --no-print-directory deb >"$BATS_FILE_TMPDIR/make-deb.log" 2>&1 ||
+	# not make check's variables (BUILD=build/san SAN=1) in the packages
+	[[ -z $stale ]] || env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$REPO" --no-print-directory deb >"$BATS_FILE_TMPDIR/make-deb.log" 2>&1 ||
 		{ cat "$BATS_FILE_TMPDIR/make-deb.log" >&3; return 1; }
 }
 
@@ -129,6 +130,8 @@ chroot_files() {
 		run in_chroot "$p" --version
 		echo "$p --version: $status: $output"
 		[[ $status -eq 0 && $output == *0.1.0* ]]
+		# the normal build, not make check's sanitizer one
+		! grep -q libasan "$C$p"
 	done
 }
 
