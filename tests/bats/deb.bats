@@ -71,9 +71,12 @@ setup_file() {
 	packages
 	if [[ ! -f $TARBALL ]]; then
 		mkdir -p "${TARBALL%/*}"
-		debootstrap --variant=minbase --make-tarball="$TARBALL.tmp" bookworm \
-			"$(mktemp -d /tmp/glm-deb-mk.XXXXXX)" "$MIRROR" >"$BATS_FILE_TMPDIR/mk.log" 2>&1 ||
-			{ tail -n 20 "$BATS_FILE_TMPDIR/mk.log" >&3; return 1; }
+		local mk rc=0
+		mk=$(mktemp -d /tmp/glm-deb-mk.XXXXXX)
+		debootstrap --variant=minbase --make-tarball="$TARBALL.tmp" bookworm "$mk" "$MIRROR" \
+			>"$BATS_FILE_TMPDIR/mk.log" 2>&1 || rc=$?
+		rm -rf --one-file-system "$mk"
+		[[ $rc -eq 0 ]] || { tail -n 20 "$BATS_FILE_TMPDIR/mk.log" >&3; return 1; }
 		mv "$TARBALL.tmp" "$TARBALL"
 	fi
 	C=$(mktemp -d /tmp/glm-deb.XXXXXX)
