@@ -70,13 +70,13 @@ TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BIN)/%)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
 .SECONDARY:
-.PHONY: all tools units check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo demo-gateway bench bench-gateway bench-ims deps install install-units uninstall clean
+.PHONY: all tools units deb check check-unit check-bats check-e2e check-guest guest-image fuzz fuzz-run demo demo-gateway bench bench-gateway bench-ims deps install install-units uninstall clean
 all: $(PROGS) $(HELPERS) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	$(E) CC $<
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/lib/libglm.a: $(LIB_OBJS)
 	$(E) AR $@
@@ -242,6 +242,31 @@ bench-gateway: all
 bench-ims: all
 	$(Q)GLM_BIN=$(abspath $(BIN)) bench/ims $(BENCH_ARGS)
 
+# Debian packages of glm (debian/, built with debhelper): glm-common,
+# glm-host, glm-guest, glm-ims and glm-gateway, in $(DEB_DIR). The tree git
+# knows (committed or not, untracked files that .gitignore allows; every
+# file but build/ outside git) is
+# copied to $(DEB_DIR)/src so that dpkg-buildpackage writes nothing outside
+# build/ (it puts the .deb files in the parent of the tree it builds).
+# tests/bats/deb.bats installs them in a Debian 12 chroot and purges them.
+# The package build gets none of this make's variables (make check's
+# BUILD=build/san SAN=1 would put the sanitizer build in the packages).
+DEB_DIR ?= build/deb
+deb:
+	$(E) DEB $(DEB_DIR)
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src/glm-$(VERSION)
+	$(Q){ git ls-files -z --cached --others --exclude-standard 2>/dev/null || \
+		find . \( -path ./build -o -path ./.git \) -prune -o -type f -print0; } | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src/glm-$(VERSION)
+	$(Q)cd $(DEB_DIR)/src/glm-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; echo "deb: dpkg-buildpackage failed, log in $(DEB_DIR)/src/build.log"; exit 1; }
+	$(Q)mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/
+	$(Q)rm -rf $(DEB_DIR)/src/glm-$(VERSION)
+	$(Q)ls $(DEB_DIR)/*.deb
+	$(Q)if command -v lintian >/dev/null; then lintian --tag-display-limit 0 $(DEB_DIR)/*.deb || \
+		{ echo "deb: lintian found errors"; exit 1; }; fi
+
 # Debian packages for the build, the tests, the benchmarks and the demo
 # (tests/preflight lists the programs they run, by package). Idempotent.
 # etcd-server may start a system etcd on 127.0.0.1:2379 where an init
@@ -255,7 +280,8 @@ DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
 	tcpdump bc qemu-system-x86 qemu-guest-agent linux-image-amd64 busybox-static \
 	cpio xz-utils libvirt-clients libvirt-daemon-system libvirt-daemon-system-sysv \
 	gnuplot-nox openssh-client openssh-server etcd-server etcd-client \
-	libcurl4-openssl-dev libjson-c-dev openssl systemd curl prometheus
+	libcurl4-openssl-dev libjson-c-dev openssl systemd curl prometheus \
+	debhelper lintian debootstrap fakeroot dpkg-dev
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
