@@ -259,7 +259,10 @@ deb:
 		find . \( -path ./build -o -path ./.git \) -prune -o -type f -print0; } | \
 		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
 		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src/glm-$(VERSION)
-	$(Q)cd $(DEB_DIR)/src/glm-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+	$(Q)# none of the caller's make variables: make check's SAN=1 BUILD=build/san reach
+	$(Q)# its tests (deb.bats) as environment variables, and the packages got the ASan build
+	$(Q)cd $(DEB_DIR)/src/glm-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SAN -u BUILD -u CI \
+		-u WERROR -u V -u CFLAGS -u LDFLAGS dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
 		{ tail -n 40 ../build.log; echo "deb: dpkg-buildpackage failed, log in $(DEB_DIR)/src/build.log"; exit 1; }
 	$(Q)mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/
 	$(Q)rm -rf $(DEB_DIR)/src/glm-$(VERSION)

@@ -49,7 +49,7 @@ packages() {
 			-type f -newer "$(echo "$d/glm-common_"*.deb)" -print | head -n 1) ]] && stale=1
 	fi
 	# not make check's variables (BUILD=build/san SAN=1) in the packages
-	[[ -z $stale ]] || env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$REPO" --no-print-directory deb >"$BATS_FILE_TMPDIR/make-deb.log" 2>&1 ||
+	[[ -z $stale ]] || env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SAN -u BUILD make -s -C "$REPO" --no-print-directory deb >"$BATS_FILE_TMPDIR/make-deb.log" 2>&1 ||
 		{ cat "$BATS_FILE_TMPDIR/make-deb.log" >&3; return 1; }
 }
 
