@@ -281,7 +281,7 @@ DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
 	cpio xz-utils libvirt-clients libvirt-daemon-system libvirt-daemon-system-sysv \
 	gnuplot-nox openssh-client openssh-server etcd-server etcd-client \
 	libcurl4-openssl-dev libjson-c-dev openssl systemd curl prometheus \
-	debhelper lintian debootstrap fakeroot dpkg-dev
+	debhelper lintian debootstrap fakeroot dpkg-dev mandoc
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
