@@ -284,7 +284,7 @@ DEPS := build-essential pkg-config clang libmnl-dev libnftnl-dev libsodium-dev \
 	cpio xz-utils libvirt-clients libvirt-daemon-system libvirt-daemon-system-sysv \
 	gnuplot-nox openssh-client openssh-server etcd-server etcd-client \
 	libcurl4-openssl-dev libjson-c-dev openssl systemd curl prometheus \
-	debhelper lintian debootstrap fakeroot dpkg-dev
+	debhelper lintian debootstrap fakeroot dpkg-dev mandoc
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
@@ -324,13 +324,20 @@ install-units:
 		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
 		mv $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
 
+# Everything install put in place; $(SYSCONFDIR)/glm only if empty (an
+# operator's configs and keyring stay). The standard directories stay too
+# (tests/bats/install.bats checks that nothing else is left).
+MAN_PAGES := $(foreach s,5 7 8,$(addprefix man$(s)/,$(notdir $(wildcard man/*.$(s)))))
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/imsd $(DESTDIR)$(SBINDIR)/matd $(DESTDIR)$(SBINDIR)/glm-agentd $(DESTDIR)$(SBINDIR)/glm-gatewayd
-	rm -f $(DESTDIR)$(BINDIR)/matctl $(DESTDIR)$(BINDIR)/glm-keys $(DESTDIR)$(BINDIR)/glmctl $(DESTDIR)$(BINDIR)/glm-gatewayctl $(DESTDIR)$(HOOKDIR)/qemu.d/glm \
+	rm -f $(DESTDIR)$(BINDIR)/matctl $(DESTDIR)$(BINDIR)/glm-keys $(DESTDIR)$(BINDIR)/glmctl $(DESTDIR)$(BINDIR)/glm-gatewayctl \
 		$(DESTDIR)$(BINDIR)/imsctl
+	rm -f $(DESTDIR)$(HOOKDIR)/qemu.d/glm $(DESTDIR)$(HOOKDIR)/qemu.d/glm.tmp
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,glmctl matctl imsctl glm-gatewayctl)
 	rm -rf $(DESTDIR)$(LIBEXECDIR)
-	rm -f $(UNIT_FILES:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%)
+	rm -f $(UNIT_FILES:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%) $(UNIT_FILES:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%.tmp)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,$(MAN_PAGES))
+	if [ -d $(DESTDIR)$(SYSCONFDIR)/glm ]; then rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/glm; fi
 
 clean:
 	rm -rf build

@@ -160,10 +160,10 @@ chroot_files() {
 		# not enabled: no symlink to it (deb-systemd-helper keeps only what it would make)
 		[[ -z $(find "$C/etc/systemd" -name "$unit.service" 2>/dev/null) ]]
 	done
-	for prog in glmctl matctl imsctl glm-keys glm-prepare glm-domxml glm-hook; do
+	for prog in glmctl matctl imsctl glm-gatewayctl glm-keys glm-prepare glm-domxml glm-hook; do
 		[[ -f $C/usr/share/man/man8/$prog.8.gz ]] || { echo "no man page for $prog"; false; }
 	done
-	for f in glm-agentd.conf glm-keys glm-metadata matd.conf glm-gatewayd.conf; do
+	for f in glm-agentd.conf glm-keys glm-metadata matd.conf glm-gatewayd.conf imsd.conf; do
 		[[ -f $C/usr/share/man/man5/$f.5.gz ]]
 	done
 	# the hook: libvirt's qemu.d, executable, a conffile, its helper where it says
