@@ -555,6 +555,15 @@ static int first_read(json_object *resp, uint64_t *seq, uint64_t *nonce, char *r
 	return 0;
 }
 
+/* No member took a round: refuse updates at once for a moment, not a
+ * round's wait each. */
+static void etcd_down(struct estore *es)
+{
+	es->down_until_ns = now_ns() + 500000000ull;
+	es->st_unavailable++;
+	log_warnx("etcd: no member stored the batch (%s): updates refused for 0.5 s", etcd_last_error(es->etcd));
+}
+
 /* A round's updates in ONE transaction, when every s/HA holds a smaller
  * seq (the usual case: a home address updated before): one Raft proposal
  * and one request for the batch instead of one each. If any compare fails
@@ -595,8 +604,6 @@ static int commit_together(struct estore *es, const struct txn_parts *parts, con
 		es->st_together += nc;
 	else if (!r)
 		es->st_apart++;
-	else
-		log_warnx("etcd: a batch of %u updates not stored: %s", nc, c.why);
 	etcd_call_done(&c);
 	free(body);
 	return r;
@@ -646,10 +653,7 @@ static void commit_round(struct estore *es, struct update *u, const unsigned *se
 		if (r < 0) {
 			for (unsigned j = 0; j < nc; j++)
 				w[idx[j]]->unavailable = true;
-			es->down_until_ns = now_ns() + 500000000ull;
-			es->st_unavailable++;
-			log_warnx("etcd: no member stored the batch (%s): updates refused for 0.5 s",
-				  etcd_last_error(es->etcd));
+			etcd_down(es);
 			return;
 		}
 		/* a compare failed (a new home address, a stale update): each alone */
@@ -697,11 +701,7 @@ static void commit_round(struct estore *es, struct update *u, const unsigned *se
 		etcd_call_done(&c[j]);
 	}
 	if (nc && failed == nc) {
-		/* no member took any: refuse at once for a moment, not a round each */
-		es->down_until_ns = now_ns() + 500000000ull;
-		es->st_unavailable++;
-		log_warnx("etcd: no member stored the batch (%s): updates refused for 0.5 s",
-			  etcd_last_error(es->etcd));
+		etcd_down(es);
 	}
 	for (unsigned k = 0; k < na; k++) {
 		txn_body(&parts[again[k]], raw[again[k]], bodies[k], sizeof(bodies[k]));
