@@ -15,15 +15,7 @@ load lib/glm
 setup() {
 	etcd_check || skip "$GLM_ETCD_MISSING"
 	GLM_IMS_STORE=etcd
-	tb_setup
-	glm_keys
-	etcd_cluster_start 3
-	glm_start_imsd
-	glm_start_imsd2
-	glm_start_matd cn "ims [$GLM_IMS2_ADDR]:$GLM_IMS_PORT"
-	glm_start_matd vm "correspondent $TB_CN_ADDR" "ims [$GLM_IMS2_ADDR]:$GLM_IMS_PORT"
-	glm_wait_handovers vm 1 5
-	glm_wait_peer cn "$GLM_HA" "$(glm_vm_ma)" 5
+	glm_setup_two_ims
 }
 
 teardown() {

@@ -353,14 +353,7 @@ print(i.ip_address(i.ip_network("2001:db8:b::/64").network_address.packed[:8] + 
 #   vm --IMS UPDATE--> [c::5]:5300 imsd (killed -9 before the move: silent)
 #      --same seq----> [c::6]:5300 imsd2 (takes it)
 @test "IMS failover: the first IMS killed (-9) before a move; the same update goes to the second, the handover completes, TCP survives" {
-	tb_setup
-	glm_keys
-	glm_start_imsd
-	glm_start_imsd2
-	glm_start_matd cn "ims [$GLM_IMS2_ADDR]:$GLM_IMS_PORT"
-	glm_start_matd vm "correspondent $TB_CN_ADDR" "ims [$GLM_IMS2_ADDR]:$GLM_IMS_PORT"
-	glm_wait_handovers vm 1 5
-	glm_wait_peer cn "$GLM_HA" "$(glm_vm_ma)" 5
+	glm_setup_two_ims
 	# both listed, the first in use
 	glm_matctl vm status | grep -qx "ims: \[$TB_IMS_ADDR\]:5300 (of \[$TB_IMS_ADDR\]:5300 \[$GLM_IMS2_ADDR\]:5300, failovers 0)"
 	start_stream tcp vm cn 6

@@ -299,6 +299,22 @@ assert_udp_in_order() {
 
 # A full glm testbed: imsd, matd in cn and vm (vm notifies cn); extra
 # arguments go to tb_setup; GLM_VM_CONF (array) adds lines to the vm's config.
+# glm_setup_two_ims: glm_setup with two IMSes, imsd on TB_IMS_ADDR and
+# imsd2 on GLM_IMS2_ADDR (each its SQLite file, or with GLM_IMS_STORE=etcd
+# both frontends of a 3-member etcd cluster started here); matd in cn and
+# in the vm are given both, TB_IMS_ADDR first.
+glm_setup_two_ims() {
+	tb_setup || return 1
+	glm_keys
+	if [ "${GLM_IMS_STORE:-sqlite}" = etcd ]; then etcd_cluster_start 3 || return 1; fi
+	glm_start_imsd || return 1
+	glm_start_imsd2 || return 1
+	glm_start_matd cn "ims [$GLM_IMS2_ADDR]:$GLM_IMS_PORT" || return 1
+	glm_start_matd vm "correspondent $TB_CN_ADDR" "ims [$GLM_IMS2_ADDR]:$GLM_IMS_PORT" || return 1
+	glm_wait_handovers vm 1 5 || return 1
+	glm_wait_peer cn "$GLM_HA" "$(glm_vm_ma)" 5
+}
+
 glm_setup() {
 	tb_setup "$@" || return 1
 	glm_keys
