@@ -682,8 +682,10 @@ void mobile_ndisc(struct matd *d, int nic)
 				continue;
 			}
 			if (d->prep.valid && in6_prefix_match(&d->prep.ma, &p->prefix, 64) && d->prep.nic == nic) {
+				/* the preparation whole (its MA and the agent's
+				 * vouch for it), with the router that answered */
+				take_prepared(d);
 				ma = d->prep.ma;
-				d->ho.prepared = true;
 			} else {
 				ma = p->prefix;
 				eui64_iid(&ma, d->nic[nic].mac);
