@@ -218,7 +218,8 @@ static void on_watch_end(void *ctx, const char *why)
 {
 	struct estore *es = ctx;
 
-	log_warnx("etcd watch ended (%s): restarting it from revision %lld", why, (long long)es->rev + 1);
+	log_warnx("etcd watch ended (%s) at revision %lld: reading the mappings again and watching from there", why,
+		  (long long)es->rev);
 	es->synced = false;
 	schedule_resync(es, 0);
 }
@@ -284,7 +285,12 @@ static void watch_start(struct estore *es)
 	char k[KEY_MAX], end[KEY_MAX], kb[KEY_MAX * 2], eb[KEY_MAX * 2], body[BODY_MAX];
 	int r;
 
-	if (!es->rev && full_sync(es) < 0) {
+	/* Every (re)start reads the mappings first, then watches from the
+	 * revision of that read: the cache is whole when synced is set. A
+	 * watch restarted from the last revision seen would replay what it
+	 * missed only after it is created, and a query in between would be
+	 * answered from a stale cache. */
+	if (full_sync(es) < 0) {
 		schedule_resync(es, 1000);
 		return;
 	}

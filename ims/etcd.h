@@ -55,7 +55,7 @@ struct etcd_call {
 /* One message of the watch stream: {"result": {...}} or {"error": ...}. */
 typedef void (*etcd_watch_fn)(void *ctx, json_object *msg);
 /* The watch ended (the connection broke or etcd closed it): the owner
- * restarts it, from the revision it has seen. */
+ * reads the mappings again and watches from the revision of that read. */
 typedef void (*etcd_watch_end_fn)(void *ctx, const char *why);
 
 struct etcd_stats {
