@@ -187,11 +187,19 @@ FUZZ_BIN := build/fuzz
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BIN)/%)
 FUZZ_DEPS := $(wildcard lib/*.h tests/fuzz/*.h ims/*.[ch] agent/*.[ch] guest-agent/*.[ch] gateway/*.[ch])
 fuzz: $(FUZZERS)
+# '// link-daemon: agentd' links a daemon's files but its main one, so a
+# file the daemon gains is linked too; a file the harness #includes
+# itself is left out.
+agentd_FUZZ_SRCS := $(filter-out agent/agentd.c,$(AGENTD_SRCS))
+imsd_FUZZ_SRCS := $(filter-out ims/imsd.c,$(IMSD_SRCS))
+matd_FUZZ_SRCS := $(filter-out guest-agent/matd.c,$(MATD_SRCS))
 $(FUZZ_BIN)/%: tests/fuzz/%.c $(LIB_SRCS) $(FUZZ_DEPS)
 	$(E) FUZZ $@
 	@mkdir -p $(@D)
 	$(Q)clang -g -O1 -std=gnu11 -D_GNU_SOURCE -DGLM_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) $(LIBVIRT_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -o $@ $< $(shell sed -n 's|^// link: ||p' $<) $(LIB_SRCS) \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(shell sed -n 's|^// link: ||p' $<) \
+		$(filter-out $(shell sed -n 's|^#include "\.\./\.\./\(.*\.c\)"$$|\1|p' $<), \
+			$(foreach d,$(shell sed -n 's|^// link-daemon: ||p' $<),$($(d)_FUZZ_SRCS))) $(LIB_SRCS) \
 		$(PKG_LIBS) $(SQLITE_LIBS) $(ETCD_LIBS) $(LIBVIRT_LIBS)
 fuzz-run: fuzz
 	$(Q)failed=; for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p build/corpus/$$n; \

@@ -15,9 +15,7 @@
  * (prepare_timer: the PREPARE goes out to the current MA the REPLY
  * named); 2 a native packet of a group on a bridge (relay_client_native);
  * 3 libvirt resumed a VM (prepare_resumed). */
-// link: agent/bridges.c agent/config.c agent/control.c agent/group.c agent/libvirt.c agent/mdbwatch.c
-// link: agent/prepare.c agent/proxyjoin.c agent/raguard.c agent/reception.c agent/relay_client.c
-// link: agent/relay_server.c agent/vm.c agent/watch.c agent/metrics.c
+// link-daemon: agentd
 #define main agentd_main
 #include "../../agent/agentd.c"
 #undef main

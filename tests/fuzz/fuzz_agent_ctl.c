@@ -6,9 +6,7 @@
  * stay there), its relay client and its MDB watch, as agentd_setup()
  * leaves a running agent. The VMs a request made are released
  * after each input. */
-// link: agent/bridges.c agent/config.c agent/control.c agent/group.c agent/libvirt.c agent/mdbwatch.c
-// link: agent/prepare.c agent/proxyjoin.c agent/raguard.c agent/reception.c agent/relay_client.c
-// link: agent/relay_server.c agent/vm.c agent/watch.c agent/metrics.c
+// link-daemon: agentd
 #include "../../agent/agent_int.h"
 #include "fuzz_ctl.h"
 #include "fuzz_net.h"

@@ -6,7 +6,7 @@
  * json-c parses; this checks glm's use of what it returns (a "kvs" that
  * is not an array, a value that is not base64, a key outside the prefix,
  * a mapping with a bad MA). */
-// link: ims/config.c ims/control.c ims/requests.c ims/sendq.c ims/store.c ims/subscribers.c ims/estore.c ims/etcd.c
+// link-daemon: imsd
 #include "../../ims/imsd.h"
 #include "log.h"
 #include <stddef.h>

@@ -13,7 +13,7 @@
  * an earlier input stored never makes a later one stale.
  *
  * Ops: 0 message, 1 flush (imsd reads its batch), 2 the expiry sweep. */
-// link: ims/config.c ims/control.c ims/requests.c ims/sendq.c ims/store.c ims/subscribers.c ims/estore.c ims/etcd.c ims/metrics.c
+// link-daemon: imsd
 #define main imsd_main
 #include "../../ims/imsd.c"
 #undef main

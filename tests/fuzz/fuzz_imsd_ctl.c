@@ -3,7 +3,7 @@
  * by its own imsd_setup() in a namespace of the harness's own with a
  * database holding a few mappings (stored by imsd's receive path from
  * sealed UPDATEs, as fuzz_imsd sends them). */
-// link: ims/config.c ims/control.c ims/requests.c ims/sendq.c ims/store.c ims/subscribers.c ims/estore.c ims/etcd.c ims/metrics.c
+// link-daemon: imsd
 #define main imsd_main
 #include "../../ims/imsd.c"
 #undef main

@@ -10,7 +10,7 @@
  *
  * Ops: even, a message; odd, a turn of matd's own loop (the timers that
  * came due: retransmissions, the handover's deadlines). */
-// link: guest-agent/config.c guest-agent/correspondent.c guest-agent/mobile.c guest-agent/tcpkick.c guest-agent/metrics.c
+// link-daemon: matd
 #include "fuzz_matd_setup.h"
 
 static struct fuzz_peers P;

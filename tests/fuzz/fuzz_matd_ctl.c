@@ -1,7 +1,7 @@
 /* libFuzzer harness for matd's control socket (matd.c's ctl_handler:
  * status, stats, prepare, unprepare, handover, query), on the real matd
  * of fuzz_matd_setup.h, through lib/ctl.c's ctl_serve_conn. */
-// link: guest-agent/config.c guest-agent/correspondent.c guest-agent/mobile.c guest-agent/tcpkick.c guest-agent/metrics.c
+// link-daemon: matd
 #include "fuzz_matd_setup.h"
 #include "fuzz_ctl.h"
 

@@ -14,9 +14,7 @@
  *
  * Ops: 0 message; 1 a packet on lo (group, kind, length, payload as
  * fuzz_msg.h's PACKET). */
-// link: agent/bridges.c agent/config.c agent/control.c agent/group.c agent/libvirt.c agent/mdbwatch.c
-// link: agent/prepare.c agent/proxyjoin.c agent/raguard.c agent/reception.c agent/relay_client.c
-// link: agent/vm.c agent/watch.c agent/metrics.c
+// link-daemon: agentd
 #define main agentd_main
 #include "../../agent/agentd.c"
 #undef main
