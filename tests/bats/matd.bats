@@ -239,21 +239,27 @@ skipped_oow() {
 	tb_exec cn ping -c 2 -W 1 "$GLM_HA"
 }
 
-@test "a move prepared with the agent's vouch is taken by the IMS and cn at once; an unvouched MA is proven at the MA" {
-	glm_setup
-	start_stream tcp vm cn 4
-	ma=$(glm_vm_ma)
+# vouched_move_to_hB: prepared as hB's agent (key 31) prepares it, with its
+# vouch for the MA it chose (the vm's interface id in 2001:db8:b::/64,
+# $new), then moved there: a prepared handover #2 to $new. Needs $ma.
+vouched_move_to_hB() {
 	new=$(python3 -c 'import ipaddress as i, sys
 print(i.ip_address(i.ip_network("2001:db8:b::/64").network_address.packed[:8] + i.ip_address(sys.argv[1]).packed[8:]))' "$ma")
-	# as hB's agent (key 31) prepares it: its vouch for the MA it chose
 	run tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$(glm_keyring 31)" -i 10 --vouch PREPARE \
 		prefix=2001:db8:b::/64 router=fe80::1 ha="$GLM_HA" ma="$new"
 	[[ $status -eq 0 && $output == "PREPARE_ACK status=ok "* ]]
 	migrate hB 2
 	[ "$(glm_vm_ma)" = "$new" ]
+	grep 'handover #2 ' "$TB_DIR/matd-vm.log" | grep -q ' prepared '
+}
+
+@test "a move prepared with the agent's vouch is taken by the IMS and cn at once; an unvouched MA is proven at the MA" {
+	glm_setup
+	start_stream tcp vm cn 4
+	ma=$(glm_vm_ma)
 	# no proof asked for the vouched MA, whichever of the router's echo
 	# reply and its RA confirmed the link (the next test takes the RA)
-	grep 'handover #2 ' "$TB_DIR/matd-vm.log" | grep -q ' prepared '
+	vouched_move_to_hB
 	! grep -q -- "-> $new.*asking it to prove" "$TB_DIR/imsd.log" || false
 	! grep -q -- "-> $new.*asking it to prove" "$TB_DIR/matd-cn.log" || false
 	# prepared by hand (matctl: no agent, no vouch): the IMS and cn each
@@ -277,8 +283,6 @@ print(i.ip_address(i.ip_network("2001:db8:b::/64").network_address.packed[:8] + 
 @test "a prepared move confirmed by the router's RA carries the agent's vouch too" {
 	glm_setup
 	ma=$(glm_vm_ma)
-	new=$(python3 -c 'import ipaddress as i, sys
-print(i.ip_address(i.ip_network("2001:db8:b::/64").network_address.packed[:8] + i.ip_address(sys.argv[1]).packed[8:]))' "$ma")
 	tb_exec rt nft -f - <<-'EOF'
 		table ip6 glm_test_noecho {
 			chain out {
@@ -287,12 +291,7 @@ print(i.ip_address(i.ip_network("2001:db8:b::/64").network_address.packed[:8] + 
 			}
 		}
 	EOF
-	run tb_exec cn "$GLM_BIN/glmsend" -s "[$ma]:5301" -k "$(glm_keyring 31)" -i 10 --vouch PREPARE \
-		prefix=2001:db8:b::/64 router=fe80::1 ha="$GLM_HA" ma="$new"
-	[[ $status -eq 0 && $output == "PREPARE_ACK status=ok "* ]]
-	migrate hB 2
-	[ "$(glm_vm_ma)" = "$new" ]
-	grep 'handover #2 ' "$TB_DIR/matd-vm.log" | grep -q ' prepared '
+	vouched_move_to_hB
 	# the router's RA confirmed the link (rt answers no echo there)
 	grep -q 'handover: router advertisement confirmed the link' "$TB_DIR/matd-vm.log"
 	! grep -q -- "-> $new.*asking it to prove" "$TB_DIR/imsd.log" || false
