@@ -32,7 +32,10 @@ int ctl_listen(const char *path)
 	if (fd < 0)
 		return -errno;
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0) {
+	/* room for a host's hooks all at once (libvirt runs one per domain
+	 * and migration: an evacuation is dozens); 16 made a burst past ~20
+	 * wait in ctl_request's retries */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 128) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
