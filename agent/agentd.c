@@ -120,7 +120,7 @@ static int agentd_load(void *ctx, const struct daemon_args *args)
 static int agentd_setup(void *ctx, struct evloop *loop)
 {
 	struct agentd *a = ctx;
-	int sz = 4 << 20, r;
+	int r;
 
 	a->loop = loop;
 	/* before the socket exists: whatever it receives was sent after this */
@@ -128,7 +128,7 @@ static int agentd_setup(void *ctx, struct evloop *loop)
 	a->udp = udp6_socket(&a->conf.listen);
 	if (a->udp < 0)
 		return log_warnx("listen %s: %s", sa6(&a->conf.listen), strerror(-a->udp)), EX_OSERR;
-	setsockopt(a->udp, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	sock_rcvbuf(a->udp, 4 << 20);
 	a->ctl = ctl_listen(a->conf.control);
 	if (a->ctl < 0)
 		return log_warnx("control socket %s: %s", a->conf.control, strerror(-a->ctl)), EX_OSERR;

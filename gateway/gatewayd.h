@@ -58,6 +58,17 @@ struct gw_mapping {
 	uint64_t expires_ns;         /* CLOCK_MONOTONIC */
 };
 
+/* An IMS push waiting for the end of its burst (gw_push, gw_flush). */
+struct gw_pending {
+	struct in6_addr ha, ma;
+	uint64_t seq;                /* the mobile node's update seq */
+	uint32_t lifetime;           /* 0: withdrawn */
+};
+
+/* Pushes to the kernel in one batch: a move is up to 4 changes, and a
+ * batch takes 1024 (lib/nft.h). */
+#define GW_PENDING_MAX 255
+
 struct gw_stats {
 	uint64_t rx, drops[GLM_PE_MAX];
 	uint64_t not_ims;            /* authentic, but not from one of our IMSes' key and address */
@@ -79,6 +90,8 @@ struct gw {
 	struct mat_nft *nft;
 	struct ims_sub sub;
 	struct htab maps;            /* struct gw_mapping by HA */
+	struct gw_pending pending[GW_PENDING_MAX];
+	unsigned npending;           /* pushes not yet in the kernel: only inside on_udp */
 	struct evloop *loop;
 	struct ev_timer sweep;       /* once a second: expired mappings out */
 	int udp, ctl;
@@ -99,8 +112,12 @@ int gw_conf_load_buf(const char *name, const char *buf, size_t len, struct gw_co
 /* mappings.c */
 void gw_maps_init(struct gw *g);
 void gw_maps_free(struct gw *g);
-/* A push from the IMS (imssub.h's ims_sub_push_fn). */
+/* A push from the IMS (imssub.h's ims_sub_push_fn): queued, in the
+ * kernel at the next gw_flush (or once GW_PENDING_MAX wait). */
 void gw_push(void *ctx, const struct glm_msg *m);
+/* The pushes queued, to the kernel in one batch (the newest news per HA;
+ * one by one if the kernel refuses the batch). */
+void gw_flush(struct gw *g);
 /* One mapping from either source; a glm_status (OK, STALE, DENIED, INTERNAL). */
 int gw_apply(struct gw *g, const struct in6_addr *ha, const struct in6_addr *ma, uint64_t seq, uint32_t lifetime,
 	     const char *via);

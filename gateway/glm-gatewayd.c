@@ -79,12 +79,15 @@ static void on_udp(void *arg)
 		int r = glm_recv_msg_to(g->udp, &g->keys, g->since, buf, sizeof(buf), &m, &key, &from, &local,
 					&g->st.rx, g->st.drops);
 
-		if (r < 0)
+		if (r < 0) {
+			gw_flush(g); /* the burst's pushes, in one batch */
 			return;
+		}
 		if (r == 0)
 			continue;
 		/* only a guest key may send one (lib/keys.c), a site gateway answers it */
 		if (m.type == GLM_BINDING_UPDATE) {
+			gw_flush(g); /* the pushes before it first */
 			gw_binding_update(g, &m, key, &local, &from);
 			continue;
 		}
@@ -285,6 +288,9 @@ static int gw_setup(void *ctx, struct evloop *loop)
 	g->udp = udp6_socket(&g->conf.listen);
 	if (g->udp < 0)
 		return log_warnx("listen %s: %s", sa6(&g->conf.listen), strerror(-g->udp)), EX_UNAVAILABLE;
+	/* the IMS's dump comes paced (imsd: subs_dump), still faster than
+	 * a loaded gateway may read it for a while */
+	sock_rcvbuf(g->udp, 4 << 20);
 	/* the address a binding update was sent to: its ack leaves from it */
 	if (setsockopt(g->udp, IPPROTO_IPV6, IPV6_RECVPKTINFO, &(int){ 1 }, sizeof(int)) < 0)
 		log_warn("listen %s: IPV6_RECVPKTINFO", sa6(&g->conf.listen));

@@ -32,7 +32,7 @@ struct conf_ctx {
 
 enum {
 	K_LISTEN, K_DATABASE, K_KEYRING, K_CONTROL, K_MAXLIFE, K_SUBLIFE, K_STORE, K_ETCD_ENDPOINTS,
-	K_ETCD_PREFIX, K_ETCD_CACERT, K_ETCD_CERT, K_ETCD_KEY, K_ETCD_USER, K_ETCD_PWFILE, K_ETCD_TIMEOUT, K_METRICS,
+	K_ETCD_PREFIX, K_ETCD_CACERT, K_ETCD_CERT, K_ETCD_KEY, K_ETCD_USER, K_ETCD_PWFILE, K_ETCD_TIMEOUT, K_METRICS, K_DUMP_RATE,
 };
 static const char *const keywords[] = {
 	[K_LISTEN] = "listen", [K_DATABASE] = "database", [K_KEYRING] = "keyring",
@@ -40,7 +40,7 @@ static const char *const keywords[] = {
 	[K_SUBLIFE] = "subscription-lifetime", [K_STORE] = "store", [K_ETCD_ENDPOINTS] = "etcd-endpoints",
 	[K_ETCD_PREFIX] = "etcd-prefix", [K_ETCD_CACERT] = "etcd-cacert", [K_ETCD_CERT] = "etcd-cert",
 	[K_ETCD_KEY] = "etcd-key", [K_ETCD_USER] = "etcd-user", [K_ETCD_PWFILE] = "etcd-password-file",
-	[K_ETCD_TIMEOUT] = "etcd-timeout", [K_METRICS] = "metrics",
+	[K_ETCD_TIMEOUT] = "etcd-timeout", [K_METRICS] = "metrics", [K_DUMP_RATE] = "dump-rate",
 };
 
 void conf_defaults(struct imsd_conf *c)
@@ -51,6 +51,7 @@ void conf_defaults(struct imsd_conf *c)
 	c->listen.sin6_port = htons(IMSD_DEFAULT_PORT);
 	c->max_lifetime = IMSD_DEFAULT_MAX_LIFETIME;
 	c->sub_lifetime = IMSD_DEFAULT_SUB_LIFETIME;
+	c->dump_rate = IMSD_DEFAULT_DUMP_RATE;
 	c->store = IMSD_STORE_SQLITE;
 	c->etcd.timeout_ms = ETCD_DEFAULT_TIMEOUT_MS;
 }
@@ -128,6 +129,11 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 	case K_SUBLIFE:
 		if (parse_u32(argv[1], 1, UINT32_MAX, &c->sub_lifetime))
 			return conf_err(pos, "bad subscription-lifetime '%s' (seconds, at least 1)", argv[1]);
+		return 0;
+	case K_DUMP_RATE:
+		if (parse_u32(argv[1], 200, 10000000, &c->dump_rate))
+			return conf_err(pos, "bad dump-rate '%s' (mappings a second to one subscriber, 200 to 10000000)",
+					argv[1]);
 		return 0;
 	case K_STORE:
 		if (!strcmp(argv[1], "sqlite"))

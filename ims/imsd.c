@@ -80,13 +80,12 @@ static void on_expiry(void *arg)
 static int serve_socket(const struct sockaddr_in6 *sa)
 {
 	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, r;
-	int rcvbuf = 4 << 20;
 
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	/* A burst of updates waits here while a commit is on its way to disk. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	sock_rcvbuf(fd, 4 << 20);
 	if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
 		r = -errno;
 		close(fd);
@@ -178,6 +177,7 @@ static int imsd_setup(void *ctx, struct evloop *loop)
 	if ((r = ev_watch(d->loop, d->udp, on_udp, d)) < 0 || (r = ev_watch(d->loop, d->ctl, on_ctl, d)) < 0)
 		return log_warnx("event loop: %s", strerror(-r)), EX_OSERR;
 	ev_timer_in(d->loop, &d->expiry, 1000);
+	ev_timer_init(&d->dump_timer, "dump", on_dump_timer, d);
 	mx_hist_init(&d->store_write, mx_seconds_le, mx_seconds_n);
 	if (d->conf.has_metrics && (r = metrics_http_start(&d->metrics, loop, &d->conf.metrics, imsd_metrics, d)) < 0)
 		return log_warnx("metrics on %s: %s", sa6(&d->conf.metrics), strerror(-r)), EX_UNAVAILABLE;
@@ -197,6 +197,7 @@ static void imsd_cleanup(void *ctx)
 	struct imsd *d = ctx;
 
 	ev_timer_stop(&d->expiry);
+	ev_timer_stop(&d->dump_timer);
 	metrics_http_free(d->metrics);
 	d->metrics = NULL;
 	/* its watch's socket and timers are the loop's: before the loop goes */
@@ -219,7 +220,7 @@ static void imsd_free(void *ctx)
 	keyring_free(&d->keys);
 	glm_cookie_wipe(&d->cookies);
 	sendq_free(&d->out);
-	free(d->subs);
+	subs_free(d);
 	conf_free(&d->conf);
 }
 

@@ -28,6 +28,7 @@
 #define IMSD_DEFAULT_PORT 5300
 #define IMSD_DEFAULT_MAX_LIFETIME 86400
 #define IMSD_DEFAULT_SUB_LIFETIME 3600
+#define IMSD_DEFAULT_DUMP_RATE 51200
 #define IMSD_BATCH 64         /* datagrams per recvmmsg, i.e. per commit */
 #define IMSD_MAX_SUBSCRIBERS 4096
 /* The most subscriptions one key may hold: a key cannot take the whole
@@ -41,6 +42,7 @@ struct imsd_conf {
 	struct sockaddr_in6 listen;
 	char *database, *keyring, *control;
 	uint32_t max_lifetime, sub_lifetime;
+	uint32_t dump_rate;             /* a new subscription's dump: mappings a second */
 	enum imsd_store_kind store;
 	struct etcd_conf etcd;        /* store etcd */
 	bool has_metrics;
@@ -63,6 +65,16 @@ struct subscriber {
 	uint8_t prefix_len;
 	uint32_t key_id;
 	int64_t expires;          /* wall clock seconds */
+};
+
+/* A SUBSCRIBE's dump being sent (subscribers.c): the mappings of its
+ * prefix as they were when it came, sorted by HA, sent dump-rate a second. */
+struct dump {
+	struct dump *next;
+	struct sockaddr_in6 to;
+	uint32_t key_id;
+	struct mapping *m;
+	size_t n, sent;
 };
 
 struct outmsg {
@@ -112,6 +124,8 @@ struct imsd {
 	struct imsd_stats st;
 	struct subscriber *subs;
 	unsigned nsubs, subs_cap;
+	struct dump *dumps;            /* being sent, paced by dump_timer */
+	struct ev_timer dump_timer;
 	uint64_t since;                /* CLOCK_REALTIME at set-up: nothing sent before is taken */
 	/* the last seq taken per key for the requests that have no durable
 	 * sequence of their own (QUERY, SUBSCRIBE); UPDATE has the one stored
@@ -148,6 +162,15 @@ int subs_add(struct imsd *d, const struct sockaddr_in6 *to, const struct glm_msg
 /* Queue a NOTIFY of m (lifetime 0 = gone) to every subscriber whose prefix holds it. */
 void subs_notify(struct imsd *d, const struct mapping *m, uint32_t lifetime);
 void subs_expire(struct imsd *d, int64_t now);
+/* A new subscription's dump of the mappings in prefix/len to `to`, sealed
+ * for key: the first of them queued now, the rest paced (a receiver
+ * cannot take a hundred thousand datagrams at once). 0 or the store's
+ * error (-EIO, -ENOMEM). */
+int subs_dump(struct imsd *d, const struct sockaddr_in6 *to, const struct glm_key *key,
+	      const struct in6_addr *prefix, uint8_t len);
+void subs_free(struct imsd *d);
+/* The dumps' pace (dump_timer's function). */
+void on_dump_timer(void *arg);
 /* The once-a-second sweep: expire mappings in one transaction, then push. */
 void expiry_tick(struct imsd *d);
 

@@ -264,28 +264,6 @@ static void query(struct imsd *d, const struct rx *r)
 	reply(d, r, &a);
 }
 
-struct dump_ctx {
-	struct imsd *d;
-	const struct subscriber *s;
-	const struct glm_key *key;
-	int64_t now;
-};
-
-static int dump_one(void *ctx, const struct mapping *m)
-{
-	struct dump_ctx *c = ctx;
-	struct glm_msg n = { .type = GLM_NOTIFY, .seq = seq_next() };
-
-	GLM_SET(&n, status, GLM_TLV_STATUS, GLM_ST_OK);
-	GLM_SET(&n, ha, GLM_TLV_HA, m->ha);
-	GLM_SET(&n, ma, GLM_TLV_MA, m->ma);
-	GLM_SET(&n, lifetime, GLM_TLV_LIFETIME, (uint32_t)(m->expires - c->now));
-	GLM_SET(&n, update_seq, GLM_TLV_UPDATE_SEQ, m->seq);
-	sendq_msg(c->d, &c->s->to, &n, c->key);
-	c->d->st.notifies_sent++;
-	return 0;
-}
-
 static void subscribe(struct imsd *d, const struct rx *r)
 {
 	struct glm_msg a = { .type = GLM_NOTIFY };
@@ -329,12 +307,11 @@ static void subscribe(struct imsd *d, const struct rx *r)
 	if (!lifetime)
 		return;
 	/* The ack goes first (it is queued first), then the current state. */
-	struct subscriber s = { .to = to, .prefix = r->m.prefix, .prefix_len = r->m.prefix_len };
-	struct dump_ctx c = { .d = d, .s = &s, .key = r->key, .now = wall_now() };
-	if (d->es ? estore_each_in_prefix(d, &s.prefix, s.prefix_len, c.now, dump_one, &c)
-		  : store_each_in_prefix(d->store, &s.prefix, s.prefix_len, c.now, dump_one, &c))
-		log_warnx("store: dump of %s/%u: %s", a6(&s.prefix), s.prefix_len,
-			  d->es ? "the etcd cache is not synchronised yet (the pushes will follow)" : store_errmsg(d->store));
+	if ((e = subs_dump(d, &to, r->key, &r->m.prefix, r->m.prefix_len)) < 0)
+		log_warnx("store: dump of %s/%u: %s", a6(&r->m.prefix), r->m.prefix_len,
+			  e == -ENOMEM ? "out of memory"
+			  : d->es ? "the etcd cache is not synchronised yet (the pushes will follow)"
+				  : store_errmsg(d->store));
 }
 
 int requests_batch(struct imsd *d)

@@ -56,6 +56,12 @@ int udp6_socket(const struct sockaddr_in6 *bind_to)
 	return fd;
 }
 
+void sock_rcvbuf(int fd, int bytes)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
 const char *mac_str(const uint8_t m[6], char out[MAC_STRLEN])
 {
 	snprintf(out, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);

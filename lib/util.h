@@ -17,6 +17,9 @@ uint64_t seq_next(void);
 
 /* A non-blocking UDP socket bound to addr (may be NULL for any, port 0). */
 int udp6_socket(const struct sockaddr_in6 *bind_to);
+/* A receive buffer of bytes: beyond net.core.rmem_max where we may
+ * (CAP_NET_ADMIN), else as large as rmem_max allows. */
+void sock_rcvbuf(int fd, int bytes);
 
 /* inet_ntop into a static rotating buffer: for log lines only. */
 /* The length of the UTF-8 sequence at s (at most n bytes) and its code

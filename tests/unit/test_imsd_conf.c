@@ -36,6 +36,9 @@ static void test_stores(void **state)
 	assert_string_equal(msg, "");
 	assert_int_equal(c.store, IMSD_STORE_SQLITE);
 	assert_int_equal(c.etcd.timeout_ms, ETCD_DEFAULT_TIMEOUT_MS);
+	assert_int_equal(c.dump_rate, IMSD_DEFAULT_DUMP_RATE);
+	assert_int_equal(load("dump-rate 200\n", &c, msg, sizeof(msg)), 0);
+	assert_int_equal(c.dump_rate, 200);
 	assert_int_equal(load("store etcd\n"
 			      "etcd-endpoints http://[2001:db8:e::1]:2379 https://etcd-2.example:2379\n"
 			      "etcd-prefix /glm/site1/\netcd-timeout 500\n"
@@ -81,6 +84,8 @@ static void test_refused(void **state)
 		{ "store etcd\netcd-endpoints http://a:1\netcd-timeout 10\n",
 		  "t: t.conf:3: bad etcd-timeout '10' (milliseconds, 100 to 60000)\n" },
 		{ "store etcd\nstore etcd\n", "t: t.conf:2: 'store' already set on line 1\n" },
+		{ "dump-rate 199\n", "t: t.conf:1: bad dump-rate '199' (mappings a second to one subscriber, 200 to 10000000)\n" },
+		{ "dump-rate fast\n", "t: t.conf:1: bad dump-rate 'fast' (mappings a second to one subscriber, 200 to 10000000)\n" },
 	};
 	struct imsd_conf c = { 0 };
 	char msg[512];

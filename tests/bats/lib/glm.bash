@@ -67,14 +67,17 @@ glm__wait_sock() {
 # glm__imsd_store NAME: imsd's store options: SQLite in $TB_DIR/NAME.db,
 # or, with GLM_IMS_STORE=etcd, the running etcd cluster (etcd_cluster_start)
 # through a config file of NAME's own: frontends over the same mappings.
+# GLM_IMSD_CONF (array): more lines for that config file.
 glm__imsd_store() {
 	if [ "${GLM_IMS_STORE:-sqlite}" = etcd ]; then
 		printf 'store etcd\netcd-endpoints %s\netcd-timeout 3000\n' "$(etcd_endpoints | tr , ' ')" \
 			>"$TB_DIR/$1.conf"
-		echo "-f $TB_DIR/$1.conf"
 	else
-		echo "-f /dev/null -D $TB_DIR/$1.db"
+		: >"$TB_DIR/$1.conf"
+		echo "-D $TB_DIR/$1.db"
 	fi
+	printf '%s\n' ${GLM_IMSD_CONF[@]+"${GLM_IMSD_CONF[@]}"} >>"$TB_DIR/$1.conf"
+	echo "-f $TB_DIR/$1.conf"
 }
 
 glm_start_imsd() {
