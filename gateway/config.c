@@ -14,6 +14,7 @@
  *   control PATH                  the control socket
  *   subscription-lifetime SECONDS asked of the IMS; renewed at half (default 600)
  *   max-mappings N                home addresses held at most (default 1000000)
+ *   receive-buffer BYTES          the UDP socket's (default 4194304): a burst of pushes waits there
  *   metrics [ADDR]:PORT           Prometheus metrics over HTTP (off by default) */
 #include "gatewayd.h"
 #include "conf.h"
@@ -31,6 +32,7 @@ void gw_conf_defaults(struct gw_conf *c)
 	strcpy(c->control, GW_DEFAULT_CTL);
 	c->sub_lifetime = GW_DEFAULT_SUB_LIFETIME;
 	c->max_mappings = GW_DEFAULT_MAX_MAPPINGS;
+	c->rcvbuf = GW_DEFAULT_RCVBUF;
 }
 
 /* Do a/alen and b/blen share an address? Both cut to the shorter length:
@@ -102,6 +104,11 @@ static int conf_line(void *ctx, const struct conf_pos *pos, int argc, char **arg
 	if (!strcmp(k, "max-mappings")) {
 		if (argc != 2 || parse_u32(argv[1], 1, 100000000, &c->max_mappings))
 			return conf_err(pos, "usage: max-mappings N (1..100000000)");
+		return 0;
+	}
+	if (!strcmp(k, "receive-buffer")) {
+		if (argc != 2 || parse_u32(argv[1], 65536, 1073741824, &c->rcvbuf))
+			return conf_err(pos, "usage: receive-buffer BYTES (65536..1073741824)");
 		return 0;
 	}
 	return conf_err(pos, "unknown setting '%s'", k);

@@ -31,6 +31,7 @@
 #define GW_MAX_SERVE 16
 #define GW_DEFAULT_SUB_LIFETIME 600
 #define GW_DEFAULT_MAX_MAPPINGS 1000000
+#define GW_DEFAULT_RCVBUF (4 << 20)
 
 struct gw_conf {
 	char keyring[256];
@@ -44,6 +45,7 @@ struct gw_conf {
 	char control[256];
 	uint32_t sub_lifetime;       /* asked of the IMS for each subscription */
 	uint32_t max_mappings;
+	uint32_t rcvbuf;             /* 'receive-buffer': the UDP socket's, bytes */
 	bool has_metrics;
 	struct sockaddr_in6 metrics;  /* 'metrics [ADDR]:PORT': GET /metrics there (lib/metrics.h) */
 };
@@ -81,6 +83,8 @@ struct gw_stats {
 	uint64_t bu_rx;              /* binding updates (site gateway) */
 	uint64_t bu_prove;           /* answered with a PROVE token: MA not vouched for */
 	uint64_t bu_refused;         /* malformed, not the HA's owner's, or not a site gateway */
+	uint64_t rx_lost;            /* datagrams the kernel dropped: our receive buffer was full */
+	uint64_t resubscribes;       /* subscription rounds for the whole state again, after such a loss */
 };
 
 struct gw {
@@ -93,7 +97,9 @@ struct gw {
 	struct gw_pending pending[GW_PENDING_MAX];
 	unsigned npending;           /* pushes not yet in the kernel: only inside on_udp */
 	struct evloop *loop;
-	struct ev_timer sweep;       /* once a second: expired mappings out */
+	struct ev_timer sweep;       /* once a second: expired mappings out, receive losses checked */
+	uint32_t sock_drops;         /* the UDP socket's drop count at the last sweep */
+	bool lost;                   /* datagrams lost since the last round for the whole state */
 	int udp, ctl;
 	uint64_t since;              /* CLOCK_REALTIME at set-up: nothing sent before is taken */
 	struct glm_proof proof;      /* our return-routability tokens (binding updates) */

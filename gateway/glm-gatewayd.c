@@ -106,11 +106,35 @@ static void on_udp(void *arg)
 	}
 }
 
+/* Datagrams lost in our receive buffer (a dump or a storm of pushes
+ * faster than we took it, on a loaded machine) are mappings we may lack
+ * until the next renewal: once the losses stop (a second without any),
+ * a subscription round now brings the whole state again. */
+static void check_losses(struct gw *g)
+{
+	uint32_t drops;
+
+	if (sock_drops(g->udp, &drops) < 0)
+		return;
+	if (drops != g->sock_drops) {
+		log_warnx("%u datagrams lost in the receive buffer (pushes faster than we took them): "
+			  "the whole state again once they stop", drops - g->sock_drops);
+		g->st.rx_lost += drops - g->sock_drops;
+		g->sock_drops = drops;
+		g->lost = true;
+	} else if (g->lost) {
+		g->lost = false;
+		g->st.resubscribes++;
+		ims_sub_start(&g->sub);
+	}
+}
+
 static void on_sweep(void *arg)
 {
 	struct gw *g = arg;
 
 	gw_expire(g, now_ns());
+	check_losses(g);
 	ev_timer_in(g->loop, &g->sweep, 1000);
 }
 
@@ -132,6 +156,8 @@ static void stats_out(const struct gw *g, struct printer *p)
 		{ "bu_rx", g->st.bu_rx },
 		{ "bu_prove", g->st.bu_prove },
 		{ "bu_refused", g->st.bu_refused },
+		{ "rx_lost", g->st.rx_lost },
+		{ "resubscribes", g->st.resubscribes },
 		{ "subscribe_rounds", g->sub.rounds },
 		{ "subscribe_acks", g->sub.acks },
 		{ "subscribe_refused", g->sub.refusals },
@@ -290,7 +316,7 @@ static int gw_setup(void *ctx, struct evloop *loop)
 		return log_warnx("listen %s: %s", sa6(&g->conf.listen), strerror(-g->udp)), EX_UNAVAILABLE;
 	/* the IMS's dump comes paced (imsd: subs_dump), still faster than
 	 * a loaded gateway may read it for a while */
-	sock_rcvbuf(g->udp, 4 << 20);
+	sock_rcvbuf(g->udp, (int)g->conf.rcvbuf);
 	/* the address a binding update was sent to: its ack leaves from it */
 	if (setsockopt(g->udp, IPPROTO_IPV6, IPV6_RECVPKTINFO, &(int){ 1 }, sizeof(int)) < 0)
 		log_warn("listen %s: IPV6_RECVPKTINFO", sa6(&g->conf.listen));

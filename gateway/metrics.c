@@ -33,6 +33,10 @@ void gw_metrics(void *ctx, struct strbuf *sb)
 	mx_counter(sb, "glm_gatewayd_binding_updates_total", "BINDING_UPDATEs received (site gateway).", g->st.bu_rx);
 	mx_counter(sb, "glm_gatewayd_binding_prove_total", "BINDING_UPDATEs answered with a PROVE token.", g->st.bu_prove);
 	mx_counter(sb, "glm_gatewayd_binding_refused_total", "BINDING_UPDATEs refused.", g->st.bu_refused);
+	mx_counter(sb, "glm_gatewayd_rx_lost_total", "Datagrams the kernel dropped: the receive buffer was full.",
+		   g->st.rx_lost);
+	mx_counter(sb, "glm_gatewayd_resubscribes_total",
+		   "Subscription rounds for the whole state again, after datagrams were lost.", g->st.resubscribes);
 	mx_counter(sb, "glm_gatewayd_subscribe_rounds_total", "SUBSCRIBE rounds sent to the IMS.", g->sub.rounds);
 	mx_counter(sb, "glm_gatewayd_subscribe_acks_total", "SUBSCRIBEs the IMS acknowledged.", g->sub.acks);
 	mx_counter(sb, "glm_gatewayd_subscribe_refused_total", "SUBSCRIBEs the IMS refused.", g->sub.refusals);

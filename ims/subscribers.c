@@ -152,17 +152,19 @@ void subs_notify(struct imsd *d, const struct mapping *m, uint32_t lifetime)
 	}
 }
 
-struct expired {
+/* Rows collected from the store (store_row_fn): the expired ones of a
+ * sweep, a dump's snapshot. */
+struct rows {
 	struct mapping *m;
-	unsigned n, cap;
+	size_t n, cap;
 };
 
 static int collect(void *ctx, const struct mapping *m)
 {
-	struct expired *e = ctx;
+	struct rows *e = ctx;
 
 	if (e->n == e->cap) {
-		unsigned nc = e->cap ? e->cap * 2 : 64;
+		size_t nc = e->cap ? e->cap * 2 : 64;
 		struct mapping *nm = realloc(e->m, nc * sizeof(*nm));
 
 		if (!nm)
@@ -176,7 +178,7 @@ static int collect(void *ctx, const struct mapping *m)
 
 void expiry_tick(struct imsd *d)
 {
-	struct expired e = { 0 };
+	struct rows e = { 0 };
 	int64_t now = wall_now();
 	int r;
 
@@ -253,39 +255,17 @@ void on_dump_timer(void *arg)
 		ev_timer_in(d->loop, &d->dump_timer, DUMP_GAP_MS);
 }
 
-struct collect_ctx {
-	struct mapping *m;
-	size_t n, cap;
-};
-
-static int collect_row(void *ctx, const struct mapping *m)
-{
-	struct collect_ctx *c = ctx;
-
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 256;
-		struct mapping *nm = realloc(c->m, nc * sizeof(*nm));
-
-		if (!nm)
-			return -ENOMEM;
-		c->m = nm;
-		c->cap = nc;
-	}
-	c->m[c->n++] = *m;
-	return 0;
-}
-
 int subs_dump(struct imsd *d, const struct sockaddr_in6 *to, const struct glm_key *key,
 	      const struct in6_addr *prefix, uint8_t len)
 {
-	struct collect_ctx c = { 0 };
+	struct rows c = { 0 };
 	struct dump *u;
 	int64_t now = wall_now();
 	int r;
 
 	dump_cancel(d, to, key->id); /* a renewal: the whole state again */
-	r = d->es ? estore_each_in_prefix(d, prefix, len, now, collect_row, &c)
-		  : store_each_in_prefix(d->store, prefix, len, now, collect_row, &c);
+	r = d->es ? estore_each_in_prefix(d, prefix, len, now, collect, &c)
+		  : store_each_in_prefix(d->store, prefix, len, now, collect, &c);
 	if (r < 0 || !c.n || !(u = calloc(1, sizeof(*u)))) {
 		free(c.m);
 		return r < 0 ? r : c.n ? -ENOMEM : 0;

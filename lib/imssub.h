@@ -73,7 +73,8 @@ void ims_sub_init(struct ims_sub *s, struct evloop *loop, struct ims_set *ims, u
 		  ims_sub_send_fn send, ims_sub_push_fn push, void *ctx, uint64_t drops[GLM_PE_MAX]);
 /* -ENOSPC past IMS_SUB_MAX_PREFIXES. */
 int ims_sub_add_prefix(struct ims_sub *s, const struct in6_addr *prefix, uint8_t len);
-/* The first round now (nothing without prefixes). */
+/* The first round now (nothing without prefixes); again later: a round
+ * now, for the whole state again (the IMS dumps it at each round). */
 void ims_sub_start(struct ims_sub *s);
 /* No more rounds; with unsubscribe, LIFETIME 0 for each prefix, so the
  * IMS stops pushing to an address nobody listens on. */

@@ -1,5 +1,6 @@
 /* Clocks, sequence numbers, sockets and address formatting shared by all. */
 #include "util.h"
+#include <linux/sock_diag.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +61,19 @@ void sock_rcvbuf(int fd, int bytes)
 {
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
+int sock_drops(int fd, uint32_t *drops)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0)
+		return -errno;
+	if (len <= SK_MEMINFO_DROPS * sizeof(mi[0]))
+		return -EOPNOTSUPP;
+	*drops = mi[SK_MEMINFO_DROPS];
+	return 0;
 }
 
 const char *mac_str(const uint8_t m[6], char out[MAC_STRLEN])

@@ -20,6 +20,9 @@ int udp6_socket(const struct sockaddr_in6 *bind_to);
 /* A receive buffer of bytes: beyond net.core.rmem_max where we may
  * (CAP_NET_ADMIN), else as large as rmem_max allows. */
 void sock_rcvbuf(int fd, int bytes);
+/* The datagrams the kernel dropped for fd so far (a full receive buffer
+ * above all; SO_MEMINFO): 0 or -errno. */
+int sock_drops(int fd, uint32_t *drops);
 
 /* inet_ntop into a static rotating buffer: for log lines only. */
 /* The length of the UTF-8 sequence at s (at most n bytes) and its code

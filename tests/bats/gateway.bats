@@ -223,11 +223,13 @@ migrate() {
 # the IMS paces its dump (it sent the lot at once, and a gateway's receive
 # buffer lost 3,744 of 5,000: home addresses unmapped until the next
 # renewal), and the gateway takes a burst of pushes in one nftables batch.
-# A change during the dump is not undone by the dump's older news: the two
-# home addresses that sort last are moved and withdrawn while it runs
-# (dump-rate 5000: 20,000 mappings take 4 s).
-@test "gateway: started where the IMS holds 20,000 mappings, it maps them all; changes during the dump stand" {
-	local n=20000 ha_a=2001:db8:100:0:ffff::a ha_b=2001:db8:100:0:ffff::b c i t0 t1
+# Then, with imsd's dump slowed down (dump-rate 2000: 5 s for 10,000), a
+# change during the dump is not undone by the dump's older news: the two
+# home addresses that sort last are moved and withdrawn while it runs.
+# Last, a gateway stopped while the dump comes loses part of it in its
+# receive buffer, and subscribes again for the whole state.
+@test "gateway: started where the IMS holds 10,000 mappings, it maps them all; changes during the dump stand; what it loses comes again" {
+	local n=10000 ha_a=2001:db8:100:0:ffff::a ha_b=2001:db8:100:0:ffff::b c t0 t1
 	tb_setup
 	GLM_KEYS_EXTRA=("11 guest home $ha_a home $ha_b")
 	glm_keys
@@ -243,31 +245,68 @@ rows += [(ip.ip_address(a).packed, ip.ip_address("2001:db8:b::ffff:%d" % k).pack
 db.executemany("INSERT INTO mappings VALUES (?,?,?,?,?)", rows)
 db.commit()
 PY
-	GLM_IMSD_CONF=("dump-rate 5000")
+	# count: the mappings in the kernel's map (its text form: quicker
+	# than glm_gw_map's JSON at this size)
+	count() { tb_exec rt nft list map ip6 glm_gw ha2ma | grep -o ' : 2001:' | wc -l || true; }
+	# wait_map MIN: until the kernel's map holds MIN mappings (60 s at most)
+	wait_map() {
+		t0=${EPOCHREALTIME/[.,]/}
+		t1=$t0
+		while c=$(count) && [ "$c" -lt "$1" ] && [ $((t1 - t0)) -lt 60000000 ]; do
+			sleep 0.2
+			t1=${EPOCHREALTIME/[.,]/}
+		done
+		t1=${EPOCHREALTIME/[.,]/}
+	}
+	# the default dump-rate: the whole map, nothing lost
+	glm_start_imsd
+	glm_start_gatewayd
+	wait_map $((n + 2))
+	echo "# default dump-rate: $c mappings $(((t1 - t0) / 1000)) ms after the gateway's start, in $(grep -c 'in one batch' "$TB_DIR/gatewayd.log") batches; lost in its receive buffer $(gw_stat rx_lost), subscribed again $(gw_stat resubscribes) times" >&3
+	[ "$c" -eq $((n + 2)) ]
+	[ "$(gw_stat nft_errors)" -eq 0 ]
+	# slowed down, and changed while it runs
+	kill -TERM "$GLM_GATEWAYD_PID" "$GLM_IMSD_PID"
+	tb_wait_pid "$GLM_GATEWAYD_PID" 5 || true
+	tb_wait_pid "$GLM_IMSD_PID" 5 || true
+	GLM_IMSD_CONF=("dump-rate 2000")
 	glm_start_imsd
 	glm_start_gatewayd
 	local ims=(-s "[$TB_IMS_ADDR]:$GLM_IMS_PORT" -k "$(glm_keyring 11)" -i 11)
 	tb_exec cn "$GLM_BIN/imsclient" "${ims[@]}" --vouch "$(glm_keyring 30)" update "$ha_a" 2001:db8:a::ffff:a 600
 	tb_exec cn "$GLM_BIN/imsclient" "${ims[@]}" update "$ha_b" 2001:db8:b::ffff:1 0
-	# both while the dump was under way
-	c=$(glm_gw_map | wc -l)
-	echo "# $c mappings in the kernel's map when both changes were made" >&3
+	c=$(count)
+	echo "# dump-rate 2000: $c mappings in the kernel's map when both changes were made" >&3
 	[ "$c" -lt "$n" ]
-	t0=${EPOCHREALTIME/[.,]/}
-	for i in $(seq 100); do
-		c=$(glm_gw_map | wc -l)
-		[ "$c" -ge $((n + 1)) ] && break
-		sleep 0.2
-	done
-	t1=${EPOCHREALTIME/[.,]/}
+	wait_map $((n + 1))
 	sleep 0.2 # anything the dump still had to say
 	glm_gw_map >"$TB_DIR/map"
-	echo "# $(wc -l <"$TB_DIR/map") $(((t1 - t0) / 1000)) ms later, in $(grep -c 'in one batch' "$TB_DIR/gatewayd.log") batches" >&3
 	[ "$(grep -c '^2001:db8:100::3:' "$TB_DIR/map")" -eq "$n" ]
 	grep -qx "$ha_a 2001:db8:a::ffff:a" "$TB_DIR/map"
 	! grep -q "^$ha_b " "$TB_DIR/map" || false
 	[ "$(wc -l <"$TB_DIR/map")" -eq $((n + 1)) ]
 	[ "$(gw_stat nft_errors)" -eq 0 ]
+	# a gateway too slow for the dump (a 64 KiB receive buffer, stopped
+	# for 2 s while the dump comes): what its buffer lost comes with the
+	# whole state again
+	kill -TERM "$GLM_GATEWAYD_PID"
+	tb_wait_pid "$GLM_GATEWAYD_PID" 5 || true
+	local sent
+	sent=$(socat - "UNIX-CONNECT:$TB_DIR/ims.sock" <<<stats | sed -n 's/^notifies_sent=//p')
+	glm_start_gatewayd "receive-buffer 65536"
+	for _ in $(seq 100); do
+		[ "$(socat - "UNIX-CONNECT:$TB_DIR/ims.sock" <<<stats | sed -n 's/^notifies_sent=//p')" -gt "$sent" ] && break
+		sleep 0.05
+	done
+	kill -STOP "$GLM_GATEWAYD_PID"
+	sleep 2
+	kill -CONT "$GLM_GATEWAYD_PID"
+	wait_map $((n + 1))
+	echo "# stopped 2 s during the dump: $c mappings $(((t1 - t0) / 1000)) ms after it went on; lost in its receive buffer $(gw_stat rx_lost), subscribed again $(gw_stat resubscribes) times" >&3
+	[ "$c" -eq $((n + 1)) ]
+	[ "$(gw_stat rx_lost)" -gt 0 ]
+	[ "$(gw_stat resubscribes)" -ge 1 ]
+	grep -q "datagrams lost in the receive buffer (pushes faster than we took them): the whole state again once they stop" "$TB_DIR/gatewayd.log"
 }
 
 @test "gateway: a plain peer and a matd peer talking to the vm at once both survive the same moves" {

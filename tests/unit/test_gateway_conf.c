@@ -43,6 +43,9 @@ static void test_home_and_site(void **state)
 	assert_int_equal(load("", &c, msg, sizeof(msg)), 0);
 	assert_string_equal(msg, "");
 	assert_int_equal(c.nserve, 0);
+	assert_int_equal(c.rcvbuf, GW_DEFAULT_RCVBUF);
+	assert_int_equal(load("receive-buffer 262144\n", &c, msg, sizeof(msg)), 0);
+	assert_int_equal(c.rcvbuf, 262144);
 	assert_int_equal(load("serve 2001:db8:d::/64\nserve 2001:db8:e::/48\n", &c, msg, sizeof(msg)), 0);
 	assert_string_equal(msg, "");
 	assert_int_equal(c.nserve, 2);
@@ -70,6 +73,8 @@ static void test_refused(void **state)
 		const char *text, *msg;
 	} cases[] = {
 		{ "serve\n", "t: t.conf:6: usage: serve PREFIX/LEN (host bits zero)\n" },
+		{ "receive-buffer 1000\n", "t: t.conf:6: usage: receive-buffer BYTES (65536..1073741824)\n" },
+		{ "receive-buffer 4M\n", "t: t.conf:6: usage: receive-buffer BYTES (65536..1073741824)\n" },
 		{ "serve 2001:db8:d::1/64\n", "t: t.conf:6: usage: serve PREFIX/LEN (host bits zero)\n" },
 		{ "serve 2001:db8:d::/64 2001:db8:e::/64\n", "t: t.conf:6: usage: serve PREFIX/LEN (host bits zero)\n" },
 		{ "serve 2001:db8:d::/129\n", "t: t.conf:6: usage: serve PREFIX/LEN (host bits zero)\n" },
