@@ -232,7 +232,7 @@ static void test_long_reply_whole(void **state)
 }
 
 /* A listener that never accepts, as a daemon whose loop is stuck looks to
- * a client (lib/ctl.c listens with a queue of 16; a queue of 0 here, which
+ * a client (lib/ctl.c listens with a queue of 128; a queue of 0 here, which
  * the kernel lets hold one connection). With held, its queue is full: one
  * connection waits in it, *held is its client end. */
 static int stuck_listener(const char *path, int *held)
