@@ -334,9 +334,7 @@ void gw_expire(struct gw *g, uint64_t now)
 	while ((e = htab_next(&g->maps, &it))) {
 		if (e->expires_ns > now)
 			continue;
-		gw_nft_unmap(g->nft, &e->ha, &e->ma);
-		if (e->has_prev)
-			gw_nft_alias(g->nft, &e->prev_ma, &e->ha, false);
+		queue_withdraw(g, e);
 		gone[n++] = e->ha;
 		if (n == SWEEP_BATCH)
 			break; /* the rest next second */

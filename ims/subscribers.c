@@ -114,6 +114,21 @@ void subs_expire(struct imsd *d, int64_t now)
 	}
 }
 
+/* One NOTIFY of m to `to`, sealed for key: lifetime 0 = gone. */
+static void notify_one(struct imsd *d, const struct sockaddr_in6 *to, const struct mapping *m, uint32_t lifetime,
+		       const struct glm_key *key)
+{
+	struct glm_msg n = { .type = GLM_NOTIFY, .seq = seq_next() };
+
+	GLM_SET(&n, status, GLM_TLV_STATUS, GLM_ST_OK);
+	GLM_SET(&n, ha, GLM_TLV_HA, m->ha);
+	GLM_SET(&n, ma, GLM_TLV_MA, m->ma);
+	GLM_SET(&n, lifetime, GLM_TLV_LIFETIME, lifetime);
+	GLM_SET(&n, update_seq, GLM_TLV_UPDATE_SEQ, m->seq);
+	sendq_msg(d, to, &n, key);
+	d->st.notifies_sent++;
+}
+
 static int cmp_ha(const void *a, const void *b)
 {
 	return memcmp(&((const struct mapping *)a)->ha, &((const struct mapping *)b)->ha, sizeof(struct in6_addr));
@@ -134,21 +149,12 @@ void subs_notify(struct imsd *d, const struct mapping *m, uint32_t lifetime)
 	for (unsigned i = 0; i < d->nsubs; i++) {
 		const struct subscriber *s = &d->subs[i];
 		const struct glm_key *key;
-		struct glm_msg n = { .type = GLM_NOTIFY };
 
 		if (s->expires <= now || !in6_prefix_match(&m->ha, &s->prefix, s->prefix_len))
 			continue;
 		key = keyring_find(&d->keys, s->key_id);
-		if (!key)
-			continue;
-		n.seq = seq_next();
-		GLM_SET(&n, status, GLM_TLV_STATUS, GLM_ST_OK);
-		GLM_SET(&n, ha, GLM_TLV_HA, m->ha);
-		GLM_SET(&n, ma, GLM_TLV_MA, m->ma);
-		GLM_SET(&n, lifetime, GLM_TLV_LIFETIME, lifetime);
-		GLM_SET(&n, update_seq, GLM_TLV_UPDATE_SEQ, m->seq);
-		sendq_msg(d, &s->to, &n, key);
-		d->st.notifies_sent++;
+		if (key)
+			notify_one(d, &s->to, m, lifetime, key);
 	}
 }
 
@@ -221,17 +227,10 @@ static bool dump_chunk(struct imsd *d, struct dump *u)
 		return false; /* removed by a reload: nothing more for it */
 	while (u->sent < u->n && queued < chunk) {
 		const struct mapping *m = &u->m[u->sent++];
-		struct glm_msg n = { .type = GLM_NOTIFY, .seq = seq_next() };
 
 		if (m->expires <= now)
 			continue; /* expired, or changed since (pushed) */
-		GLM_SET(&n, status, GLM_TLV_STATUS, GLM_ST_OK);
-		GLM_SET(&n, ha, GLM_TLV_HA, m->ha);
-		GLM_SET(&n, ma, GLM_TLV_MA, m->ma);
-		GLM_SET(&n, lifetime, GLM_TLV_LIFETIME, (uint32_t)(m->expires - now));
-		GLM_SET(&n, update_seq, GLM_TLV_UPDATE_SEQ, m->seq);
-		sendq_msg(d, &u->to, &n, key);
-		d->st.notifies_sent++;
+		notify_one(d, &u->to, m, (uint32_t)(m->expires - now), key);
 		queued++;
 	}
 	return u->sent < u->n;

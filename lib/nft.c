@@ -91,14 +91,6 @@ const char *mat_map_name(enum mat_map map)
 	return (unsigned)map < MAT_MAP_COUNT ? mat_maps[map].name : "?";
 }
 
-static void sock_bufsize(struct mnl_socket *nl, int opt_force, int opt, int size)
-{
-	int fd = mnl_socket_get_fd(nl);
-
-	if (setsockopt(fd, SOL_SOCKET, opt_force, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
-}
-
 static int nft_open(struct mat_nft **np, const char *table, uint16_t family)
 {
 	struct mat_nft *n;
@@ -124,8 +116,8 @@ static int nft_open(struct mat_nft **np, const char *table, uint16_t family)
 	n->seq = (uint32_t)time(NULL);
 	mnl_socket_setsockopt(n->nl, NETLINK_EXT_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(n->nl, NETLINK_CAP_ACK, &one, sizeof(one));
-	sock_bufsize(n->nl, SO_SNDBUFFORCE, SO_SNDBUF, 2 * NFT_BATCH_LIMIT);
-	sock_bufsize(n->nl, SO_RCVBUFFORCE, SO_RCVBUF, 2 << 20);
+	sock_bufsize(mnl_socket_get_fd(n->nl), SO_SNDBUFFORCE, SO_SNDBUF, 2 * NFT_BATCH_LIMIT);
+	sock_bufsize(mnl_socket_get_fd(n->nl), SO_RCVBUFFORCE, SO_RCVBUF, 2 << 20);
 	*np = n;
 	return 0;
 fail:

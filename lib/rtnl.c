@@ -38,14 +38,6 @@ struct rtnl {
 	char rx[RTNL_RX_SIZE] __attribute__((aligned(4)));
 };
 
-static void sock_bufsize(struct mnl_socket *nl, int opt_force, int opt, int size)
-{
-	int fd = mnl_socket_get_fd(nl);
-
-	if (setsockopt(fd, SOL_SOCKET, opt_force, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
-}
-
 struct mnl_socket *nl_request_open(int bus, uint32_t *portid, uint32_t *seq)
 {
 	struct mnl_socket *nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
@@ -82,7 +74,7 @@ struct mnl_socket *nl_event_open(unsigned groups, unsigned group)
 	}
 	/* A burst (a bridge with many ports going down, flushing a port's
 	 * groups) must not overrun. */
-	sock_bufsize(nl, SO_RCVBUFFORCE, SO_RCVBUF, 1 << 20);
+	sock_bufsize(mnl_socket_get_fd(nl), SO_RCVBUFFORCE, SO_RCVBUF, 1 << 20);
 	return nl;
 }
 

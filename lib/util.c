@@ -57,10 +57,15 @@ int udp6_socket(const struct sockaddr_in6 *bind_to)
 	return fd;
 }
 
+void sock_bufsize(int fd, int opt_force, int opt, int bytes)
+{
+	if (setsockopt(fd, SOL_SOCKET, opt_force, &bytes, sizeof(bytes)) < 0)
+		setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
+}
+
 void sock_rcvbuf(int fd, int bytes)
 {
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+	sock_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, bytes);
 }
 
 int sock_drops(int fd, uint32_t *drops)

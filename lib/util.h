@@ -17,8 +17,11 @@ uint64_t seq_next(void);
 
 /* A non-blocking UDP socket bound to addr (may be NULL for any, port 0). */
 int udp6_socket(const struct sockaddr_in6 *bind_to);
-/* A receive buffer of bytes: beyond net.core.rmem_max where we may
- * (CAP_NET_ADMIN), else as large as rmem_max allows. */
+/* A socket buffer of bytes: opt_force (SO_RCVBUFFORCE, SO_SNDBUFFORCE)
+ * beyond net.core.[rw]mem_max where we may (CAP_NET_ADMIN), else opt, as
+ * large as the limit allows. */
+void sock_bufsize(int fd, int opt_force, int opt, int bytes);
+/* sock_bufsize for the receive buffer. */
 void sock_rcvbuf(int fd, int bytes);
 /* The datagrams the kernel dropped for fd so far (a full receive buffer
  * above all; SO_MEMINFO): 0 or -errno. */
